@@ -1,0 +1,194 @@
+"""One error hierarchy for tracegraph.
+
+Every message says three things: what went wrong, where (the user's file:line
+and the node's name when there is one) and how to fix it.  ``where`` is found
+by walking the Python stack to the first frame that belongs to neither
+tracegraph nor numpy, which is the user's own line.
+
+Example:
+    >>> import numpy as np, tracegraph as tg
+    >>> try:
+    ...     tg.trace(lambda x: np.cbrt(x), x=8.0)
+    ... except tg.UnsupportedOperationError as err:
+    ...     print(err.operation)
+    np.cbrt
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from dataclasses import dataclass
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _is_internal(filename: str) -> bool:
+    """True for frames of tracegraph itself, numpy, or interpreter machinery."""
+    if filename.startswith(_PACKAGE_DIR + os.sep):
+        return True
+    return f"{os.sep}numpy{os.sep}" in filename or filename.startswith("<frozen")
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """A place in the user's code: file, line, and the exact expression if known.
+
+    Example:
+        >>> loc = SourceLocation("expr.py", 3, "S = math.exp(G)", "math.exp(G)")
+        >>> str(loc)
+        'expr.py:3'
+    """
+
+    filename: str
+    lineno: int
+    line: str = ""
+    expression: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.lineno}"
+
+    def describe(self) -> str:
+        """``file:line: source line`` (or just ``file:line``)."""
+        return f"{self}: {self.line}" if self.line else str(self)
+
+
+def _expression_at(frame) -> str:
+    """The source text of the expression a frame is executing, e.g. ``math.exp(G)``."""
+    code = frame.f_code
+    try:
+        positions = list(code.co_positions())
+        lineno, end_lineno, col, end_col = positions[frame.f_lasti // 2]
+    except (AttributeError, IndexError, ValueError):
+        return ""
+    if None in (lineno, end_lineno, col, end_col):
+        return ""
+    lines = [linecache.getline(code.co_filename, n) for n in range(lineno, end_lineno + 1)]
+    if not any(lines):
+        return ""
+    if lineno == end_lineno:
+        return lines[0][col:end_col]
+    return (lines[0][col:] + "".join(lines[1:-1]) + lines[-1][:end_col]).strip()
+
+
+def user_location(skip: int = 1) -> SourceLocation | None:
+    """The innermost stack frame that is the user's code, not tracegraph or numpy.
+
+    Example:
+        >>> user_location() is not None
+        True
+    """
+    frame = sys._getframe(skip)
+    while frame is not None and _is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    filename = frame.f_code.co_filename
+    line = linecache.getline(filename, frame.f_lineno).strip()
+    return SourceLocation(_display_path(filename), frame.f_lineno, line, _expression_at(frame))
+
+
+def _display_path(filename: str) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    if filename.startswith("<"):
+        return filename
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if relative.startswith("..") else relative
+
+
+class TracegraphError(Exception):
+    """Base class of every error tracegraph raises on purpose.
+
+    Example:
+        >>> issubclass(UnsupportedOperationError, TracegraphError)
+        True
+    """
+
+    def __init__(self, message: str, *, location: SourceLocation | None = None,
+                 node: str | None = None, hint: str | None = None):
+        self.message = message
+        self.location = location
+        self.node = node
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        parts = [self.message]
+        if self.location is not None:
+            parts.append(f"  at {self.location.describe()}")
+        if self.hint:
+            parts.append(f"  how to fix: {self.hint}")
+        return "\n".join(parts)
+
+
+class UnsupportedOperationError(TracegraphError, TypeError):
+    """An operation on a traced value that has no derivative rule.
+
+    ``operation`` names it (``np.cbrt``, ``np.add.reduce``, ``x // y`` ...).
+
+    Example:
+        >>> err = UnsupportedOperationError("np.cbrt")
+        >>> "register" in str(err)
+        True
+    """
+
+    def __init__(self, operation: str, *, reason: str = "", hint: str | None = None,
+                 location: SourceLocation | None = None, node: str | None = None):
+        self.operation = operation
+        what = f"{operation} is not supported on traced values"
+        if reason:
+            what += f": {reason}"
+        else:
+            what += " (tracegraph has no derivative rule for it)"
+        if hint is None:
+            hint = (
+                "rewrite it with supported operations (`tracegraph rules` lists them), or "
+                "register a rule: `@tracegraph.primitive(grads={...})` on a function that "
+                "computes it with numpy; see docs/extending.md"
+            )
+        super().__init__(what, location=location or user_location(), node=node, hint=hint)
+
+
+class TracedValueLeakError(TracegraphError, TypeError):
+    """A traced value was turned into a plain number (``float(x)``, ``math.exp(x)`` ...).
+
+    The result would no longer be part of the trace, so any gradient computed
+    through it would be silently wrong; tracegraph refuses instead.
+
+    Example:
+        >>> issubclass(TracedValueLeakError, TypeError)
+        True
+    """
+
+
+class ForeignTraceError(TracegraphError, ValueError):
+    """Values from two different traces (or from a finished one) were combined.
+
+    Example:
+        >>> issubclass(ForeignTraceError, TracegraphError)
+        True
+    """
+
+
+class NotDifferentiatedError(TracegraphError, ValueError):
+    """Gradients were asked for, but the output is not a scalar and no seed was given.
+
+    Example:
+        >>> issubclass(NotDifferentiatedError, ValueError)
+        True
+    """
+
+
+class NonFiniteWarning(UserWarning):
+    """A NaN or infinity appeared in the forward values or the gradients.
+
+    Turn it into an error with ``warnings.simplefilter("error", tg.NonFiniteWarning)``.
+
+    Example:
+        >>> issubclass(NonFiniteWarning, Warning)
+        True
+    """

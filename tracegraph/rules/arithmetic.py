@@ -1,0 +1,233 @@
+"""Arithmetic: + − × ÷ **, negation, abs, square, maximum/minimum, where, clip.
+
+Each ``defprimitive`` call below is one row of the derivative table:
+implementation, one (VJP, local-derivative formula) per input, display.
+VJPs receive ``(g, out, *inputs)``; broadcasting is undone by the backward
+pass, so these rules work for scalars and arrays alike.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+import numpy as np
+
+from ..core import REGISTRY, Symbols, bind_operator
+from ._declare import defprimitive
+
+ARITHMETIC = "arithmetic"
+
+
+def _power(x, y):
+    """x ** y with numpy semantics (nan for negative bases, inf for 0 ** -1)."""
+    if type(x) is float and type(y) in (float, int):
+        try:
+            if x >= 0.0 or float(y).is_integer():
+                return x ** y
+        except (OverflowError, ZeroDivisionError):
+            pass
+    return np.power(x, y)
+
+
+def _power_vjp_base(g, out, x, y):
+    if type(y) in (int, float):
+        if y == 2:
+            return g * 2.0 * x
+        if y == 1:
+            return g
+    return g * y * _power(x, y - 1)
+
+
+def _power_vjp_exponent(g, out, x, y):
+    # d(x^y)/dy = x^y·ln x; at x == 0 the limit of x^y·ln x is 0 for y > 0.
+    safe_x = np.where(np.equal(x, 0), 1.0, x)
+    return g * out * np.log(safe_x)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+
+
+def _exponent_text(s: Symbols) -> str | None:
+    """Superscript for a small integer constant exponent (``²``), else None."""
+    c = s.constant("y")
+    if isinstance(c, (int, float, np.integer, np.floating)) and float(c).is_integer() \
+            and abs(c) < 100:
+        return str(int(c)).translate(_SUPERSCRIPT)
+    return None
+
+
+def _power_display(s: Symbols) -> str:
+    sup = _exponent_text(s)
+    return f"{s['x']:p}{sup}" if sup else f"{s['x']:p}^{s['y']:p}"
+
+
+def _power_formula_base(s: Symbols) -> str:
+    c = s.constant("y")
+    if isinstance(c, (int, float, np.integer, np.floating)):
+        c = float(c)
+        lower = c - 1
+        coef = _num(c)
+        if lower == 0:
+            return coef
+        if lower == 1:
+            return f"{coef}·{s['x']:p}"
+        sup = _num(lower).translate(_SUPERSCRIPT) if lower.is_integer() else f"^{_num(lower)}"
+        return f"{coef}·{s['x']:p}{sup}"
+    return "{y:p}·{x:p}^({y} − 1)".format_map(s.names)
+
+
+def _num(c: float) -> str:
+    return str(int(c)) if float(c).is_integer() else f"{c:g}"
+
+
+def _power_kink(x, y):
+    # x^y is smooth for x > 0; at x <= 0 only integer exponents are (and x^n near 0 is fine).
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    integral = np.equal(np.mod(y, 1), 0)
+    dist = np.where(integral, np.inf, np.abs(x))
+    return float(np.min(dist)) if dist.size else math.inf
+
+
+def _sign_aware_division_kink(x, y):
+    return float(np.min(np.abs(y))) if np.size(y) else math.inf
+
+
+def _tie_gap(x, y):
+    return float(np.min(np.abs(np.subtract(x, y)))) if np.size(np.subtract(x, y)) else math.inf
+
+
+def _select_larger(g, out, x, y):
+    return g * (np.greater(x, y) + 0.5 * np.equal(x, y))
+
+
+def _select_smaller(g, out, x, y):
+    return g * (np.less(x, y) + 0.5 * np.equal(x, y))
+
+
+defprimitive(
+    "add", operator.add, display="{x} + {y}", numpy=(np.add,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, y: g, "1"),
+           "y": (lambda g, out, x, y: g, "1")},
+    doc="x + y",
+)
+defprimitive(
+    "subtract", operator.sub, display="{x} − {y:p}", numpy=(np.subtract,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, y: g, "1"),
+           "y": (lambda g, out, x, y: -g, "−1")},
+    doc="x − y",
+)
+defprimitive(
+    "multiply", operator.mul, display="{x:p}·{y:p}", numpy=(np.multiply,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, y: g * y, "{y}"),
+           "y": (lambda g, out, x, y: g * x, "{x}")},
+    doc="x · y",
+)
+defprimitive(
+    "divide", operator.truediv, display="{x:p}/{y:p}", numpy=(np.divide,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, y: g / y, "1/{y:p}"),
+           "y": (lambda g, out, x, y: -g * out / y, "−{x:p}/{y:p}²")},
+    kink=_sign_aware_division_kink, domain={"y": (0.5, 3.0)},
+    doc="x / y",
+)
+defprimitive(
+    "power", _power, display=_power_display, numpy=(np.power,), category=ARITHMETIC,
+    grads={"x": (_power_vjp_base, _power_formula_base),
+           "y": (_power_vjp_exponent, "{out:p}·ln({x})")},
+    kink=_power_kink, domain={"x": (0.2, 3.0), "y": (-2.0, 3.0)},
+    doc="x ** y (base and exponent may both be traced)",
+)
+defprimitive(
+    "negative", operator.neg, display="−{x:p}", numpy=(np.negative,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x: -g, "−1")},
+    doc="−x",
+)
+defprimitive(
+    "absolute", lambda x: np.abs(x), scalar_impl=abs, display="|{x}|",
+    numpy=(np.absolute, np.fabs), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x: g * np.sign(x), "sign({x})")},
+    kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
+    doc="|x| (not differentiable at 0; the rule uses sign(0) = 0)",
+)
+defprimitive(
+    "square", np.square, scalar_impl=lambda x: x * x, display="{x:p}²",
+    numpy=(np.square,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x: g * 2.0 * x, "2·{x:p}")},
+    doc="x²",
+)
+defprimitive(
+    "maximum", np.maximum, display="max({x}, {y})", numpy=(np.maximum, np.fmax),
+    category=ARITHMETIC,
+    grads={"x": (_select_larger, "[{x} > {y}]"),
+           "y": (lambda g, out, x, y: _select_larger(g, out, y, x), "[{y} > {x}]")},
+    kink=_tie_gap,
+    doc="elementwise maximum (ties share the gradient equally)",
+)
+defprimitive(
+    "minimum", np.minimum, display="min({x}, {y})", numpy=(np.minimum, np.fmin),
+    category=ARITHMETIC,
+    grads={"x": (_select_smaller, "[{x} < {y}]"),
+           "y": (lambda g, out, x, y: _select_smaller(g, out, y, x), "[{y} < {x}]")},
+    kink=_tie_gap,
+    doc="elementwise minimum (ties share the gradient equally)",
+)
+
+
+def _where_sample(rng):
+    shape = tuple(rng.integers(1, 4, size=rng.integers(0, 3)))
+    cond = rng.random(shape) > 0.5
+    return (cond, rng.normal(size=shape), rng.normal(size=shape[-1:] if shape else ())), {}
+
+
+defprimitive(
+    "where", lambda cond, x, y: np.where(cond, x, y), display="where({cond}, {x}, {y})",
+    category=ARITHMETIC,
+    grads={"cond": None,
+           "x": (lambda g, out, cond, x, y: g * np.asarray(cond, dtype=bool), "[{cond}]"),
+           "y": (lambda g, out, cond, x, y: g * ~np.asarray(cond, dtype=bool), "[not {cond}]")},
+    sample=_where_sample,
+    doc="np.where(cond, x, y): picks x where cond holds, else y",
+)
+
+
+def _clip(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def _inside(x, lo, hi):
+    mask = np.ones(np.shape(x), dtype=bool)
+    if lo is not None:
+        mask &= np.greater_equal(x, lo)
+    if hi is not None:
+        mask &= np.less_equal(x, hi)
+    return mask
+
+
+def _clip_kink(x, lo, hi):
+    gaps = [np.inf]
+    for bound in (lo, hi):
+        if bound is not None:
+            gaps.append(float(np.min(np.abs(np.subtract(x, bound)))))
+    return min(gaps)
+
+
+def _clip_sample(rng):
+    shape = tuple(rng.integers(1, 4, size=rng.integers(0, 3)))
+    return (rng.normal(size=shape), -0.5 + 0.1 * rng.normal(), 0.5 + 0.1 * rng.normal()), {}
+
+
+defprimitive(
+    "clip", _clip, display="clip({x}, {lo}, {hi})", category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, lo, hi: g * _inside(x, lo, hi), "[{lo} ≤ {x} ≤ {hi}]"),
+           "lo": (lambda g, out, x, lo, hi: g * np.less(x, lo), "[{x} < {lo}]"),
+           "hi": (lambda g, out, x, lo, hi: g * np.greater(x, hi), "[{x} > {hi}]")},
+    kink=_clip_kink, sample=_clip_sample,
+    doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside",
+)
+
+
+for _dunder, _name in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
+                       ("truediv", "divide"), ("pow", "power")):
+    bind_operator(f"__{_dunder}__", REGISTRY[_name])
+    bind_operator(f"__r{_dunder}__", REGISTRY[_name], reflected=True)

@@ -1,0 +1,367 @@
+"""Tracing entry points: :func:`trace` for functions, :class:`Tracer` for scripts,
+and the :class:`Trace` they return.
+
+Example:
+    >>> import numpy as np, tracegraph as tg
+    >>> def loss(w, b, X, y):
+    ...     pred = np.tanh(X @ w + b)
+    ...     return np.mean((pred - y) ** 2)
+    >>> X = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 1.0]]); y = np.array([0.5, -0.5])
+    >>> t = tg.trace(loss, w=np.zeros(3), b=0.5, X=X, y=y)
+    >>> round(t.value, 4), t.grads["w"].shape, type(t.grads["b"]).__name__
+    (0.4636, (3,), 'float')
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from . import autodiff
+from .core import _ACTIVE_TAPE, Constant, Tape, Var, as_python_scalar, shape_of
+from .errors import ForeignTraceError, NonFiniteWarning, NotDifferentiatedError, TracegraphError
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of a trace, as returned by ``trace["S"]``.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x: tg.name(x * 3.0, "y") + 1.0, x=2.0)
+        >>> t["y"].value, t["y"].grad, t["y"].kind
+        (6.0, 1.0, 'op')
+    """
+
+    id: str
+    label: str
+    op: str
+    kind: str
+    value: Any
+    grad: Any
+    shape: tuple[int, ...]
+    expr: str
+
+
+class Tracer:
+    """Trace a script-style computation without wrapping it in a function.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     w1 = tr.input("w1", 0.5)
+        ...     x1 = tr.input("x1", 2.0)
+        ...     A = tg.name(w1 * x1, "A")
+        ...     t = tr.finish(tg.name(A * A, "Loss"))
+        >>> t.value, t.grads
+        (1.0, {'w1': 4.0, 'x1': 1.0})
+    """
+
+    def __init__(self) -> None:
+        self.tape = Tape()
+        self._input_indices: dict[str, int] = {}
+        self._constants: dict[str, Any] = {}
+        self._tokens: list[Any] = []
+
+    def __enter__(self) -> Tracer:
+        self._tokens.append(_ACTIVE_TAPE.set(self.tape))
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        _ACTIVE_TAPE.reset(self._tokens.pop())
+
+    def input(self, name: str, value: Any) -> Any:
+        """Declare a named input and return the value to compute with.
+
+        Numbers and float arrays become traced leaves (differentiated);
+        integer/bool arrays, :func:`tracegraph.constant` values and other
+        Python objects are returned as they are (constants).
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError("an input name must be a non-empty string")
+        if name in self._input_indices or name in self._constants:
+            raise ValueError(f"input {name!r} is declared twice")
+        self.tape.check_open()
+        if isinstance(value, Constant):
+            return self.constant(name, value.value)
+        if type(value) is Var:
+            raise TracegraphError(
+                f"input {name!r} is already a traced value",
+                hint="pass its plain value (x.value) to start a new trace",
+            )
+        if _is_traceable_number(value):
+            leaf = self.tape.leaf(name, float(value))
+        elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            leaf = self.tape.leaf(name, value)
+        elif isinstance(value, np.ndarray) and value.dtype.kind == "c":
+            raise TracegraphError(
+                f"input {name!r} is a complex array; tracegraph differentiates real values only",
+                hint="pass the real and imaginary parts as separate float inputs")
+        else:
+            return self.constant(name, value)
+        self._input_indices[name] = leaf._index
+        return leaf
+
+    def constant(self, name: str, value: Any) -> Any:
+        """Declare a named constant: shown in the graph under ``name``, never differentiated."""
+        self._constants[name] = value
+        if isinstance(value, np.ndarray):
+            self.tape.name_constant(name, value)
+        return value
+
+    def finish(self, output: Any, *, name: str | None = None) -> Trace:
+        """End the trace at ``output`` and differentiate it if it is a scalar.
+
+        ``name`` names the output node when it has no name yet.
+        """
+        tape = self.tape
+        tape.check_open()
+        if type(output) is Var:
+            if output._tape is not tape:
+                raise ForeignTraceError(
+                    "the output belongs to a different trace",
+                    hint="return a value computed from this trace's inputs")
+            if output._name is None:
+                output._name = name or "output"
+            output_index: int | None = output._index
+            value = output.value
+        elif isinstance(output, (float, int, np.ndarray, np.generic, numbers.Number)):
+            output_index = None
+            value = output
+        else:
+            raise TracegraphError(
+                f"the traced computation returned {type(output).__name__}, not a number or array",
+                hint="return one value (the loss); compute other results separately",
+            )
+        tape.closed = True
+        result = Trace(tape, output_index, value, dict(self._input_indices),
+                       dict(self._constants), output_name=name if output_index is None else
+                       output._name)
+        result._report_forward_nonfinite()
+        if not shape_of(result.value):
+            result.backward()
+        return result
+
+
+def _is_traceable_number(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.integer, np.floating))
+
+
+def trace(fn: Callable[..., Any], /, **inputs: Any) -> Trace:
+    """Run ``fn(**inputs)`` with traced stand-ins and return the annotated :class:`Trace`.
+
+    Every keyword input that is a number or float array becomes a named leaf
+    and gets a gradient; integer/bool arrays, :func:`tracegraph.constant`
+    values and other objects are passed through unchanged.  A scalar output
+    is differentiated at once; for an array output call
+    ``t.backward(seed)``.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda x, y: x * y + np.sin(x), x=0.0, y=2.0)
+        >>> t.value, t.grads
+        (0.0, {'x': 3.0, 'y': 0.0})
+    """
+    if not callable(fn):
+        raise TypeError(f"trace() needs a function as its first argument, got {fn!r}")
+    tracer = Tracer()
+    with tracer:
+        arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+        output = fn(**arguments)
+        fn_name = getattr(fn, "__name__", None)
+        return tracer.finish(output, name=None if fn_name == "<lambda>" else fn_name)
+
+
+class Trace:
+    """The result of tracing: forward value, gradients and the annotated graph.
+
+    Attributes:
+        value: the output's value (a float for a scalar output).
+        grads: ``{input name: d output / d input}``, each shaped like its input
+            (a float for a scalar input).
+        graph: the annotated ``networkx.MultiDiGraph`` (see :mod:`tracegraph.graph`).
+        output_name: the output node's name.
+        inputs: ``{input name: value}`` of the differentiated inputs.
+        constants: ``{name: value}`` of the named constants.
+        nonfinite: where NaN/inf appeared (:class:`tracegraph.autodiff.NonFinite`).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda a, b: a * b, a=3.0, b=4.0)
+        >>> t.value, t.grads["a"], t.graph.number_of_nodes()
+        (12.0, 4.0, 3)
+    """
+
+    def __init__(self, tape: Tape, output_index: int | None, value: Any,
+                 input_indices: dict[str, int], constants: dict[str, Any],
+                 output_name: str | None = None) -> None:
+        self._tape = tape
+        self._output_index = output_index
+        self._input_indices = input_indices
+        self._adjoints: list[Any] | None = None
+        self.constants = constants
+        self.output_name = output_name
+        self.value = as_python_scalar(value)
+        self.nonfinite: list[autodiff.NonFinite] = []
+        self._grads: dict[str, Any] | None = None
+
+    # -- gradients --------------------------------------------------------------------
+    def backward(self, seed: Any = None) -> Trace:
+        """Differentiate ``seed · output`` (``seed`` defaults to 1 for a scalar output).
+
+        For an array output, ``seed`` must have the output's shape:
+        ``t.backward(np.ones(shape))`` gives the gradient of the sum.
+
+        Example:
+            >>> import numpy as np, tracegraph as tg
+            >>> t = tg.trace(lambda x: x * x, x=np.array([1.0, 2.0]))
+            >>> t.backward(np.ones(2)).grads["x"].tolist()
+            [2.0, 4.0]
+        """
+        shape = shape_of(self.value)
+        if seed is None:
+            if shape:
+                raise NotDifferentiatedError(
+                    f"the output has shape {shape}, so d(output)/d(input) is a Jacobian, "
+                    "not a gradient",
+                    node=self.output_name,
+                    hint=f"call t.backward(seed) with an array of shape {shape} (np.ones({shape}) "
+                    "gives the gradient of the sum), or reduce the output to a scalar loss",
+                )
+            seed = 1.0
+        elif np.shape(seed) != shape:
+            raise NotDifferentiatedError(
+                f"the seed has shape {np.shape(seed)} but the output has shape {shape}",
+                node=self.output_name, hint=f"pass a seed of shape {shape}")
+        else:
+            seed = as_python_scalar(seed) if not shape else np.asarray(seed, dtype=float)
+        if self._output_index is None:
+            self._adjoints = []
+        else:
+            self._adjoints = autodiff.backward(self._tape.nodes, self._output_index, seed)
+        self._grads = None
+        self.__dict__.pop("graph", None)
+        self._report_backward_nonfinite()
+        return self
+
+    @property
+    def differentiated(self) -> bool:
+        """True once gradients are available."""
+        return self._adjoints is not None
+
+    @property
+    def grads(self) -> dict[str, Any]:
+        """``{input name: gradient}`` - d output / d input for every traced input."""
+        if self._adjoints is None:
+            self.backward()  # raises the explanatory error for array outputs
+        if self._grads is None:
+            self._grads = self._collect_grads()
+        return self._grads
+
+    def _collect_grads(self) -> dict[str, Any]:
+        grads: dict[str, Any] = {}
+        seen: set[int] = set()
+        nodes = self._tape.nodes
+        adjoints = self._adjoints or []
+        for name, index in self._input_indices.items():
+            value = nodes[index].value
+            grad = adjoints[index] if index < len(adjoints) else None
+            if type(value) is float:
+                grads[name] = 0.0 if grad is None else (
+                    grad if type(grad) is float else _as_float(grad))
+                continue
+            grad = np.zeros(np.shape(value)) if grad is None else np.asarray(grad)
+            # Hand out arrays the user may modify without touching another gradient.
+            if not grad.flags.writeable or id(grad) in seen or grad.base is not None:
+                grad = grad.copy()
+            seen.add(id(grad))
+            grads[name] = grad
+        return grads
+
+    # NaN/inf are reported when they reach the result (the output or an input's
+    # gradient), naming the node where they first appeared; a NaN that is masked
+    # away (np.where) changes nothing and is only flagged on its node in the graph.
+    def _report_forward_nonfinite(self) -> None:
+        if self._output_index is None or autodiff.is_finite(self.value):
+            return
+        nodes = self._tape.nodes[: self._output_index + 1]
+        found = autodiff.find_nonfinite(nodes, [n.value for n in nodes], "forward", limit=1)
+        self._warn(found, "forward")
+
+    def _report_backward_nonfinite(self) -> None:
+        adjoints = self._adjoints or []
+        if autodiff.all_finite(adjoints[i] for i in self._input_indices.values()
+                               if i < len(adjoints)):
+            return
+        found = autodiff.find_nonfinite(self._tape.nodes, adjoints, "backward")
+        if found:
+            # The gradient flows from the output down: the last one on the tape is the origin.
+            found = [found[-1]]
+        self._warn(found, "backward")
+
+    def _warn(self, found: list[autodiff.NonFinite], phase: str) -> None:
+        self.nonfinite = [n for n in self.nonfinite if n.phase != phase] + found
+        for item in found:
+            origin = "first appears" if phase == "forward" else "starts"
+            warnings.warn(
+                f"{item.describe()}: this is where it {origin} in the "
+                f"{phase} pass. The diagram marks the node; check the inputs of "
+                f"{item.label!r} (log/sqrt/division of zero or negatives, overflow of exp).",
+                NonFiniteWarning, stacklevel=4,
+            )
+
+    # -- graph ------------------------------------------------------------------------
+    @cached_property
+    def graph(self):
+        """The annotated ``networkx.MultiDiGraph`` (built on first use, then cached)."""
+        from .graph import build_graph
+
+        return build_graph(self)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """``{name: value}`` of the traced (differentiated) inputs."""
+        nodes = self._tape.nodes
+        return {name: nodes[i].value for name, i in self._input_indices.items()}
+
+    def __getitem__(self, node_id: str) -> Node:
+        """Look a node up by id / name (``t["S"]``, ``t["y#2"]``)."""
+        graph = self.graph
+        if node_id not in graph:
+            names = ", ".join(sorted(str(n) for n in graph.nodes)[:20])
+            raise KeyError(f"no node {node_id!r} in this trace; nodes: {names}")
+        data = graph.nodes[node_id]
+        return Node(node_id, data["label"], data["op"], data["kind"], data["value"],
+                    data["grad"], data["shape"], data["expr"])
+
+    def __iter__(self) -> Iterator[Node]:
+        """The nodes of the graph in tape order (constants first)."""
+        for node_id in self.graph.nodes:
+            yield self[node_id]
+
+    def __len__(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def __repr__(self) -> str:
+        shape = shape_of(self.value)
+        value = f"{self.value:.6g}" if type(self.value) is float else f"array{shape}"
+        return (f"<Trace {self.output_name or 'output'} = {value}, "
+                f"{len(self._input_indices)} inputs, {len(self._tape.nodes)} recorded nodes>")
+
+    def to_json(self, *, indent: int | None = 1) -> str:
+        """The graph as node-link JSON (see :func:`tracegraph.graph.to_json`)."""
+        from .graph import to_json
+
+        return to_json(self.graph, indent=indent)
+
+
+def _as_float(value: Any) -> float:
+    return float(np.asarray(value).reshape(()))
