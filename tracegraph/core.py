@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import contextvars
 import math
 import re
@@ -132,6 +133,7 @@ class Label(str):
         return format(str(self), spec)
 
 
+@functools.lru_cache(maxsize=65536)
 def is_atomic(text: str) -> bool:
     """True when ``text`` needs no parentheses as an operand: a name, a number,
     or one call/bracket group such as ``tanh(x)`` or ``(a + b)``.

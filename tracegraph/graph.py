@@ -59,6 +59,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -68,7 +69,7 @@ import networkx as nx
 import numpy as np
 
 from .autodiff import edge_contribution, is_finite
-from .core import ADD_NAME, Label, Symbols, Var, is_atomic
+from .core import ADD_NAME, Label, Symbols, Var, shape_of
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -110,10 +111,15 @@ def _constant_label(value: Any) -> str:
 
 
 def _shape_of(value: Any) -> tuple[int, ...]:
-    return tuple(np.shape(value))
+    return tuple(shape_of(value))
 
 
 def _dtype_of(value: Any) -> str:
+    if type(value) is float:
+        return "float64"
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return dtype.name
     try:
         return np.result_type(value).name
     except TypeError:
@@ -232,13 +238,12 @@ class _GraphBuilder:
     # -- constants ------------------------------------------------------------------------
     def _constant_node(self, value: Any) -> str:
         named = self.trace._tape.constant_names.get(id(value))
-        is_array = isinstance(value, np.ndarray)
         if named is not None and named[1] is value:
             key = id(value)
             if key not in self.constant_ids:
                 self.constant_ids[key] = self._add_constant(named[0], value, named[0])
             return self.constant_ids[key]
-        if is_array:
+        if isinstance(value, np.ndarray):
             key = id(value)
             if key not in self.constant_ids:
                 self.constant_ids[key] = self._add_constant(None, value, _constant_label(value))
@@ -248,12 +253,13 @@ class _GraphBuilder:
     def _add_constant(self, name: str | None, value: Any, label: str) -> str:
         node_id = self._unique(name) if name else self._unique(f"c{self.constant_count}")
         self.constant_count += 1
-        self.graph.add_node(
-            node_id, kind="constant", op="constant", label=label, name=name, expr=label,
+        self.node_rows.append((node_id, dict(
+            kind="constant", op="constant", label=label, name=name, expr=label,
             value=value, grad=None, shape=_shape_of(value), dtype=_dtype_of(value),
             index=None, scope=(), value_nonfinite=not _finite_or_object(value),
             grad_nonfinite=False,
-        )
+        )))
+        self.constant_labels[node_id] = label
         return node_id
 
     # -- build -----------------------------------------------------------------------------
@@ -264,69 +270,98 @@ class _GraphBuilder:
         operands = self._operands(order)
         kept = [i for i in order if i not in self.folded]
         self._assign_ids(kept)
+        self.node_rows: list[tuple[str, dict]] = []
+        self.edge_rows: list[tuple[str, str, int, dict]] = []
+        self.constant_labels: dict[str, str] = {}
+        for i in kept:
+            self._add_node_and_edges(i, operands.get(i, ()))
         graph = self.graph
         graph.graph.update(
             tracegraph=FORMAT_VERSION,
             inputs=[self.ids[i] for i in trace._input_indices.values()],
             differentiated=self.adjoints is not None,
         )
-        for i in kept:
-            node = self.nodes[i]
-            parent_labels: list[Label] = []
-            parent_ids: list[str] = []
-            for source, _, _ in operands.get(i, ()):
-                if type(source) is Var:
-                    parent_ids.append(self.ids[source._index])
-                    parent_labels.append(Label(self.labels[source._index]))
-                else:
-                    parent_ids.append(self._constant_node(source))
-                    parent_labels.append(Label(graph.nodes[parent_ids[-1]]["label"]))
-            expr = self._expression(node, operands.get(i, ()), parent_labels)
-            label = self._label(node, expr)
-            self.labels[i] = label
-            self._add_node(i, node, label, expr, self._scope_of(i))
-            for position, (source, via, via_position) in enumerate(operands.get(i, ())):
-                self._add_edge(parent_ids[position], i, position, source, via, via_position,
-                               parent_labels, label)
-        if trace._output_index is not None:
-            graph.graph["output"] = self.ids[trace._output_index]
-        else:
-            graph.graph["output"] = self._add_constant_output()
+        if trace._output_index is None:
+            self._add_constant_output()
+        graph.add_nodes_from(self.node_rows)
+        graph.add_edges_from(self.edge_rows)
+        graph.graph["output"] = (self.ids[trace._output_index]
+                                 if trace._output_index is not None else self.node_rows[-1][0])
         return graph
 
-    def _add_constant_output(self) -> str:
+    def _add_node_and_edges(self, i: int, operands: Sequence) -> None:
+        node = self.nodes[i]
+        prim = node._prim
+        parent_ids: list[str] = []
+        labels: list[Label] = []
+        for source, _, _ in operands:
+            if type(source) is Var:
+                parent_ids.append(self.ids[source._index])
+                labels.append(self.labels[source._index])
+            else:
+                constant_id = self._constant_node(source)
+                parent_ids.append(constant_id)
+                labels.append(Label(self.constant_labels[constant_id]))
+        if prim is None:
+            label = node._name or self.ids[i]
+            self.labels[i] = Label(label)
+            self._add_node(i, node, label, label)
+            return
+        symbols = self._symbols(node, labels)
+        folded_sum = prim.name == ADD_NAME and len(operands) != 2
+        expr = " + ".join(labels) if folded_sum else symbols.render(prim.display)
+        label = self._label(node, expr)
+        self.labels[i] = Label(label)
+        symbols.names["out"] = self.labels[i]
+        self._add_node(i, node, label, expr)
+        child_value = node.value
+        upstream = None
+        if self.adjoints is not None and i < len(self.adjoints):
+            upstream = self.adjoints[i]
+        for position, (source, via, via_position) in enumerate(operands):
+            if folded_sum or via is not node:
+                formula = "1"
+            else:
+                formula = self._formula(prim, symbols, position)
+            local = contribution = None
+            if type(source) is Var:
+                values = [x.value if type(x) is Var else x for x in via._inputs]
+                if _size_is_one(source.value) and _size_is_one(child_value):
+                    local = _scalar(edge_contribution(via, via_position, 1.0, values))
+                if self.adjoints is not None:
+                    contribution = (_zeros_like(source.value) if upstream is None else
+                                    edge_contribution(via, via_position, upstream, values))
+            self.edge_rows.append((parent_ids[position], self.ids[i], position, dict(
+                position=position, formula=formula, local=local, contribution=contribution)))
+
+    def _add_constant_output(self) -> None:
         value = self.trace.value
         node_id = self._unique(self.trace.output_name or "output")
-        self.graph.add_node(
-            node_id, kind="output", op="constant", label=node_id, name=self.trace.output_name,
+        self.node_rows.append((node_id, dict(
+            kind="output", op="constant", label=node_id, name=self.trace.output_name,
             expr=_constant_label(value), value=value,
             grad=1.0 if np.ndim(value) == 0 else np.ones(np.shape(value)),
             shape=_shape_of(value), dtype=_dtype_of(value), index=None, scope=(),
             value_nonfinite=not _finite_or_object(value), grad_nonfinite=False,
-        )
-        return node_id
+        )))
 
-    def _expression(self, node: Var, operands: Sequence, labels: list[Label]) -> str:
+    def _symbols(self, node: Var, labels: list[Label]) -> Symbols:
         prim = node._prim
-        if prim is None:
-            return node._name or self.ids[node._index]
-        if prim.name == ADD_NAME and len(operands) != 2:
-            return " + ".join(labels)
-        symbols = self._symbols(node, labels, Label(""), 0)
-        return symbols.render(prim.display)
-
-    def _symbols(self, node: Var, labels: list[Label], out_label: Label,
-                 position: int) -> Symbols:
-        prim = node._prim
-        values = [x.value if type(x) is Var else x for x in node._inputs]
+        inputs = node._inputs
         if prim.variadic:
-            keys = [f"arg{k}" for k in range(len(values))]
+            keys = [f"arg{k}" for k in range(len(inputs))]
         else:
-            keys = list(prim.argnames)
+            keys = prim.argnames
         names = dict(zip(keys, labels))
-        names["out"] = out_label
-        constants = frozenset(k for k, x in zip(keys, node._inputs) if type(x) is not Var)
-        return Symbols(names, node._params or {}, dict(zip(keys, values)), position, constants)
+        values = {}
+        constants = []
+        for key, x in zip(keys, inputs):
+            if type(x) is Var:
+                values[key] = x.value
+            else:
+                values[key] = x
+                constants.append(key)
+        return Symbols(names, node._params or {}, values, 0, frozenset(constants))
 
     def _label(self, node: Var, expr: str) -> str:
         if node._name is not None:
@@ -335,8 +370,7 @@ class _GraphBuilder:
             return expr
         return f"{node.op}#{node._index}"
 
-    def _add_node(self, i: int, node: Var, label: str, expr: str,
-                  scope: tuple[str, ...]) -> None:
+    def _add_node(self, i: int, node: Var, label: str, expr: str) -> None:
         trace = self.trace
         if i == trace._output_index:
             kind = "output"
@@ -349,43 +383,21 @@ class _GraphBuilder:
             grad = self.adjoints[i] if i < len(self.adjoints) else None
             if grad is None:
                 grad = _zeros_like(node.value)
-        self.graph.add_node(
-            self.ids[i], kind=kind, op=node.op, label=label, name=node._name, expr=expr,
-            value=node.value, grad=grad, shape=_shape_of(node.value),
-            dtype=_dtype_of(node.value), index=i, scope=scope,
-            value_nonfinite=not is_finite(node.value),
+        value = node.value
+        self.node_rows.append((self.ids[i], dict(
+            kind=kind, op=node.op, label=label, name=node._name, expr=expr,
+            value=value, grad=grad, shape=_shape_of(value), dtype=_dtype_of(value),
+            index=i, scope=self._scope_of(i), value_nonfinite=not is_finite(value),
             grad_nonfinite=grad is not None and not is_finite(grad),
-        )
+        )))
 
-    def _add_edge(self, parent_id: str, child_index: int, position: int, source: Any,
-                  via: Var, via_position: int, labels: list[Label], child_label: str) -> None:
-        child = self.nodes[child_index]
-        child_id = self.ids[child_index]
-        folded_sum = child._prim.name == ADD_NAME and via is not child
-        if folded_sum or (child._prim.name == ADD_NAME and len(labels) != 2):
-            formula = "1"
-        else:
-            formula = self._formula(child, labels, child_label, position)
-        values = [x.value if type(x) is Var else x for x in via._inputs]
-        local = None
-        contribution = None
-        if type(source) is Var:
-            if _size_is_one(source.value) and _size_is_one(child.value):
-                local = _scalar(edge_contribution(via, via_position, 1.0, values))
-            if self.adjoints is not None:
-                upstream = self.adjoints[child_index] if child_index < len(self.adjoints) else None
-                if upstream is None:
-                    contribution = _zeros_like(source.value)
-                else:
-                    contribution = edge_contribution(via, via_position, upstream, values)
-        self.graph.add_edge(parent_id, child_id, key=position, position=position,
-                            formula=formula, local=local, contribution=contribution)
-
-    def _formula(self, node: Var, labels: list[Label], out_label: str, position: int) -> str:
-        template = node._prim.formula(position)
+    def _formula(self, prim, symbols: Symbols, position: int) -> str:
+        template = prim.formula(position)
         if template is None:
             return "no gradient"
-        return self._symbols(node, labels, Label(out_label), position).render(template)
+        if prim.variadic:
+            symbols = dataclasses.replace(symbols, position=position)
+        return symbols.render(template)
 
 
 def _scalar(value: Any) -> float:
