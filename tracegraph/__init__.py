@@ -20,8 +20,10 @@ from . import rules as _rules  # noqa: F401  (fills the derivative table)
 from .core import Var, constant, is_traced, name, scope, value_of
 from .errors import (
     ForeignTraceError,
+    GraphvizNotFoundError,
     NonFiniteWarning,
     NotDifferentiatedError,
+    ScriptError,
     TracedValueLeakError,
     TracegraphError,
     UnsupportedOperationError,
@@ -44,7 +46,7 @@ from .trace import Node, Trace, Tracer, trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "ForeignTraceError", "Node", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
+    "ForeignTraceError", "GraphvizNotFoundError", "Node", "ScriptError", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
     "TracedValueLeakError", "Tracer", "TracegraphError", "UnsupportedOperationError", "Var",
     "binary_cross_entropy", "constant", "cross_entropy", "is_traced", "kl_divergence",
     "log_softmax", "logsumexp", "mse", "name", "primitive", "primitives", "relu", "scope",

@@ -293,7 +293,7 @@ class Tape:
     """
 
     __slots__ = ("nodes", "closed", "scope_path", "scope_spans", "_scope_starts",
-                 "constant_names", "__weakref__")
+                 "constant_names", "integer_leaves", "__weakref__")
 
     def __init__(self) -> None:
         self.nodes: list[Var] = []
@@ -302,11 +302,20 @@ class Tape:
         self.scope_spans: list[ScopeSpan] = []
         self._scope_starts: list[int] = []
         self.constant_names: dict[int, tuple[str, Any]] = {}
+        self.integer_leaves: set[int] = set()
 
-    def leaf(self, name: str | None, value: Any) -> Var:
-        """Record an input: a named leaf with no producing primitive."""
+    def leaf(self, name: str | None, value: Any, *, integer: bool = False) -> Var:
+        """Record an input: a named leaf with no producing primitive.
+
+        An ``integer`` leaf (an input given as a Python int) is traced as a
+        float but still works where Python needs an int (``range(n)``,
+        ``x[:n]``, ``np.zeros(n)``); those uses are piecewise constant in
+        ``n``, so they contribute no gradient, exactly as in calculus.
+        """
         var = _new_var(self, None, (), value, None)
         var._name = name
+        if integer:
+            self.integer_leaves.add(var._index)
         return var
 
     def name_constant(self, name: str, value: Any) -> None:
@@ -505,13 +514,20 @@ class Var:
         raise _leak("float", self)
 
     def __int__(self) -> int:
+        if self._is_integer_input():
+            return int(self.value)
         raise _leak("int", self)
 
     def __complex__(self) -> complex:
         raise _leak("complex", self)
 
     def __index__(self) -> int:
+        if self._is_integer_input():
+            return int(self.value)
         raise _leak("index", self)
+
+    def _is_integer_input(self) -> bool:
+        return self._prim is None and self._index in self._tape.integer_leaves
 
     def __round__(self, ndigits: int | None = None) -> float:
         raise _leak("round", self)

@@ -192,3 +192,38 @@ class NonFiniteWarning(UserWarning):
         >>> issubclass(NonFiniteWarning, Warning)
         True
     """
+
+
+class GraphvizNotFoundError(TracegraphError, RuntimeError):
+    """An image was asked for but Graphviz's ``dot`` program is not installed.
+
+    Tracing, ``.dot`` and ``.json`` output work without it.
+
+    Example:
+        >>> "apt-get install graphviz" in str(GraphvizNotFoundError())
+        True
+    """
+
+    def __init__(self, program: str = "dot", *, what: str = "an image") -> None:
+        super().__init__(
+            f"writing {what} needs Graphviz's `{program}` program, which is not installed "
+            "(or not on PATH)",
+            hint="install Graphviz: `sudo apt-get install graphviz` (Debian/Ubuntu), "
+            "`brew install graphviz` (macOS), `conda install -c conda-forge graphviz`, or "
+            "`choco install graphviz` (Windows); or write .dot / .json, which need no Graphviz",
+        )
+
+
+class ScriptError(TracegraphError):
+    """A problem with a user's expression file (missing, syntax error, no traced value ...).
+
+    ``exit_code`` is what the command line exits with.
+
+    Example:
+        >>> ScriptError("no such file", exit_code=2).exit_code
+        2
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 2, **kwargs) -> None:
+        self.exit_code = exit_code
+        super().__init__(message, **kwargs)

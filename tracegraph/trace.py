@@ -79,9 +79,10 @@ class Tracer:
     def input(self, name: str, value: Any) -> Any:
         """Declare a named input and return the value to compute with.
 
-        Numbers and float arrays become traced leaves (differentiated);
-        integer/bool arrays, :func:`tracegraph.constant` values and other
-        Python objects are returned as they are (constants).
+        Numbers and float arrays become traced leaves (differentiated); a
+        Python int is traced as a float but still works as a count or index
+        (``range(n)``).  Integer/bool arrays, :func:`tracegraph.constant`
+        values and other Python objects are returned as they are (constants).
         """
         if not isinstance(name, str) or not name:
             raise ValueError("an input name must be a non-empty string")
@@ -96,7 +97,8 @@ class Tracer:
                 hint="pass its plain value (x.value) to start a new trace",
             )
         if _is_traceable_number(value):
-            leaf = self.tape.leaf(name, float(value))
+            integer = isinstance(value, (int, np.integer))
+            leaf = self.tape.leaf(name, float(value), integer=integer)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
             leaf = self.tape.leaf(name, value)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "c":
@@ -317,6 +319,89 @@ class Trace:
                 f"{item.label!r} (log/sqrt/division of zero or negatives, overflow of exp).",
                 NonFiniteWarning, stacklevel=4,
             )
+
+    # -- derivatives between any two nodes -----------------------------------------
+    def node_index(self, node_id: str) -> int:
+        """The tape position of a node given its graph id or name (``"S"``)."""
+        graph = self.graph
+        if node_id not in graph:
+            names = ", ".join(sorted(str(n) for n in graph.nodes)[:20])
+            raise KeyError(f"no node {node_id!r} in this trace; nodes: {names}")
+        index = graph.nodes[node_id]["index"]
+        if index is None:
+            raise KeyError(f"{node_id!r} is a constant; it has no derivative")
+        return index
+
+    def influences(self, of: str, wrt: str) -> bool:
+        """True when ``wrt`` lies on some path to ``of`` (so d of / d wrt can be non-zero).
+
+        Example:
+            >>> import tracegraph as tg
+            >>> t = tg.trace(lambda x, y: tg.name(x * 2.0, "a") + y, x=1.0, y=2.0)
+            >>> t.influences("a", "x"), t.influences("a", "y")
+            (True, False)
+        """
+        import networkx as nx
+
+        return of == wrt or nx.has_path(self.graph, wrt, of)
+
+    def derivative(self, of: str, wrt: str, seed: Any = None) -> Any:
+        """The total derivative d(of)/d(wrt) through every path, other inputs held fixed.
+
+        ``of`` and ``wrt`` are node ids or names (``"S"``, ``"G"``).  For an
+        array ``of`` pass ``seed`` (same shape) to get d(seed·of)/d(wrt).
+        The result has the shape of ``wrt`` (a float for a scalar).
+
+        Example:
+            >>> import tracegraph as tg
+            >>> def f(G):
+            ...     S = tg.name(tg.sigmoid(G), "S")
+            ...     return (1.0 - S) ** 2
+            >>> t = tg.trace(f, G=0.0)
+            >>> t.derivative("S", "G")     # S·(1 − S) at S = 0.5
+            0.25
+        """
+        of_index = self.node_index(of)
+        wrt_index = self.node_index(wrt)
+        nodes = self._tape.nodes
+        of_value = nodes[of_index].value
+        shape = shape_of(of_value)
+        if seed is None:
+            if shape:
+                raise NotDifferentiatedError(
+                    f"{of!r} has shape {shape}; d{of}/d{wrt} is a Jacobian",
+                    node=of, hint=f"pass seed= with shape {shape} to get d(seed·{of})/d{wrt}")
+            seed = 1.0
+        elif shape_of(seed) != shape:
+            raise NotDifferentiatedError(
+                f"seed has shape {shape_of(seed)} but {of!r} has shape {shape}", node=of,
+                hint=f"pass a seed of shape {shape}")
+        wrt_value = nodes[wrt_index].value
+        if wrt_index > of_index:
+            adjoint = None
+        else:
+            adjoint = autodiff.backward(nodes, of_index, seed)[wrt_index]
+        if adjoint is None:
+            return 0.0 if type(wrt_value) is float else np.zeros(shape_of(wrt_value))
+        return adjoint if shape_of(wrt_value) else _as_float(adjoint)
+
+    # -- diagrams (tracegraph.diagram; graphviz is imported only to write images) -------
+    def to_dot(self, **options: Any) -> str:
+        """The chain-rule diagram as DOT text (see :func:`tracegraph.to_dot`)."""
+        from .diagram import to_dot
+
+        return to_dot(self, **options)
+
+    def render(self, path: Any, **options: Any) -> Any:
+        """Write the diagram to ``path`` (.svg/.png/.pdf/.dot/.json); see :func:`tracegraph.render`."""
+        from .diagram import render
+
+        return render(self, path, **options)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from .diagram import mimebundle
+
+        return mimebundle(self)
 
     # -- graph ------------------------------------------------------------------------
     @cached_property
