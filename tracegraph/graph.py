@@ -423,7 +423,10 @@ def build_graph(trace: Trace, *, fold_sums: bool = True) -> nx.MultiDiGraph:
         >>> g.nodes["x"]["grad"].tolist()
         [0.0, 2.0, 4.0]
     """
-    return _GraphBuilder(trace, fold_sums).build()
+    # Contributions are recomputed here; any NaN/inf they hold was already
+    # reported by the backward pass, so numpy's warnings would only repeat it.
+    with np.errstate(all="ignore"):
+        return _GraphBuilder(trace, fold_sums).build()
 
 
 # --------------------------------------------------------------------------- queries

@@ -26,6 +26,8 @@ def _matmul_vjp_x(g, out, x, y):
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 2 and y.ndim == 2:
         return g @ y.T
+    if x.ndim == 1 and y.ndim == 1:  # dot product: scalar output
+        return g * y
     x2, y2, g2 = _promoted(x, y, g)
     grad = g2 @ np.swapaxes(y2, -1, -2)
     return grad[..., 0, :] if x.ndim == 1 else grad
@@ -35,6 +37,8 @@ def _matmul_vjp_y(g, out, x, y):
     x, y = np.asarray(x), np.asarray(y)
     if x.ndim == 2 and y.ndim == 2:
         return x.T @ g
+    if x.ndim == 1 and y.ndim == 1:
+        return g * x
     x2, y2, g2 = _promoted(x, y, g)
     grad = np.swapaxes(x2, -1, -2) @ g2
     return grad[..., 0] if y.ndim == 1 else grad

@@ -1,0 +1,217 @@
+"""Traced values behave like numbers and arrays, and refuse loudly what they cannot trace."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import tracegraph as tg
+
+
+def grad(fn, **inputs):
+    return tg.trace(fn, **inputs).grads
+
+
+# --------------------------------------------------------------------------- plain numpy works
+
+
+def test_numpy_functions_trace_without_importing_tracegraph():
+    def f(x):  # ordinary numpy code
+        z = np.exp(x) + np.sin(x) * np.cos(x) - np.log1p(x ** 2)
+        return np.sum(np.maximum(z, 0.5) / np.sqrt(1.0 + x * x), axis=0, keepdims=False)
+    x = np.array([0.1, 0.7, -0.3])
+    t = tg.trace(f, x=x)
+    assert t.value == pytest.approx(f(x))
+    assert t.graph.number_of_nodes() > 10
+
+
+def test_reductions_with_axis_and_keepdims():
+    x = np.arange(6.0).reshape(2, 3)
+    t = tg.trace(lambda x: np.sum(np.mean(x, axis=1, keepdims=True) * x.max(axis=0)), x=x)
+    expected = np.sum(np.mean(x, axis=1, keepdims=True) * x.max(axis=0))
+    assert t.value == pytest.approx(expected)
+
+
+def test_python_and_numpy_scalars_mix_with_traced_values():
+    t = tg.trace(lambda x: 2 * x + np.float64(3.0) * x - x / 4 + 1 - x ** 2 + 2 ** x, x=1.0)
+    assert t.grads["x"] == pytest.approx(2 + 3 - 0.25 - 2 + 2 * math.log(2))
+
+
+def test_ndarray_on_the_left_dispatches_to_the_trace():
+    t = tg.trace(lambda w: np.sum(np.array([1.0, 2.0]) * w + np.ones(2) @ w), w=np.ones(2))
+    np.testing.assert_array_equal(t.grads["w"], [1.0 + 2.0, 2.0 + 2.0])
+
+
+def test_comparisons_give_plain_values_and_branches_follow_them():
+    def f(x):
+        assert isinstance(x > 0, (bool, np.bool_))
+        return x * 3.0 if x > 0 else -x
+    assert grad(f, x=2.0)["x"] == 3.0
+    assert grad(f, x=-2.0)["x"] == -1.0
+
+
+def test_builtin_sum_len_and_iteration():
+    t = tg.trace(lambda v: sum(e * e for e in v) + len(v), v=np.array([1.0, 2.0]))
+    assert t.value == 7.0
+    np.testing.assert_array_equal(t.grads["v"], [2.0, 4.0])
+
+
+def test_indexing_slicing_and_pairwise_fancy_indexing():
+    X = np.array([[0.0, 0.0, 0.0], [3.0, 4.0, 0.0], [6.0, 8.0, 0.0]])
+
+    def pairwise(X):
+        I, J = np.triu_indices(X.shape[0], 1)
+        diff = X[I] - X[J]
+        return np.sum(np.sqrt(np.sum(diff * diff, axis=1))) + X[1:, 0].sum() + X[np.triu_indices(3, 1)].sum()
+    t = tg.trace(pairwise, X=X)
+    assert t.value == pytest.approx((5 + 10 + 5) + (3 + 6) + (0 + 0 + 0))
+    eps = 1e-6
+    numeric = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        up, down = X.copy(), X.copy()
+        up[idx] += eps
+        down[idx] -= eps
+        numeric[idx] = (pairwise(up) - pairwise(down)) / (2 * eps)
+    np.testing.assert_allclose(t.grads["X"], numeric, atol=1e-6)
+
+
+def test_shape_operations_and_joining():
+    def f(a, b):
+        stacked = np.stack([a, b])                     # (2, 3)
+        joined = np.concatenate([a, b * 2.0])          # (6,)
+        return np.sum(stacked.T.reshape(-1) * joined) + np.sum(np.where(a > 1.5, a, b))
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    t = tg.trace(f, a=a, b=b)
+    assert t.value == pytest.approx(f(a, b))
+    assert t.grads["a"].shape == (3,) and t.grads["b"].shape == (3,)
+
+
+def test_matmul_shapes():
+    A, v = np.arange(6.0).reshape(2, 3), np.array([1.0, -1.0, 2.0])
+    t = tg.trace(lambda A, v: np.sum(A @ v) + v @ v + np.dot(A, v).sum(), A=A, v=v)
+    np.testing.assert_allclose(t.grads["A"], 2 * np.tile(v, (2, 1)))
+    np.testing.assert_allclose(t.grads["v"], 2 * A.sum(axis=0) + 2 * v)
+
+
+def test_integer_arrays_and_objects_pass_through_as_constants():
+    labels = np.array([0, 2, 1])
+    t = tg.trace(lambda logits, labels, meta: tg.softmax_cross_entropy(logits, labels),
+                 logits=np.zeros((3, 3)), labels=labels, meta={"note": "ignored"})
+    assert set(t.grads) == {"logits"}
+    assert t.value == pytest.approx(math.log(3))
+
+
+def test_named_constants_appear_in_the_graph_without_gradient():
+    X = np.ones((2, 2))
+    t = tg.trace(lambda w, X: np.sum(X @ w), w=np.ones(2), X=tg.constant(X))
+    assert t.graph.nodes["X"]["kind"] == "constant"
+    assert t.graph.nodes["X"]["grad"] is None
+    assert "X" not in t.grads
+
+
+def test_named_functions_work_on_plain_values_too():
+    assert tg.sigmoid(0.0) == 0.5
+    assert tg.relu(-1.0) == 0.0
+    np.testing.assert_allclose(tg.softmax(np.array([0.0, 0.0])), [0.5, 0.5])
+    assert tg.logsumexp(np.array([1000.0, 1000.0])) == pytest.approx(1000 + math.log(2))
+
+
+def test_names_scopes_and_aliases():
+    def f(x):
+        with tg.scope("layer"):
+            h = tg.name(np.tanh(x), "h")
+        alias = tg.name(h, "alias")          # already named: keeps "h"
+        return tg.name(alias * 2.0, "out")
+    t = tg.trace(f, x=0.5)
+    assert "h" in t.graph and "alias" not in t.graph
+    assert t.graph.nodes["h"]["scope"] == ("layer",)
+    assert t.output_name == "out"
+
+
+# --------------------------------------------------------------------------- loud failures
+
+
+def test_math_exp_names_the_call_and_suggests_numpy():
+    def f(x):
+        return math.exp(x)
+    with pytest.raises(tg.TracedValueLeakError) as info:
+        tg.trace(f, x=1.0)
+    message = str(info.value)
+    assert "math.exp(x)" in message and "np.exp" in message
+    assert "test_core.py:" in message
+
+
+def test_float_feeding_the_output_is_refused():
+    with pytest.raises(tg.TracedValueLeakError, match=r"float\(x\)"):
+        tg.trace(lambda x: float(x) * 2.0, x=1.0)
+
+
+def test_numpy_function_without_a_rule_names_it_and_how_to_register():
+    with pytest.raises(tg.UnsupportedOperationError) as info:
+        tg.trace(lambda x: np.cbrt(x), x=8.0)
+    assert info.value.operation == "np.cbrt"
+    assert "tracegraph.primitive" in str(info.value)
+    with pytest.raises(tg.UnsupportedOperationError, match="np.sort"):
+        tg.trace(lambda x: np.sum(np.sort(x)), x=np.ones(3))
+
+
+def test_in_place_updates_are_refused():
+    def f(x):
+        acc = np.zeros(2)
+        acc += x
+        return np.sum(acc)
+    with pytest.raises(tg.UnsupportedOperationError, match="in-place"):
+        tg.trace(f, x=np.ones(2))
+    with pytest.raises(tg.UnsupportedOperationError, match="item assignment"):
+        tg.trace(lambda x: x.__setitem__(0, 1.0), x=np.ones(2))
+
+
+def test_building_an_array_from_traced_values_is_refused_with_a_fix():
+    with pytest.raises(tg.TracedValueLeakError, match="np.stack"):
+        tg.trace(lambda a, b: np.sum(np.array([a, b])), a=1.0, b=2.0)
+
+
+def test_ufunc_methods_and_keywords_are_named():
+    with pytest.raises(tg.UnsupportedOperationError, match="np.add.reduce"):
+        tg.trace(lambda x: np.add.reduce(x), x=np.ones(3))
+
+
+def test_printing_a_traced_value_is_allowed():
+    t = tg.trace(lambda x: (f"{x:.2f}", str(x), x * 2.0)[-1], x=1.5)
+    assert t.value == 3.0
+
+
+def test_nan_is_reported_with_the_node_name():
+    def f(x):
+        root = tg.name(np.sqrt(x - 2.0), "root")
+        return root * x
+    with pytest.warns(tg.NonFiniteWarning, match="'root'") as record:
+        with np.errstate(invalid="ignore"):
+            t = tg.trace(f, x=1.0)
+    assert any("forward" in str(w.message) for w in record)
+    assert t.graph.nodes["root"]["value_nonfinite"]
+    assert t.nonfinite and t.nonfinite[0].label == "root"
+
+
+def test_nan_only_in_the_backward_pass_is_reported_too():
+    def f(x):
+        return np.sum(np.where(x > 0, np.sqrt(x), 0.0))   # the classic masked-NaN trap
+    with np.errstate(invalid="ignore", divide="ignore"):
+        with pytest.warns(tg.NonFiniteWarning, match="gradient"):
+            t = tg.trace(f, x=np.array([4.0, -1.0]))
+    assert np.isnan(t.grads["x"][1])
+
+
+def test_importing_tracegraph_does_not_import_the_cli_or_graphviz():
+    code = textwrap.dedent("""
+        import sys, tracegraph
+        heavy = [m for m in ("typer", "rich", "graphviz", "click") if m in sys.modules]
+        print(",".join(heavy))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,198 @@
+"""The annotated graph: schema, invariants of the chain rule, export, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tracegraph as tg
+from tracegraph.graph import from_json, to_json
+
+NODE_KEYS = {"kind", "op", "label", "name", "expr", "value", "grad", "shape", "dtype", "index",
+             "scope", "value_nonfinite", "grad_nonfinite"}
+EDGE_KEYS = {"position", "formula", "local", "contribution"}
+
+
+def mlp(W1, b1, W2, b2, X, Y):
+    with tg.scope("layer1"):
+        h = np.tanh(X @ W1 + b1)
+    logits = h @ W2 + b2
+    return tg.softmax_cross_entropy(logits, Y)
+
+
+def mds(X, D):
+    I, J = np.triu_indices(X.shape[0], 1)
+    diff = X[I] - X[J]
+    d = np.sqrt(np.sum(diff * diff, axis=1))
+    return np.sum((D[I, J] - d) ** 2)
+
+
+def broadcasting(a, b, c):
+    shared = a * b                     # fan-out: used three times below
+    return np.sum(shared + c) + np.mean(shared * shared) - np.max(shared / (1.0 + c * c))
+
+
+def _programs():
+    rng = np.random.default_rng(0)
+    yield tg.trace(mlp, W1=rng.normal(size=(3, 4)), b1=np.zeros(4), W2=rng.normal(size=(4, 2)),
+                   b2=np.zeros(2), X=tg.constant(rng.normal(size=(5, 3))),
+                   Y=tg.constant(np.eye(2)[[0, 1, 1, 0, 1]]))
+    points = rng.normal(size=(4, 2))
+    yield tg.trace(mds, X=rng.normal(size=(4, 2)),
+                   D=tg.constant(np.linalg.norm(points[:, None] - points[None], axis=-1)))
+    yield tg.trace(broadcasting, a=rng.normal(size=(3, 1)), b=rng.normal(size=(4,)), c=0.5)
+
+
+@pytest.fixture(scope="module", params=["mlp", "mds", "broadcasting"])
+def trace(request):
+    return dict(zip(["mlp", "mds", "broadcasting"], _programs()))[request.param]
+
+
+def test_schema_attributes_and_graph_metadata(trace):
+    g = trace.graph
+    assert isinstance(g, nx.MultiDiGraph) and nx.is_directed_acyclic_graph(g)
+    assert g.graph["output"] in g and g.nodes[g.graph["output"]]["kind"] == "output"
+    assert set(g.graph["inputs"]) == set(trace.grads)
+    for node, data in g.nodes(data=True):
+        assert NODE_KEYS <= set(data), node
+        assert data["kind"] in {"input", "constant", "op", "output"}
+        assert tuple(np.shape(data["value"])) == data["shape"]
+        if data["grad"] is not None:
+            assert np.shape(data["grad"]) == data["shape"], node
+    for u, v, key, data in g.edges(keys=True, data=True):
+        assert EDGE_KEYS <= set(data)
+        assert data["position"] == key
+        assert isinstance(data["formula"], str) and data["formula"]
+
+
+def test_each_gradient_is_the_sum_of_what_flows_back_along_its_edges(trace):
+    g = trace.graph
+    for node, data in g.nodes(data=True):
+        if data["kind"] in {"constant", "output"}:
+            continue
+        flows = [d["contribution"] for _, _, d in g.out_edges(node, data=True)]
+        total = np.sum(np.stack([np.broadcast_to(f, data["shape"]) for f in flows]), axis=0)
+        np.testing.assert_allclose(data["grad"], total, rtol=1e-12, atol=1e-14, err_msg=node)
+
+
+def test_input_gradients_are_the_graph_gradients(trace):
+    for name, grad in trace.grads.items():
+        np.testing.assert_array_equal(trace.graph.nodes[name]["grad"], grad)
+
+
+def test_gradients_match_central_differences(trace):
+    """The done-criterion workloads: MLP with softmax cross-entropy, MDS stress."""
+    fn = {"mlp": mlp, "mds": mds, "broadcasting": broadcasting}[trace.output_name]
+    values = {**trace.inputs, **trace.constants}
+    for name, grad in trace.grads.items():
+        base = np.asarray(values[name], dtype=float)
+        numeric = np.zeros_like(base)
+        for index in np.ndindex(base.shape):
+            shifted = []
+            for sign in (1, -1):
+                probe = base.copy()
+                probe[index] += sign * 1e-6
+                shifted.append(fn(**{**values, name: probe if base.shape else float(probe)}))
+            numeric[index] = (shifted[0] - shifted[1]) / 2e-6
+        np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_json_export_roundtrips_without_pickle(trace):
+    text = to_json(trace.graph)
+    data = json.loads(text)
+    assert data["directed"] and data["multigraph"]
+    back = from_json(text)
+    assert set(back.nodes) == set(trace.graph.nodes)
+    assert sorted(back.edges(keys=True)) == sorted(trace.graph.edges(keys=True))
+    for node in trace.grads:
+        np.testing.assert_allclose(np.asarray(back.nodes[node]["grad"]), trace.grads[node])
+
+
+def test_same_computation_gives_identical_json():
+    first = to_json(next(_programs()).graph)
+    second = to_json(next(_programs()).graph)
+    assert first == second
+
+
+def test_nan_and_infinity_survive_json():
+    with np.errstate(divide="ignore"), pytest.warns(tg.NonFiniteWarning):
+        t = tg.trace(lambda x: np.sum(np.log(x)), x=np.array([0.0, 1.0]))
+    data = json.loads(to_json(t.graph))
+    values = {n["id"]: n["value"] for n in data["nodes"]}
+    assert "-Infinity" in json.dumps(values)
+
+
+def test_sums_fold_into_one_node_like_the_lecture():
+    def f(a, b, c):
+        return tg.name(a + b + c, "G") * 2.0
+    g = tg.trace(f, a=1.0, b=2.0, c=3.0).graph
+    assert [u for u, _, _ in sorted(g.in_edges("G", keys=True), key=lambda e: e[2])] == ["a", "b", "c"]
+    unfolded = tg.graph.build_graph(tg.trace(f, a=1.0, b=2.0, c=3.0), fold_sums=False)
+    assert unfolded.in_degree("G") == 2
+
+
+def test_named_partial_sums_are_kept():
+    def f(a, b, c):
+        ab = tg.name(a + b, "AB")
+        return ab + c + ab
+    g = tg.trace(f, a=1.0, b=2.0, c=3.0).graph
+    assert "AB" in g
+    assert g.nodes["AB"]["grad"] == 2.0
+
+
+def test_node_ids_are_names_or_counters_and_unique():
+    def f(x):
+        y = x
+        for _ in range(3):
+            y = tg.name(np.tanh(y), "y")
+        return y
+    g = tg.trace(f, x=0.1).graph
+    assert list(g.nodes) == ["x", "y", "y#2", "y#3"]
+    assert g.graph["output"] == "y#3"
+
+
+def test_nodes_after_the_output_are_left_out():
+    captured = {}
+
+    def f(x):
+        loss = x * x
+        captured["side"] = tg.name(loss * 3.0, "side")   # computed, never used
+        return loss
+    t = tg.trace(f, x=2.0)
+    assert "side" not in t.graph
+
+
+@given(st.lists(st.sampled_from(["add", "mul", "tanh", "reuse", "square"]), min_size=1,
+                max_size=25), st.floats(-1.5, 1.5))
+@settings(max_examples=60, deadline=None)
+def test_random_programs_keep_the_chain_rule_invariants(steps, start):
+    def program(x):
+        values = [x]
+        for step in steps:
+            last = values[-1]
+            if step == "add":
+                values.append(last + values[len(values) // 2])
+            elif step == "mul":
+                values.append(last * values[0])
+            elif step == "tanh":
+                values.append(np.tanh(last))
+            elif step == "square":
+                values.append(last ** 2)
+            else:
+                values.append(last - values[-1] * 0.5 + values[0])
+        return values[-1]
+    t = tg.trace(program, x=start)
+    g = t.graph
+    for node, data in g.nodes(data=True):
+        if data["kind"] in {"constant", "output"}:
+            continue
+        total = sum(d["contribution"] for _, _, d in g.out_edges(node, data=True))
+        assert data["grad"] == pytest.approx(total, rel=1e-9, abs=1e-12)
+    eps = 1e-6
+    numeric = (program(start + eps) - program(start - eps)) / (2 * eps)
+    assert t.grads["x"] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
