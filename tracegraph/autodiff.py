@@ -163,10 +163,13 @@ class NonFinite:
     label: str
     op: str
     kind: str
+    expression: str = ""
 
     def describe(self) -> str:
         what = "forward value" if self.phase == "forward" else "gradient"
-        return f"{self.kind} in the {what} of node {self.label!r} ({self.op})"
+        computes = f" = {self.expression}" if self.expression and self.expression != self.label \
+            else ""
+        return f"{self.kind} in the {what} of node {self.label!r}{computes} ({self.op})"
 
 
 def is_finite(value: Any) -> bool:
@@ -227,7 +230,8 @@ def find_nonfinite(nodes: Sequence[Var], values: Sequence[Any], phase: str,
         elif value is None or is_finite(value):
             continue
         node = nodes[index]
-        found.append(NonFinite(phase, index, node.label, node.op, _kind(value)))
+        found.append(NonFinite(phase, index, node.label, node.op, _kind(value),
+                               node.expression()))
         if limit is not None and len(found) >= limit:
             break
     return found

@@ -468,6 +468,32 @@ class Var:
         op = self._prim.name if self._prim is not None else "input"
         return f"{op}#{self._index}"
 
+    def expression(self) -> str:
+        """What this node computes, in terms of its inputs' labels (``"x − 2"``).
+
+        A light version of the graph's ``expr`` attribute, for messages.
+
+        Example:
+            >>> import tracegraph as tg
+            >>> with tg.Tracer() as tr:
+            ...     x = tr.input("x", 3.0)
+            ...     (x - 2.0).expression()
+            'x − 2'
+        """
+        if self._prim is None:
+            return self.label
+        keys = ([f"arg{k}" for k in range(len(self._inputs))] if self._prim.variadic
+                else self._prim.argnames)
+        names = {key: Label(_short_text(x)) for key, x in zip(keys, self._inputs)}
+        names["out"] = Label(self.label)
+        values = {key: value_of(x) for key, x in zip(keys, self._inputs)}
+        constants = frozenset(key for key, x in zip(keys, self._inputs) if type(x) is not Var)
+        try:
+            return Symbols(names, self._params or {}, values, 0, constants).render(
+                self._prim.display)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return self.label
+
     @property
     def op(self) -> str:
         """The primitive that produced this value (``"input"`` for a leaf)."""
@@ -734,6 +760,15 @@ def as_python_scalar(value: Any) -> Any:
     if isinstance(value, (int, np.floating, np.integer)) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def _short_text(x: Any) -> str:
+    if type(x) is Var:
+        return x.label
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return f"{float(x):g}"
+    shape = np.shape(x) if isinstance(x, np.ndarray) else None
+    return f"array{list(shape)}" if shape is not None else type(x).__name__
 
 
 def value_of(x: Any) -> Any:

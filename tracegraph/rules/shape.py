@@ -155,7 +155,8 @@ def _getitem_sample(rng):
     elif kind == 1:
         index = np.array([0, n - 1, 0, 1])  # repeated rows
     elif kind == 2:
-        index = np.triu_indices(n, 1)
+        x = rng.normal(size=(n, n))
+        index = np.triu_indices(n, 1)  # the pairs of a distance matrix
     elif kind == 3:
         index = x > 0
     elif kind == 4:
