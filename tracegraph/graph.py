@@ -519,3 +519,56 @@ def from_json(text: str) -> nx.MultiDiGraph:
     """
     data = json.loads(text)
     return nx.node_link_graph(data, edges="edges", multigraph=True, directed=True)
+
+
+def to_graphml(graph: nx.MultiDiGraph) -> str:
+    """The graph as GraphML text, for Gephi, yEd or Cytoscape.
+
+    GraphML holds scalars and strings only, so the schema's names are kept
+    but arrays become short summaries (``"array[4×3], norm 3.464"``), tuples
+    and lists become comma-separated text (``shape`` ``"4, 3"``) and ``None``
+    values are left out.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> text = to_graphml(tg.trace(lambda x: x * x, x=3.0).graph)
+        >>> '<node id="x">' in text, 'attr.name="grad"' in text
+        (True, True)
+    """
+    import io
+
+    export = nx.MultiDiGraph()
+    export.graph.update(_graphml_attributes(graph.graph))
+    export.add_nodes_from((node, _graphml_attributes(data)) for node, data in graph.nodes(data=True))
+    export.add_edges_from((parent, child, key, _graphml_attributes(data))
+                          for parent, child, key, data in graph.edges(keys=True, data=True))
+    buffer = io.BytesIO()
+    nx.write_graphml_xml(export, buffer, encoding="utf-8", prettyprint=True,
+                         infer_numeric_types=True)
+    return buffer.getvalue().decode("utf-8")
+
+
+def _graphml_attributes(data: dict[str, Any]) -> dict[str, Any]:
+    """Attribute values GraphML can hold: bool, int, float or str (``None`` dropped)."""
+    converted = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            converted[key] = bool(value)
+        elif isinstance(value, (int, np.integer)):
+            converted[key] = int(value)
+        elif isinstance(value, (float, np.floating)):
+            converted[key] = float(value)
+        elif isinstance(value, str):
+            converted[key] = value
+        elif isinstance(value, (tuple, list)):
+            converted[key] = ", ".join(str(item) for item in value)
+        elif isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
+            converted[key] = float(value)
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "fiub":
+            norm = format_number(np.linalg.norm(value.astype(float).ravel()))
+            converted[key] = f"array[{'×'.join(map(str, value.shape))}], norm {norm}"
+        else:
+            converted[key] = repr(value)
+    return converted

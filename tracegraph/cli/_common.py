@@ -1,0 +1,321 @@
+"""What every command shares: options, loading a file, errors and exit codes, output.
+
+Exit codes (docs/cli.md):
+    0 success; 1 a bug in tracegraph (please report it); 2 usage or file
+    problems (missing file, syntax error, bad option); 3 the file's own code
+    raised an exception; 4 a tracing problem (unsupported operation, no traced
+    value, no gradient for a non-scalar output); 5 an output problem (folder
+    missing, Graphviz not installed or failing); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+
+from ..core import Label
+from ..errors import (
+    ForeignTraceError,
+    GraphvizNotFoundError,
+    NotDifferentiatedError,
+    ScriptError,
+    TracedValueLeakError,
+    TracegraphError,
+    UnsupportedOperationError,
+)
+from ..graph import format_number
+from ..script import ScriptResult, load_script, parse_override, require_gradients
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_USAGE = 2
+EXIT_USER_CODE = 3
+EXIT_TRACE = 4
+EXIT_OUTPUT = 5
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(TracegraphError):
+    """A problem with how a command was called or with its output, with its exit code.
+
+    Example:
+        >>> CommandError("no such node", exit_code=2).exit_code
+        2
+    """
+
+    def __init__(self, message: str, *, exit_code: int = EXIT_USAGE, **kwargs: Any) -> None:
+        self.exit_code = exit_code
+        super().__init__(message, **kwargs)
+
+
+# --------------------------------------------------------------------------- options
+
+FileArgument = Annotated[Path, typer.Argument(
+    metavar="FILE", show_default=False,
+    help="The expression file (.py): plain Python, traced as written.")]
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", metavar="NAME=VALUE", show_default=False,
+    help="Replace an input's value, e.g. [bold]--set w1=0.5[/] or [bold]--set x='[1, 2]'[/]. "
+    "Repeatable.")]
+OutputNodeOption = Annotated[str | None, typer.Option(
+    "--output", metavar="NAME", show_default=False,
+    help="End the trace at this value instead of the last one assigned.")]
+FunctionOption = Annotated[str | None, typer.Option(
+    "--function", metavar="NAME", show_default=False,
+    help="Trace this function of the file with its [bold]inputs[/] dict (or its defaults).")]
+WrtOption = Annotated[str | None, typer.Option(
+    "--wrt", metavar="NAMES", show_default=False,
+    help="Only show gradients with respect to these inputs (comma-separated: w1,w2).")]
+PrecisionOption = Annotated[int | None, typer.Option(
+    "--precision", "-p", min=1, max=17, show_default=False,
+    help="Significant digits of numbers [dim](default 4)[/].")]
+DebugOption = Annotated[bool, typer.Option(
+    "--debug", envvar="TRACEGRAPH_DEBUG",
+    help="Show the full Python traceback when something goes wrong.")]
+
+
+# --------------------------------------------------------------------------- consoles
+
+
+def stdout_console() -> Console:
+    """The console for results; wide and uncoloured when stdout is not a terminal."""
+    return _console(stderr=False)
+
+
+def stderr_console() -> Console:
+    """The console for messages, warnings and progress."""
+    return _console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # A pipe or a file: do not wrap tables at 80 columns.
+        console = Console(stderr=stderr, highlight=False, width=200)
+    return console
+
+
+@contextlib.contextmanager
+def progress(message: str) -> Iterator[None]:
+    """A spinner on stderr while the block runs, only when stderr is a terminal."""
+    console = stderr_console()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(escape(message), spinner="dots"):
+        yield
+
+
+def say(message: str) -> None:
+    """A plain status line on stdout (no markup interpretation)."""
+    stdout_console().print(Text(message), soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """A secondary line on stderr (notes, warnings)."""
+    stderr_console().print(Text(message), soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _exit_code(err: BaseException) -> int:
+    if isinstance(err, (ScriptError, CommandError)):
+        return err.exit_code
+    if isinstance(err, GraphvizNotFoundError):
+        return EXIT_OUTPUT
+    if isinstance(err, (UnsupportedOperationError, TracedValueLeakError, ForeignTraceError,
+                        NotDifferentiatedError, TracegraphError)):
+        return EXIT_TRACE
+    return EXIT_BUG
+
+
+@contextlib.contextmanager
+def reporting(debug: bool) -> Iterator[None]:
+    """Turn every failure into a readable message and an exit code (a traceback with --debug)."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort):
+        raise
+    except KeyboardInterrupt:
+        note("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except TracegraphError as err:
+        _fail(err, str(err), _exit_code(err), debug)
+    except Exception as err:  # a bug in tracegraph: say so, and how to report it
+        message = (f"tracegraph failed unexpectedly: {type(err).__name__}: {err}\n"
+                   "  this is a bug in tracegraph, not in your file; please report it with the "
+                   "output of the same command run with --debug")
+        _fail(err, message, EXIT_BUG, debug)
+
+
+def _fail(err: BaseException, message: str, code: int, debug: bool) -> None:
+    console = stderr_console()
+    if debug:
+        console.print(Text("".join(traceback.format_exception(err)), style="dim"))
+    first, _, rest = message.partition("\n")
+    text = Text("error: ", style="bold red")
+    text.append(first)
+    if rest:
+        text.append("\n" + rest)
+    console.print(text, soft_wrap=True)
+    raise typer.Exit(code) from None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = None,
+         function: str | None = None) -> ScriptResult:
+    """Trace ``file`` with progress on stderr; the file's prints go to stderr too.
+
+    Warnings raised while tracing (NaN or inf reached the output ...) are
+    printed after the trace, once each.
+    """
+    overrides = dict(parse_override(text) for text in sets or ())
+    with progress(f"Tracing {file}"), warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stdout(sys.stderr):
+        warnings.simplefilter("always")
+        result = load_script(file, overrides=overrides, output=output, function=function)
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        note(f"warning: {message}")
+    return result
+
+
+def load_with_gradients(file: Path, **options: Any) -> ScriptResult:
+    """:func:`load`, then insist the output is a scalar (it has gradients)."""
+    result = load(file, **options)
+    require_gradients(result)
+    return result
+
+
+def parse_wrt(result: ScriptResult, wrt: str | None) -> list[str] | None:
+    """``--wrt w1,w2`` as a list of input names (checked), or ``None`` for all inputs."""
+    if wrt is None:
+        return None
+    names = [name.strip() for name in wrt.split(",") if name.strip()]
+    inputs = list(result.trace.inputs)
+    for name in names:
+        if name not in inputs:
+            close = difflib.get_close_matches(name, inputs, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise CommandError(
+                f"--wrt {name}: {name!r} is not an input of {result.path}",
+                hint=hint + "inputs: " + (", ".join(inputs) or "(none)"))
+    if not names:
+        raise CommandError("--wrt needs at least one input name, e.g. --wrt w1,w2")
+    return names
+
+
+def check_node(result: ScriptResult, node: str, option: str) -> str:
+    """``node`` if the graph has it, else a :class:`CommandError` naming the closest ones."""
+    graph = result.trace.graph
+    if node in graph:
+        return node
+    nodes = [(str(n), data["label"]) for n, data in graph.nodes(data=True)
+             if data["kind"] != "constant"]
+    close = difflib.get_close_matches(node, [n for n, _ in nodes], n=3)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    shown = [n if n == label else f"{n} ({label})" for n, label in nodes]
+    raise CommandError(f"{option} {node}: there is no node {node!r} in the graph of {result.path}",
+                       hint=hint + "nodes: " + _listing(shown))
+
+
+def _listing(names: Sequence[str], limit: int = 30) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def describe_value(value: Any, precision: int = 4) -> str:
+    """A value as short text: ``0.1811``, ``[1, 2.5]`` or ``4×3, ‖·‖ = 2.341``.
+
+    Example:
+        >>> import numpy as np
+        >>> describe_value(0.18109917), describe_value(np.array([1.0, 2.5]))
+        ('0.1811', '[1, 2.5]')
+        >>> describe_value(np.ones((4, 3)))
+        '4×3, ‖·‖ = 3.464'
+    """
+    if value is None:
+        return "—"
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        return type(value).__name__
+    if array.ndim == 0:
+        return format_number(array, precision)
+    if array.size <= 4:
+        return "[" + ", ".join(format_number(v, precision) for v in array.ravel()) + "]"
+    norm = format_number(np.linalg.norm(array.astype(float).ravel()), precision)
+    shape = f"{array.shape[0]}-vector" if array.ndim == 1 else "×".join(map(str, array.shape))
+    return f"{shape}, ‖·‖ = {norm}"
+
+
+def operand(label: str) -> str:
+    """A label as it reads after ∂: parenthesised when it is an expression (``(gold − S)``).
+
+    Example:
+        >>> operand("S"), operand("gold − S")
+        ('S', '(gold − S)')
+    """
+    return format(Label(label), "p")
+
+
+def partial(of: str, wrt: str) -> str:
+    """``∂S/∂G`` for two node labels.
+
+    Example:
+        >>> partial("Loss", "gold − S")
+        '∂Loss/∂(gold − S)'
+    """
+    return f"∂{operand(of)}/∂{operand(wrt)}"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A GitHub markdown table; ``|`` in cells is escaped and newlines become ``<br>``.
+
+    Example:
+        >>> print(markdown_table(["a", "b"], [["1", "x|y"]]))
+        | a | b |
+        |---|---|
+        | 1 | x\\|y |
+    """
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", "<br>")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def check_output_path(path: Path, source: Path) -> None:
+    """Refuse, before any work, an output the command could not or should not write."""
+    if path.exists() and path.is_dir():
+        raise CommandError(f"-o {path}: this is a folder", exit_code=EXIT_OUTPUT,
+                           hint=f"name the file to write, e.g. -o {path / (source.stem + '.svg')}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise CommandError(f"-o {path}: the folder {folder} does not exist",
+                           exit_code=EXIT_OUTPUT,
+                           hint=f"create it first (mkdir -p {folder}) or write somewhere else; "
+                           "tracegraph does not create folders")
+    if path.exists() and source.exists() and path.resolve() == source.resolve():
+        raise CommandError(f"-o {path}: this is the expression file itself; it is never "
+                           "overwritten", exit_code=EXIT_OUTPUT,
+                           hint="choose another output name")

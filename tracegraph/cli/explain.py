@@ -1,0 +1,134 @@
+"""``tracegraph explain FILE``: the chain-rule table of the lecture notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import networkx as nx
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..script import ScriptResult
+from ._common import (
+    DebugOption,
+    FileArgument,
+    FunctionOption,
+    OutputNodeOption,
+    PrecisionOption,
+    SetOption,
+    WrtOption,
+    describe_value,
+    load_with_gradients,
+    markdown_table,
+    parse_wrt,
+    partial,
+    reporting,
+    stdout_console,
+)
+
+NAME = "explain"
+CAPTION = ("local derivatives: ∂node/∂input, the formula from the derivative table and its value. "
+           "∂{out}/∂node: the chain rule, summed over the node's uses of ∂{out}/∂use × ∂use/∂node.")
+EPILOG = (
+    "[bold]Examples[/]\n\n"
+    "  tracegraph explain examples/neuron.py\n\n"
+    "  tracegraph explain examples/neuron.py --markdown > table.md\n\n"
+    "  tracegraph explain examples/neuron.py --wrt w1,x1 --set w1=0.1"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the chain-rule table (all cells as text)."""
+
+    node: str
+    computes: str
+    value: str
+    local: tuple[str, ...]
+    grad: str
+
+
+def chain_rule_rows(result: ScriptResult, *, wrt: list[str] | None = None,
+                    precision: int = 4) -> list[Row]:
+    """The table's rows in forward (tape) order, constants left out.
+
+    With ``wrt``, only the nodes on a path from those inputs to the output.
+    """
+    graph = result.trace.graph
+    keep = _on_paths(graph, wrt, result.output) if wrt else None
+    rows = []
+    for node, data in graph.nodes(data=True):
+        if data["kind"] == "constant" or (keep is not None and node not in keep):
+            continue
+        computes = "input" if data["kind"] == "input" else data["expr"]
+        local = tuple(_local_derivative(graph, parent, node, edge, precision)
+                      for parent, _, edge in sorted(graph.in_edges(node, data=True),
+                                                    key=lambda e: e[2]["position"])
+                      if graph.nodes[parent]["kind"] != "constant")
+        rows.append(Row(data["label"], computes, describe_value(data["value"], precision),
+                        local, describe_value(data["grad"], precision)))
+    return rows
+
+
+def _on_paths(graph: nx.MultiDiGraph, sources: list[str], target: str) -> set[str]:
+    upstream = nx.ancestors(graph, target) | {target}
+    keep: set[str] = set()
+    for source in sources:
+        keep |= (nx.descendants(graph, source) | {source}) & upstream
+    return keep
+
+
+def _local_derivative(graph: nx.MultiDiGraph, parent: str, child: str, edge: dict[str, Any],
+                      precision: int) -> str:
+    """``∂A/∂w1 = x1 = 1`` (scalars) or ``∂h/∂W = … (sends back 3×5, ‖·‖ = 0.8)`` (arrays)."""
+    name = partial(graph.nodes[child]["label"], graph.nodes[parent]["label"])
+    formula = edge["formula"]
+    if edge["local"] is not None:
+        number = describe_value(edge["local"], precision)
+        same = formula.replace("−", "-") == number
+        return f"{name} = {formula}" if same else f"{name} = {formula} = {number}"
+    sent = describe_value(edge["contribution"], precision)
+    return f"{name} = {formula} (sends back {sent})"
+
+
+def command(
+    file: FileArgument,
+    markdown: Annotated[bool, typer.Option(
+        "--markdown", "-m", help="Print a GitHub markdown table to paste into docs.")] = False,
+    wrt: WrtOption = None,
+    sets: SetOption = None,
+    output: OutputNodeOption = None,
+    function: FunctionOption = None,
+    precision: PrecisionOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Print the chain-rule table: each node's value, local derivatives and dOutput/dnode.
+
+    One row per node in forward order: what it computes, its value, the
+    derivative with respect to each of its inputs (the formula from the
+    derivative table, then its number) and the gradient of the output with
+    respect to the node - the sum over its outgoing edges of upstream x local.
+    """
+    with reporting(debug):
+        result = load_with_gradients(file, sets=sets, output=output, function=function)
+        names = parse_wrt(result, wrt)
+        digits = precision or 4
+        rows = chain_rule_rows(result, wrt=names, precision=digits)
+        out_label = result.trace.graph.nodes[result.output]["label"]
+        header = ["node", "computes", "value", "local derivatives", partial(out_label, "node")]
+        if markdown:
+            print(markdown_table(header, [[r.node, r.computes, r.value, "\n".join(r.local) or "—",
+                                           r.grad] for r in rows]))
+            return
+        table = Table(title=Text(f"{file}: {out_label} = "
+                                 f"{describe_value(result.trace.value, digits)}"),
+                      title_justify="left", caption=Text(CAPTION.format(out=out_label)),
+                      caption_justify="left")
+        for title in header:
+            table.add_column(Text(title))
+        for row in rows:
+            cells = (row.node, row.computes, row.value, "\n".join(row.local) or "—", row.grad)
+            table.add_row(*(Text(cell) for cell in cells))
+        stdout_console().print(table)

@@ -1,0 +1,108 @@
+"""``tracegraph export FILE``: the annotated networkx DAG as data (JSON, GraphML or DOT)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..graph import to_graphml, to_json
+from ..script import ScriptResult
+from ._common import (
+    EXIT_USAGE,
+    CommandError,
+    DebugOption,
+    FileArgument,
+    FunctionOption,
+    OutputNodeOption,
+    SetOption,
+    check_output_path,
+    load,
+    reporting,
+    say,
+)
+
+NAME = "export"
+EPILOG = (
+    "[bold]Examples[/]\n\n"
+    "  tracegraph export examples/neuron.py > neuron.json\n\n"
+    "  tracegraph export examples/mlp.py --format graphml -o mlp.graphml\n\n"
+    "  tracegraph export examples/neuron.py -o neuron.dot"
+)
+
+
+class DataFormat(str, Enum):
+    """What ``export`` writes."""
+
+    json = "json"
+    graphml = "graphml"
+    dot = "dot"
+
+
+SUFFIXES = {".json": DataFormat.json, ".graphml": DataFormat.graphml,
+            ".dot": DataFormat.dot, ".gv": DataFormat.dot}
+
+
+def command(
+    file: FileArgument,
+    data_format: Annotated[DataFormat | None, typer.Option(
+        "--format", "-f", show_default=False,
+        help="json (node-link, every attribute), graphml (scalars and text) or dot (the full "
+        "diagram as Graphviz source) [dim](default: from -o's extension, else json)[/].")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="PATH", show_default=False,
+        help="Write to this file instead of printing to stdout.")] = None,
+    sets: SetOption = None,
+    output: OutputNodeOption = None,
+    function: FunctionOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Export the traced graph as data: nodes with op, value, grad; edges with local derivatives.
+
+    JSON is networkx's node-link format (read it back with
+    tracegraph.graph.from_json); the schema is documented in tracegraph/graph.py.
+    Without -o the data goes to stdout, so it can be piped.
+    """
+    with reporting(debug):
+        chosen = _format(data_format, out)
+        if out is not None:
+            check_output_path(out, file)
+        result = load(file, sets=sets, output=output, function=function)
+        text = _serialise(result, chosen)
+        if out is None:
+            typer.echo(text, nl=not text.endswith("\n"))
+            return
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        say(f"wrote {out} ({chosen.value}: {result.trace.graph.number_of_nodes()} nodes, "
+            f"{result.trace.graph.number_of_edges()} edges)")
+
+
+def _format(data_format: DataFormat | None, out: Path | None) -> DataFormat:
+    if out is None or not out.suffix:
+        return data_format or DataFormat.json
+    inferred = SUFFIXES.get(out.suffix.lower())
+    if data_format is None:
+        if inferred is None:
+            raise CommandError(
+                f"-o {out}: cannot tell the format from {out.suffix!r}", exit_code=EXIT_USAGE,
+                hint="use .json, .graphml or .dot, or pass --format json|graphml|dot")
+        return inferred
+    if inferred is not None and inferred is not data_format:
+        raise CommandError(
+            f"-o {out} looks like {inferred.value}, but --format is {data_format.value}",
+            exit_code=EXIT_USAGE,
+            hint=f"name the file {out.with_suffix('.' + data_format.value)}, or drop --format")
+    return data_format
+
+
+def _serialise(result: ScriptResult, data_format: DataFormat) -> str:
+    graph = result.trace.graph
+    if data_format is DataFormat.json:
+        return to_json(graph)
+    if data_format is DataFormat.graphml:
+        return to_graphml(graph)
+    from ..diagram import to_dot
+
+    return to_dot(result.trace, max_nodes=None)

@@ -1,0 +1,236 @@
+"""``tracegraph render FILE``: write the chain-rule diagram (SVG, PNG, PDF, DOT or JSON)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import GraphvizNotFoundError
+from ..script import ScriptResult, require_gradients
+from ._common import (
+    EXIT_USAGE,
+    CommandError,
+    DebugOption,
+    FileArgument,
+    FunctionOption,
+    OutputNodeOption,
+    PrecisionOption,
+    SetOption,
+    WrtOption,
+    check_node,
+    check_output_path,
+    describe_value,
+    load,
+    note,
+    parse_wrt,
+    partial,
+    progress,
+    reporting,
+    say,
+)
+
+NAME = "render"
+EPILOG = (
+    "[bold]Examples[/]\n\n"
+    "  tracegraph render examples/neuron.py                  [dim]# writes neuron.svg[/]\n\n"
+    "  tracegraph render examples/neuron.py -o out/neuron.png --show grads\n\n"
+    "  tracegraph render examples/mlp.py --rankdir TB --max-nodes 40\n\n"
+    "  tracegraph render examples/neuron.py --path w1,Loss --set w1=0.1\n\n"
+    "  tracegraph render examples/neuron.py -f dot          [dim]# no Graphviz needed[/]"
+)
+
+
+class ImageFormat(str, Enum):
+    """What ``render`` writes; svg, png and pdf need Graphviz's ``dot``."""
+
+    svg = "svg"
+    png = "png"
+    pdf = "pdf"
+    dot = "dot"
+    json = "json"
+
+
+class Show(str, Enum):
+    """What the diagram shows (DiagramOptions.show)."""
+
+    all = "all"
+    values = "values"
+    grads = "grads"
+    local = "local"
+    flow = "flow"
+
+
+class Direction(str, Enum):
+    """Graphviz rank direction."""
+
+    LR = "LR"
+    TB = "TB"
+
+
+NEEDS_DOT = {ImageFormat.svg, ImageFormat.png, ImageFormat.pdf}
+SUFFIXES = {f".{fmt.value}": fmt for fmt in ImageFormat} | {".gv": ImageFormat.dot}
+
+
+def command(
+    file: FileArgument,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="PATH", show_default=False,
+        help="Where to write [dim](default: FILE's name with the format's extension, in the "
+        "current folder)[/].")] = None,
+    image_format: Annotated[ImageFormat | None, typer.Option(
+        "--format", "-f", show_default=False,
+        help="svg, png, pdf (need Graphviz), dot or json [dim](default: from -o's extension, "
+        "else svg)[/].")] = None,
+    show: Annotated[Show | None, typer.Option(
+        "--show", show_default=False,
+        help="all: values, gradients and local derivatives; values; grads; local: the local "
+        "derivatives on the edges; flow: upstream × local on the edges [dim](default all)[/].")]
+    = None,
+    rankdir: Annotated[Direction | None, typer.Option(
+        "--rankdir", show_default=False,
+        help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].")] = None,
+    precision: PrecisionOption = None,
+    max_nodes: Annotated[int | None, typer.Option(
+        "--max-nodes", metavar="N", min=0, show_default=False,
+        help="Node budget: larger graphs collapse scopes and repeats into boxes; 0 draws every "
+        "node [dim](default 200)[/].")] = None,
+    focus: Annotated[str | None, typer.Option(
+        "--focus", metavar="NODE", show_default=False,
+        help="Draw only this node and what it is computed from.")] = None,
+    path: Annotated[str | None, typer.Option(
+        "--path", metavar="FROM[,TO]", show_default=False,
+        help="Draw only the nodes on paths from FROM to TO [dim](default TO: the output)[/].")]
+    = None,
+    expand: Annotated[list[str] | None, typer.Option(
+        "--expand", metavar="SCOPE", show_default=False,
+        help="Keep this scope open when the graph is over budget. Repeatable.")] = None,
+    constants: Annotated[bool | None, typer.Option(
+        "--constants/--no-constants", show_default=False,
+        help="Draw constants (literal numbers, data arrays) as nodes [dim](default: yes)[/].")]
+    = None,
+    legend: Annotated[bool | None, typer.Option(
+        "--legend/--no-legend", show_default=False,
+        help="Draw the legend [dim](default: yes)[/].")] = None,
+    title: Annotated[str | None, typer.Option(
+        "--title", metavar="TEXT", show_default=False, help="A title above the diagram.")] = None,
+    wrt: WrtOption = None,
+    sets: SetOption = None,
+    output: OutputNodeOption = None,
+    function: FunctionOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Draw the traced graph: each node's value and dOutput/dnode, each edge's local derivative.
+
+    Writes FILE's diagram and prints where.  SVG, PNG and PDF are drawn by
+    Graphviz's `dot` program; .dot and .json need no Graphviz.
+    """
+    with reporting(debug):
+        fmt, target = _destination(file, out, image_format)
+        check_output_path(target, file)
+        if fmt in NEEDS_DOT and shutil.which("dot") is None:
+            raise GraphvizNotFoundError(what=f"a {fmt.value.upper()} image")
+        result = load(file, sets=sets, output=output, function=function)
+        names = parse_wrt(result, wrt)
+        chosen_show = show.value if show else None
+        if chosen_show != Show.values.value:
+            require_gradients(result)
+        options = _options(result, show=chosen_show, rankdir=rankdir and rankdir.value,
+                           precision=precision, max_nodes=max_nodes, focus=focus, path=path,
+                           expand=expand, show_constants=constants, legend=legend, title=title)
+        notes = _render(result, target, fmt, options)
+        _report(result, target, names, precision or 4, notes)
+
+
+def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
+                 ) -> tuple[ImageFormat, Path]:
+    """The format and the path to write, from -o and --format (they must agree)."""
+    if out is None:
+        fmt = image_format or ImageFormat.svg
+        return fmt, Path(f"{file.stem}.{fmt.value}")
+    inferred = SUFFIXES.get(out.suffix.lower())
+    if image_format is None:
+        if inferred is None:
+            what = f"the extension {out.suffix!r}" if out.suffix else "a name with no extension"
+            raise CommandError(
+                f"-o {out}: cannot tell the format from {what}", exit_code=EXIT_USAGE,
+                hint="end the name with .svg, .png, .pdf, .dot or .json, or pass --format")
+        return inferred, out
+    if inferred is not None and inferred is not image_format:
+        raise CommandError(
+            f"-o {out} looks like {inferred.value}, but --format is {image_format.value}",
+            exit_code=EXIT_USAGE,
+            hint=f"name the file {out.with_suffix('.' + image_format.value)}, or drop --format")
+    return image_format, out
+
+
+def _options(result: ScriptResult, *, path: str | None, focus: str | None,
+             max_nodes: int | None, expand: list[str] | None, **given: Any) -> dict[str, Any]:
+    """Diagram overrides for the options given on the command line (the rest keep defaults)."""
+    options = {key: value for key, value in given.items() if value is not None}
+    if max_nodes is not None:
+        options["max_nodes"] = None if max_nodes == 0 else max(max_nodes, 5)
+    if focus is not None:
+        options["focus"] = check_node(result, focus, "--focus")
+    if path is not None:
+        start, _, end = path.partition(",")
+        options["path"] = (check_node(result, start.strip(), "--path"),
+                           check_node(result, end.strip() or result.output, "--path"))
+    if expand:
+        options["expand"] = frozenset(expand)
+    return options
+
+
+def _render(result: ScriptResult, target: Path, fmt: ImageFormat,
+            overrides: dict[str, Any]) -> list[str]:
+    """Write the file; return the diagram's notes (what was collapsed or filtered, and how
+    to see it)."""
+    from ..diagram import DiagramOptions, build_diagram, render
+
+    options = DiagramOptions(**overrides)
+    with progress(f"Drawing {target}"):
+        notes = [] if fmt is ImageFormat.json else build_diagram(result.trace, options).notes
+        render(result.trace, target, format=fmt.value, options=options)
+    return list(notes)
+
+
+def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision: int,
+            notes: list[str]) -> None:
+    trace = result.trace
+    graph = trace.graph
+    out_label = graph.nodes[result.output]["label"]
+    say(f"wrote {target}: {graph.number_of_nodes()} nodes, "
+        f"{out_label} = {describe_value(trace.value, precision)}")
+    if trace.differentiated:
+        grads = trace.grads
+        for name in wrt or list(grads):
+            say(f"  {partial(out_label, name)} = {describe_value(grads[name], precision)}")
+    for line in notes:
+        note(f"note: {as_command_line(line)}")
+
+
+_OPTION_WORDING = (
+    (re.compile(r"\bexpand=\{[^}]*\} / (?=--expand)"), ""),
+    (re.compile(r"\bshow_constants=True\b"), "--constants"),
+    (re.compile(r"\bmax_nodes=None\b"), "--max-nodes 0"),
+    (re.compile(r"\bmax_nodes=(\d+)"), r"--max-nodes \1"),
+    (re.compile(r"\bfocus=/path="), "--focus/--path"),
+    (re.compile(r"\b(focus|path|expand)=(?=[\s,;)'\"{]|$)"), r"--\1"),
+    (re.compile(r"\bdrop (focus|path)\b"), r"drop --\1"),
+)
+
+
+def as_command_line(text: str) -> str:
+    """A diagram note with the library's option names spelled as this command's flags.
+
+    Example:
+        >>> as_command_line("max_nodes=None draws every node; drop focus to see all")
+        '--max-nodes 0 draws every node; drop --focus to see all'
+    """
+    for pattern, replacement in _OPTION_WORDING:
+        text = pattern.sub(replacement, text)
+    return text
