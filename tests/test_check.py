@@ -1,0 +1,567 @@
+"""tracegraph.check: grading hand-derived derivatives, and finite-difference checks.
+
+The expected derivatives are written out by hand with ``math`` (the seed-002
+lesson's table), never read from the engine under test.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tracegraph as tg
+from tracegraph.check import (
+    VERDICTS,
+    CheckReport,
+    check,
+    check_script,
+    merge_marks,
+    numeric_check,
+    numeric_check_primitive,
+)
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+W1, X1, W2, X2, W3, X3, GOLD = 0.5, 1.0, -0.3, 2.0, 0.8, 0.5, 1.0
+G_VALUE = W1 * X1 + W2 * X2 + W3 * X3
+S_VALUE = 1.0 / (1.0 + math.exp(-G_VALUE))
+MARK_STATUSES = {"wrong", "correct", "close", "nondiff", "unchecked"}
+
+
+def neuron(w1, x1, w2, x2, w3, x3, gold):
+    A = tg.name(w1 * x1, "A")
+    B = tg.name(w2 * x2, "B")
+    C = tg.name(w3 * x3, "C")
+    G = tg.name(A + B + C, "G")
+    S = tg.name(tg.sigmoid(G), "S")
+    return tg.name((gold - S) ** 2, "Loss")
+
+
+@pytest.fixture(scope="module")
+def trace():
+    return tg.trace(neuron, w1=W1, x1=X1, w2=W2, x2=X2, w3=W3, x3=X3, gold=GOLD)
+
+
+def derivation(dS_dG=S_VALUE * (1 - S_VALUE)):
+    """A student's derivation of every step of the lecture table, by hand."""
+    local = {"dA_dw1": X1, "dA_dx1": W1, "dB_dw2": X2, "dB_dx2": W2, "dC_dw3": X3,
+             "dC_dx3": W3, "dG_dA": 1.0, "dG_dB": 1.0, "dG_dC": 1.0, "dS_dG": dS_dG,
+             "dLoss_dS": -2.0 * (GOLD - S_VALUE)}
+    dLoss_dG = local["dLoss_dS"] * local["dS_dG"]
+    chained = {"dLoss_dG": dLoss_dG, "dLoss_dw1": dLoss_dG * X1, "dLoss_dx1": dLoss_dG * W1,
+               "dLoss_dw2": dLoss_dG * X2, "dLoss_dx2": dLoss_dG * W2,
+               "dLoss_dw3": dLoss_dG * X3, "dLoss_dx3": dLoss_dG * W3}
+    return {**local, **chained}
+
+
+def by_name(report: CheckReport):
+    return {result.name: result for result in report.results}
+
+
+def assert_valid_marks(marks, graph):
+    for target, mark in marks.items():
+        assert mark["status"] in MARK_STATUSES
+        assert isinstance(mark["note"], str) and mark["note"]
+        if isinstance(target, tuple):
+            assert graph.has_edge(*target), target
+        else:
+            assert target in graph, target
+
+
+# --------------------------------------------------------------------------- the homework
+
+
+def test_a_correct_derivation_is_exact_at_every_step(trace):
+    report = check(trace, derivation())
+    assert [r.verdict for r in report.results] == ["exact"] * 18
+    assert report.ok and report.exit_code == 0 and report.first_wrong is None
+    assert report.summary() == "18 claims: 18 exact"
+    assert all(mark["status"] == "correct" for mark in report.marks().values())
+
+
+def test_the_sigmoid_slip_is_named_as_the_first_wrong_step(trace):
+    report = check(trace, derivation(dS_dG=S_VALUE * (1 + S_VALUE)))
+    results = by_name(report)
+    assert report.exit_code == 1 and not report.ok
+    first = report.first_wrong
+    assert first.name == "dS_dG"
+    assert first.claimed == pytest.approx(S_VALUE * (1 + S_VALUE))
+    assert first.expected == pytest.approx(S_VALUE * (1 - S_VALUE))
+    assert first.formula == "S·(1 − S)"
+    wrong = {name for name, r in results.items() if r.verdict == "wrong"}
+    assert wrong == {"dS_dG", "dLoss_dG", "dLoss_dw1", "dLoss_dx1", "dLoss_dw2", "dLoss_dx2",
+                     "dLoss_dw3", "dLoss_dx3"}
+    for name in wrong - {"dS_dG"}:
+        assert results[name].chain.first_broken.claim == "dS_dG", name
+    assert "first wrong step: dS_dG: claimed 0.9044, true dS/dG = S·(1 − S) = 0.2445" in (
+        report.summary())
+
+
+def test_the_first_wrong_step_follows_the_chain_rule_not_the_order_written(trace):
+    claims = dict(reversed(list(derivation(dS_dG=0.9).items())))
+    claims["dA_dw1"] = 7.0                   # a second, independent slip further from the loss
+    report = check(trace, claims)
+    assert report.results[0].name == "dLoss_dx3"
+    assert report.first_wrong.name == "dS_dG"
+    assert by_name(report)["dLoss_dw1"].chain.first_broken.claim == "dS_dG"
+
+
+def test_the_chain_of_an_end_to_end_claim_lists_the_lecture_factors(trace):
+    result = by_name(check(trace, derivation(dS_dG=0.9)))["dLoss_dw1"]
+    (path,) = result.chain.paths
+    assert path.nodes == ("w1", "A", "G", "S", "Loss")
+    factors = [(s.of, s.wrt, s.verdict) for s in path.steps if s.factor]
+    assert factors == [("Loss", "S", "exact"), ("S", "G", "wrong"), ("G", "A", "exact"),
+                       ("A", "w1", "exact")]
+    partials = [(s.of, s.wrt, s.verdict) for s in path.steps if not s.factor]
+    assert partials == [("Loss", "G", "wrong")]
+    assert result.chain.first_broken.claim == "dS_dG"
+    assert "inherits the error of dS_dG" in result.chain.explanation
+
+
+def test_unclaimed_factors_are_listed_with_their_true_values(trace):
+    result = check(trace, {"dLoss_dw1": 0.5}).results[0]
+    assert result.verdict == "wrong" and result.chain.first_broken is None
+    steps = {(s.of, s.wrt): s for s in result.chain.paths[0].steps}
+    assert steps[("S", "G")].expected == pytest.approx(S_VALUE * (1 - S_VALUE))
+    assert steps[("Loss", "S")].expected == pytest.approx(-2 * (GOLD - S_VALUE))
+    assert steps[("A", "w1")].expected == X1 and not steps[("A", "w1")].claimed
+    assert ("dLoss/dS, dS/dG, dG/dA, dA/dw1 are not claimed" in result.chain.explanation)
+
+
+def test_a_wrong_partial_result_locates_the_step_between_right_and_wrong(trace):
+    dLoss_dS = -2 * (GOLD - S_VALUE)
+    report = check(trace, {"dLoss_dS": dLoss_dS, "dLoss_dG": dLoss_dS * 0.5,
+                           "dLoss_dw1": dLoss_dS * 0.5 * X1})
+    assert report.first_wrong.name == "dLoss_dG"
+    chain = by_name(report)["dLoss_dw1"].chain
+    assert chain.first_broken.claim == "dLoss_dG"
+    assert "dLoss/dS is right, so the error is in the step from S to G" in chain.explanation
+
+
+def test_right_factors_with_a_wrong_product_blame_the_product(trace):
+    claims = derivation()
+    claims["dLoss_dw1"] = claims["dS_dG"] * claims["dG_dA"] * claims["dA_dw1"]  # lost dLoss/dS
+    result = by_name(check(trace, claims))["dLoss_dw1"]
+    assert result.verdict == "wrong" and result.chain.first_broken is None
+    assert "every factor is right, so the product" in result.chain.explanation
+
+
+def test_fan_out_sums_over_paths():
+    def f(x):
+        a = tg.name(x * 2.0, "a")
+        b = tg.name(x * 3.0, "b")
+        return tg.name(a * b, "L")
+
+    t = tg.trace(f, x=1.0)          # L = 6x², dL/dx = 12x = 12 through two paths
+    report = check(t, {"da_dx": 2.0, "db_dx": 3.0, "dL_da": 3.0, "dL_db": 2.0,
+                       "dL_dx": 6.0, "dL/dx#": 12.0})
+    results = by_name(report)
+    assert results["dL_dx"].verdict == "wrong" and results["dL_dx"].expected == 12.0
+    assert len(results["dL_dx"].chain.paths) == 2
+    assert "sum over 2 paths" in results["dL_dx"].chain.explanation
+    assert results["dL/dx#"].verdict == "unknown name"
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_close_within_tolerance_and_exact_within_rounding(trace):
+    true = S_VALUE * (1 - S_VALUE)
+    results = check(trace, {"dS_dG": np.nextafter(true, 1.0), "dS/dG": true * (1 + 1e-8),
+                            ("S", "G"): true * (1 + 1e-4)}).results
+    assert [r.verdict for r in results] == ["exact", "close", "wrong"]
+    assert results[1].max_rel_diff == pytest.approx(1e-8, rel=1e-3)
+    assert check(trace, {"dS_dG": true * (1 + 1e-8)}, rtol=1e-9).results[0].verdict == "wrong"
+
+
+def test_numbers_written_by_hand_are_close_to_the_digits_written(trace):
+    # dS/dG = 0.244458...: rounded to 4 digits is 0.2445, truncated to 3 is 0.244.
+    results = check(trace, {"dS_dG": 0.2445, "dS/dG": 0.244, ("S", "G"): 0.24,
+                            "∂S/∂G": 0.2446}).results
+    assert [r.verdict for r in results] == ["close", "close", "wrong", "wrong"]
+    assert results[0].note == "agrees to the 4 significant digits written"
+    strict = check(trace, {"dS_dG": 0.2445}, accept_rounded=False).results[0]
+    assert strict.verdict == "wrong"
+
+
+def test_every_spelling_of_a_claim_names_the_same_derivative(trace):
+    true = S_VALUE * (1 - S_VALUE)
+    results = check(trace, {"dS_dG": true, "dS/dG": true, "∂S/∂G": true, ("S", "G"): true,
+                            " dS / dG ": true}).results
+    assert {(r.of, r.wrt, r.verdict) for r in results} == {("S", "G", "exact")}
+    assert results[3].name == "dS/dG"
+
+
+def test_underscored_names_pick_the_split_that_names_nodes():
+    def layer(h_1, W_1):
+        return tg.name(h_1 * W_1, "out_1")
+
+    t = tg.trace(layer, h_1=2.0, W_1=3.0)
+    (result,) = check(t, {"dout_1_dW_1": 2.0}).results
+    assert (result.of, result.wrt, result.verdict) == ("out_1", "W_1", "exact")
+
+
+def test_an_ambiguous_name_asks_for_the_pair():
+    def f(a, b_dc, a_db, c):
+        return tg.name(a * b_dc + a_db * c + a * c, "out")
+
+    t = tg.trace(f, a=1.0, b_dc=2.0, a_db=3.0, c=4.0)
+    (result,) = check(t, {"da_db_dc": 0.0}).results
+    assert result.verdict == "unknown name" and not result.holds
+    assert "ambiguous" in result.note and "da/db_dc or da_db/dc" in result.note
+
+
+def test_unknown_names_suggest_close_matches(trace):
+    results = check(trace, {"dLos_dS": 1.0, "dS_dQ": 1.0, "slope": 1.0}).results
+    assert all(r.verdict == "unknown name" for r in results)
+    assert "no node named 'Los' (did you mean Loss?)" in results[0].note
+    assert "no node named 'Q'" in results[1].note and "Nodes: A, B, C, G" in results[1].note
+    assert "does not name a derivative" in results[2].note
+
+
+def test_no_path_holds_only_for_a_zero_claim(trace):
+    results = check(trace, {"dA_dx2": 0.0, "dA_dw2": 0.5, "dw1_dLoss": 0.0}).results
+    assert [(r.verdict, r.holds) for r in results] == [
+        ("no path", True), ("no path", False), ("no path", True)]
+    assert "x2 does not influence A" in results[0].note
+    assert results[1].note.endswith("not 0.5")
+
+
+def test_constants_and_non_numbers_are_explained():
+    t = tg.trace(lambda w, X: tg.name(np.sum(X * w), "L"), w=2.0, X=tg.constant(np.ones(3)))
+    results = check(t, {"dL_dX": np.ones(3), "dL_dw": "3", "dL/dw": True}).results
+    assert results[0].verdict == "unknown name" and "'X' is a constant" in results[0].note
+    assert [r.verdict for r in results[1:]] == ["not a number", "not a number"]
+    assert "str, not a number" in results[1].note
+
+
+def test_a_gradient_claim_of_the_wrong_shape_is_a_shape_mismatch(trace):
+    (result,) = check(trace, {"dLoss_dw1": np.ones(3)}).results
+    assert result.verdict == "shape mismatch" and not result.holds
+    assert result.note == "dLoss/dw1 has the shape of w1 (a number), but the claim has shape (3,)"
+
+
+def test_at_a_kink_a_claim_is_not_differentiable_here():
+    t = tg.trace(lambda x: tg.name(tg.relu(tg.name(x * 1.0, "z")), "r") * 2.0, x=0.0)
+    results = check(t, {"dr_dz": 1.0, "dr/dz": 0.0}).results
+    assert results[0].verdict == "not differentiable here" and results[0].holds
+    assert "'r' sits exactly at a point where it is not differentiable" in results[0].note
+    assert results[1].verdict == "exact"     # tracegraph's convention: relu'(0) = 0
+    assert results[0].status == "nondiff"
+
+
+def test_claims_may_be_traced_values_and_do_not_change_the_graph():
+    with tg.Tracer() as tr:
+        G = tr.input("G", 0.3)
+        S = tg.name(tg.sigmoid(G), "S")
+        loss = tg.name((1.0 - S) ** 2, "Loss")
+        claims = {"dS_dG": S * (1 - S), "dLoss_dS": -2 * (1 - S)}
+        t = tr.finish(loss)
+    plain = tg.trace(lambda G: tg.name((1.0 - tg.name(tg.sigmoid(G), "S")) ** 2, "Loss"), G=0.3)
+    assert list(t.graph.nodes) == list(plain.graph.nodes)
+    assert [r.verdict for r in check(t, claims).results] == ["exact", "exact"]
+
+
+def test_verdicts_are_drawn_from_the_documented_list(trace):
+    report = check(trace, {"dS_dG": 0.1, "dA_dx2": 0.0, "dQ_dG": 1.0, "dS/dG": "x"})
+    assert {r.verdict for r in report.results} <= set(VERDICTS)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+@pytest.fixture(scope="module")
+def tanh_layer():
+    X = np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 1.0]])
+    y = np.array([0.5, -0.5])
+
+    def loss(w, b, X, y):
+        z = tg.name(X @ w + b, "z")
+        p = tg.name(np.tanh(z), "p")
+        return tg.name(np.mean((p - y) ** 2), "L")
+
+    w = np.array([0.1, -0.2, 0.3])
+    t = tg.trace(loss, w=w, b=0.5, X=tg.constant(X), y=tg.constant(y))
+    z = X @ w + 0.5
+    p = np.tanh(z)
+    return t, X, y, z, p
+
+
+def test_elementwise_and_full_jacobian_claims(tanh_layer):
+    t, X, y, z, p = tanh_layer
+    dL_dp = 2 * (p - y) / 2
+    results = check(t, {"dp_dz": 1 - p ** 2, "dp/dz": np.diag(1 - p ** 2), "dz_dw": X,
+                        "dz_db": 1.0, "dL_dp": dL_dp,
+                        "dL_dw": X.T @ (dL_dp * (1 - p ** 2))}).results
+    assert [(r.verdict, r.form) for r in results] == [
+        ("exact", "elementwise"), ("exact", "jacobian"), ("exact", "jacobian"),
+        ("exact", "jacobian"), ("exact", "gradient"), ("exact", "gradient")]
+
+
+def test_the_worst_element_of_a_wrong_array_claim_is_reported(tanh_layer):
+    t, X, y, z, p = tanh_layer
+    claim = 1 - p ** 2
+    claim[1] += 0.3
+    (result,) = check(t, {"dp_dz": claim}).results
+    assert result.verdict == "wrong" and result.worst_index == (1,)
+    assert result.max_abs_diff == pytest.approx(0.3)
+    assert "worst element [1]" in result.note
+
+
+def test_array_shape_mismatches_say_which_shapes_would_fit(tanh_layer):
+    t, X, y, z, p = tanh_layer
+    results = check(t, {"dp_dz": np.ones(3), "dL_dw": np.ones(2)}).results
+    assert [r.verdict for r in results] == ["shape mismatch"] * 2
+    assert results[0].note == ("dp/dz should have shape (2,) (elementwise) or (2, 2) (the full "
+                               "Jacobian), but the claim has shape (3,)")
+    assert "dL/dw has the shape of w (shape (3,))" in results[1].note
+
+
+def test_an_elementwise_claim_of_a_non_elementwise_function_is_refused():
+    t = tg.trace(lambda x: tg.name(np.sum(tg.name(tg.softmax(x), "s") * np.arange(3.0)), "L"),
+                 x=np.array([0.1, 0.2, 0.3]))
+    (result,) = check(t, {"ds_dx": np.ones(3)}).results
+    assert result.verdict == "shape mismatch"
+    assert "s is not an elementwise function of x" in result.note
+    assert "shape (3, 3)" in result.note
+    s = np.exp([0.1, 0.2, 0.3]) / np.exp([0.1, 0.2, 0.3]).sum()
+    (full,) = check(t, {"ds_dx": np.diag(s) - np.outer(s, s)}).results
+    assert full.verdict in ("exact", "close")
+
+
+# --------------------------------------------------------------------------- report & marks
+
+
+def test_marks_highlight_the_first_wrong_edge_and_the_inherited_nodes(trace):
+    report = check(trace, derivation(dS_dG=S_VALUE * (1 + S_VALUE)))
+    marks = report.marks()
+    assert_valid_marks(marks, trace.graph)
+    assert marks[("G", "S", 0)] == {
+        "status": "wrong", "note": "first wrong step: dS_dG = 0.9044, true 0.2445"}
+    assert marks["w1"] == {"status": "wrong",
+                           "note": "dLoss_dw1 = -0.7698, true -0.2081 (inherits dS_dG)"}
+    assert marks[("w1", "A", 0)] == {"status": "correct", "note": "dA_dw1 = 1"}
+    assert marks["S"]["status"] == "correct"
+
+
+def test_unclaimed_edges_on_a_wrong_chain_are_marked_unchecked(trace):
+    marks = check(trace, {"dLoss_dw1": 0.5}).marks()
+    assert_valid_marks(marks, trace.graph)
+    for edge in [("w1", "A", 0), ("A", "G", 0), ("G", "S", 0)]:
+        assert marks[edge]["status"] == "unchecked", edge
+    assert marks["w1"]["status"] == "wrong"
+
+
+def test_merge_marks_keeps_the_worse_status_and_both_notes():
+    merged = merge_marks({"G": {"status": "correct", "note": "a"}, "S": {"status": "close",
+                                                                         "note": "b"}},
+                         {"G": {"status": "nondiff", "note": "c"}})
+    assert merged == {"G": {"status": "nondiff", "note": "a; c"},
+                      "S": {"status": "close", "note": "b"}}
+
+
+def test_rows_and_text_for_the_command_line(trace):
+    report = check(trace, {"dS_dG": 0.9, "dLoss_dS": -2 * (GOLD - S_VALUE)})
+    rows = report.rows()
+    assert rows[0] == {"line": "", "claim": "dS_dG", "derivative": "dS/dG = S·(1 − S)",
+                       "verdict": "wrong", "claimed": "0.9", "expected": "0.2445",
+                       "note": "first wrong step; abs diff 0.656, rel diff 2.68"}
+    text = str(report)
+    assert text.splitlines()[0] == "checking claims"
+    assert re.search(r"^claim +derivative +verdict +claimed +true value +note$", text, re.M)
+    assert "dS_dG: wrong, the first wrong step" in text
+
+
+def test_nothing_to_check_exits_2(trace):
+    report = check(trace, {})
+    assert report.exit_code == 2 and not report.ok
+    assert report.summary().startswith("no claims to check")
+
+
+def test_check_needs_a_trace():
+    with pytest.raises(TypeError, match="needs a Trace"):
+        check({"dS_dG": 1.0})
+
+
+# --------------------------------------------------------------------------- the example files
+
+
+def _line_of(path: Path, prefix: str) -> int:
+    lines = path.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if line.startswith(prefix))
+
+
+def test_the_homework_example_holds_at_every_step():
+    from tracegraph.script import load_script
+
+    report = check_script(load_script(EXAMPLES / "neuron_homework.py"))
+    assert report.exit_code == 0
+    assert len(report.results) == 21 and {r.verdict for r in report.results} == {"exact"}
+    assert [r.lineno for r in report.results] == sorted(r.lineno for r in report.results)
+
+
+def test_the_wrong_homework_example_names_dS_dG_with_its_line():
+    from tracegraph.script import load_script
+
+    path = EXAMPLES / "neuron_homework_wrong.py"
+    report = check_script(load_script(path))
+    assert report.exit_code == 1
+    first = report.first_wrong
+    assert (first.name, first.lineno) == ("dS_dG", _line_of(path, "dS_dG ="))
+    assert first.claimed == pytest.approx(S_VALUE * (1 + S_VALUE))
+    assert first.expected == pytest.approx(S_VALUE * (1 - S_VALUE))
+    assert report.source.endswith("neuron_homework_wrong.py")
+    held = {r.name for r in report.results if r.holds}
+    assert held == {"dA_dw1", "dA_dx1", "dB_dw2", "dB_dx2", "dC_dw3", "dC_dx3", "dG_dA",
+                    "dG_dB", "dG_dC", "dLoss_dS"}
+
+
+def test_the_two_examples_differ_only_in_the_sigmoid_step():
+    right = (EXAMPLES / "neuron_homework.py").read_text().split('"""', 2)[2].splitlines()
+    wrong = (EXAMPLES / "neuron_homework_wrong.py").read_text().split('"""', 2)[2].splitlines()
+    changed = [(a, b) for a, b in zip(right, wrong) if a != b]
+    assert len(right) == len(wrong)
+    assert [(a.split("#")[0].strip(), b.split("#")[0].strip()) for a, b in changed
+            if not a.lstrip().startswith("print")] == [
+        ("dS_dG = S * (1 - S)", "dS_dG = S * (1 + S)")]
+
+
+def test_the_rendered_diagram_marks_the_first_wrong_step():
+    diagram = pytest.importorskip("tracegraph.diagram")
+    from tracegraph.script import load_script
+
+    result = load_script(EXAMPLES / "neuron_homework_wrong.py")
+    report = check_script(result)
+    dot = diagram.to_dot(result.trace, marks=report.marks())
+    plain = diagram.to_dot(result.trace)
+    edge = next(line for line in dot.splitlines() if line.strip().startswith('"G" -> "S"'))
+    assert "first wrong step: dS_dG = 0.9044, true 0.2445" in edge
+    assert "first wrong step" not in plain
+    assert edge != next(line for line in plain.splitlines()
+                        if line.strip().startswith('"G" -> "S"'))
+
+
+# --------------------------------------------------------------------------- finite differences
+
+
+def test_numeric_check_agrees_on_the_neuron(trace):
+    report = numeric_check(trace, edges=True)
+    gradients = [r for r in report.results if r.kind == "gradient"]
+    assert [r.node for r in gradients] == ["w1", "x1", "w2", "x2", "w3", "x3", "gold"]
+    dLoss_dG = -2 * (GOLD - S_VALUE) * S_VALUE * (1 - S_VALUE)
+    assert gradients[0].numeric == pytest.approx(dLoss_dG * X1, rel=1e-8)
+    local = {(r.wrt, r.node): r for r in report.results if r.kind == "local"}
+    assert local[("G", "S")].numeric == pytest.approx(S_VALUE * (1 - S_VALUE), rel=1e-8)
+    assert report.ok and report.exit_code == 0 and not report.nondifferentiable
+    assert report.step == pytest.approx(np.finfo(float).eps ** (1 / 3))
+
+
+@pytest.mark.parametrize("fn, x, nondiff", [
+    (lambda x: tg.relu(x) * 3.0, 0.0, True),
+    (lambda x: np.abs(x) * 3.0, 0.0, True),
+    (lambda x: np.abs(x) * 3.0, 0.5, False),
+    (lambda x: np.maximum(x, 1.0) * 2.0, 1.0, True),
+])
+def test_kinks_are_not_differentiable_rather_than_wrong(fn, x, nondiff):
+    report = numeric_check(tg.trace(fn, x=x), edges=True)
+    assert report.ok
+    assert (report.results[0].verdict == "not differentiable here") is nondiff
+    if nondiff:
+        assert "is not differentiable" in report.results[0].note
+
+
+def test_ties_in_max_flag_only_the_tied_elements():
+    report = numeric_check(tg.trace(lambda x: np.max(x) * 2.0, x=np.array([1.0, 1.0, 0.0])))
+    assert [r.verdict for r in report.results] == [
+        "not differentiable here", "not differentiable here", "ok"]
+
+
+def test_a_step_out_of_the_domain_is_not_called_wrong():
+    report = numeric_check(tg.trace(lambda x: np.log(x), x=1e-7))
+    (result,) = report.results
+    assert result.verdict == "not differentiable here" and "NaN/inf" in result.note
+    assert report.ok
+
+
+@pytest.fixture
+def wrong_rule():
+    @tg.primitive(grads={"x": (lambda g, out, x: g * 2.0 * np.cos(x), "2·cos({x})")},
+                  name="test_check_wrong_sin")
+    def wrong_sin(x):
+        return np.sin(x)
+
+    yield wrong_sin
+    tg.unregister("test_check_wrong_sin")
+
+
+def test_a_wrong_rule_is_pinned_to_its_edge(wrong_rule):
+    t = tg.trace(lambda w, x: tg.name(wrong_rule(tg.name(w * x, "z")), "y") + w, w=0.5, x=2.0)
+    report = numeric_check(t, edges=True)
+    assert not report.ok and report.exit_code == 1
+    bad_edges = [(r.wrt, r.node) for r in report.wrong if r.kind == "local"]
+    assert bad_edges == [("z", "y")]
+    local = next(r for r in report.wrong if r.kind == "local")
+    assert local.numeric == pytest.approx(math.cos(1.0), rel=1e-8)
+    assert local.analytic == pytest.approx(2 * math.cos(1.0))
+    assert {r.node for r in report.wrong if r.kind == "gradient"} == {"w", "x"}
+    assert report.marks()[("z", "y", 0)]["status"] == "wrong"
+    assert "∂y/∂z" in str(report) and "wrong" in report.summary()
+
+
+def test_array_outputs_need_a_seed():
+    t = tg.trace(lambda x: np.tanh(x) * 2.0, x=np.array([0.1, 0.2]))
+    with pytest.raises(tg.NotDifferentiatedError, match="pass seed="):
+        numeric_check(t)
+    seed = np.array([1.0, -2.0])
+    report = numeric_check(t, seed=seed)
+    expected = seed * 2.0 * (1 - np.tanh([0.1, 0.2]) ** 2)
+    assert [r.numeric for r in report.results] == pytest.approx(expected.tolist(), rel=1e-8)
+
+
+def test_large_inputs_are_sampled_but_keep_the_largest_gradient():
+    weights = np.linspace(-1.0, 1.0, 50)
+    weights[37] = 9.0
+    t = tg.trace(lambda x: np.sum(x * x * weights), x=np.ones(50))
+    report = numeric_check(t, max_elements=10)
+    assert len(report.results) == 10 and (37,) in {r.index for r in report.results}
+    assert report.notes == ("x: checked 10 of 50 elements",)
+    assert report.ok
+
+
+def test_a_constant_output_has_nothing_to_check():
+    report = numeric_check(tg.trace(lambda x: 1.0, x=2.0))
+    assert report.results == () and report.ok
+
+
+@pytest.mark.parametrize("name", ["tanh", "maximum", "getitem", "concatenate", "matmul",
+                                  "softmax_cross_entropy"])
+def test_numeric_check_primitive_accepts_builtin_rules(name):
+    report = numeric_check_primitive(name, trials=6)
+    assert report.ok and report.results
+    assert all(r.node.startswith("trial ") for r in report.results)
+
+
+def test_numeric_check_primitive_rejects_a_wrong_rule(wrong_rule):
+    report = numeric_check_primitive(wrong_rule, trials=3)
+    assert not report.ok and len(report.wrong) == len(report.results)
+
+
+def test_numeric_check_primitive_explains_bad_primitives():
+    with pytest.raises(tg.TracegraphError, match="did you mean tan, tanh"):
+        numeric_check_primitive("tahn")
+
+    @tg.primitive(grads={"x": (lambda g, out, x: g * math.cos(x), "cos({x})")},
+                  name="test_check_scalar_only")
+    def scalar_sin(x):
+        return math.sin(x)
+
+    try:
+        with pytest.raises(tg.TracegraphError, match=r"pass shapes=\[\(\)\]"):
+            numeric_check_primitive(scalar_sin, trials=3)
+        assert numeric_check_primitive(scalar_sin, trials=3, shapes=((),)).ok
+    finally:
+        tg.unregister("test_check_scalar_only")
