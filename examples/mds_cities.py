@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).parent / "data" / "european_cities.csv"
-EARTH_RADIUS_KM = 6371.0
 
 
 def read_cities(path):
@@ -25,13 +24,13 @@ def read_cities(path):
     return list(csv.DictReader(rows))
 
 
-def great_circle_km(cities):
+def great_circle_km(cities, earth_radius_km=6371.0):
     lat = np.radians([float(c["latitude"]) for c in cities])
     lon = np.radians([float(c["longitude"]) for c in cities])
     dlat = lat[:, None] - lat[None, :]
     dlon = lon[:, None] - lon[None, :]
     h = np.sin(dlat / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+    return 2 * earth_radius_km * np.arcsin(np.sqrt(h))
 
 
 cities = read_cities(DATA)

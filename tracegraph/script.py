@@ -5,9 +5,10 @@ contains, decided in this order (see docs/expr-files.md):
 
 1. **Function mode, by request** - ``function=`` is given (``--function NAME``):
    that function is traced with the file's ``inputs`` dict (or its defaults).
-2. **Function mode, by convention** - the file assigns ``inputs = {...}`` at
-   the top level: the one function whose parameters match the dict's keys
-   (or the function bound to a top-level ``function = loss``) is traced with it.
+2. **Function mode, by convention** - the file assigns ``inputs = {...}`` or
+   ``function = loss`` at the top level: the function named by ``function``,
+   else the one function whose parameters match the keys of ``inputs``, is
+   traced with ``inputs`` (missing ones from the function's defaults).
 3. **The file traces itself** - a top-level statement calls
    ``tracegraph.trace`` or ``tracegraph.Tracer``: the file runs as it is and
    the last :class:`~tracegraph.Trace` it binds to a top-level name is the
@@ -340,11 +341,12 @@ def _assigned_names(target: ast.expr) -> list[str]:
     return []
 
 
-def _assigns_inputs(tree: ast.Module) -> bool:
+def _asks_for_function_mode(tree: ast.Module) -> bool:
+    """True when a top-level statement assigns ``inputs`` or ``function``."""
     for node in _top_level_statements(tree):
         targets = (node.targets if isinstance(node, ast.Assign)
                    else [node.target] if isinstance(node, ast.AnnAssign) else [])
-        if any("inputs" in _assigned_names(t) for t in targets):
+        if any({"inputs", "function"} & set(_assigned_names(t)) for t in targets):
             return True
     return False
 
@@ -654,7 +656,7 @@ def load_script(path: str | os.PathLike[str], *, overrides: Mapping[str, Any] | 
     filename = str(path.resolve())
     tree = _parse(path, filename)
     overrides = dict(overrides or {})
-    if function is not None or _assigns_inputs(tree):
+    if function is not None or _asks_for_function_mode(tree):
         return _load_function(tree, path, filename, overrides, output, function)
     if _traces_itself(tree):
         return _load_self_traced(tree, path, filename, overrides, output)

@@ -16,6 +16,7 @@ import os
 import sys
 import traceback
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,19 +64,25 @@ class CommandError(TracegraphError):
 
 # --------------------------------------------------------------------------- options
 
+TRACING = "Tracing the file"
+DRAWING = "What to draw"
+
 FileArgument = Annotated[Path, typer.Argument(
     metavar="FILE", show_default=False,
     help="The expression file (.py): plain Python, traced as written.")]
 SetOption = Annotated[list[str] | None, typer.Option(
     "--set", "-s", metavar="NAME=VALUE", show_default=False,
     help="Replace an input's value, e.g. [bold]--set w1=0.5[/] or [bold]--set x='[1, 2]'[/]. "
-    "Repeatable.")]
+    "Repeatable.",
+    rich_help_panel=TRACING)]
 OutputNodeOption = Annotated[str | None, typer.Option(
     "--output", metavar="NAME", show_default=False,
-    help="End the trace at this value instead of the last one assigned.")]
+    help="End the trace at this value instead of the last one assigned.",
+    rich_help_panel=TRACING)]
 FunctionOption = Annotated[str | None, typer.Option(
     "--function", metavar="NAME", show_default=False,
-    help="Trace this function of the file with its [bold]inputs[/] dict (or its defaults).")]
+    help="Trace this function of the file with its [bold]inputs[/] dict (or its defaults).",
+    rich_help_panel=TRACING)]
 WrtOption = Annotated[str | None, typer.Option(
     "--wrt", metavar="NAMES", show_default=False,
     help="Only show gradients with respect to these inputs (comma-separated: w1,w2).")]
@@ -240,6 +247,22 @@ def _listing(names: Sequence[str], limit: int = 30) -> str:
 
 
 # --------------------------------------------------------------------------- formatting
+
+
+def display_names(graph: Any) -> dict[str, str]:
+    """How tables name each node: its label, or its id where labels repeat (``y``, ``y#2``).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> def f(x):
+        ...     y = tg.name(x * x, "y")
+        ...     return tg.name(y * y, "y")
+        >>> display_names(tg.trace(f, x=2.0).graph)
+        {'x': 'x', 'y': 'y', 'y#2': 'y#2'}
+    """
+    counts = Counter(data["label"] for _, data in graph.nodes(data=True))
+    return {node: data["label"] if counts[data["label"]] == 1 else str(node)
+            for node, data in graph.nodes(data=True)}
 
 
 def describe_value(value: Any, precision: int = 4) -> str:

@@ -20,6 +20,7 @@ from ._common import (
     SetOption,
     WrtOption,
     describe_value,
+    display_names,
     load_with_gradients,
     markdown_table,
     parse_wrt,
@@ -58,16 +59,17 @@ def chain_rule_rows(result: ScriptResult, *, wrt: list[str] | None = None,
     """
     graph = result.trace.graph
     keep = _on_paths(graph, wrt, result.output) if wrt else None
+    names = display_names(graph)
     rows = []
     for node, data in graph.nodes(data=True):
         if data["kind"] == "constant" or (keep is not None and node not in keep):
             continue
         computes = "input" if data["kind"] == "input" else data["expr"]
-        local = tuple(_local_derivative(graph, parent, node, edge, precision)
+        local = tuple(_local_derivative(names, parent, node, edge, precision)
                       for parent, _, edge in sorted(graph.in_edges(node, data=True),
                                                     key=lambda e: e[2]["position"])
                       if graph.nodes[parent]["kind"] != "constant")
-        rows.append(Row(data["label"], computes, describe_value(data["value"], precision),
+        rows.append(Row(names[node], computes, describe_value(data["value"], precision),
                         local, describe_value(data["grad"], precision)))
     return rows
 
@@ -80,10 +82,10 @@ def _on_paths(graph: nx.MultiDiGraph, sources: list[str], target: str) -> set[st
     return keep
 
 
-def _local_derivative(graph: nx.MultiDiGraph, parent: str, child: str, edge: dict[str, Any],
+def _local_derivative(names: dict[str, str], parent: str, child: str, edge: dict[str, Any],
                       precision: int) -> str:
     """``∂A/∂w1 = x1 = 1`` (scalars) or ``∂h/∂W = … (sends back 3×5, ‖·‖ = 0.8)`` (arrays)."""
-    name = partial(graph.nodes[child]["label"], graph.nodes[parent]["label"])
+    name = partial(names[child], names[parent])
     formula = edge["formula"]
     if edge["local"] is not None:
         number = describe_value(edge["local"], precision)
@@ -116,7 +118,7 @@ def command(
         names = parse_wrt(result, wrt)
         digits = precision or 4
         rows = chain_rule_rows(result, wrt=names, precision=digits)
-        out_label = result.trace.graph.nodes[result.output]["label"]
+        out_label = display_names(result.trace.graph)[result.output]
         header = ["node", "computes", "value", "local derivatives", partial(out_label, "node")]
         if markdown:
             print(markdown_table(header, [[r.node, r.computes, r.value, "\n".join(r.local) or "—",

@@ -22,6 +22,7 @@ from ._common import (
     SetOption,
     check_node,
     describe_value,
+    display_names,
     load_with_gradients,
     partial,
     reporting,
@@ -88,7 +89,7 @@ def _check_ends(result: ScriptResult, source: str, target: str) -> None:
 
 def _report(result: ScriptResult, source: str, target: str, limit: int, precision: int) -> None:
     graph = result.trace.graph
-    label = {node: data["label"] for node, data in graph.nodes(data=True)}
+    label = display_names(graph)
     found = chain_paths(graph, source, target, limit=max(limit + 1, COUNT_AT_MOST))
     derivative = _derivative(result, source, target)
     what = partial(label[target], label[source])
@@ -96,7 +97,7 @@ def _report(result: ScriptResult, source: str, target: str, limit: int, precisio
         say(f"{label[source]} does not lead to {label[target]}: no path, so {what} = 0.")
         return
     shown = found[:limit]
-    say(f"{_count(found, limit)} from {label[source]} to {label[target]}:")
+    say(_count(found, limit, f"from {label[source]} to {label[target]}"))
     shares = []
     for number, path in enumerate(shown, 1):
         say("")
@@ -119,13 +120,15 @@ def _report(result: ScriptResult, source: str, target: str, limit: int, precisio
     _summary(shares, len(found) > limit, derivative, what, precision)
 
 
-def _count(found: list[list[Edge]], limit: int) -> str:
+def _count(found: list[list[Edge]], limit: int, between: str) -> str:
     total = len(found)
     if total >= COUNT_AT_MOST:
-        return f"{COUNT_AT_MOST:,}+ chain-rule paths; showing the first {limit} (use --limit N)"
+        return (f"{COUNT_AT_MOST:,}+ chain-rule paths {between}; showing the first {limit} "
+                "(use --limit N to see more):")
     if total > limit:
-        return f"{total:,} chain-rule paths; showing the first {limit} (use --limit {total})"
-    return f"{total} chain-rule path" + ("s" if total != 1 else "")
+        return (f"{total:,} chain-rule paths {between}; showing the first {limit} "
+                f"(use --limit {total} to see all):")
+    return f"{total} chain-rule path{'s' if total != 1 else ''} {between}:"
 
 
 def _route(path: list[Edge], label: dict[str, str], graph: nx.MultiDiGraph) -> str:

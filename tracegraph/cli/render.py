@@ -15,6 +15,7 @@ from ..script import ScriptResult, require_gradients
 from ._common import (
     EXIT_USAGE,
     CommandError,
+    DRAWING,
     DebugOption,
     FileArgument,
     FunctionOption,
@@ -25,6 +26,7 @@ from ._common import (
     check_node,
     check_output_path,
     describe_value,
+    display_names,
     load,
     note,
     parse_wrt,
@@ -41,7 +43,7 @@ EPILOG = (
     "  tracegraph render examples/neuron.py -o out/neuron.png --show grads\n\n"
     "  tracegraph render examples/mlp.py --rankdir TB --max-nodes 40\n\n"
     "  tracegraph render examples/neuron.py --path w1,Loss --set w1=0.1\n\n"
-    "  tracegraph render examples/neuron.py -f dot          [dim]# no Graphviz needed[/]"
+    "  tracegraph render examples/neuron.py -f dot           [dim]# no Graphviz needed[/]"
 )
 
 
@@ -88,36 +90,36 @@ def command(
         "else svg)[/].")] = None,
     show: Annotated[Show | None, typer.Option(
         "--show", show_default=False,
-        help="all: values, gradients and local derivatives; values; grads; local: the local "
-        "derivatives on the edges; flow: upstream × local on the edges [dim](default all)[/].")]
+        help="all; values; grads (dOutput/dnode); local (∂child/∂parent on the edges); flow "
+        "(upstream × local on the edges) [dim](default all)[/].", rich_help_panel=DRAWING)]
     = None,
     rankdir: Annotated[Direction | None, typer.Option(
         "--rankdir", show_default=False,
-        help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].")] = None,
+        help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].", rich_help_panel=DRAWING)] = None,
     precision: PrecisionOption = None,
     max_nodes: Annotated[int | None, typer.Option(
         "--max-nodes", metavar="N", min=0, show_default=False,
         help="Node budget: larger graphs collapse scopes and repeats into boxes; 0 draws every "
-        "node [dim](default 200)[/].")] = None,
+        "node [dim](default 200)[/].", rich_help_panel=DRAWING)] = None,
     focus: Annotated[str | None, typer.Option(
         "--focus", metavar="NODE", show_default=False,
-        help="Draw only this node and what it is computed from.")] = None,
+        help="Draw only this node and what it is computed from.", rich_help_panel=DRAWING)] = None,
     path: Annotated[str | None, typer.Option(
         "--path", metavar="FROM[,TO]", show_default=False,
-        help="Draw only the nodes on paths from FROM to TO [dim](default TO: the output)[/].")]
+        help="Draw only the nodes on paths from FROM to TO [dim](default TO: the output)[/].", rich_help_panel=DRAWING)]
     = None,
     expand: Annotated[list[str] | None, typer.Option(
         "--expand", metavar="SCOPE", show_default=False,
-        help="Keep this scope open when the graph is over budget. Repeatable.")] = None,
+        help="Keep this scope open when the graph is over budget. Repeatable.", rich_help_panel=DRAWING)] = None,
     constants: Annotated[bool | None, typer.Option(
         "--constants/--no-constants", show_default=False,
-        help="Draw constants (literal numbers, data arrays) as nodes [dim](default: yes)[/].")]
+        help="Draw constants (literal numbers, data arrays) as nodes [dim](default: yes)[/].", rich_help_panel=DRAWING)]
     = None,
     legend: Annotated[bool | None, typer.Option(
         "--legend/--no-legend", show_default=False,
-        help="Draw the legend [dim](default: yes)[/].")] = None,
+        help="Draw the legend [dim](default: yes)[/].", rich_help_panel=DRAWING)] = None,
     title: Annotated[str | None, typer.Option(
-        "--title", metavar="TEXT", show_default=False, help="A title above the diagram.")] = None,
+        "--title", metavar="TEXT", show_default=False, help="A title above the diagram.", rich_help_panel=DRAWING)] = None,
     wrt: WrtOption = None,
     sets: SetOption = None,
     output: OutputNodeOption = None,
@@ -130,6 +132,8 @@ def command(
     Graphviz's `dot` program; .dot and .json need no Graphviz.
     """
     with reporting(debug):
+        if out is not None:
+            check_output_path(out, file)
         fmt, target = _destination(file, out, image_format)
         check_output_path(target, file)
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
@@ -202,7 +206,7 @@ def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision
             notes: list[str]) -> None:
     trace = result.trace
     graph = trace.graph
-    out_label = graph.nodes[result.output]["label"]
+    out_label = display_names(graph)[result.output]
     say(f"wrote {target}: {graph.number_of_nodes()} nodes, "
         f"{out_label} = {describe_value(trace.value, precision)}")
     if trace.differentiated:

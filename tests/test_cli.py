@@ -1,0 +1,371 @@
+"""The `tracegraph` command through typer's CliRunner: every command, every error a new user
+makes (message and exit code), and that only the named output file is ever written."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import shutil
+import textwrap
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from tracegraph.cli import COMMAND_MODULES, app
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NEURON = EXAMPLES / "neuron.py"
+S = 1 / (1 + math.exp(-0.3))  # the neuron's S = σ(w1·x1 + w2·x2 + w3·x3) = σ(0.3)
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def write(folder: Path, name: str, source: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def failed(result, code: int) -> str:
+    """The error text, after checking the exit code and that no traceback leaked."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("error: ")
+    return result.stderr
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def test_version_and_help():
+    assert run("--version").stdout == "tracegraph 0.1.0\n"
+    result = run()
+    assert "render" in result.output and "explain" in result.output
+    for module in COMMAND_MODULES:
+        help_text = run(module, "--help")
+        assert help_text.exit_code == 0
+        assert "Examples" in help_text.stdout and f"tracegraph {module}" in help_text.stdout
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def test_explain_prints_the_lecture_table():
+    result = run("explain", NEURON)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    # The table of derivatives of seed 002, with names and numbers filled in.
+    assert "∂A/∂w1 = x1 = 1" in out and "∂A/∂x1 = w1 = 0.5" in out      # d(w·a)/da = w
+    assert "∂G/∂A = 1" in out and "∂G/∂C = 1" in out                      # d(a+b)/da = 1
+    assert f"∂S/∂G = S·(1 − S) = {S * (1 - S):.4f}" in out               # dσ/da = σ(1 − σ)
+    assert f"∂Loss/∂(gold − S) = 2·(gold − S) = {2 * (1 - S):.4f}" in out  # d(a²)/da = 2a
+    rows = [line for line in out.splitlines() if line.startswith("│ ") and line[2] != " "]
+    assert [row.split("│")[1].strip() for row in rows] == [
+        "x1", "x2", "x3", "w1", "w2", "w3", "gold", "A", "B", "C", "G", "S", "gold − S", "Loss"]
+    dloss_dg = -2 * (1 - S) * S * (1 - S)
+    g_row = next(row for row in rows if row.split("│")[1].strip() == "G")
+    assert g_row.split("│")[5].strip() == f"{dloss_dg:.4g}"
+
+
+def test_explain_markdown_is_a_table_to_paste():
+    result = run("explain", NEURON, "--markdown", "--precision", "3")
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "| node | computes | value | local derivatives | ∂Loss/∂node |"
+    assert lines[1] == "|---|---|---|---|---|"
+    assert len(lines) == 2 + 14
+    assert f"| S | σ(G) | {S:.3f} | ∂S/∂G = S·(1 − S) = {S * (1 - S):.3g} |" in result.stdout
+    assert "| A | w1·x1 | 0.5 | ∂A/∂w1 = x1 = 1<br>∂A/∂x1 = w1 = 0.5 |" in result.stdout
+
+
+def test_explain_wrt_keeps_the_nodes_between_the_input_and_the_output():
+    result = run("explain", NEURON, "--wrt", "w1", "--markdown")
+    nodes = [line.split(" | ")[0].strip("| ") for line in result.stdout.splitlines()[2:]]
+    assert nodes == ["w1", "A", "G", "S", "gold − S", "Loss"]
+
+
+def test_explain_set_changes_an_input():
+    result = run("explain", NEURON, "--set", "w1=1.5", "--markdown")
+    assert "| w1 | input | 1.5 |" in result.stdout
+    assert "| A | w1·x1 | 1.5 |" in result.stdout
+
+
+def test_explain_with_arrays_shows_formulas_and_shapes():
+    result = run("explain", EXAMPLES / "mlp.py", "--markdown")
+    assert result.exit_code == 0, result.output
+    assert "∂logits/∂(h1 @ W2)" in result.stdout or "∂logits/∂" in result.stdout
+    assert "| W1 | input | 3×5, ‖·‖ = " in result.stdout
+    assert "(softmax(logits) − labels)/N (sends back 4×3, ‖·‖ = " in result.stdout
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def test_paths_multiplies_local_derivatives_and_sums_to_the_gradient():
+    result = run("paths", NEURON, "--from", "x1")
+    out = result.stdout
+    assert result.exit_code == 0, result.output
+    assert "1 chain-rule path from x1 to Loss:" in out
+    assert "x1 → A → G → S → gold − S → Loss" in out
+    expected = 0.5 * S * (1 - S) * -1 * 2 * (1 - S)
+    assert f"sum over all paths = {expected:.4g}" in out
+    assert f"∂Loss/∂x1 from the backward pass = {expected:.4g}  ✓ equal" in out
+
+
+def test_paths_between_any_two_nodes_and_when_there_is_none():
+    result = run("paths", NEURON, "--from", "w1", "--to", "S")
+    assert f"∂S/∂w1 from the backward pass = {1.0 * S * (1 - S):.4g}  ✓ equal" in result.stdout
+    result = run("paths", NEURON, "--from", "gold", "--to", "S")
+    assert result.exit_code == 0
+    assert "gold does not lead to S: no path, so ∂S/∂gold = 0." in result.stdout
+
+
+def test_paths_counts_every_route_through_a_reused_value(tmp_path):
+    # y = x·x: two paths (one per argument), each with local derivative x.
+    result = run("paths", write(tmp_path, "sq.py", "x = 3.0\ny = x * x\n"), "--from", "x")
+    assert "2 chain-rule paths from x to y:" in result.stdout
+    assert "x → y (as argument 1)" in result.stdout and "x → y (as argument 2)" in result.stdout
+    assert "sum over all paths = 6" in result.stdout
+
+
+def test_paths_are_capped_with_a_clear_message(tmp_path):
+    # Squaring 11 times: 2^11 = 2048 paths from x to the output.
+    source = "x = 1.0\ny = x\n" + "y = y * y\n" * 11
+    result = run("paths", write(tmp_path, "many.py", source), "--from", "x", "--limit", "5")
+    assert result.exit_code == 0, result.output
+    assert ("1,000+ chain-rule paths from x to y#11; showing the first 5 (use --limit N to see "
+            "more):") in result.stdout
+    assert "x → y (as argument 1) → y#2 (as argument 1) → y#3 (as argument 1)" in result.stdout
+    assert "sum over the 5 paths shown" in result.stdout and "raise --limit" in result.stdout
+    assert result.stdout.count("product = ") == 5
+    assert "∂y#11/∂x from the backward pass = 2048" in result.stdout
+
+
+def test_paths_errors():
+    error = failed(run("paths", NEURON, "--from", "Q"), 2)
+    assert "--from Q: there is no node 'Q'" in error and "n13 (gold − S)" in error
+    error = failed(run("paths", NEURON, "--from", "w1", "--to", "Lss"), 2)
+    assert "did you mean Loss?" in error
+    usage = run("paths", NEURON)
+    assert usage.exit_code == 2 and "Missing option '--from'" in usage.output
+
+
+# --------------------------------------------------------------------------- export
+
+
+def test_export_json_to_stdout_is_the_annotated_graph():
+    result = run("export", NEURON)
+    data = json.loads(result.stdout)
+    nodes = {node["id"]: node for node in data["nodes"]}
+    assert data["graph"]["output"] == "Loss"
+    assert nodes["S"]["value"] == pytest.approx(S)
+    assert nodes["G"]["grad"] == pytest.approx(-2 * (1 - S) * S * (1 - S))
+    edge = next(e for e in data["edges"] if e["source"] == "G" and e["target"] == "S")
+    assert edge["formula"] == "S·(1 − S)" and edge["local"] == pytest.approx(S * (1 - S))
+
+
+def test_export_graphml_reads_back_with_networkx(tmp_path):
+    out = tmp_path / "mlp.graphml"
+    result = run("export", EXAMPLES / "mlp.py", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote {out} (graphml: ")
+    graph = nx.read_graphml(io.BytesIO(out.read_bytes()))
+    assert graph.nodes["W1"]["value"].startswith("array[3×5], norm ")
+    assert graph.nodes["W1"]["shape"] == "3, 5"
+    assert float(graph.nodes["loss"]["grad"]) == 1.0
+    assert files_in(tmp_path) == ["mlp.graphml"]
+
+
+def test_export_dot_and_format_errors(tmp_path):
+    result = run("export", NEURON, "--format", "dot")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("digraph")
+    error = failed(run("export", NEURON, "-o", tmp_path / "out.xml"), 2)
+    assert "cannot tell the format from '.xml'" in error
+    error = failed(run("export", NEURON, "-o", tmp_path / "g.json", "-f", "dot"), 2)
+    assert "looks like json, but --format is dot" in error
+    assert files_in(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def test_rules_lists_the_derivative_table():
+    result = run("rules")
+    assert result.exit_code == 0
+    assert "sigmoid" in result.stdout and "∂out/∂x = out·(1 − out)" in result.stdout
+    markdown = run("rules", "multiply", "--markdown").stdout.splitlines()
+    assert markdown[2] == "| multiply | arithmetic | np.multiply | ∂out/∂x = y<br>∂out/∂y = x | x · y |"
+    assert len(markdown) == 3
+    error = failed(run("rules", "cbrt"), 2)
+    assert "no rule matches 'cbrt'" in error
+
+
+# --------------------------------------------------------------------------- render
+
+
+def test_render_dot_writes_only_the_named_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("render", NEURON, "-f", "dot")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"wrote neuron.dot: 15 nodes, Loss = {(1 - S) ** 2:.4f}")
+    assert f"∂Loss/∂w1 = {-2 * (1 - S) * S * (1 - S) * 1.0:.4f}" in result.stdout
+    assert files_in(tmp_path) == ["neuron.dot"]
+    dot = (tmp_path / "neuron.dot").read_text()
+    assert dot.startswith("digraph") and "G = A + B + C" in dot
+
+
+def test_render_json_and_its_options(tmp_path):
+    out = tmp_path / "path.json"
+    result = run("render", NEURON, "-o", out, "--path", "w1", "--wrt", "w1")
+    assert result.exit_code == 0, result.output
+    nodes = {node["id"] for node in json.loads(out.read_text())["nodes"]}
+    assert nodes == {"w1", "A", "G", "S", "n13", "Loss"}
+    gradient_lines = [line for line in result.stdout.splitlines() if line.startswith("  ∂")]
+    assert gradient_lines == [f"  ∂Loss/∂w1 = {-2 * (1 - S) * S * (1 - S):.4g}"]
+
+
+def test_render_notes_use_the_command_line_flags(tmp_path):
+    result = run("render", EXAMPLES / "mlp.py", "-o", tmp_path / "mlp.dot", "--max-nodes", "5")
+    assert result.exit_code == 0, result.output
+    assert "note: " in result.stderr and "--max-nodes 0" in result.stderr
+    assert "max_nodes=" not in result.stderr
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("suffix", ["svg", "png", "pdf"])
+def test_render_images(tmp_path, suffix):
+    out = tmp_path / f"neuron.{suffix}"
+    result = run("render", NEURON, "-o", out)
+    assert result.exit_code == 0, result.output
+    magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF"}[suffix]
+    assert out.read_bytes().startswith(magic)
+    assert files_in(tmp_path) == [f"neuron.{suffix}"]
+
+
+@pytest.mark.needs_dot
+def test_render_default_svg_names_every_lecture_node(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("render", NEURON)
+    assert result.exit_code == 0, result.output
+    svg = (tmp_path / "neuron.svg").read_text()
+    for name in ("A = w1·x1", "G = A + B + C", "S = σ(G)", "Loss"):
+        assert name in svg
+
+
+def test_render_refuses_missing_folders_and_the_input_file(tmp_path):
+    script = write(tmp_path, "n.py", NEURON.read_text())
+    error = failed(run("render", script, "-o", tmp_path / "nowhere" / "n.svg"), 5)
+    assert "the folder" in error and "does not exist" in error and "mkdir -p" in error
+    error = failed(run("render", script, "-o", script, "-f", "dot"), 5)
+    assert "the expression file itself" in error
+    error = failed(run("render", script, "-o", tmp_path), 5)
+    assert "this is a folder" in error
+    assert files_in(tmp_path) == ["n.py"]
+    assert script.read_text() == NEURON.read_text()
+
+
+def test_render_format_errors(tmp_path):
+    assert "cannot tell the format from the extension '.jpg'" in failed(
+        run("render", NEURON, "-o", tmp_path / "x.jpg"), 2)
+    assert "looks like svg, but --format is png" in failed(
+        run("render", NEURON, "-o", tmp_path / "x.svg", "-f", "png"), 2)
+    assert "a name with no extension" in failed(run("render", NEURON, "-o", tmp_path / "x"), 2)
+    assert files_in(tmp_path) == []
+
+
+def test_render_without_graphviz_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert shutil.which("dot") is None
+    error = failed(run("render", NEURON, "-o", tmp_path / "n.svg"), 5)
+    assert "needs Graphviz's `dot` program" in error and "apt-get install graphviz" in error
+    assert files_in(tmp_path) == []
+    result = run("render", NEURON, "-o", tmp_path / "n.dot")
+    assert result.exit_code == 0 and files_in(tmp_path) == ["n.dot"]
+
+
+def test_render_a_non_scalar_output(tmp_path):
+    script = write(tmp_path, "v.py", """
+        import numpy as np
+        x = np.array([1.0, 2.0])
+        loss = np.sum(x * x)
+        probs = x / np.sum(x)
+    """)
+    error = failed(run("render", script, "-o", tmp_path / "v.dot"), 4)
+    assert "'probs' has shape (2,)" in error and "--output NAME" in error
+    assert "loss (line 4, scalar)" in error
+    result = run("render", script, "-o", tmp_path / "v.dot", "--show", "values")
+    assert result.exit_code == 0, result.output
+    assert run("render", script, "-o", tmp_path / "l.dot", "--output", "loss").exit_code == 0
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_file_errors(tmp_path):
+    assert "did you mean" in failed(run("explain", EXAMPLES / "nueron.py"), 2)
+    error = failed(run("explain", write(tmp_path, "notes.txt", "x = 1\n")), 2)
+    assert "is not a Python file (.py)" in error
+    error = failed(run("explain", write(tmp_path, "bad.py", "x = 1.0\ny = (x +\n")), 2)
+    assert "bad.py:2:5: SyntaxError: '(' was never closed" in error and "    y = (x +" in error
+
+
+def test_an_error_in_the_users_code(tmp_path):
+    script = write(tmp_path, "raise.py", """
+        x = 1.0
+
+        def helper(a):
+            return a / zero
+
+        y = helper(x)
+    """)
+    error = failed(run("explain", script), 3)
+    assert "raised NameError: name 'zero' is not defined at line 5" in error
+    assert "raise.py:7\n    y = helper(x)" in error
+    assert "--debug" in error
+    debug = run("explain", script, "--debug")
+    assert debug.exit_code == 3 and "Traceback (most recent call last)" in debug.stderr
+
+
+def test_tracing_errors(tmp_path):
+    error = failed(run("explain", write(tmp_path, "u.py", "import numpy as np\nx = 8.0\n"
+                                                         "y = np.cbrt(x)\n")), 4)
+    assert "np.cbrt is not supported" in error and "u.py:3: y = np.cbrt(x)" in error
+    assert "@tracegraph.primitive" in error
+    error = failed(run("explain", write(tmp_path, "e.py", "import numpy as np\n")), 4)
+    assert "no traced value found" in error and "docs/expr-files.md" in error
+
+
+def test_option_errors():
+    assert "'w4' is not an input" in failed(run("explain", NEURON, "--set", "w4=1"), 2)
+    assert "is not NAME=VALUE" in failed(run("explain", NEURON, "--set", "w1"), 2)
+    assert "did you mean Loss?" in failed(run("explain", NEURON, "--output", "Lss"), 2)
+    error = failed(run("explain", NEURON, "--wrt", "w9"), 2)
+    assert "'w9' is not an input" in error and "x1, x2, x3, w1" in error
+
+
+def test_the_users_prints_do_not_mix_with_the_data(tmp_path):
+    script = write(tmp_path, "p.py", "x = 2.0\nprint('hello from the file')\ny = x * x\n")
+    result = run("export", script)
+    assert json.loads(result.stdout)["graph"]["output"] == "y"
+    assert "hello from the file" in result.stderr
+
+
+def test_a_bug_in_tracegraph_is_reported_as_one(monkeypatch):
+    from tracegraph.cli import explain
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(explain, "chain_rule_rows", broken)
+    error = failed(run("explain", NEURON), 1)
+    assert "tracegraph failed unexpectedly: RuntimeError: boom" in error
+    assert "this is a bug in tracegraph" in error

@@ -1,0 +1,64 @@
+"""The installed `tracegraph` console script and `python -m tracegraph`, run as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NEURON = EXAMPLES / "neuron.py"
+CONSOLE_SCRIPT = Path(sys.executable).parent / "tracegraph"
+
+
+def tracegraph(*args, cwd, module=False):
+    assert module or CONSOLE_SCRIPT.exists(), (
+        f"{CONSOLE_SCRIPT} is missing: install the package (pip install -e .)")
+    command = [sys.executable, "-m", "tracegraph"] if module else [str(CONSOLE_SCRIPT)]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("TRACEGRAPH_DEBUG", None)
+    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=120)
+
+
+@pytest.mark.parametrize("module", [False, True], ids=["tracegraph", "python -m tracegraph"])
+def test_explain_runs_as_a_program(tmp_path, module):
+    done = tracegraph("explain", NEURON, "--markdown", cwd=tmp_path, module=module)
+    assert done.returncode == 0, done.stderr
+    assert "| S | σ(G) | 0.5744 | ∂S/∂G = S·(1 − S) = 0.2445 | -0.8511 |" in done.stdout
+    assert done.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("module", [False, True], ids=["tracegraph", "python -m tracegraph"])
+def test_render_writes_the_named_file_only(tmp_path, module):
+    done = tracegraph("render", NEURON, "-f", "dot", cwd=tmp_path, module=module)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("wrote neuron.dot: 15 nodes, Loss = 0.1811")
+    assert [p.name for p in tmp_path.iterdir()] == ["neuron.dot"]
+
+
+@pytest.mark.needs_dot
+def test_render_svg_as_a_program(tmp_path):
+    done = tracegraph("render", NEURON, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    svg = (tmp_path / "neuron.svg").read_text(encoding="utf-8")
+    assert "</svg>" in svg and "S = σ(G)" in svg
+
+
+def test_errors_exit_with_their_code_and_no_traceback(tmp_path):
+    missing = tracegraph("render", "nueron.py", cwd=EXAMPLES)
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: nueron.py does not exist\n")
+    assert "did you mean neuron.py?" in missing.stderr
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1.0\ny = x / zero\n")
+    raised = tracegraph("explain", "bad.py", cwd=tmp_path)
+    assert raised.returncode == 3 and "Traceback" not in raised.stderr
+    assert "bad.py:2\n    y = x / zero" in raised.stderr
+    usage = tracegraph("paths", NEURON, cwd=tmp_path)
+    assert usage.returncode == 2 and "Missing option '--from'" in usage.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py"]

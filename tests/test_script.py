@@ -1,0 +1,517 @@
+"""The expr.py convention (tracegraph.script): what becomes an input, a node name, the output,
+a claim; function mode and files that trace themselves; every error a user will make."""
+
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import tracegraph as tg
+from tracegraph.errors import ScriptError, TracedValueLeakError, UnsupportedOperationError
+from tracegraph.script import ClaimSource, load_script, parse_override, require_gradients
+
+NEURON = """
+    import tracegraph as tg
+
+    x1 = 1.0
+    x2 = 2.0
+    x3 = 0.5
+    w1 = 0.5
+    w2 = -0.3
+    w3 = 0.8
+    gold = 1.0
+
+    A = w1 * x1
+    B = w2 * x2
+    C = w3 * x3
+    G = A + B + C
+    S = tg.sigmoid(G)
+    Loss = (gold - S) ** 2
+"""
+
+
+def write(folder, name, source):
+    path = folder / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def files_in(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+# --------------------------------------------------------------------------- script mode
+
+
+def test_neuron_traces_as_written_with_the_lecture_names(tmp_path):
+    result = load_script(write(tmp_path, "neuron.py", NEURON))
+    assert result.mode == "script"
+    assert result.output == "Loss"
+    assert result.inputs == {"x1": 1.0, "x2": 2.0, "x3": 0.5, "w1": 0.5, "w2": -0.3,
+                             "w3": 0.8, "gold": 1.0}
+    graph = result.trace.graph
+    for name in ("A", "B", "C", "G", "S", "Loss"):
+        assert name in graph
+    assert graph.nodes["G"]["expr"] == "A + B + C"
+    # Values and gradients by hand: S = σ(0.3), dLoss/dS = −2(gold − S), dS/dG = S(1 − S).
+    s = 1 / (1 + math.exp(-0.3))
+    dloss_dg = -2 * (1 - s) * s * (1 - s)
+    assert result.trace["S"].value == pytest.approx(s)
+    assert result.trace.value == pytest.approx((1 - s) ** 2)
+    assert result.trace.grads["w1"] == pytest.approx(dloss_dg * 1.0)
+    assert result.trace.grads["x2"] == pytest.approx(dloss_dg * -0.3)
+    assert result.trace["G"].grad == pytest.approx(dloss_dg)
+
+
+def test_tuple_unpacking_declares_inputs_and_names_nodes(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        a, b = 2.0, 3.0
+        c, d = a * b, a + b
+        e = c * d
+    """))
+    assert result.inputs == {"a": 2.0, "b": 3.0}
+    assert {"c", "d", "e"} <= set(result.trace.graph)
+    assert result.trace.value == 30.0
+    # de/da = d·b + c·1 = 5·3 + 6 = 21
+    assert result.trace.grads == {"a": 21.0, "b": 5.0 * 2.0 + 6.0}
+
+
+def test_augmented_assignment_names_the_new_value_and_becomes_the_output(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        x = 2.0
+        y = x * 3.0
+        y += 1.0
+    """))
+    assert result.output == "y#2"
+    assert result.trace.graph.nodes["y"]["value"] == 6.0
+    assert result.trace.value == 7.0
+
+
+def test_names_inside_functions_and_top_level_names_win(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        import numpy as np
+
+        x = 0.5
+
+        def layer(v):
+            pre = v * 2.0
+            out = np.tanh(pre)
+            return out
+
+        h1 = layer(x)
+        h2 = layer(h1)
+        loss = h2 * h2
+    """))
+    graph = result.trace.graph
+    # layer() names its values; the top-level names replace its `out`.
+    assert {"pre", "pre#2", "h1", "h2", "loss"} <= set(graph)
+    assert "out" not in graph
+    assert graph.nodes["h1"]["op"] == "tanh"
+
+
+def test_an_alias_renames_nothing_and_is_not_the_output(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        x = 1.0
+        y = x * 2.0
+        z = y + 1.0
+        alias = y
+        x_again = x
+    """))
+    graph = result.trace.graph
+    assert result.output == "z"
+    assert {"x", "y", "z"} <= set(graph)
+    assert "alias" not in graph and "x_again" not in graph
+
+
+def test_a_name_given_with_tracegraph_name_is_kept(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        import tracegraph as tg
+        x = 1.0
+        y = tg.name(x * 2.0, "doubled")
+        z = y + 1.0
+    """))
+    assert "doubled" in result.trace.graph and "y" not in result.trace.graph
+
+
+def test_output_option_picks_a_value_and_unknown_names_are_explained(tmp_path):
+    path = write(tmp_path, "neuron.py", NEURON)
+    result = load_script(path, output="S")
+    assert result.output == "S"
+    assert result.trace.grads["w1"] == pytest.approx(
+        (1 / (1 + math.exp(-0.3))) * (1 - 1 / (1 + math.exp(-0.3))))
+    with pytest.raises(ScriptError) as err:
+        load_script(path, output="Lss")
+    assert err.value.exit_code == 2
+    assert "no traced value named 'Lss'" in err.value.message
+    assert "did you mean Loss?" in err.value.hint
+    assert "A, B, C, G, S, Loss" in err.value.hint
+
+
+def test_integer_arrays_and_tracegraph_constants_are_named_constants(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        import numpy as np
+        import tracegraph as tg
+        w = np.array([0.5, -1.0, 2.0])
+        idx = np.array([2, 0])
+        scale = tg.constant(np.array([1.0, 10.0]))
+        flag = True
+        y = np.sum(w[idx] * scale)
+    """))
+    assert list(result.inputs) == ["w"]
+    assert sorted(result.trace.grads) == ["w"]
+    assert result.trace.graph.nodes["scale"]["kind"] == "constant"
+    assert result.trace.value == pytest.approx(2.0 * 1.0 + 0.5 * 10.0)
+    np.testing.assert_allclose(result.trace.grads["w"], [10.0, 0.0, 1.0])
+
+
+def test_integer_inputs_still_count(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        n = 3
+        x = 2.0
+        total = x * 0.0
+        for _ in range(n):
+            total = total + x
+    """))
+    assert result.trace.value == 6.0
+    assert result.trace.grads["x"] == 3.0
+
+
+def test_main_guard_does_not_run_when_traced(tmp_path):
+    result = load_script(write(tmp_path, "t.py", """
+        x = 1.5
+        y = x * x
+        if __name__ == "__main__":
+            raise SystemExit("only when run with python")
+    """))
+    assert result.trace.value == 2.25
+
+
+def test_the_file_runs_like_a_script_and_the_interpreter_state_is_restored(tmp_path):
+    write(tmp_path, "helper.py", "def double(v):\n    return v * 2.0\n")
+    path = write(tmp_path, "main.py", """
+        import sys
+        from helper import double
+        ARGV = list(sys.argv)
+        x = 1.0
+        y = double(x)
+    """)
+    path_before, argv_before = list(sys.path), list(sys.argv)
+    result = load_script(path)
+    assert result.trace.value == 2.0
+    assert sys.path == path_before and sys.argv == argv_before
+    assert "helper" in sys.modules
+    del sys.modules["helper"]
+    assert files_in(tmp_path) == ["helper.py", "main.py"]  # no __pycache__ left behind
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def test_claims_are_recorded_never_inputs_names_or_outputs(tmp_path):
+    result = load_script(write(tmp_path, "claims.py", NEURON + """
+    dS_dG = 0.2445
+    dLoss_dS = -2 * (gold - S)
+    dS_dG2 = S * (1 - S)
+    """))
+    assert result.output == "Loss"
+    assert "dS_dG" not in result.inputs
+    claims = {"dS_dG", "dLoss_dS", "dS_dG2"}
+    labels = {data["label"] for _, data in result.trace.graph.nodes(data=True)}
+    assert not claims & set(result.trace.graph) and not claims & labels
+    s = 1 / (1 + math.exp(-0.3))
+    assert result.claims["dS_dG"] == ClaimSource("dS_dG", 0.2445, 19)
+    assert result.claims["dLoss_dS"].value == pytest.approx(-2 * (1 - s))
+    assert type(result.claims["dLoss_dS"].value) is float
+    assert result.claims["dS_dG2"].value == pytest.approx(s * (1 - s))
+    assert result.claims["dS_dG2"].lineno == 21
+
+
+def test_a_claim_cannot_be_the_output(tmp_path):
+    path = write(tmp_path, "c.py", NEURON + "\ndS_dG = S * (1 - S)\n")
+    with pytest.raises(ScriptError, match="claim"):
+        load_script(path, output="dS_dG")
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def test_set_overrides_an_input(tmp_path):
+    path = write(tmp_path, "neuron.py", NEURON)
+    result = load_script(path, overrides={"w1": 2, "gold": 0.0})
+    assert result.inputs["w1"] == 2.0 and type(result.inputs["w1"]) is float
+    assert result.trace["A"].value == 2.0
+
+
+def test_set_rejects_names_that_are_not_inputs_and_lists_them(tmp_path):
+    path = write(tmp_path, "neuron.py", NEURON)
+    with pytest.raises(ScriptError) as err:
+        load_script(path, overrides={"w4": 1.0})
+    assert err.value.exit_code == 2
+    assert "'w4' is not an input of" in err.value.message
+    assert "x1, x2, x3, w1, w2, w3, gold" in err.value.message
+    with pytest.raises(ScriptError, match="'A' is not an input"):
+        load_script(path, overrides={"A": 1.0})
+
+
+def test_set_refuses_a_change_of_shape(tmp_path):
+    path = write(tmp_path, "v.py", "import numpy as np\nw = np.ones(3)\ny = np.sum(w * w)\n")
+    with pytest.raises(ScriptError) as err:
+        load_script(path, overrides={"w": 2.0})
+    assert "an array of shape 3" in err.value.message and "a scalar" in err.value.message
+    assert "--set w=[0.0,0.0,0.0]" in err.value.hint
+    result = load_script(path, overrides={"w": np.array([1.0, 2.0, 3.0])})
+    assert result.trace.value == 14.0
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("w1=0.5", ("w1", 0.5)),
+    ("w1 = -2", ("w1", -2)),
+    ("rate=1e-3", ("rate", 0.001)),
+])
+def test_parse_override_numbers(text, expected):
+    assert parse_override(text) == expected
+
+
+def test_parse_override_lists_and_special_values():
+    name, value = parse_override("x=[[1, 2.5], [3, 4]]")
+    assert name == "x" and value.dtype == float and value.tolist() == [[1.0, 2.5], [3.0, 4.0]]
+    assert math.isnan(parse_override("x=nan")[1])
+    assert parse_override("x=-inf")[1] == -math.inf
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("w1", "is not NAME=VALUE"),
+    ("=3", "is not NAME=VALUE"),
+    ("w1=", "is not NAME=VALUE"),
+    ("1w=3", "is not a Python name"),
+    ("w1=abc", "must be a number or a list of numbers"),
+    ("w1=True", "must be a number or a list of numbers"),
+    ("w1=[1, 'a']", "must be a number or a list of numbers"),
+])
+def test_parse_override_errors(text, message):
+    with pytest.raises(ScriptError, match=message) as err:
+        parse_override(text)
+    assert err.value.exit_code == 2
+
+
+# --------------------------------------------------------------------------- function mode
+
+
+def test_function_mode_traces_the_function_matching_inputs(tmp_path):
+    path = write(tmp_path, "f.py", """
+        def helper(z):
+            return z
+
+        def loss(w, b):
+            pred = w * 2.0 + b
+            return (pred - 1.0) ** 2
+
+        inputs = {"w": 0.5, "b": 0.1}
+    """)
+    result = load_script(path)
+    assert result.mode == "function"
+    assert result.output == "loss"
+    assert "pred" in result.trace.graph
+    # d/dw (2w + b − 1)² = 2·(2w + b − 1)·2 at w=0.5, b=0.1
+    assert result.trace.grads["w"] == pytest.approx(4 * 0.1)
+    assert load_script(path, overrides={"w": 1.0}).inputs == {"w": 1.0, "b": 0.1}
+    assert load_script(path, output="pred").trace.value == pytest.approx(1.1)
+    with pytest.raises(ScriptError, match="'c' is not an input") as err:
+        load_script(path, overrides={"c": 1.0})
+    assert "w, b" in err.value.message
+
+
+def test_function_mode_by_name_and_defaults(tmp_path):
+    path = write(tmp_path, "f.py", """
+        def first(a=1.0):
+            return a * 3.0
+
+        def second(a=2.0):
+            return a * a
+
+        function = second
+    """)
+    assert load_script(path).trace.value == 4.0
+    assert load_script(path, function="first").trace.value == 3.0
+    with pytest.raises(ScriptError, match="no function named 'third'") as err:
+        load_script(path, function="third")
+    assert "first, second" in err.value.hint
+
+
+def test_function_mode_errors_explain_the_convention(tmp_path):
+    ambiguous = write(tmp_path, "a.py", """
+        def f(x): return x * 2.0
+        def g(x): return x * 3.0
+        inputs = {"x": 1.0}
+    """)
+    with pytest.raises(ScriptError, match="several functions") as err:
+        load_script(ambiguous)
+    assert "function = f" in err.value.hint
+    unmatched = write(tmp_path, "b.py", """
+        def f(a, b): return a * b
+        inputs = {"x": 1.0}
+    """)
+    with pytest.raises(ScriptError, match="no function whose parameters match") as err:
+        load_script(unmatched)
+    assert err.value.exit_code == 4 and "f(a, b)" in err.value.hint
+    not_a_dict = write(tmp_path, "c.py", """
+        def f(x): return x
+        inputs = [1.0]
+        function = f
+    """)
+    with pytest.raises(ScriptError, match="`inputs` in .* is a list"):
+        load_script(not_a_dict)
+
+
+def test_a_file_that_traces_itself_gives_its_last_trace(tmp_path):
+    path = write(tmp_path, "s.py", """
+        import tracegraph as tg
+
+        def f(a, b):
+            c = a * b
+            return c + a
+
+        first = tg.trace(f, a=2.0, b=3.0)
+        second = tg.trace(f, a=1.0, b=1.0)
+    """)
+    result = load_script(path)
+    assert result.mode == "function"
+    assert result.trace.grads == {"a": 2.0, "b": 1.0}
+    assert "c" in result.trace.graph
+    assert load_script(path, output="first").trace.grads == {"a": 4.0, "b": 2.0}
+    with pytest.raises(ScriptError, match="binds no Trace named 'third'"):
+        load_script(path, output="third")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_file_suggests_the_closest_name(tmp_path):
+    write(tmp_path, "neuron.py", NEURON)
+    with pytest.raises(ScriptError) as err:
+        load_script(tmp_path / "nueron.py")
+    assert err.value.exit_code == 2
+    assert "does not exist" in err.value.message
+    assert "did you mean" in err.value.hint and "neuron.py" in err.value.hint
+
+
+def test_folders_and_other_files_are_refused(tmp_path):
+    with pytest.raises(ScriptError, match="is a folder"):
+        load_script(tmp_path)
+    notes = write(tmp_path, "notes.txt", "x = 1\n")
+    with pytest.raises(ScriptError, match=r"not a Python file \(\.py\)"):
+        load_script(notes)
+    notebook = write(tmp_path, "lesson.ipynb", "{}")
+    with pytest.raises(ScriptError) as err:
+        load_script(notebook)
+    assert "nbconvert" in err.value.hint
+
+
+def test_syntax_error_gives_line_column_and_the_line(tmp_path):
+    path = write(tmp_path, "bad.py", "x = 1.0\ny = (x +\n")
+    with pytest.raises(ScriptError) as err:
+        load_script(path)
+    assert err.value.exit_code == 2
+    assert "bad.py:2:5: SyntaxError: '(' was never closed" in err.value.message
+    assert "    y = (x +\n        ^" in err.value.message
+
+
+def test_an_exception_in_the_users_code_shows_only_their_frames(tmp_path):
+    path = write(tmp_path, "raise.py", """
+        import numpy as np
+        x = np.ones(3)
+
+        def helper(a):
+            return a @ np.ones(4)
+
+        y = helper(x)
+    """)
+    with pytest.raises(ScriptError) as err:
+        load_script(path)
+    message = err.value.message
+    assert err.value.exit_code == 3
+    assert "raised ValueError" in message and "at line 6" in message
+    assert "raise.py:8\n    y = helper(x)" in message
+    assert "raise.py:6, in helper\n    return a @ np.ones(4)" in message
+    assert "script.py" not in message and "core.py" not in message  # the user's frames only
+    assert isinstance(err.value.__cause__, ValueError)
+
+
+def test_sys_exit_while_traced_is_explained(tmp_path):
+    path = write(tmp_path, "exit.py", "import sys\nx = 1.0\nsys.exit(2)\n")
+    with pytest.raises(ScriptError, match=r"called sys.exit\(2\)") as err:
+        load_script(path)
+    assert err.value.exit_code == 3 and "__main__" in err.value.hint
+
+
+def test_unsupported_operation_names_it_and_the_users_line(tmp_path):
+    path = write(tmp_path, "u.py", "import numpy as np\nx = 8.0\ny = np.cbrt(x)\n")
+    with pytest.raises(UnsupportedOperationError) as err:
+        load_script(path)
+    assert err.value.operation == "np.cbrt"
+    assert err.value.location.lineno == 3
+    assert err.value.location.filename.endswith("u.py")
+    assert "tracegraph.primitive" in err.value.hint
+
+
+def test_a_traced_value_turned_into_a_float_is_refused(tmp_path):
+    path = write(tmp_path, "leak.py", "import math\nx = 1.0\ny = math.exp(x)\n")
+    with pytest.raises(TracedValueLeakError) as err:
+        load_script(path)
+    assert err.value.location.lineno == 3 and "np.exp" in err.value.hint
+
+
+def test_no_traced_value_explains_the_convention(tmp_path):
+    empty = write(tmp_path, "empty.py", "import numpy as np\nnames = ['a']\n")
+    with pytest.raises(ScriptError) as err:
+        load_script(empty)
+    assert err.value.exit_code == 4
+    assert "no traced value found" in err.value.message
+    assert "no top-level name is bound to a number" in err.value.message
+    assert "inputs = {...}" in err.value.hint and "docs/expr-files.md" in err.value.hint
+    guarded = write(tmp_path, "guarded.py", """
+        w = 0.5
+        if __name__ == "__main__":
+            loss = w * w
+    """)
+    with pytest.raises(ScriptError) as err:
+        load_script(guarded)
+    assert "its inputs are w" in err.value.message
+    assert '`if __name__ == "__main__":` does not run' in err.value.message
+
+
+def test_require_gradients_explains_a_non_scalar_output(tmp_path):
+    path = write(tmp_path, "v.py", """
+        import numpy as np
+        x = np.array([1.0, 2.0])
+        loss = np.sum(x * x)
+        probs = x / np.sum(x)
+    """)
+    result = load_script(path)
+    assert not result.trace.differentiated
+    with pytest.raises(ScriptError) as err:
+        require_gradients(result)
+    assert err.value.exit_code == 4
+    assert "'probs' has shape (2,)" in err.value.message
+    assert "--output NAME" in err.value.hint and "loss (line 4, scalar)" in err.value.hint
+    require_gradients(load_script(path, output="loss"))
+
+
+def test_loading_touches_no_file(tmp_path):
+    path = write(tmp_path, "neuron.py", NEURON)
+    before = path.stat().st_mtime_ns
+    load_script(path)
+    assert files_in(tmp_path) == ["neuron.py"]
+    assert path.stat().st_mtime_ns == before
+
+
+def test_a_file_is_traced_afresh_each_time(tmp_path):
+    path = write(tmp_path, "neuron.py", NEURON)
+    first, second = load_script(path), load_script(path)
+    assert first.trace is not second.trace
+    assert tg.is_traced(first.trace["S"].value) is False
+    assert first.trace.value == second.trace.value
