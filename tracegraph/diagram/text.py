@@ -1,0 +1,284 @@
+"""Text in diagrams: escaping for DOT, and numbers and arrays as short text.
+
+Every piece of user text (names, expressions, scope names, notes) reaches
+the DOT output through :func:`html` (inside HTML-like labels) or
+:func:`attribute` (inside quoted attributes such as tooltips).  Both first
+make non-printable characters visible (:func:`visible`), so a newline or a
+bidi control in a name is drawn as ``\\n`` / ``\\u202e`` instead of
+changing the layout, and then replace every character that DOT or
+Graphviz's HTML parser treats specially by a character reference.  No raw
+backslash or quote ever reaches the DOT text.
+
+Example:
+    >>> html('a<b & "c"')
+    'a&lt;b &amp; &quot;c&quot;'
+    >>> attribute(["x\\\\y", "z"])
+    'x&#92;&#92;y&#10;z'
+    >>> number(-0.19661193, 4), summary(np.arange(10.0), 3)
+    ('−0.1966', ['min 0 · max 9', 'mean 4.5 · ‖·‖ 16.9'])
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from ..graph import format_number
+
+SMALL_ARRAY = 6  # arrays with at most this many elements are written out in full
+TOOLTIP_VALUES = 1000  # tooltips list at most this many values
+
+_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+                       "\\": "&#92;"})
+# Tooltips go through Graphviz's entity decoding and then its backslash escapes,
+# hence a backslash is written as two escaped backslashes.
+_ATTRIBUTE = str.maketrans({"&": "&#38;", "<": "&#60;", ">": "&#62;", '"': "&#34;",
+                            "'": "&#39;", "\\": "&#92;&#92;"})
+_NEEDS_ESCAPE = re.compile(r"[&<>\"'\\]")
+_JSON_NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def visible(text: Any) -> str:
+    """``text`` with every non-printable character written as a Python escape.
+
+    Example:
+        >>> visible("a\\nb\\u202e")
+        'a\\\\nb\\\\u202e'
+    """
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in ``…`` when cut.
+
+    Example:
+        >>> shorten("tanh(tanh(x·w0 + b0)·w1 + b1)", 12)
+        'tanh(tanh(x…'
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def html(text: Any) -> str:
+    """User text made safe inside a Graphviz HTML-like label.
+
+    Example:
+        >>> html("</TD><TD>")
+        '&lt;/TD&gt;&lt;TD&gt;'
+    """
+    text = visible(text)
+    return text.translate(_HTML) if _NEEDS_ESCAPE.search(text) else text
+
+
+def styled(text: Any, *, colour: str | None = None, size: int | None = None,
+           bold: bool = False, italic: bool = False) -> str:
+    """User text escaped and wrapped in HTML-label font tags.
+
+    Empty text gives no tags at all: Graphviz rejects an empty ``<B></B>``.
+
+    Example:
+        >>> styled("G", bold=True, colour="white"), styled("", bold=True)
+        ('<FONT COLOR="white"><B>G</B></FONT>', '')
+    """
+    body = html(text)
+    if not body:
+        return ""
+    if bold:
+        body = f"<B>{body}</B>"
+    if italic:
+        body = f"<I>{body}</I>"
+    # Black is Graphviz's default text colour: leaving it out keeps big diagrams small.
+    attrs = ((f' COLOR="{colour}"' if colour and colour != "black" else "")
+             + (f' POINT-SIZE="{size}"' if size else ""))
+    return f"<FONT{attrs}>{body}</FONT>" if attrs else body
+
+
+def cell(content: str, *, align: str = "LEFT", colspan: int = 1, fill: str | None = None) -> str:
+    """A table cell around already-built label markup.
+
+    Example:
+        >>> cell("x", colspan=2, fill="#ffffff")
+        '<TD ALIGN="LEFT" COLSPAN="2" BGCOLOR="#ffffff">x</TD>'
+    """
+    span = f' COLSPAN="{colspan}"' if colspan > 1 else ""
+    background = f' BGCOLOR="{fill}"' if fill else ""
+    return f'<TD ALIGN="{align}"{span}{background}>{content}</TD>'
+
+
+def attribute(lines: Iterable[Any]) -> str:
+    """Lines of user text as the inside of a quoted DOT attribute (a tooltip).
+
+    Example:
+        >>> attribute(['say "hi"', "bye"])
+        'say &#34;hi&#34;&#10;bye'
+    """
+    text = "\n".join(visible(line) for line in lines)
+    if _NEEDS_ESCAPE.search(text):
+        text = text.translate(_ATTRIBUTE)
+    return text.replace("\n", "&#10;")
+
+
+def number(value: Any, precision: int) -> str:
+    """A scalar with ``precision`` significant digits and a true minus sign.
+
+    Example:
+        >>> number(-1.5e-9, 3), number(2.0, 4), number(float("nan"), 4)
+        ('−1.5e−09', '2', 'nan')
+    """
+    return format_number(value, precision).replace("-", "−")
+
+
+def as_array(value: Any) -> np.ndarray | None:
+    """A node value as a float array (JSON lists and ``"NaN"`` strings included),
+    or ``None`` when it is not numeric.
+
+    Example:
+        >>> as_array([1, "NaN"]).tolist(), as_array("-Infinity").tolist(), as_array("text")
+        ([1.0, nan], -inf, None)
+    """
+    if isinstance(value, str):
+        return np.asarray(_JSON_NUMBERS[value]) if value in _JSON_NUMBERS else None
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = _decode_json_numbers(value)
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        return None
+    if array.dtype.kind not in "biuf":
+        return None
+    return array.astype(float, copy=False)
+
+
+def _decode_json_numbers(value: list) -> Any:
+    """Nested JSON lists with the NaN/inf strings of graph.to_json turned back into floats."""
+    array = np.asarray(value, dtype=object)
+    if array.dtype == object and array.size:
+        flat = array.reshape(-1)
+        for i, item in enumerate(flat):
+            if isinstance(item, str):
+                flat[i] = _JSON_NUMBERS.get(item, item)
+    return array.tolist()
+
+
+def shape_text(shape: Iterable[int]) -> str:
+    """A shape as ``8×5`` (``scalar`` for ``()``).
+
+    Example:
+        >>> shape_text((8, 5)), shape_text(())
+        ('8×5', 'scalar')
+    """
+    shape = tuple(shape)
+    return "×".join(str(n) for n in shape) if shape else "scalar"
+
+
+def written_out(array: np.ndarray, precision: int) -> str:
+    """A small array in full: ``[1, 2]`` or ``[[1, 2], [3, 4]]``.
+
+    Example:
+        >>> written_out(np.array([[1.0, -2.0], [3.0, 0.25]]), 3)
+        '[[1, −2], [3, 0.25]]'
+    """
+    if array.ndim == 0:
+        return number(array, precision)
+    return "[" + ", ".join(written_out(row, precision) for row in array) + "]"
+
+
+def summary(array: np.ndarray, precision: int) -> list[str]:
+    """Lines describing an array: in full when small, else min/mean/max and norm.
+
+    NaN and infinities are counted and left out of the statistics.
+
+    Example:
+        >>> summary(np.array([1.0, np.nan, 3.0, 4.0, 5.0, 6.0, 7.0]), 3)
+        ['min 1 · max 7', 'mean 4.33 · ‖·‖ 11.7 · 1 NaN of 7']
+    """
+    if array.size == 0:
+        return ["empty"]
+    if array.size <= SMALL_ARRAY:
+        return [written_out(array, precision)]
+    finite = array[np.isfinite(array)]
+    if finite.size:
+        stats = [f"min {number(finite.min(), precision)}",
+                 f"max {number(finite.max(), precision)}"]
+        second = [f"mean {number(finite.mean(), precision)}",
+                  f"‖·‖ {number(np.linalg.norm(finite), precision)}"]
+    else:
+        stats, second = ["no finite values"], []
+    nans = int(np.isnan(array).sum())
+    infs = int(np.isinf(array).sum())
+    if nans:
+        second.append(f"{nans:,} NaN of {array.size:,}")
+    if infs:
+        second.append(f"{infs:,} inf of {array.size:,}")
+    return [" · ".join(stats)] + ([" · ".join(second)] if second else [])
+
+
+def full_listing(array: np.ndarray, precision: int) -> list[str]:
+    """Lines listing an array's values (for tooltips): one line per row,
+    at most :data:`TOOLTIP_VALUES` values.
+
+    Example:
+        >>> full_listing(np.arange(6.0).reshape(2, 3), 3)
+        ['[0, 1, 2]', '[3, 4, 5]']
+    """
+    if array.ndim == 0:
+        return [number(array, precision)]
+    if array.size > TOOLTIP_VALUES:
+        head = array.reshape(-1)[:TOOLTIP_VALUES]
+        return [f"first {TOOLTIP_VALUES:,} of {array.size:,} values (row-major):"] + [
+            ", ".join(number(v, precision) for v in head[i: i + 10])
+            for i in range(0, TOOLTIP_VALUES, 10)]
+    if array.ndim == 1:
+        return [written_out(array, precision)]
+    lines = []
+    for lead in np.ndindex(array.shape[:-2]):
+        if lead:
+            lines.append("[" + ", ".join(map(str, lead)) + ", :, :]")
+        lines.extend(written_out(row, precision) for row in array[lead])
+    return lines
+
+
+def norm(array: np.ndarray, precision: int) -> str:
+    """``‖·‖ 1.23``: the Euclidean norm of an array's finite values, with a NaN/inf count.
+
+    Example:
+        >>> norm(np.array([3.0, 4.0, np.nan]), 3)
+        '‖·‖ 5 · 1 NaN of 3'
+    """
+    finite = array[np.isfinite(array)]
+    text = f"‖·‖ {number(np.linalg.norm(finite), precision)}"
+    bad = array.size - finite.size
+    if bad:
+        nans = int(np.isnan(array).sum())
+        parts = ([f"{nans:,} NaN"] if nans else []) + ([f"{bad - nans:,} inf"] if bad - nans else [])
+        text += f" · {' · '.join(parts)} of {array.size:,}"
+    return text
+
+
+def magnitude(array: np.ndarray) -> float | None:
+    """The largest finite |element| (``None`` when there is none).
+
+    Example:
+        >>> magnitude(np.array([-3.0, 2.0, np.inf]))
+        3.0
+    """
+    finite = np.abs(array[np.isfinite(array)])
+    return float(finite.max()) if finite.size else None
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 node``, ``1,204 nodes``, ``2 boxes``.
+
+    Example:
+        >>> count(1204, "node"), count(1, "step"), count(2, "box", "boxes")
+        ('1,204 nodes', '1 step', '2 boxes')
+    """
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
