@@ -302,6 +302,13 @@ def test_elementwise_and_full_jacobian_claims(tanh_layer):
         ("exact", "jacobian"), ("exact", "gradient"), ("exact", "gradient")]
 
 
+def test_a_jacobian_too_large_to_compute_is_refused():
+    t = tg.trace(lambda x: tg.name(np.sum(tg.name(x * np.ones(5000), "y")), "L"), x=1.0)
+    (result,) = check(t, {"dy_dx": 1.0}).results
+    assert result.verdict == "shape mismatch"
+    assert "the Jacobian has 5,000 rows, too many to compute" in result.note
+
+
 def test_the_worst_element_of_a_wrong_array_claim_is_reported(tanh_layer):
     t, X, y, z, p = tanh_layer
     claim = 1 - p ** 2
@@ -510,6 +517,20 @@ def test_a_wrong_rule_is_pinned_to_its_edge(wrong_rule):
     assert {r.node for r in report.wrong if r.kind == "gradient"} == {"w", "x"}
     assert report.marks()[("z", "y", 0)]["status"] == "wrong"
     assert "∂y/∂z" in str(report) and "wrong" in report.summary()
+
+
+def test_a_rule_off_by_a_few_parts_in_a_hundred_thousand_is_caught():
+    @tg.primitive(grads={"x": (lambda g, out, x: g * np.cos(x) * (1 + 3e-5), "cos({x})")},
+                  name="test_check_slightly_wrong_sin")
+    def slightly_wrong_sin(x):
+        return np.sin(x)
+
+    try:
+        report = numeric_check(tg.trace(lambda x: slightly_wrong_sin(x), x=1.0))
+    finally:
+        tg.unregister("test_check_slightly_wrong_sin")
+    assert [r.verdict for r in report.results] == ["wrong"]
+    assert report.results[0].rel_diff == pytest.approx(3e-5, rel=1e-3)
 
 
 def test_array_outputs_need_a_seed():

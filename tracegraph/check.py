@@ -91,7 +91,8 @@ class ChainStep:
 
     ``claim`` is the name of the user's claim for this factor (``None`` when
     it was not claimed) and ``verdict`` its verdict (``"not claimed"``
-    otherwise); ``expected`` is the true value when both ends are scalars;
+    otherwise); ``expected`` is the true value when both ends are scalars
+    (for chains of more than 8 factors, only for claimed steps);
     ``formula`` the local derivative's formula when the two nodes are joined
     by edges of the graph.  ``factor`` is False for a partial result that
     spans several factors (``dLoss/dG`` on the path w1 → A → G → S → Loss).
@@ -231,6 +232,22 @@ class ClaimResult:
         if self.expected is None:
             return "—"
         return _value_text(self.expected)
+
+    def versus(self) -> str:
+        """``claimed 0.9044, true dS/dG = S·(1 − S) = 0.2445`` (for arrays, at the worst
+        element), or the note when there is no true value to show."""
+        if self.expected is None:
+            return self.note
+        claimed, expected, at = self.claimed, self.expected, ""
+        if self.worst_index is not None and np.ndim(expected):
+            claimed = np.broadcast_to(claimed, np.shape(expected))[self.worst_index]
+            expected = expected[self.worst_index]
+            at = f"[{', '.join(map(str, self.worst_index))}]"
+        true = f"d{self.of}/d{self.wrt}{at}"
+        if self.formula:
+            true += f" = {self.formula}"
+        return f"claimed {_value_text(_claim_value(claimed))}, true {true} = " + _value_text(
+            _claim_value(expected))
 
     def short_note(self) -> str:
         """One line for a diagram mark (which shows the status itself):
@@ -632,6 +649,9 @@ class _ChainAnalyst:
         self.grader = grader
         self.graph = grader.graph
         self.by_pair = {(r.of, r.wrt): r for r in results if r.of is not None}
+        self.claimed_of: dict[str, list[str]] = {}
+        for of, wrt in self.by_pair:
+            self.claimed_of.setdefault(wrt, []).append(of)
         claimed_nodes = {n for pair in self.by_pair for n in pair}
         self.stations = {node for node, data in self.graph.nodes(data=True)
                          if data["name"] is not None or node in claimed_nodes}
@@ -649,7 +669,12 @@ class _ChainAnalyst:
     def _station_paths(self, source: str, target: str) -> tuple[list[tuple[str, ...]], bool]:
         found: dict[tuple[str, ...], None] = {}
         truncated = False
-        for count, path in enumerate(nx.all_simple_paths(self.graph, source, target)):
+        # Only nodes between the two can be on a path; without them the search never
+        # wanders into branches that cannot reach the target.
+        between = (nx.descendants(self.graph, source) & nx.ancestors(self.graph, target)) | {
+            source, target}
+        paths = nx.all_simple_paths(self.graph.subgraph(between), source, target)
+        for count, path in enumerate(paths):
             if count >= _MAX_RAW_PATHS or len(found) >= _MAX_CHAIN_PATHS:
                 truncated = True
                 break
@@ -659,20 +684,22 @@ class _ChainAnalyst:
     def _steps(self, path: tuple[str, ...]) -> Iterator[ChainStep]:
         """The factors of ``path`` and the user's partial results on it, output first."""
         last = len(path) - 1
+        position = {node: i for i, node in enumerate(path)}
+        # Values of unclaimed factors are shown only for short chains; each costs a pass.
+        with_values = last <= _LONG_CHAIN
         for low in range(last - 1, -1, -1):
-            for high in range(low + 1, last + 1):
-                if (low, high) == (0, last):
-                    continue
-                pair = (path[high], path[low])
-                if high == low + 1 or pair in self.by_pair:
-                    yield self._step(*pair, factor=high == low + 1)
+            yield self._step(path[low + 1], path[low], True, with_values)
+            partials = sorted((position[of], of) for of in self.claimed_of.get(path[low], ())
+                              if position.get(of, -1) > low + 1 and (low, position[of]) != (0, last))
+            for _, of in partials:
+                yield self._step(of, path[low], False, with_values)
 
-    def _step(self, of: str, wrt: str, factor: bool) -> ChainStep:
+    def _step(self, of: str, wrt: str, factor: bool, with_values: bool) -> ChainStep:
         claim = self.by_pair.get((of, wrt))
         if claim is not None and claim.expected is not None and not np.ndim(claim.expected):
             expected = float(claim.expected)
         else:
-            expected = self._scalar_derivative(of, wrt)
+            expected = self._scalar_derivative(of, wrt) if with_values else None
         return ChainStep(of, wrt, claim.name if claim else None,
                          claim.verdict if claim else "not claimed", expected,
                          self.grader._formula(of, wrt), claim.lineno if claim else None, factor)
@@ -683,6 +710,10 @@ class _ChainAnalyst:
         nodes = self.grader.nodes
         if shape_of(nodes[of_index].value) or shape_of(nodes[wrt_index].value):
             return None
+        edges = self.graph.get_edge_data(wrt, of)
+        if edges and all(data["local"] is not None for data in edges.values()):
+            # Adjacent nodes: the graph already holds the local derivatives (one per edge).
+            return float(sum(data["local"] for data in edges.values()))
         return self.grader.derivatives.adjoint(of_index, wrt_index)
 
     def _order(self, step: ChainStep) -> tuple[int, int]:
@@ -696,7 +727,9 @@ class _ChainAnalyst:
         factors = [step for path in paths for step in path.steps if step.factor]
         missing = list(dict.fromkeys(f"d{s.of}/d{s.wrt}" for s in factors if not s.claimed))
         if missing:
-            return (f"no claimed step along the chain is wrong, but {', '.join(missing)} "
+            listed = ", ".join(missing[:_LONG_CHAIN]) + (
+                f" and {len(missing) - _LONG_CHAIN:,} more" if len(missing) > _LONG_CHAIN else "")
+            return (f"no claimed step along the chain is wrong, but {listed} "
                     f"{'is' if len(missing) == 1 else 'are'} not claimed: claim "
                     f"{'it' if len(missing) == 1 else 'them'} to find the wrong step")
         if len(paths) > 1:
@@ -803,11 +836,7 @@ class CheckReport:
         text = f"{len(self.results)} claim{plural}: {counts}"
         first = self.first_wrong
         if first is not None:
-            text += f"; first wrong step: {first.where}: claimed {first.claimed_text()}, true "
-            text += f"d{first.of}/d{first.wrt}"
-            if first.formula:
-                text += f" = {first.formula}"
-            text += f" = {first.expected_text()}" if first.expected is not None else ""
+            text += f"; first wrong step: {first.where}: {first.versus()}"
         elif self.failed:
             text += f"; {len(self.failed)} could not be checked"
         return text
@@ -952,9 +981,13 @@ def _chain_lines(result: ClaimResult) -> list[str]:
     for path in chain.paths:
         factors = [step for step in path.steps if step.factor]
         partials = [step for step in path.steps if not step.factor and step.claimed]
-        product = " · ".join(f"d{s.of}/d{s.wrt}" for s in factors)
-        lines.append(f"  d{result.of}/d{result.wrt} = {product}   (path {path.describe()})")
-        lines.append("    factors: " + ", ".join(f"d{s.of}/d{s.wrt} {s.verdict}" for s in factors))
+        lines.append(f"  d{result.of}/d{result.wrt} = {_product_text(factors)}   "
+                     f"(path {_abbreviated(path.nodes[::-1], ' ← ')})")
+        shown = factors if len(factors) <= _LONG_CHAIN else [s for s in factors if s.claimed]
+        listing = [f"d{s.of}/d{s.wrt} {s.verdict}" for s in shown]
+        if len(shown) < len(factors):
+            listing.append(f"{len(factors) - len(shown):,} not claimed")
+        lines.append("    factors: " + ", ".join(listing))
         if partials:
             lines.append("    partial results: " + ", ".join(
                 f"d{s.of}/d{s.wrt} {s.verdict}" for s in partials))
@@ -962,6 +995,22 @@ def _chain_lines(result: ClaimResult) -> list[str]:
         lines.append(f"    (only the first {len(chain.paths)} paths are shown)")
     lines.append(f"  {chain.explanation}")
     return lines
+
+
+_LONG_CHAIN = 8
+
+
+def _product_text(factors: Sequence[ChainStep]) -> str:
+    if len(factors) <= _LONG_CHAIN:
+        return " · ".join(f"d{s.of}/d{s.wrt}" for s in factors)
+    return f"the product of {len(factors):,} factors"
+
+
+def _abbreviated(items: Sequence[str], separator: str) -> str:
+    """Items joined, with the middle of a long list elided."""
+    if len(items) <= _LONG_CHAIN:
+        return separator.join(items)
+    return separator.join([*items[:3], "…", *items[-2:]])
 
 
 def _full_text(value: Any) -> str:
@@ -1207,12 +1256,17 @@ class NumericReport:
         return ranked[:count]
 
     def summary(self) -> str:
-        """``12 checks: 11 ok, 1 wrong (worst: w1)``."""
+        """``7 gradient elements and 11 local derivatives: 17 ok, 1 wrong (worst: ∂y/∂z)``."""
+        gradients = sum(r.kind == "gradient" for r in self.results)
+        checked = f"{gradients:,} gradient element{'s' if gradients != 1 else ''}"
+        local = len(self.results) - gradients
+        if local:
+            checked += f" and {local:,} local derivative{'s' if local != 1 else ''}"
         counts: dict[str, int] = {}
         for result in self.results:
             counts[result.verdict] = counts.get(result.verdict, 0) + 1
-        text = f"{len(self.results)} finite-difference checks: " + (
-            ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) or "nothing to check")
+        text = f"{checked}: " + (", ".join(f"{n:,} {verdict}" for verdict, n in counts.items())
+                                 or "nothing to check")
         if self.wrong:
             text += f" (worst: {self.worst(1)[0].where})"
         return text
