@@ -369,3 +369,46 @@ def test_a_bug_in_tracegraph_is_reported_as_one(monkeypatch):
     error = failed(run("explain", NEURON), 1)
     assert "tracegraph failed unexpectedly: RuntimeError: boom" in error
     assert "this is a bug in tracegraph" in error
+
+
+def test_rules_lists_the_rules_a_file_registers(tmp_path):
+    script = write(tmp_path, "cube.py", """
+        import numpy as np
+        import tracegraph as tg
+
+        @tg.primitive(grads={"x": (lambda g, out, x: g / (3.0 * out ** 2), "1/(3·{out:p}²)")},
+                      display="∛{x:p}", name="cli_test_cbrt",
+                      replace=True)  # loaded twice in this process
+        def cbrt(x):
+            return np.cbrt(x)
+
+        x = 8.0
+        y = cbrt(x) * 2.0
+    """)
+    try:
+        assert "no rule matches" in failed(run("rules", "cli_test_cbrt"), 2)
+        result = run("rules", "cli_test_cbrt", "--file", script, "--markdown")
+        assert result.exit_code == 0, result.output
+        assert "| cli_test_cbrt | user | — | ∂out/∂x = 1/(3·out²) |" in result.stdout
+        explained = run("explain", script, "--markdown").stdout
+        assert "| y | (∛x)·2 | 4 | ∂y/∂(∛x) = 2 | 1 |" in explained
+    finally:
+        import tracegraph as tg
+
+        tg.unregister("cli_test_cbrt")
+
+
+def test_warnings_name_the_node_or_the_files_line(tmp_path):
+    script = write(tmp_path, "w.py", """
+        import warnings
+        import numpy as np
+        x = -1.0
+        warnings.warn("check the data")
+        y = np.log(x) * 2.0
+    """)
+    result = run("explain", script)
+    assert result.exit_code == 0, result.output
+    warnings_shown = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings_shown[0] == f"warning: UserWarning: check the data (at {script}:5)"
+    assert warnings_shown[1].startswith("warning: NaN in the forward value of node")
+    assert len(warnings_shown) == 2  # numpy's own "invalid value in log" is not repeated

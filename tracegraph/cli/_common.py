@@ -31,6 +31,7 @@ from ..core import Label
 from ..errors import (
     ForeignTraceError,
     GraphvizNotFoundError,
+    NonFiniteWarning,
     NotDifferentiatedError,
     ScriptError,
     TracedValueLeakError,
@@ -85,7 +86,7 @@ FunctionOption = Annotated[str | None, typer.Option(
     rich_help_panel=TRACING)]
 WrtOption = Annotated[str | None, typer.Option(
     "--wrt", metavar="NAMES", show_default=False,
-    help="Only show gradients with respect to these inputs (comma-separated: w1,w2).")]
+    help="Only the gradients with respect to these inputs (comma-separated: w1,w2).")]
 PrecisionOption = Annotated[int | None, typer.Option(
     "--precision", "-p", min=1, max=17, show_default=False,
     help="Significant digits of numbers [dim](default 4)[/].")]
@@ -197,9 +198,20 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
             contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("always")
         result = load_script(file, overrides=overrides, output=output, function=function)
-    for message in dict.fromkeys(str(w.message) for w in caught):
-        note(f"warning: {message}")
+    for message in dict.fromkeys(_warning_text(w, file) for w in caught):
+        if message:
+            note(f"warning: {message}")
     return result
+
+
+def _warning_text(caught: warnings.WarningMessage, file: Path) -> str:
+    """tracegraph's own warnings, and those the file itself raised (with its line); numpy's
+    floating-point warnings are left out, since NonFiniteWarning names the node instead."""
+    if issubclass(caught.category, NonFiniteWarning):
+        return str(caught.message)
+    if Path(caught.filename).resolve() == file.resolve():
+        return f"{caught.category.__name__}: {caught.message} (at {file}:{caught.lineno})"
+    return ""
 
 
 def load_with_gradients(file: Path, **options: Any) -> ScriptResult:

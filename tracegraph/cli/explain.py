@@ -18,7 +18,6 @@ from ._common import (
     OutputNodeOption,
     PrecisionOption,
     SetOption,
-    WrtOption,
     describe_value,
     display_names,
     load_with_gradients,
@@ -99,7 +98,10 @@ def command(
     file: FileArgument,
     markdown: Annotated[bool, typer.Option(
         "--markdown", "-m", help="Print a GitHub markdown table to paste into docs.")] = False,
-    wrt: WrtOption = None,
+    wrt: Annotated[str | None, typer.Option(
+        "--wrt", metavar="NAMES", show_default=False,
+        help="Only the rows between these inputs and the output (comma-separated: w1,w2).")]
+    = None,
     sets: SetOption = None,
     output: OutputNodeOption = None,
     function: FunctionOption = None,
@@ -126,11 +128,12 @@ def command(
             return
         table = Table(title=Text(f"{file}: {out_label} = "
                                  f"{describe_value(result.trace.value, digits)}"),
-                      title_justify="left", caption=Text(CAPTION.format(out=out_label)),
-                      caption_justify="left")
+                      title_justify="left")
         for title in header:
             table.add_column(Text(title))
         for row in rows:
             cells = (row.node, row.computes, row.value, "\n".join(row.local) or "—", row.grad)
             table.add_row(*(Text(cell) for cell in cells))
-        stdout_console().print(table)
+        console = stdout_console()
+        console.print(table)
+        console.print(Text(CAPTION.format(out=out_label), style="dim"))

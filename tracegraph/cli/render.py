@@ -137,7 +137,8 @@ def command(
         fmt, target = _destination(file, out, image_format)
         check_output_path(target, file)
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
-            raise GraphvizNotFoundError(what=f"a {fmt.value.upper()} image")
+            article = "an" if fmt is ImageFormat.svg else "a"
+            raise GraphvizNotFoundError(what=f"{article} {fmt.value.upper()} image")
         result = load(file, sets=sets, output=output, function=function)
         names = parse_wrt(result, wrt)
         chosen_show = show.value if show else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,14 +11,15 @@ from rich.text import Text
 
 from ..core import Label, Primitive, Symbols
 from ..extend import primitives
-from ._common import CommandError, DebugOption, markdown_table, reporting, stdout_console
+from ._common import CommandError, DebugOption, load, markdown_table, reporting, stdout_console
 
 NAME = "rules"
 EPILOG = (
     "[bold]Examples[/]\n\n"
     "  tracegraph rules\n\n"
     "  tracegraph rules sigmoid\n\n"
-    "  tracegraph rules --markdown > docs/rules.md"
+    "  tracegraph rules --markdown > rules.md\n\n"
+    "  tracegraph rules cbrt --file my_rules.py   [dim]# rules registered by a file[/]"
 )
 HEADER = ("op", "category", "called as", "local derivatives", "description")
 
@@ -62,6 +64,10 @@ def command(
         help="Only rules whose name (or numpy name) contains this text.")] = None,
     markdown: Annotated[bool, typer.Option(
         "--markdown", "-m", help="Print a GitHub markdown table.")] = False,
+    file: Annotated[Path | None, typer.Option(
+        "--file", metavar="FILE", show_default=False,
+        help="Run this expression file first, so the rules it registers are listed too.")]
+    = None,
     debug: DebugOption = False,
 ) -> None:
     """List the derivative table: every operation tracegraph can differentiate.
@@ -72,10 +78,14 @@ def command(
     listed here too.
     """
     with reporting(debug):
+        if file is not None:
+            load(file)
         chosen = [p for p in primitives() if _matches(p, pattern)]
         if not chosen:
-            raise CommandError(f"no rule matches {pattern!r}",
-                               hint="run `tracegraph rules` to list every rule")
+            raise CommandError(
+                f"no rule matches {pattern!r}",
+                hint="run `tracegraph rules` to list every rule; rules a file registers with "
+                "@tracegraph.primitive are listed with --file FILE")
         rows = [(p.name, p.category, _called_as(p), "\n".join(formula_text(p)), p.doc)
                 for p in chosen]
         if markdown:
