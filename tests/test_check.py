@@ -219,7 +219,7 @@ def test_unknown_names_suggest_close_matches(trace):
     results = check(trace, {"dLos_dS": 1.0, "dS_dQ": 1.0, "slope": 1.0}).results
     assert all(r.verdict == "unknown name" for r in results)
     assert "no node named 'Los' (did you mean Loss?)" in results[0].note
-    assert "no node named 'Q'" in results[1].note and "Nodes: A, B, C, G" in results[1].note
+    assert "no node named 'Q'" in results[1].note and "Named nodes: A, B, C, G, Loss, S, gold, w1" in results[1].note
     assert "does not name a derivative" in results[2].note
 
 
@@ -252,6 +252,9 @@ def test_at_a_kink_a_claim_is_not_differentiable_here():
     assert "'r' sits exactly at a point where it is not differentiable" in results[0].note
     assert results[1].verdict == "exact"     # tracegraph's convention: relu'(0) = 0
     assert results[0].status == "nondiff"
+    # The kink of r concerns r's input; d(output)/dr itself is an ordinary derivative.
+    (after,) = check(t, {"doutput_dr": 3.0}).results
+    assert after.verdict == "wrong" and after.expected == 2.0
 
 
 def test_claims_may_be_traced_values_and_do_not_change_the_graph():
@@ -517,6 +520,15 @@ def test_a_wrong_rule_is_pinned_to_its_edge(wrong_rule):
     assert {r.node for r in report.wrong if r.kind == "gradient"} == {"w", "x"}
     assert report.marks()[("z", "y", 0)]["status"] == "wrong"
     assert "∂y/∂z" in str(report) and "wrong" in report.summary()
+
+
+def test_sharp_curvature_near_a_singularity_is_not_called_wrong():
+    # sqrt near 0: the central difference itself is off by ~1e-4 (relative) at x = 1e-4.
+    scalar = numeric_check(tg.trace(lambda x: np.sqrt(x), x=1e-4), edges=True)
+    array = numeric_check(tg.trace(lambda x: np.sum(np.sqrt(x)), x=np.array([1e-4, 10.0, 1e-3])),
+                          edges=True)
+    assert {r.verdict for r in scalar.results + array.results} == {"ok"}
+    assert scalar.results[0].numeric == pytest.approx(0.5 / math.sqrt(1e-4), rel=1e-3)
 
 
 def test_a_rule_off_by_a_few_parts_in_a_hundred_thousand_is_caught():

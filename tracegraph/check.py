@@ -43,7 +43,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,8 +99,8 @@ class ChainStep:
 
     Example:
         >>> step = ChainStep("S", "G", "dS_dG", "wrong", 0.1966, "S·(1 − S)", 19)
-        >>> step.describe()
-        'dS/dG = S·(1 − S) = 0.1966   dS_dG (line 19): wrong'
+        >>> step.claimed, step.factor
+        (True, True)
     """
 
     of: str
@@ -117,18 +117,6 @@ class ChainStep:
         """True when the user claimed this factor."""
         return self.claim is not None
 
-    def describe(self) -> str:
-        """``dS/dG = S·(1 − S) = 0.1966   dS_dG (line 19): wrong``."""
-        text = f"d{self.of}/d{self.wrt}"
-        if self.formula:
-            text += f" = {self.formula}"
-        if self.expected is not None and format_number(self.expected) != self.formula:
-            text += f" = {format_number(self.expected)}"
-        if self.claim is None:
-            return f"{text}   not claimed"
-        where = f" (line {self.lineno})" if self.lineno is not None else ""
-        return f"{text}   {self.claim}{where}: {self.verdict}"
-
 
 @dataclass(frozen=True)
 class ChainPath:
@@ -138,16 +126,12 @@ class ChainPath:
     user's partial results on it, in derivation order (from the output back).
 
     Example:
-        >>> ChainPath(("w1", "A", "Loss"), ()).describe()
-        'w1 → A → Loss'
+        >>> ChainPath(("w1", "A", "Loss"), ()).nodes[-1]
+        'Loss'
     """
 
     nodes: tuple[str, ...]
     steps: tuple[ChainStep, ...]
-
-    def describe(self) -> str:
-        """The path as ``w1 → A → G → S → Loss``."""
-        return " → ".join(self.nodes)
 
 
 @dataclass(frozen=True)
@@ -185,6 +169,8 @@ class ClaimResult:
             ``"elementwise"`` (same shapes, diagonal Jacobian) or ``"jacobian"``.
         formula: the local-derivative formula when ``wrt`` feeds ``of`` directly.
         chain: for a wrong claim spanning several steps, the chain analysis.
+        order: the claim's place in derivation order (a sort key; see
+            :attr:`CheckReport.first_wrong`).
 
     Example:
         >>> r = ClaimResult("dS_dG", "S", "G", 1.03, 0.1966, "wrong", False)
@@ -228,7 +214,7 @@ class ClaimResult:
         return _value_text(self.claimed)
 
     def expected_text(self) -> str:
-        """The true value, short (with the formula for a one-step claim)."""
+        """The true value, short."""
         if self.expected is None:
             return "—"
         return _value_text(self.expected)
@@ -316,16 +302,16 @@ def _unknown_names(pairs: list[tuple[str, str]], graph: nx.MultiDiGraph) -> str:
     # Prefer the reading where one side exists: it says which name is misspelt.
     partial = [p for p in pairs if p[0] in graph or p[1] in graph]
     of, wrt = (partial or pairs)[0]
-    ids = sorted(str(n) for n in graph.nodes)
+    named = sorted(str(n) for n, data in graph.nodes(data=True) if data["name"] is not None)
     problems = []
     for name in (of, wrt):
         if name in graph:
             continue
-        close = difflib.get_close_matches(name, ids, n=3, cutoff=0.6)
+        close = difflib.get_close_matches(name, named, n=3, cutoff=0.6)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         problems.append(f"no node named {name!r}{hint}")
-    listing = ", ".join(ids[:15]) + (", ..." if len(ids) > 15 else "")
-    return "; ".join(problems) + f". Nodes: {listing}"
+    listing = ", ".join(named[:15]) + (", ..." if len(named) > 15 else "")
+    return "; ".join(problems) + (f". Named nodes: {listing}" if named else "")
 
 
 # --------------------------------------------------------------------------- values
@@ -612,8 +598,12 @@ class _Grader:
         return " + ".join(data["formula"] for _, data in sorted(edges.items()))
 
     def _kink_between(self, wrt: int, of: int) -> str | None:
-        """A node on a path wrt → of evaluated exactly at a non-differentiable point."""
-        for index in _between(self.nodes, wrt, of):
+        """A node on a path wrt → of evaluated exactly at a non-differentiable point.
+
+        ``wrt`` itself is left out: its kink concerns its own inputs, which are
+        not on the path.
+        """
+        for index in _between(self.nodes, wrt, of)[1:]:
             node = self.nodes[index]
             prim = node._prim
             if prim is None or prim.kink is None:
@@ -1330,34 +1320,61 @@ def _severity(result: NumericResult) -> tuple[int, float]:
     return rank, result.rel_diff
 
 
+_SHIFTS = (-2, -1, 1, 2)
+
+
 @dataclass(frozen=True)
 class _Probe:
-    """Function values around a point: f(x − h), f(x), f(x + h), and whether the
-    perturbation crossed a non-differentiable point (the node's id)."""
+    """A function around a point: f(x + k·h) for k = −2, −1, 0, 1, 2, and the node
+    whose non-differentiable point the ±h steps (``kink``) or the ±2h steps
+    (``far_kink``) crossed."""
 
-    minus: float
-    centre: float
-    plus: float
+    values: dict[int, float]
     step: float
     kink: str | None
+    far_kink: str | None
 
-    def central(self) -> float:
-        return (self.plus - self.minus) / (2.0 * self.step)
+    def central(self, scale: int = 1) -> float:
+        return (self.values[scale] - self.values[-scale]) / (2.0 * scale * self.step)
 
     def one_sided(self) -> tuple[float, float]:
-        return (self.plus - self.centre) / self.step, (self.centre - self.minus) / self.step
+        return ((self.values[1] - self.values[0]) / self.step,
+                (self.values[0] - self.values[-1]) / self.step)
+
+    def truncation(self) -> float:
+        """Richardson's estimate of the error of the central difference: |D(h) − D(2h)|/3.
+
+        Large only where the function curves sharply on the scale of the step
+        (sqrt near 0); a wrong rule does not change it.
+        """
+        if self.far_kink is not None:
+            return 0.0
+        error = abs(self.central(1) - self.central(2)) / 3.0
+        return error if math.isfinite(error) else 0.0
+
+
+def _probe(evaluate: Callable[[int], tuple[float, str | None]], centre: float,
+           step: float) -> _Probe:
+    """Evaluate ``f(x + k·h)`` (with the kink crossed, if any) at every shift."""
+    values, kinks = {0: centre}, {}
+    for shift in _SHIFTS:
+        values[shift], kinks[shift] = evaluate(shift)
+    near = kinks[-1] or kinks[1]
+    return _Probe(values, step, near, near or kinks[-2] or kinks[2])
 
 
 def _classify(analytic: float, probe: _Probe, rtol: float, atol: float
               ) -> tuple[str, float, float, str]:
     """Verdict, numeric value, abs diff, and a note."""
     numeric = probe.central()
-    if not all(map(math.isfinite, (probe.minus, probe.plus))):
+    if not (math.isfinite(probe.values[-1]) and math.isfinite(probe.values[1])):
         return ("not differentiable here", numeric, math.nan,
                 "finite differences gave NaN/inf (the step leaves the function's domain?)")
     abs_diff = abs(analytic - numeric) if math.isfinite(analytic) else math.inf
-    rounding = 16.0 * _EPS * max(abs(probe.minus), abs(probe.plus), abs(probe.centre)) / probe.step
-    tolerance = atol + rtol * max(abs(analytic), abs(numeric)) + rounding
+    rounding = 16.0 * _EPS * max(abs(v) for v in probe.values.values() if math.isfinite(v)) / (
+        probe.step)
+    tolerance = (atol + rtol * max(abs(analytic), abs(numeric)) + rounding
+                 + 2.0 * probe.truncation())
     agrees = abs_diff <= tolerance
     if probe.kink is not None:
         forward, backward = probe.one_sided()
@@ -1480,7 +1497,9 @@ def numeric_check(trace: Trace, *, edges: bool = False, seed: Any = None,
     trace's recorded operations (so no function is needed, and user
     primitives are checked through their ``impl``).  The step is
     ``h = step · max(1, |x|)`` with ``step`` = ∛eps ≈ 6e-6 by default, which
-    balances truncation and rounding errors for float64.  Inputs larger than
+    balances truncation and rounding errors for float64; the tolerance
+    ``atol + rtol·|value|`` is widened by the finite difference's own error
+    (rounding noise, and truncation estimated from a second step 2h).  Inputs larger than
     ``max_elements`` are checked on a fixed sample of elements (always
     including the largest gradient).
 
@@ -1562,16 +1581,15 @@ def _input_checks(replay: _Replay, name: str, leaf: int, adjoints: list[Any],
     base = np.asarray(value, dtype=float)
     for index in elements:
         h = relative_step * max(1.0, abs(float(base[index])))
-        probes = []
-        for sign in (-1.0, 1.0):
-            if shape:
-                moved = base.copy()
-                moved[index] += sign * h
-            else:
-                moved = float(value) + sign * h
-            probes.append(replay.run(leaf, moved, downstream))
-        kink = probes[0][1] or probes[1][1]
-        probe = _Probe(probes[0][0], centre, probes[1][0], h, kink)
+
+        def evaluate(shift: int) -> tuple[float, str | None]:
+            if not shape:
+                return replay.run(leaf, float(value) + shift * h, downstream)
+            moved = base.copy()
+            moved[index] += shift * h
+            return replay.run(leaf, moved, downstream)
+
+        probe = _probe(evaluate, centre, h)
         analytic = float(gradient[index])
         verdict, numeric, abs_diff, note = _classify(analytic, probe, rtol, atol)
         yield NumericResult("gradient", name, None, None, index if shape else None, analytic,
@@ -1603,23 +1621,27 @@ def _edge_check(replay: _Replay, node: Var, position: int, values: list[Any], ke
     rng = np.random.default_rng([node._index, position])
     upstream = rng.normal(size=shape_of(node.value)) if shape_of(node.value) else 1.0
     direction = rng.normal(size=shape_of(x)) if shape_of(x) else 1.0
+    # Each element moves in proportion to its own size, so small elements get small
+    # steps; for a number this is the step of an input (direction 1).
+    scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+    direction = direction * np.maximum(1.0, np.abs(x)) / scale
     contribution = autodiff.edge_contribution(node, position, upstream, values)
     analytic = float(np.sum(np.asarray(contribution, dtype=float) * direction))
-    h = relative_step * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+    h = relative_step * scale
+    distance = math.inf if prim.kink is None else prim.kink(*values, **params)
+    reach = h * float(np.max(np.abs(direction), initial=0.0))
 
-    def weighted(shift: float) -> float:
+    def evaluate(shift: int) -> tuple[float, str | None]:
         args = list(values)
-        args[position] = np.asarray(x, dtype=float) + shift * h * np.asarray(direction)
+        args[position] = np.asarray(x, dtype=float) + shift * h * direction
         if not shape_of(x):
             args[position] = float(args[position])
         with np.errstate(all="ignore"):
-            return float(np.sum(upstream * np.asarray(prim.impl(*args, **params), dtype=float)))
+            out = np.asarray(prim.impl(*args, **params), dtype=float)
+        crossed = replay.ids[node._index] if distance <= abs(shift) * reach else None
+        return float(np.sum(upstream * out)), crossed
 
-    kink = None
-    if prim.kink is not None and prim.kink(*values, **params) <= h * float(
-            np.max(np.abs(direction), initial=0.0)):
-        kink = replay.ids[node._index]
-    probe = _Probe(weighted(-1.0), weighted(0.0), weighted(1.0), h, kink)
+    probe = _probe(evaluate, float(np.sum(upstream * np.asarray(node.value, dtype=float))), h)
     verdict, numeric, abs_diff, note = _classify(analytic, probe, rtol, atol)
     if shape_of(x) or shape_of(node.value):
         note = "; ".join(filter(None, [note, "projected on random directions uᵀ·J·v"]))
