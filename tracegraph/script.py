@@ -875,7 +875,7 @@ def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path) -> dict[str
     return {name: value for name, value in merged.items() if isinstance(name, str)}
 
 
-# --------------------------------------------------------------------------- checks used by commands
+# --------------------------------------------------------------------------- for the commands
 
 
 def require_gradients(result: ScriptResult) -> None:

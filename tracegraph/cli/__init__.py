@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Annotated
 
 import typer
@@ -59,12 +60,14 @@ def _main(
         "--version", callback=_show_version, is_eager=True,
         help="Show the version and exit.")] = False,
 ) -> None:
-    """See and check derivatives."""
+    """App-level options; the app's help text is given to typer.Typer above."""
 
 
 def _register(module_name: str) -> None:
     module = importlib.import_module(f"{__name__}.{module_name}")
-    app.command(name=module.NAME, epilog=module.EPILOG)(module.command)
+    # The docstring's prose is the help text; its Example section is for doctests.
+    help_text = inspect.getdoc(module.command).split("\nExample:", 1)[0].strip()
+    app.command(name=module.NAME, help=help_text, epilog=module.EPILOG)(module.command)
 
 
 for _module_name in COMMAND_MODULES:
@@ -72,5 +75,13 @@ for _module_name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point of the ``tracegraph`` console script and ``python -m tracegraph``."""
+    """Entry point of the ``tracegraph`` console script and ``python -m tracegraph``.
+
+    Example:
+        >>> import subprocess, sys
+        >>> done = subprocess.run([sys.executable, "-m", "tracegraph", "--version"],
+        ...                       capture_output=True, text=True)
+        >>> done.stdout.startswith("tracegraph ")
+        True
+    """
     app(prog_name="tracegraph")

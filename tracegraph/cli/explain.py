@@ -29,8 +29,9 @@ from ._common import (
 )
 
 NAME = "explain"
-CAPTION = ("local derivatives: ∂node/∂input, the formula from the derivative table and its value. "
-           "∂{out}/∂node: the chain rule, summed over the node's uses of ∂{out}/∂use × ∂use/∂node.")
+CAPTION = ("local derivatives: ∂node/∂input, the formula from the derivative table and its "
+           "value. ∂{out}/∂node: the chain rule, summed over the node's uses of "
+           "∂{out}/∂use × ∂use/∂node.")
 EPILOG = (
     "[bold]Examples[/]\n\n"
     "  tracegraph explain examples/neuron.py\n\n"
@@ -41,7 +42,12 @@ EPILOG = (
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the chain-rule table (all cells as text)."""
+    """One line of the chain-rule table (all cells as text).
+
+    Example:
+        >>> Row("A", "w·x", "6", ("∂A/∂w = x = 3", "∂A/∂x = w = 2"), "1").local[0]
+        '∂A/∂w = x = 3'
+    """
 
     node: str
     computes: str
@@ -55,6 +61,16 @@ def chain_rule_rows(result: ScriptResult, *, wrt: list[str] | None = None,
     """The table's rows in forward (tape) order, constants left out.
 
     With ``wrt``, only the nodes on a path from those inputs to the output.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from tracegraph.script import load_script
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.py"
+        >>> _ = path.write_text("w = 2.0\\nx = 3.0\\nA = w * x\\n")
+        >>> for row in chain_rule_rows(load_script(path), wrt=["w"]):
+        ...     print(row.node, row.computes, row.value, row.local, row.grad)
+        w input 2 () 3
+        A w·x 6 ('∂A/∂w = x = 3', '∂A/∂x = w = 2') 1
     """
     graph = result.trace.graph
     keep = _on_paths(graph, wrt, result.output) if wrt else None
@@ -83,7 +99,8 @@ def _on_paths(graph: nx.MultiDiGraph, sources: list[str], target: str) -> set[st
 
 def _local_derivative(names: dict[str, str], parent: str, child: str, edge: dict[str, Any],
                       precision: int) -> str:
-    """``∂A/∂w1 = x1 = 1`` (scalars) or ``∂h/∂W = … (sends back 3×5, ‖·‖ = 0.8)`` (arrays)."""
+    """``∂A/∂w1 = x1 = 1`` for scalars; for arrays the formula and what the edge sends back:
+    ``∂h/∂W = … (sends back 3×5, ‖·‖ = 0.8)``."""
     name = partial(names[child], names[parent])
     formula = edge["formula"]
     if edge["local"] is not None:
@@ -114,6 +131,19 @@ def command(
     derivative with respect to each of its inputs (the formula from the
     derivative table, then its number) and the gradient of the output with
     respect to the node - the sum over its outgoing edges of upstream x local.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from typer.testing import CliRunner
+        >>> from tracegraph.cli import app
+        >>> square = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+        >>> _ = square.write_text("x = 3.0\\ny = x * x\\n")
+        >>> print(CliRunner().invoke(app, ["explain", str(square), "--markdown"]).stdout)
+        | node | computes | value | local derivatives | ∂y/∂node |
+        |---|---|---|---|---|
+        | x | input | 3 | — | 6 |
+        | y | x·x | 9 | ∂y/∂x = x = 3<br>∂y/∂x = x = 3 | 1 |
+        <BLANKLINE>
     """
     with reporting(debug):
         result = load_with_gradients(file, sets=sets, output=output, function=function)

@@ -34,7 +34,12 @@ EPILOG = (
 
 
 class DataFormat(str, Enum):
-    """What ``export`` writes."""
+    """What ``export`` writes.
+
+    Example:
+        >>> SUFFIXES[".graphml"] is DataFormat.graphml
+        True
+    """
 
     json = "json"
     graphml = "graphml"
@@ -64,6 +69,17 @@ def command(
     JSON is networkx's node-link format (read it back with
     tracegraph.graph.from_json); the schema is documented in tracegraph/graph.py.
     Without -o the data goes to stdout, so it can be piped.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from typer.testing import CliRunner
+        >>> from tracegraph.cli import app
+        >>> square = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+        >>> _ = square.write_text("x = 3.0\\ny = x * x\\n")
+        >>> import json
+        >>> data = json.loads(CliRunner().invoke(app, ["export", str(square)]).stdout)
+        >>> [(node["id"], node["value"], node["grad"]) for node in data["nodes"]]
+        [('x', 3.0, 6.0), ('y', 9.0, 1.0)]
     """
     with reporting(debug):
         chosen = _format(data_format, out)

@@ -64,6 +64,17 @@ def command(
     products of all paths add up to the derivative (the multivariable chain
     rule).  Both the sum and the derivative from the backward pass are
     printed, so you can see they agree.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from typer.testing import CliRunner
+        >>> from tracegraph.cli import app
+        >>> square = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+        >>> _ = square.write_text("x = 3.0\\ny = x * x\\n")
+        >>> out = CliRunner().invoke(app, ["paths", str(square), "--from", "x"]).stdout
+        >>> print(out.splitlines()[0]); print(out.splitlines()[-1])
+        2 chain-rule paths from x to y:
+        ∂y/∂x from the backward pass = 6  ✓ equal
     """
     with reporting(debug):
         result = load_with_gradients(file, sets=sets, output=output, function=function)

@@ -48,7 +48,12 @@ EPILOG = (
 
 
 class ImageFormat(str, Enum):
-    """What ``render`` writes; svg, png and pdf need Graphviz's ``dot``."""
+    """What ``render`` writes; svg, png and pdf need Graphviz's ``dot``.
+
+    Example:
+        >>> ImageFormat("png") in NEEDS_DOT, SUFFIXES[".gv"]
+        (True, <ImageFormat.dot: 'dot'>)
+    """
 
     svg = "svg"
     png = "png"
@@ -58,7 +63,12 @@ class ImageFormat(str, Enum):
 
 
 class Show(str, Enum):
-    """What the diagram shows (DiagramOptions.show)."""
+    """What the diagram shows (DiagramOptions.show).
+
+    Example:
+        >>> [mode.value for mode in Show]
+        ['all', 'values', 'grads', 'local', 'flow']
+    """
 
     all = "all"
     values = "values"
@@ -68,58 +78,75 @@ class Show(str, Enum):
 
 
 class Direction(str, Enum):
-    """Graphviz rank direction."""
+    """Graphviz rank direction: left to right or top to bottom.
+
+    Example:
+        >>> Direction("TB").value
+        'TB'
+    """
 
     LR = "LR"
     TB = "TB"
 
 
+SMALLEST_BUDGET = 5  # tracegraph.diagram's smallest node budget
 NEEDS_DOT = {ImageFormat.svg, ImageFormat.png, ImageFormat.pdf}
 SUFFIXES = {f".{fmt.value}": fmt for fmt in ImageFormat} | {".gv": ImageFormat.dot}
 
 
+def _drawing(*flags: str, help: str, metavar: str | None = None) -> Any:
+    return typer.Option(*flags, metavar=metavar, show_default=False, help=help,
+                        rich_help_panel=DRAWING)
+
+
+OutOption = Annotated[Path | None, typer.Option(
+    "--out", "-o", metavar="PATH", show_default=False,
+    help="Where to write [dim](default: FILE's name with the format's extension, in the "
+    "current folder)[/].")]
+FormatOption = Annotated[ImageFormat | None, typer.Option(
+    "--format", "-f", show_default=False,
+    help="svg, png, pdf (need Graphviz), dot or json [dim](default: from -o's extension, "
+    "else svg)[/].")]
+ShowOption = Annotated[Show | None, _drawing(
+    "--show", help="all; values; grads (dOutput/dnode); local (∂child/∂parent on the edges); "
+    "flow (upstream × local on the edges) [dim](default all)[/].")]
+RankdirOption = Annotated[Direction | None, _drawing(
+    "--rankdir", help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].")]
+MaxNodesOption = Annotated[int | None, _drawing(
+    "--max-nodes", metavar="N",
+    help="Node budget: larger graphs collapse scopes and repeats into boxes; 0 draws every "
+    "node [dim](default 200)[/].")]
+FocusOption = Annotated[str | None, _drawing(
+    "--focus", metavar="NODE", help="Draw only this node and what it is computed from.")]
+PathOption = Annotated[str | None, _drawing(
+    "--path", metavar="FROM[,TO]",
+    help="Draw only the nodes on paths from FROM to TO [dim](default TO: the output)[/].")]
+ExpandOption = Annotated[list[str] | None, _drawing(
+    "--expand", metavar="SCOPE",
+    help="Keep this scope open when the graph is over budget. Repeatable.")]
+ConstantsOption = Annotated[bool | None, _drawing(
+    "--constants/--no-constants",
+    help="Draw constants (literal numbers, data arrays) as nodes [dim](default: yes)[/].")]
+LegendOption = Annotated[bool | None, _drawing(
+    "--legend/--no-legend", help="Draw the legend [dim](default: yes)[/].")]
+TitleOption = Annotated[str | None, _drawing(
+    "--title", metavar="TEXT", help="A title above the diagram.")]
+
+
 def command(
     file: FileArgument,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", metavar="PATH", show_default=False,
-        help="Where to write [dim](default: FILE's name with the format's extension, in the "
-        "current folder)[/].")] = None,
-    image_format: Annotated[ImageFormat | None, typer.Option(
-        "--format", "-f", show_default=False,
-        help="svg, png, pdf (need Graphviz), dot or json [dim](default: from -o's extension, "
-        "else svg)[/].")] = None,
-    show: Annotated[Show | None, typer.Option(
-        "--show", show_default=False,
-        help="all; values; grads (dOutput/dnode); local (∂child/∂parent on the edges); flow "
-        "(upstream × local on the edges) [dim](default all)[/].", rich_help_panel=DRAWING)]
-    = None,
-    rankdir: Annotated[Direction | None, typer.Option(
-        "--rankdir", show_default=False,
-        help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].", rich_help_panel=DRAWING)] = None,
+    out: OutOption = None,
+    image_format: FormatOption = None,
+    show: ShowOption = None,
+    rankdir: RankdirOption = None,
     precision: PrecisionOption = None,
-    max_nodes: Annotated[int | None, typer.Option(
-        "--max-nodes", metavar="N", min=0, show_default=False,
-        help="Node budget: larger graphs collapse scopes and repeats into boxes; 0 draws every "
-        "node [dim](default 200)[/].", rich_help_panel=DRAWING)] = None,
-    focus: Annotated[str | None, typer.Option(
-        "--focus", metavar="NODE", show_default=False,
-        help="Draw only this node and what it is computed from.", rich_help_panel=DRAWING)] = None,
-    path: Annotated[str | None, typer.Option(
-        "--path", metavar="FROM[,TO]", show_default=False,
-        help="Draw only the nodes on paths from FROM to TO [dim](default TO: the output)[/].", rich_help_panel=DRAWING)]
-    = None,
-    expand: Annotated[list[str] | None, typer.Option(
-        "--expand", metavar="SCOPE", show_default=False,
-        help="Keep this scope open when the graph is over budget. Repeatable.", rich_help_panel=DRAWING)] = None,
-    constants: Annotated[bool | None, typer.Option(
-        "--constants/--no-constants", show_default=False,
-        help="Draw constants (literal numbers, data arrays) as nodes [dim](default: yes)[/].", rich_help_panel=DRAWING)]
-    = None,
-    legend: Annotated[bool | None, typer.Option(
-        "--legend/--no-legend", show_default=False,
-        help="Draw the legend [dim](default: yes)[/].", rich_help_panel=DRAWING)] = None,
-    title: Annotated[str | None, typer.Option(
-        "--title", metavar="TEXT", show_default=False, help="A title above the diagram.", rich_help_panel=DRAWING)] = None,
+    max_nodes: MaxNodesOption = None,
+    focus: FocusOption = None,
+    path: PathOption = None,
+    expand: ExpandOption = None,
+    constants: ConstantsOption = None,
+    legend: LegendOption = None,
+    title: TitleOption = None,
     wrt: WrtOption = None,
     sets: SetOption = None,
     output: OutputNodeOption = None,
@@ -130,6 +157,17 @@ def command(
 
     Writes FILE's diagram and prints where.  SVG, PNG and PDF are drawn by
     Graphviz's `dot` program; .dot and .json need no Graphviz.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from typer.testing import CliRunner
+        >>> from tracegraph.cli import app
+        >>> square = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+        >>> _ = square.write_text("x = 3.0\\ny = x * x\\n")
+        >>> dot = square.with_suffix(".dot")
+        >>> result = CliRunner().invoke(app, ["render", str(square), "-o", str(dot)])
+        >>> result.stdout.splitlines()[1], dot.read_text()[:7]
+        ('  ∂y/∂x = 6', 'digraph')
     """
     with reporting(debug):
         if out is not None:
@@ -178,7 +216,12 @@ def _options(result: ScriptResult, *, path: str | None, focus: str | None,
     """Diagram overrides for the options given on the command line (the rest keep defaults)."""
     options = {key: value for key, value in given.items() if value is not None}
     if max_nodes is not None:
-        options["max_nodes"] = None if max_nodes == 0 else max(max_nodes, 5)
+        if max_nodes != 0 and max_nodes < SMALLEST_BUDGET:
+            raise CommandError(
+                f"--max-nodes {max_nodes}: a diagram needs room for at least "
+                f"{SMALLEST_BUDGET} boxes", hint=f"use --max-nodes {SMALLEST_BUDGET} or more, or "
+                "--max-nodes 0 to draw every node")
+        options["max_nodes"] = max_nodes or None
     if focus is not None:
         options["focus"] = check_node(result, focus, "--focus")
     if path is not None:

@@ -76,6 +76,15 @@ def command(
     local derivative with respect to each input ("out" is the result).
     Register your own with @tracegraph.primitive (docs/extending.md); it is
     listed here too.
+
+    Example:
+        >>> from typer.testing import CliRunner
+        >>> from tracegraph.cli import app
+        >>> print(CliRunner().invoke(app, ["rules", "tanh", "--markdown"]).stdout)
+        | op | category | called as | local derivatives | description |
+        |---|---|---|---|---|
+        | tanh | elementwise | np.tanh | ∂out/∂x = 1 − out² | np.tanh(x) |
+        <BLANKLINE>
     """
     with reporting(debug):
         if file is not None:
