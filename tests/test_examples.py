@@ -42,18 +42,8 @@ def test_renders_cleanly_without_graphviz(tmp_path, name):
     assert out.read_text(encoding="utf-8").startswith("digraph")
 
 
-# The MDS diagram's tooltips list up to 1,000 values of each 561-element array, past
-# Graphviz's 16,384-character limit for a quoted string (tracegraph/diagram/text.py,
-# TOOLTIP_VALUES): reported to the lead; strict, so the fix makes this test fail until the
-# mark is removed.
-GRAPHVIZ_STRING_LIMIT = pytest.mark.xfail(
-    strict=True, reason="diagram tooltips exceed Graphviz's 16,384-character string limit")
-
-
 @pytest.mark.needs_dot
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=GRAPHVIZ_STRING_LIMIT) if name == "mds_cities" else name
-    for name in MINE])
+@pytest.mark.parametrize("name", MINE)
 def test_renders_to_svg(tmp_path, name):
     out = tmp_path / f"{name}.svg"
     result = CliRunner().invoke(app, ["render", str(EXAMPLES / f"{name}.py"), "-o", str(out)])
