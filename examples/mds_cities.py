@@ -41,9 +41,11 @@ X = np.random.default_rng(3).normal(size=(len(cities), 2))
 
 def stress_of(X, D):
     m, n = pairs
-    diff = X[m] - X[n]
-    d = np.sqrt(np.sum(diff**2, axis=1))
-    return np.sum((D[m, n] - d) ** 2)
+    Xm = X[m]
+    Xn = X[n]
+    d = np.sqrt(np.sum((Xm - Xn) ** 2, axis=1))  # the distances on the plane
+    Dmn = D[m, n]  # the distances on the globe
+    return np.sum((Dmn - d) ** 2)
 
 
 stress = stress_of(X, D)

@@ -413,3 +413,9 @@ def test_warnings_name_the_node_or_the_files_line(tmp_path):
     assert warnings_shown[0] == f"warning: UserWarning: check the data (at {script}:5)"
     assert warnings_shown[1].startswith("warning: NaN in the forward value of node")
     assert len(warnings_shown) == 2  # numpy's own "invalid value in log" is not repeated
+
+
+def test_paths_from_a_node_to_itself():
+    result = run("paths", NEURON, "--from", "S", "--to", "S")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("∂S/∂S = 1: a node's derivative with respect to itself")

@@ -101,9 +101,12 @@ def _check_ends(result: ScriptResult, source: str, target: str) -> None:
 def _report(result: ScriptResult, source: str, target: str, limit: int, precision: int) -> None:
     graph = result.trace.graph
     label = display_names(graph)
+    what = partial(label[target], label[source])
+    if source == target:
+        say(f"{what} = 1: a node's derivative with respect to itself (no edges to follow).")
+        return
     found = chain_paths(graph, source, target, limit=max(limit + 1, COUNT_AT_MOST))
     derivative = _derivative(result, source, target)
-    what = partial(label[target], label[source])
     if not found:
         say(f"{label[source]} does not lead to {label[target]}: no path, so {what} = 0.")
         return
