@@ -196,3 +196,15 @@ def test_random_programs_keep_the_chain_rule_invariants(steps, start):
     eps = 1e-6
     numeric = (program(start + eps) - program(start - eps)) / (2 * eps)
     assert t.grads["x"] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: np.sum(np.concatenate([x])),
+    lambda x: np.sum(np.stack([x])),
+    lambda x: np.sum(x.T @ x),
+    lambda x: np.sum(tg.log_softmax(x)),
+])
+def test_size_one_arrays_get_a_numeric_local_derivative(fn):
+    g = tg.trace(fn, x=np.ones(1)).graph
+    for _, _, data in g.out_edges("x", data=True):
+        assert isinstance(data["local"], float)

@@ -327,7 +327,8 @@ class _GraphBuilder:
             if type(source) is Var:
                 values = [x.value if type(x) is Var else x for x in via._inputs]
                 if _size_is_one(source.value) and _size_is_one(child_value):
-                    local = _scalar(edge_contribution(via, via_position, 1.0, values))
+                    unit = 1.0 if not shape_of(child_value) else np.ones(shape_of(child_value))
+                    local = _scalar(edge_contribution(via, via_position, unit, values))
                 if self.adjoints is not None:
                     contribution = (_zeros_like(source.value) if upstream is None else
                                     edge_contribution(via, via_position, upstream, values))
