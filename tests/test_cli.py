@@ -237,8 +237,8 @@ def test_render_json_and_its_options(tmp_path):
 def test_render_notes_use_the_command_line_flags(tmp_path):
     result = run("render", EXAMPLES / "mlp.py", "-o", tmp_path / "mlp.dot", "--max-nodes", "5")
     assert result.exit_code == 0, result.output
-    assert "note: " in result.stderr and "--max-nodes 0" in result.stderr
-    assert "max_nodes=" not in result.stderr
+    assert "note: " in result.stderr and "--max-nodes" in result.stderr
+    assert "max_nodes=" not in result.stderr  # the library's spelling is translated
 
 
 @pytest.mark.needs_dot
