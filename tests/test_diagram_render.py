@@ -44,8 +44,9 @@ def no_dot(monkeypatch, tmp_path):
 
 
 def visible(text: str) -> str:
-    """The documented rule: non-printable characters are shown as Python escapes."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """The documented rule: non-printable characters are shown as Python escapes, and
+    every backslash is drawn as ⧵ (U+29F5)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text).replace("\\", "⧵")
 
 
 def svg_texts(svg_text: str) -> tuple[list[str], list[str], ET.Element]:
@@ -218,6 +219,25 @@ def test_a_big_summarised_chain_lays_out(tmp_path):
     assert len(nodes) == build_diagram(t).node_count + 1  # + the legend
 
 
+@pytest.mark.needs_dot
+def test_huge_names_and_arrays_stay_within_graphvizs_string_limit():
+    # Graphviz rejects any quoted or HTML string over 16,384 bytes.
+    long_name = "ж" * 20_000
+    with tg.Tracer() as tr:
+        x = tr.input(long_name, np.linspace(-1.0, 1.0, 5_000))
+        with tg.scope(long_name):
+            y = tg.name(np.sum(x * x), long_name + "2")
+        t = tr.finish(y)
+    dot = to_dot(t, title=long_name,
+                 marks={long_name + "2": {"status": "wrong", "note": long_name}})
+    longest = max(len(s.encode()) for s in re.findall(r'"[^"]*"|<.*?>(?=[,;\]] |\];$)', dot))
+    assert longest < 16_384
+    texts, tooltips, _ = svg_texts(svg(t, title=long_name))
+    assert any(text.startswith("ж" * 50) and text.endswith("…") for text in texts)
+    assert any("first 1,000 of 5,000 values" in tip and tip.endswith("… (cut)")
+               for tip in tooltips)
+
+
 # --------------------------------------------------------------------------- escaping
 
 
@@ -227,6 +247,7 @@ def test_a_big_summarised_chain_lays_out(tmp_path):
        note=st.text(max_size=14))
 @example(name='"; evil [label="x"', scope="}", note="</TD></TR></TABLE>")
 @example(name="a\\", scope="\\", note="\\")
+@example(name="\\N \\G \\\\ \\n", scope="\\N", note="\\L")
 @example(name="<script>alert(1)</script>", scope="&amp;", note="&lt;")
 @example(name="line\nbreak\x00\u202e", scope="{}|<>", note="\r\n")
 def test_any_name_is_escaped_through_real_dot(name, scope, note):
@@ -252,3 +273,5 @@ def test_any_name_is_escaped_through_real_dot(name, scope, note):
         assert shown.strip() in texts  # the input's title
         assert any(t.startswith(f"{shown} (input, op input)") for t in tooltips)
     assert visible(scope).strip() in texts  # the cluster's label
+    if len(visible(note)) <= 60:
+        assert (f"✗ WRONG: {visible(note)}" if note else "✗ WRONG").strip() in texts

@@ -1,8 +1,8 @@
 """The pure DOT builder: an annotated graph in, DOT text out (no files, no subprocess).
 
-Node ids in the DOT text are the graph's ids when they are plain words
-(``G``, ``n13``, ``y#2``) and ``~<k>`` (k = the node's position in the
-graph) otherwise, so user text never has to be escaped as an id; boxes that
+Node ids in the DOT text are the graph's ids when they are plain words of
+at most 100 characters (``G``, ``n13``, ``y#2``) and ``~<k>`` (k = the
+node's position in the graph) otherwise, so user text never has to be escaped as an id; boxes that
 stand for many nodes are ``~g<k>``, the legend is ``~legend``.
 
 Example:
@@ -25,11 +25,14 @@ import networkx as nx
 from . import style
 from .labels import Labels
 from .options import DiagramOptionError, DiagramOptions, resolve_options
-from .text import cell, html, styled, visible
+from .text import TEXT_LIMIT, cell, html, shorten, styled, visible
 from .view import View, ViewEdge, select
 
 _PLAIN_ID = re.compile(r"[\w#.\-]+")
+MAX_PLAIN_ID = 100
 NOTES_IN_LABEL = 8  # at most this many notes are written into the picture itself
+TITLE_LIMIT = 120
+NAME_LIMIT = 60
 
 
 @dataclass
@@ -126,7 +129,8 @@ class _DotWriter:
         visible_nodes = set(self.view.nodes)
         for position, node in enumerate(self.view.graph.nodes):
             if node in visible_nodes:
-                plain = isinstance(node, str) and _PLAIN_ID.fullmatch(node) and node[0] != "~"
+                plain = (isinstance(node, str) and len(node) <= MAX_PLAIN_ID
+                         and _PLAIN_ID.fullmatch(node) and node[0] != "~")
                 ids[node] = node if plain else f"~{position}"
         return ids
 
@@ -154,7 +158,8 @@ class _DotWriter:
                 f'color="{style.EDGE_COLOUR}", arrowsize=0.7, decorate=true];']
 
     def _title(self) -> str:
-        parts = [styled(self.options.title or "", size=14, bold=True)]
+        parts = [styled(shorten(visible(self.options.title or ""), TITLE_LIMIT), size=14,
+                        bold=True)]
         notes = self.notes[:NOTES_IN_LABEL]
         if len(self.notes) > NOTES_IN_LABEL:
             notes.append(f"… {len(self.notes) - NOTES_IN_LABEL} more notes (Diagram.notes)")
@@ -188,7 +193,8 @@ class _DotWriter:
                 yield indent + self._box(value)
                 continue
             number = cluster_ids.setdefault(value, len(cluster_ids))
-            yield (f"{indent}subgraph cluster_{number} {{ label=<{styled(value[-1], italic=True)}>; "
+            name = styled(shorten(visible(value[-1]), NAME_LIMIT), italic=True)
+            yield (f"{indent}subgraph cluster_{number} {{ label=<{name}>; "
                    f'style="rounded,filled"; color="{style.CLUSTER_BORDER}"; '
                    f'fillcolor="{style.CLUSTER_FILL}"; fontsize={style.SMALL_FONT_SIZE + 1};')
             stack.append(iter(content[value]))
@@ -222,13 +228,13 @@ class _DotWriter:
         mark = next((self.options.marks[m] for m in members if m in self.options.marks), None)
         if mark is not None:
             mark_style = style.MARK_STYLES[mark["status"]]
-            note = f": {visible(mark['note'])}" if mark.get("note") else ""
+            note = f": {shorten(visible(mark['note']), NAME_LIMIT)}" if mark.get("note") else ""
             lines = [f"{mark_style.symbol} {mark_style.word}{note}"] + lines
             colour, width = mark_style.colour, mark_style.width
         if colour is not None:
             attrs += [f'color="{colour}"', f'fontcolor="{colour}"', f"penwidth={width}"]
         if lines:
-            text = '<BR ALIGN="LEFT"/>'.join(html(line) for line in lines) + '<BR ALIGN="LEFT"/>'
+            text = "".join(html(shorten(line, TEXT_LIMIT)) + '<BR ALIGN="LEFT"/>' for line in lines)
             attrs.append(f"label=<{text}>")
         tooltip = self.labels.edge_tooltip(members)
         attrs.append(f'tooltip="{tooltip}"')  # Graphviz uses it for the label too

@@ -54,6 +54,8 @@ FORMULA_LIMIT = 60
 PARTIAL_LIMIT = 12  # labels longer than this are not spelled out in ∂child/∂parent
 MAX_SUM_TERMS = 4  # fan-out sums with more terms are summarised
 UPSTREAM = "ḡ"  # how array formulas (VJPs) write the upstream gradient
+OUTPUT_LABEL_LIMIT = 24  # the output's label appears in every ∂output/∂node
+TAG_LIMIT = 24
 
 
 def with_parens(label: str) -> str:
@@ -83,7 +85,8 @@ class Labels:
         self.options = options
         self.precision = options.precision
         output = graph.graph.get("output")
-        self.output_label = self._label(output) if output in graph else "output"
+        self.output_label = shorten(self._label(output), OUTPUT_LABEL_LIMIT) if output in graph \
+            else "output"
         self.show_values = options.show in ("all", "values")
         self.show_grads = options.show in ("all", "grads", "flow")
         self.show_local = options.show in ("all", "local", "flow")
@@ -139,7 +142,8 @@ class Labels:
             rows.append((expression, ""))
         shape = tuple(data.get("shape") or ())
         if shape and (self.show_values or self.show_grads):
-            rows.append((f"{shape_text(shape)} {visible(data.get('dtype') or '')}".strip(), ""))
+            dtype = shorten(visible(data.get("dtype") or ""), TAG_LIMIT)
+            rows.append((shorten(f"{shape_text(shape)} {dtype}".strip(), EXPRESSION_LIMIT), ""))
         if self.show_values:
             rows.extend(self._keyed("value", self.value_text(data.get("value"))))
         if self.show_grads and data.get("grad") is not None:
@@ -217,7 +221,7 @@ class Labels:
         data = self.nodes[node]
         header = kind_style.header or style.OP_HEADER.get(data.get("op", ""), "")
         colour = "black" if header else fill.text
-        tag = kind_style.tag or visible(data.get("op") or "")
+        tag = shorten(kind_style.tag or visible(data.get("op") or ""), TAG_LIMIT)
         title = styled(shorten(self._label(node), EXPRESSION_LIMIT), colour=colour,
                        size=style.TITLE_FONT_SIZE, bold=True)
         return ("<TR>" + cell(title, fill=header or None)
@@ -240,7 +244,8 @@ class Labels:
     def group_html(self, group: Group) -> str:
         """The label of a box standing for many nodes."""
         kind_style = style.KIND_STYLES["group"]
-        title = f"scope {group.title}" if group.kind == "scope" else group.title
+        title = shorten(f"scope {group.title}" if group.kind == "scope" else group.title,
+                        EXPRESSION_LIMIT)
         rows = ["<TR>" + cell(styled(title, size=style.TITLE_FONT_SIZE, bold=True),
                               fill=kind_style.header)
                 + cell(styled("collapsed", size=style.SMALL_FONT_SIZE), align="RIGHT",
@@ -324,7 +329,7 @@ class Labels:
         upstream = as_array(self.nodes[child].get("grad"))
         local = data.get("local")
         if contribution is None:
-            return f"back: {visible(data.get('contribution'))}"
+            return f"back: {shorten(visible(data.get('contribution')), FORMULA_LIMIT)}"
         if contribution.size == 1 and local is not None and upstream is not None \
                 and upstream.size == 1:
             return (f"back: {self._num(upstream.reshape(()))} × {_operand(self._num(local))} = "

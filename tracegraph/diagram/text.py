@@ -4,16 +4,18 @@ Every piece of user text (names, expressions, scope names, notes) reaches
 the DOT output through :func:`html` (inside HTML-like labels) or
 :func:`attribute` (inside quoted attributes such as tooltips).  Both first
 make non-printable characters visible (:func:`visible`), so a newline or a
-bidi control in a name is drawn as ``\\n`` / ``\\u202e`` instead of
-changing the layout, and then replace every character that DOT or
-Graphviz's HTML parser treats specially by a character reference.  No raw
-backslash or quote ever reaches the DOT text.
+bidi control in a name is drawn as ``⧵n`` / ``⧵u202e`` instead of changing
+the layout, and then replace every character that DOT or Graphviz's HTML
+parser treats specially by a character reference.  A backslash is drawn as
+the look-alike ``⧵`` (U+29F5), because Graphviz reads backslash sequences
+such as ``\\N`` (the node's name) inside labels and tooltips, differently
+per attribute and version.  No raw backslash or quote reaches the DOT text.
 
 Example:
     >>> html('a<b & "c"')
     'a&lt;b &amp; &quot;c&quot;'
-    >>> attribute(["x\\\\y", "z"])
-    'x&#92;&#92;y&#10;z'
+    >>> attribute(["x\\\\N", "z"])
+    'x⧵N&#10;z'
     >>> number(-0.19661193, 4), summary(np.arange(10.0), 3)
     ('−0.1966', ['min 0 · max 9', 'mean 4.5 · ‖·‖ 16.9'])
 """
@@ -31,13 +33,19 @@ from ..graph import format_number
 
 SMALL_ARRAY = 6  # arrays with at most this many elements are written out in full
 TOOLTIP_VALUES = 1000  # tooltips list at most this many values
+# Graphviz rejects a quoted or HTML string longer than 16,384 bytes; stay well below.
+TOOLTIP_BYTES = 12_000
+TEXT_LIMIT = 300  # no single piece of text in a label is longer (names included)
+TOOLTIP_LINE = 1000
 
+# A backslash is drawn as ⧵ (U+29F5): Graphviz applies its backslash escapes (\N is
+# the node's name, \G the graph's) after decoding entities, once or twice depending
+# on the attribute and the version, so no encoding of "\" survives everywhere.
+BACKSLASH = "⧵"
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-                       "\\": "&#92;"})
-# Tooltips go through Graphviz's entity decoding and then its backslash escapes,
-# hence a backslash is written as two escaped backslashes.
+                       "\\": BACKSLASH})
 _ATTRIBUTE = str.maketrans({"&": "&#38;", "<": "&#60;", ">": "&#62;", '"': "&#34;",
-                            "'": "&#39;", "\\": "&#92;&#92;"})
+                            "'": "&#39;", "\\": BACKSLASH})
 _NEEDS_ESCAPE = re.compile(r"[&<>\"'\\]")
 _JSON_NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -81,12 +89,14 @@ def styled(text: Any, *, colour: str | None = None, size: int | None = None,
     """User text escaped and wrapped in HTML-label font tags.
 
     Empty text gives no tags at all: Graphviz rejects an empty ``<B></B>``.
+    Text is cut at :data:`TEXT_LIMIT` characters, so no label can grow past
+    Graphviz's string limit however long a name is.
 
     Example:
         >>> styled("G", bold=True, colour="white"), styled("", bold=True)
         ('<FONT COLOR="white"><B>G</B></FONT>', '')
     """
-    body = html(text)
+    body = html(shorten(visible(text), TEXT_LIMIT))
     if not body:
         return ""
     if bold:
@@ -111,17 +121,30 @@ def cell(content: str, *, align: str = "LEFT", colspan: int = 1, fill: str | Non
     return f'<TD ALIGN="{align}"{span}{background}>{content}</TD>'
 
 
-def attribute(lines: Iterable[Any]) -> str:
-    """Lines of user text as the inside of a quoted DOT attribute (a tooltip).
+def attribute(lines: Iterable[Any], limit: int = TOOLTIP_BYTES) -> str:
+    """Lines of user text as the inside of a quoted DOT attribute (a tooltip),
+    each cut to :data:`TOOLTIP_LINE` characters, all cut at whole lines to at
+    most ``limit`` bytes of DOT text.
 
     Example:
         >>> attribute(['say "hi"', "bye"])
         'say &#34;hi&#34;&#10;bye'
+        >>> attribute(["x" * 50, "y" * 50], limit=80)
+        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx&#10;… (cut)'
     """
-    text = "\n".join(visible(line) for line in lines)
-    if _NEEDS_ESCAPE.search(text):
-        text = text.translate(_ATTRIBUTE)
-    return text.replace("\n", "&#10;")
+    escaped: list[str] = []
+    used = 0
+    for line in lines:
+        text = shorten(visible(line), TOOLTIP_LINE)
+        if _NEEDS_ESCAPE.search(text):
+            text = text.translate(_ATTRIBUTE)
+        size = len(text.encode("utf-8")) + 5  # + the line break's &#10;
+        if used + size > limit - 16:
+            escaped.append("… (cut)")
+            break
+        escaped.append(text)
+        used += size
+    return "&#10;".join(escaped)
 
 
 def number(value: Any, precision: int) -> str:

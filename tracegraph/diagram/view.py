@@ -45,7 +45,7 @@ import networkx as nx
 import numpy as np
 
 from .options import DiagramOptionError, DiagramOptions
-from .text import count, visible
+from .text import count, shorten, visible
 
 MAX_PERIOD = 12  # longest step (in operations) that repeated-structure detection looks for
 MAX_OFFSET = 2 * MAX_PERIOD  # operands further back than this count as "far"
@@ -208,10 +208,12 @@ def _require_node(graph: nx.MultiDiGraph, node: str, option: str) -> None:
     by_lower = {name.lower(): name for name in reversed(names)}
     close = [by_lower[match] for match in
              difflib.get_close_matches(str(node).lower(), list(by_lower), n=3)]
-    hint = (f"did you mean {', '.join(map(repr, close))}?" if close else
-            f"node ids look like {', '.join(map(repr, names[:6]))}")
-    raise DiagramOptionError(f"{option}: there is no node {node!r} in this graph", node=node,
-                             hint=hint)
+    def quoted(names: list[str]) -> str:
+        return ", ".join(repr(shorten(visible(name), 40)) for name in names)
+
+    hint = f"did you mean {quoted(close)}?" if close else f"node ids look like {quoted(names[:6])}"
+    raise DiagramOptionError(f"{option}: there is no node {shorten(visible(node), 80)!r} in "
+                             "this graph", node=node, hint=hint)
 
 
 def _is_literal(data: dict[str, Any]) -> bool:
