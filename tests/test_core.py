@@ -215,3 +215,23 @@ def test_importing_tracegraph_does_not_import_the_cli_or_graphviz():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_constants_behave_like_their_values_outside_a_trace():
+    eps = tg.constant(1e-8)
+    n = tg.constant(3)
+    data = tg.constant(np.arange(3.0))
+    assert eps * 2 == 2e-8 and list(range(n)) == [0, 1, 2]
+    np.testing.assert_array_equal(data + 1, [1.0, 2.0, 3.0])
+    t = tg.trace(lambda w, eps, data: np.sum(data * w) + eps, w=1.0, eps=eps, data=data)
+    assert set(t.grads) == {"w"}
+    assert type(t.graph.nodes["data"]["value"]) is np.ndarray
+
+
+def test_a_name_repeated_many_times_gets_numbered_ids_quickly():
+    def f(x):
+        for _ in range(3_000):
+            x = tg.name(x * 1.0001, "y")
+        return x
+    g = tg.trace(f, x=1.0).graph
+    assert "y#3000" in g and "y#3001" not in g

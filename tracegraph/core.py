@@ -262,6 +262,7 @@ def _positional_handler(primitive: Primitive) -> Callable[..., Any]:
         return apply(primitive, *args)
 
     handler.__name__ = primitive.name
+    handler.primitive = primitive  # type: ignore[attr-defined]
     return handler
 
 
@@ -828,27 +829,87 @@ def name(value: Any, label: str, *, replace: bool = False) -> Any:
 
 @dataclass(frozen=True)
 class Constant:
-    """Marks a :func:`tracegraph.trace` input that should not be differentiated.
+    """Marks an object (not a number or array) as a constant input.
 
-    Create one with :func:`constant`.
+    Numbers and arrays are marked with value-like subclasses instead, so that
+    marked values keep working in plain Python; see :func:`constant`.
     """
 
     value: Any
 
 
-def constant(value: Any) -> Constant:
-    """Pass an input to :func:`tracegraph.trace` as a named constant (no gradient).
+class ConstantFloat(float):
+    """A float marked as a constant input: behaves exactly like the float."""
+
+    __slots__ = ()
+
+
+class ConstantInt(int):
+    """An int marked as a constant input: behaves exactly like the int."""
+
+    __slots__ = ()
+
+
+class ConstantArray(np.ndarray):
+    """An array marked as a constant input: a view that behaves like the array."""
+
+
+def constant(value: Any) -> Any:
+    """Mark an input as a named constant: shown in the graph, never differentiated.
 
     Data such as ``X`` and ``y`` usually needs no gradient; marking it
-    constant skips that work and keeps it out of ``t.grads``.
+    constant skips that work and keeps it out of ``t.grads``.  The marked
+    value still behaves like the number or array it holds (a subclass of
+    float, int or ndarray), so ``EPS = tracegraph.constant(1e-8)`` at the top
+    of an expression file also runs with plain ``python``.
 
     Example:
         >>> import numpy as np, tracegraph as tg
         >>> t = tg.trace(lambda w, X: np.sum(X * w), w=2.0, X=tg.constant(np.ones(3)))
         >>> sorted(t.grads)
         ['w']
+        >>> tg.constant(1e-8) * 2
+        2e-08
     """
+    if isinstance(value, (bool, np.bool_)) or is_constant(value):
+        return value if is_constant(value) else Constant(value)
+    if isinstance(value, (float, np.floating)):
+        return ConstantFloat(value)
+    if isinstance(value, (int, np.integer)):
+        return ConstantInt(value)
+    if isinstance(value, np.ndarray):
+        return value.view(ConstantArray)
     return Constant(value)
+
+
+def is_constant(value: Any) -> bool:
+    """True for a value marked with :func:`constant`.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> is_constant(tg.constant(2.0)), is_constant(2.0)
+        (True, False)
+    """
+    return isinstance(value, (Constant, ConstantFloat, ConstantInt, ConstantArray))
+
+
+def unwrap_constant(value: Any) -> Any:
+    """The plain value behind a :func:`constant` marker (other values unchanged).
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> type(unwrap_constant(tg.constant(np.ones(2)))).__name__
+        'ndarray'
+    """
+    if isinstance(value, Constant):
+        return value.value
+    if isinstance(value, ConstantFloat):
+        return float(value)
+    if isinstance(value, ConstantInt):
+        return int(value)
+    if isinstance(value, ConstantArray):
+        return value.view(np.ndarray)
+    return value
 
 
 # --------------------------------------------------------------------------- recording

@@ -111,10 +111,12 @@ def unregister(name: str) -> None:
         False
     """
     prim = REGISTRY.pop(name)
-    for table in (UFUNC_RULES, FUNCTION_RULES):
-        for key, handler in list(table.items()):
-            if getattr(handler, "__name__", None) == prim.name and prim.category == "user":
-                del table[key]
+    for ufunc, routed in list(UFUNC_RULES.items()):
+        if routed is prim:
+            del UFUNC_RULES[ufunc]
+    for func, handler in list(FUNCTION_RULES.items()):
+        if getattr(handler, "primitive", None) is prim:
+            del FUNCTION_RULES[func]
 
 
 def primitives() -> tuple[Primitive, ...]:

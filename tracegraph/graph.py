@@ -166,13 +166,19 @@ class _GraphBuilder:
         self.constant_ids: dict[int, str] = {}
         self.constant_count = 0
         self.used_ids: set[str] = set()
+        self.next_suffix: dict[str, int] = {}
 
     # -- ids ----------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
-        candidate, n = base, 2
-        while candidate in self.used_ids:
-            candidate = f"{base}#{n}"
+        """``base``, or ``base#2``, ``base#3`` ... when taken (next suffix remembered per base)."""
+        if base not in self.used_ids:
+            self.used_ids.add(base)
+            return base
+        n = self.next_suffix.get(base, 2)
+        while f"{base}#{n}" in self.used_ids:
             n += 1
+        self.next_suffix[base] = n + 1
+        candidate = f"{base}#{n}"
         self.used_ids.add(candidate)
         return candidate
 

@@ -64,7 +64,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .core import Constant, Var, as_python_scalar, name as name_value, shape_of
+from .core import Var, as_python_scalar, is_constant, name as name_value, shape_of
 from .errors import ScriptError, TracegraphError
 from .trace import Trace, Tracer
 
@@ -511,8 +511,8 @@ class _Binder:
         return value
 
     def _declare(self, name: str, value: Any) -> Any:
-        if isinstance(value, Constant):
-            return self.tracer.constant(name, value.value) if self.tracer else value
+        if is_constant(value):
+            return self.tracer.constant(name, value) if self.tracer else value
         if not _is_input_value(value):
             if self.tracer is not None and isinstance(value, np.ndarray) and \
                     value.dtype.kind in "iub":

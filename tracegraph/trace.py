@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import autodiff
-from .core import _ACTIVE_TAPE, Constant, Tape, Var, as_python_scalar, shape_of
+from .core import _ACTIVE_TAPE, Tape, Var, as_python_scalar, is_constant, shape_of, unwrap_constant
 from .errors import ForeignTraceError, NonFiniteWarning, NotDifferentiatedError, TracegraphError
 
 
@@ -89,8 +89,8 @@ class Tracer:
         if name in self._input_indices or name in self._constants:
             raise ValueError(f"input {name!r} is declared twice")
         self.tape.check_open()
-        if isinstance(value, Constant):
-            return self.constant(name, value.value)
+        if is_constant(value):
+            return self.constant(name, unwrap_constant(value))
         if type(value) is Var:
             raise TracegraphError(
                 f"input {name!r} is already a traced value",
@@ -112,6 +112,7 @@ class Tracer:
 
     def constant(self, name: str, value: Any) -> Any:
         """Declare a named constant: shown in the graph under ``name``, never differentiated."""
+        value = unwrap_constant(value)
         self._constants[name] = value
         if isinstance(value, np.ndarray):
             self.tape.name_constant(name, value)
