@@ -100,7 +100,15 @@ class Labels:
         return number(value, self.precision)
 
     def grad_name(self, node: str) -> str:
-        """``∂Loss/∂G`` (or ``∂Loss/∂node`` when the node's label is long)."""
+        """``∂Loss/∂G`` (or ``∂Loss/∂node`` when the node's label is long).
+
+        Example:
+            >>> import tracegraph as tg
+            >>> from tracegraph.diagram.options import DiagramOptions
+            >>> t = tg.trace(lambda x: tg.name(x - 1.0, "Loss"), x=2.0)
+            >>> Labels(t.graph, DiagramOptions()).grad_name("x")
+            '∂Loss/∂x'
+        """
         label = self._label(node)
         if len(label) > PARTIAL_LIMIT + 6:
             return f"∂{with_parens(self.output_label)}/∂node"
@@ -113,7 +121,15 @@ class Labels:
         return f"∂{with_parens(child_label)}/∂{with_parens(parent_label)}"
 
     def value_text(self, value: Any) -> list[str]:
-        """A value (scalar, array or anything else) as one or two short lines."""
+        """A value (scalar, array or anything else) as one or two short lines.
+
+        Example:
+            >>> import numpy as np, tracegraph as tg
+            >>> from tracegraph.diagram.options import DiagramOptions
+            >>> labels = Labels(tg.trace(lambda x: -x, x=1.0).graph, DiagramOptions(precision=2))
+            >>> labels.value_text(2 / 3), labels.value_text(np.arange(8.0))
+            (['0.67'], ['min 0 · max 7', 'mean 3.5 · ‖·‖ 12'])
+        """
         if type(value) is float:  # most nodes: skip the array machinery
             return [self._num(value)]
         array = as_array(value)
@@ -122,7 +138,15 @@ class Labels:
         return summary(array, self.precision)
 
     def gradient_fill(self, grad: Any) -> style.Fill:
-        """The box colour for a gradient (by its largest |element|)."""
+        """The box colour for a gradient (by its largest |element|).
+
+        Example:
+            >>> import numpy as np, tracegraph as tg
+            >>> from tracegraph.diagram.options import DiagramOptions
+            >>> labels = Labels(tg.trace(lambda x: -x, x=1.0).graph, DiagramOptions())
+            >>> labels.gradient_fill(np.array([0.0, -1e-9])) == style.gradient_colour(1e-9)
+            True
+        """
         if type(grad) is float:
             return style.gradient_colour(abs(grad))
         array = as_array(grad)
@@ -339,7 +363,17 @@ class Labels:
         return f"back: {norm(contribution, self.precision)}"
 
     def edge_is_nonfinite(self, edge: tuple[str, str, int]) -> bool:
-        """Whether the local derivative or the contribution holds NaN/inf."""
+        """Whether the local derivative or the contribution holds NaN/inf.
+
+        Example:
+            >>> import numpy as np, warnings, tracegraph as tg
+            >>> from tracegraph.diagram.options import DiagramOptions
+            >>> with np.errstate(divide="ignore"), warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore")  # the NonFiniteWarning
+            ...     t = tg.trace(lambda x: np.sum(np.sqrt(x)), x=np.zeros(2))  # 1/(2√x) at 0
+            >>> Labels(t.graph, DiagramOptions()).edge_is_nonfinite(("x", "n1", 0))
+            True
+        """
         data = self.graph.edges[edge]
         for value in (data.get("local"), data.get("contribution")):
             if type(value) is float:
@@ -370,7 +404,16 @@ class Labels:
         return attribute(lines)
 
     def merged_edge_lines(self, edges: Sequence[tuple[str, str, int]]) -> list[str]:
-        """The label of several graph edges drawn as one."""
+        """The label of several graph edges drawn as one.
+
+        Example:
+            >>> import tracegraph as tg
+            >>> from tracegraph.diagram.options import DiagramOptions
+            >>> t = tg.trace(lambda x: x * x, x=3.0)
+            >>> Labels(t.graph, DiagramOptions()).merged_edge_lines(
+            ...     [("x", "output", 0), ("x", "output", 1)])
+            ['×2 edges', 'back, summed: 6']
+        """
         lines = [f"×{len(edges):,} edges"]
         if not self.show_back:
             return lines
