@@ -275,3 +275,13 @@ def test_any_name_is_escaped_through_real_dot(name, scope, note):
     assert visible(scope).strip() in texts  # the cluster's label
     if len(visible(note)) <= 60:
         assert (f"✗ WRONG: {visible(note)}" if note else "✗ WRONG").strip() in texts
+
+
+def test_a_built_diagram_is_written_without_building_it_again(tmp_path, seed_trace):
+    diagram = build_diagram(seed_trace, show="grads")
+    assert render(diagram, tmp_path / "a.dot").read_text() == diagram.dot
+    with pytest.raises(tg.TracegraphError, match="no graph to write as JSON"):
+        render(diagram, tmp_path / "a.json")
+    with pytest.raises(tg.TracegraphError, match="cannot take diagram options"):
+        render(diagram, tmp_path / "b.dot", show="local")
+    assert not (tmp_path / "b.dot").exists()

@@ -23,7 +23,7 @@ from typing import Any
 import networkx as nx
 
 from . import style
-from .labels import Labels
+from .labels import UPSTREAM, Labels, with_parens
 from .options import DiagramOptionError, DiagramOptions, resolve_options
 from .text import TEXT_LIMIT, cell, html, shorten, styled, visible
 from .view import View, ViewEdge, select
@@ -250,14 +250,17 @@ class _DotWriter:
             rows.append(_legend_text(
                 f"box colour: largest |∂{self.labels.output_label}/∂node|, log scale"))
             rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
+        out = with_parens(self.labels.output_label)
         if self.options.show in ("all", "local", "flow"):
             rows.append(_legend_text("edge: ∂child/∂parent = formula = value (local derivative)"))
-            rows.append(_legend_text("back = … : array edges give what flows back; "
-                                     "ḡ = ∂output/∂child"))
+            if self._has_vector_jacobian_edges():
+                rows.append(_legend_text(f"back = …: what an array edge sends back, "
+                                         f"with ḡ = ∂{out}/∂child"))
         if self.options.show in ("all", "flow"):
-            rows.append(_legend_text("back: ∂output/∂child × local = contribution to the parent"))
-            rows.append(_legend_text("a node's gradient is the sum of the backs on its "
-                                     "outgoing edges (Σ back)"))
+            rows.append(_legend_text(f"back: ∂{out}/∂child × local = contribution to the "
+                                     "parent"))
+            rows.append(_legend_text(f"∂{out}/∂node = the sum of the backs on its outgoing "
+                                     "edges (Σ back)"))
         if self.options.marks:
             for status in sorted({m["status"] for m in self.options.marks.values()}):
                 mark = style.MARK_STYLES[status]
@@ -267,6 +270,12 @@ class _DotWriter:
                 f'BGCOLOR="white"><TR><TD><FONT POINT-SIZE="{style.SMALL_FONT_SIZE}"><TABLE '
                 f'BORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}</TABLE></FONT>'
                 "</TD></TR></TABLE>")
+
+
+    def _has_vector_jacobian_edges(self) -> bool:
+        edges = self.view.graph.edges
+        return any(UPSTREAM in (edges[member].get("formula") or "")
+                   for edge in self.view.edges for member in edge.members)
 
 
 def _kind_sample(kind: str) -> str:

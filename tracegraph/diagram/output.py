@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import GraphvizNotFoundError, TracegraphError
 from ..graph import to_json
-from .dot import build_diagram, graph_of
+from .dot import Diagram, build_diagram, graph_of
 from .options import DiagramOptions, resolve_options
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
@@ -45,6 +45,9 @@ def render(source: Any, path: str | os.PathLike, *, format: str | None = None,
     ``png`` or ``pdf``.  Images need Graphviz's ``dot`` program.  The folder
     must exist.  Returns the path written.
 
+    ``source`` may also be a :class:`Diagram` already built (its notes read
+    first, say), which is then written without building it again.
+
     Example:
         >>> import tracegraph as tg, tempfile, pathlib, json
         >>> t = tg.trace(lambda x: x * x, x=3.0)
@@ -55,16 +58,30 @@ def render(source: Any, path: str | os.PathLike, *, format: str | None = None,
     """
     path = Path(path)
     fmt = _format_of(path, format)
-    options = resolve_options(options, overrides)
     _check_folder(path)
-    if fmt == "json":
-        data = to_json(_filtered_graph(graph_of(source), options)).encode("utf-8")
-    elif fmt == "dot":
-        data = build_diagram(source, options).dot.encode("utf-8")
+    if isinstance(source, Diagram):
+        dot_text = _built_dot(source, fmt, options, overrides)
     else:
-        data = _run_graphviz(build_diagram(source, options).dot, fmt)
+        options = resolve_options(options, overrides)
+        if fmt == "json":
+            _write_atomically(path, to_json(_filtered_graph(graph_of(source), options))
+                              .encode("utf-8"))
+            return path
+        dot_text = build_diagram(source, options).dot
+    data = dot_text.encode("utf-8") if fmt == "dot" else _run_graphviz(dot_text, fmt)
     _write_atomically(path, data)
     return path
+
+
+def _built_dot(diagram: Diagram, fmt: str, options: Any, overrides: dict) -> str:
+    if options is not None or overrides:
+        raise TracegraphError("a built Diagram cannot take diagram options",
+                              hint="pass the options to build_diagram(), or give render() "
+                                   "the trace")
+    if fmt == "json":
+        raise TracegraphError("a built Diagram has no graph to write as JSON",
+                              hint="pass the trace (or its graph) to render() for .json")
+    return diagram.dot
 
 
 def svg(source: Any, options: DiagramOptions | None = None, **overrides: Any) -> str:
