@@ -180,3 +180,16 @@ def test_values_from_two_traces_do_not_combine():
             b = inner.input("b", 2.0)
             with pytest.raises(tg.ForeignTraceError, match="different trace"):
                 a * b
+
+
+@pytest.mark.parametrize(("fn", "expected"), [
+    (lambda x: np.sqrt(x), math.inf),
+    (lambda x: np.log(x), math.inf),
+    (lambda x: x ** 0.5, math.inf),
+    (lambda x: np.sqrt(x) + x * 2.0, math.inf),
+])
+def test_scalar_rules_at_singular_points_give_flagged_infinities_not_crashes(fn, expected):
+    with np.errstate(all="ignore"), pytest.warns(tg.NonFiniteWarning):
+        t = tg.trace(fn, x=0.0)
+    assert t.grads["x"] == expected
+    assert t.graph.nodes["x"]["grad_nonfinite"]

@@ -54,15 +54,25 @@ def edge_contribution(node: Var, position: int, upstream: Any, values: Sequence[
         >>> edge_contribution(y, 0, 1.0, [3.0, 3.0])
         3.0
     """
+    try:
+        return _call_vjp(node, position, upstream, node.value, values)
+    except (ZeroDivisionError, OverflowError):
+        # Python floats raise where numpy gives inf/nan (sqrt'(0) = 1/(2·0)); numpy
+        # scalars make the result a flagged inf/nan instead of a crash.
+        return _call_vjp(node, position, _as_numpy(upstream), _as_numpy(node.value),
+                         [_as_numpy(v) for v in values])
+
+
+def _call_vjp(node: Var, position: int, upstream: Any, out: Any, values: Sequence[Any]) -> Any:
     prim = node._prim
     vjp = prim.vjp(position)
     params = node._params
     if prim.variadic:
-        contribution = vjp(upstream, node.value, *values, position=position, **(params or {}))
+        contribution = vjp(upstream, out, *values, position=position, **(params or {}))
     elif params:
-        contribution = vjp(upstream, node.value, *values, **params)
+        contribution = vjp(upstream, out, *values, **params)
     else:
-        contribution = vjp(upstream, node.value, *values)
+        contribution = vjp(upstream, out, *values)
     return _fit(contribution, values[position])
 
 
@@ -92,58 +102,69 @@ def backward(nodes: Sequence[Var], output_index: int, seed: Any) -> list[Any]:
         inputs = node._inputs
         out = node.value
         params = node._params
-        if len(inputs) == 1 and not prim.variadic:
-            # Fast path: one traced input (the scalar chains of the benchmarks).
-            x = inputs[0]
-            xv = x.value
-            vjp = prim.vjps[0]
-            c = vjp(g, out, xv, **params) if params else vjp(g, out, xv)
-            if type(c) is not float or type(xv) is not float:
-                c = _fit(c, xv)
-            j = x._index
-            a = adjoints[j]
-            adjoints[j] = c if a is None else a + c
-            continue
-        if len(inputs) == 2 and params is None and not prim.variadic:
-            # Fast path: binary operators without params.
-            a, b = inputs
-            a_traced = type(a) is Var
-            b_traced = type(b) is Var
-            av = a.value if a_traced else a
-            bv = b.value if b_traced else b
-            vjp_a, vjp_b = prim.vjps
-            if a_traced and vjp_a is not None:
-                c = vjp_a(g, out, av, bv)
-                if type(c) is not float or type(av) is not float:
-                    c = _fit(c, av)
-                j = a._index
-                acc = adjoints[j]
-                adjoints[j] = c if acc is None else acc + c
-            if b_traced and vjp_b is not None:
-                c = vjp_b(g, out, av, bv)
-                if type(c) is not float or type(bv) is not float:
-                    c = _fit(c, bv)
-                j = b._index
-                acc = adjoints[j]
-                adjoints[j] = c if acc is None else acc + c
-            continue
-        values = [x.value if type(x) is Var else x for x in inputs]
-        for position, x in enumerate(inputs):
-            if type(x) is not Var:
-                continue
-            if prim.vjp(position) is None:
-                continue
-            if prim.variadic or params:
-                c = edge_contribution(node, position, g, values)
-            else:
-                c = prim.vjps[position](g, out, *values)
-                xv = values[position]
+        try:
+            if len(inputs) == 1 and not prim.variadic:
+                # Fast path: one traced input (the scalar chains of the benchmarks).
+                x = inputs[0]
+                xv = x.value
+                vjp = prim.vjps[0]
+                c = vjp(g, out, xv, **params) if params else vjp(g, out, xv)
                 if type(c) is not float or type(xv) is not float:
                     c = _fit(c, xv)
-            j = x._index
+                j = x._index
+                a = adjoints[j]
+                adjoints[j] = c if a is None else a + c
+                continue
+            if len(inputs) == 2 and params is None and not prim.variadic:
+                # Fast path: binary operators without params.  Both contributions are
+                # computed before either is added, so a failure leaves nothing half done.
+                a, b = inputs
+                a_traced = type(a) is Var
+                b_traced = type(b) is Var
+                av = a.value if a_traced else a
+                bv = b.value if b_traced else b
+                vjp_a, vjp_b = prim.vjps
+                ca = vjp_a(g, out, av, bv) if a_traced and vjp_a is not None else None
+                cb = vjp_b(g, out, av, bv) if b_traced and vjp_b is not None else None
+                if ca is not None:
+                    if type(ca) is not float or type(av) is not float:
+                        ca = _fit(ca, av)
+                    j = a._index
+                    acc = adjoints[j]
+                    adjoints[j] = ca if acc is None else acc + ca
+                if cb is not None:
+                    if type(cb) is not float or type(bv) is not float:
+                        cb = _fit(cb, bv)
+                    j = b._index
+                    acc = adjoints[j]
+                    adjoints[j] = cb if acc is None else acc + cb
+                continue
+            contributions = _contributions(node, g, _input_values(node))
+        except (ZeroDivisionError, OverflowError):
+            # See edge_contribution: redo this node with numpy scalars (inf/nan, flagged).
+            contributions = _contributions(node, g, _input_values(node))
+        for j, c in contributions:
             a = adjoints[j]
             adjoints[j] = c if a is None else a + c
     return adjoints
+
+
+def _as_numpy(value: Any) -> Any:
+    return np.float64(value) if type(value) is float else value
+
+
+def _input_values(node: Var) -> list[Any]:
+    return [x.value if type(x) is Var else x for x in node._inputs]
+
+
+def _contributions(node: Var, g: Any, values: list[Any]) -> list[tuple[int, Any]]:
+    """(tape index, upstream × local) for every traced input of ``node``."""
+    prim = node._prim
+    found = []
+    for position, x in enumerate(node._inputs):
+        if type(x) is Var and prim.vjp(position) is not None:
+            found.append((x._index, edge_contribution(node, position, g, values)))
+    return found
 
 
 # --------------------------------------------------------------------------- NaN / inf

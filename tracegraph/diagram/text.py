@@ -42,11 +42,13 @@ TOOLTIP_LINE = 1000
 # the node's name, \G the graph's) after decoding entities, once or twice depending
 # on the attribute and the version, so no encoding of "\" survives everywhere.
 BACKSLASH = "⧵"
+# "]" is written as a character reference: Graphviz 2.43's HTML-label lexer rejects
+# some labels made only of "]" (a label of just "]" is a syntax error).
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-                       "\\": BACKSLASH})
+                       "\\": BACKSLASH, "]": "&#93;"})
 _ATTRIBUTE = str.maketrans({"&": "&#38;", "<": "&#60;", ">": "&#62;", '"': "&#34;",
                             "'": "&#39;", "\\": BACKSLASH})
-_NEEDS_ESCAPE = re.compile(r"[&<>\"'\\]")
+_NEEDS_ESCAPE = re.compile(r"[&<>\"'\\\]]")
 _JSON_NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
