@@ -2,16 +2,25 @@
 
 Tests that run Graphviz's ``dot`` program carry ``@pytest.mark.needs_dot``;
 they are skipped (with the reason shown) when ``dot`` is not on PATH, so the
-rest of the suite runs on machines without Graphviz.
+rest of the suite runs on machines without Graphviz.  With ``CI`` set in the
+environment, hypothesis runs derandomized (see the profile below).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
+from hypothesis import settings
 
 HAVE_DOT = shutil.which("dot") is not None
+
+# CI runs the property tests with a fixed seed so a green build stays green; run
+# locally without CI set to explore new random cases every time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
