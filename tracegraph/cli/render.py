@@ -241,9 +241,12 @@ def _render(result: ScriptResult, target: Path, fmt: ImageFormat,
 
     options = DiagramOptions(**overrides)
     with progress(f"Drawing {target}"):
-        notes = [] if fmt is ImageFormat.json else build_diagram(result.trace, options).notes
-        render(result.trace, target, format=fmt.value, options=options)
-    return list(notes)
+        if fmt is ImageFormat.json:  # the graph as data: nothing is collapsed
+            render(result.trace, target, format=fmt.value, options=options)
+            return []
+        diagram = build_diagram(result.trace, options)
+        render(diagram, target, format=fmt.value)
+    return list(diagram.notes)
 
 
 def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision: int,
