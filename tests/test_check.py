@@ -23,12 +23,12 @@ from tracegraph.check import (
     numeric_check,
     numeric_check_primitive,
 )
+from tracegraph.diagram.options import MARK_STATUSES  # the statuses a diagram can draw
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 W1, X1, W2, X2, W3, X3, GOLD = 0.5, 1.0, -0.3, 2.0, 0.8, 0.5, 1.0
 G_VALUE = W1 * X1 + W2 * X2 + W3 * X3
 S_VALUE = 1.0 / (1.0 + math.exp(-G_VALUE))
-MARK_STATUSES = {"wrong", "correct", "close", "nondiff", "unchecked"}
 
 
 def neuron(w1, x1, w2, x2, w3, x3, gold):
@@ -352,7 +352,7 @@ def test_marks_highlight_the_first_wrong_edge_and_the_inherited_nodes(trace):
     assert_valid_marks(marks, trace.graph)
     assert marks[("G", "S", 0)] == {
         "status": "wrong", "note": "first wrong step: dS_dG = 0.9044, true 0.2445"}
-    assert marks["w1"] == {"status": "wrong",
+    assert marks["w1"] == {"status": "inherited",
                            "note": "dLoss_dw1 = -0.7698, true -0.2081 (inherits dS_dG)"}
     assert marks[("w1", "A", 0)] == {"status": "correct", "note": "dA_dw1 = 1"}
     assert marks["S"]["status"] == "correct"

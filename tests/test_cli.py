@@ -367,7 +367,7 @@ def test_a_bug_in_tracegraph_is_reported_as_one(monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(explain, "chain_rule_rows", broken)
-    error = failed(run("explain", NEURON), 1)
+    error = failed(run("explain", NEURON), 70)
     assert "tracegraph failed unexpectedly: RuntimeError: boom" in error
     assert "this is a bug in tracegraph" in error
 

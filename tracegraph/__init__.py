@@ -17,7 +17,9 @@ Example:
 """
 
 from . import rules as _rules  # noqa: F401  (fills the derivative table)
+from .check import check, numeric_check
 from .core import Var, constant, is_traced, name, scope, value_of
+from .diagram import Diagram, DiagramOptions, build_diagram, render, to_dot
 from .errors import (
     ForeignTraceError,
     GraphvizNotFoundError,
@@ -46,6 +48,7 @@ from .trace import Node, Trace, Tracer, trace
 __version__ = "0.1.0"
 
 __all__ = [
+    "Diagram", "DiagramOptions", "build_diagram", "check", "numeric_check", "render", "to_dot",
     "ForeignTraceError", "GraphvizNotFoundError", "Node", "ScriptError", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
     "TracedValueLeakError", "Tracer", "TracegraphError", "UnsupportedOperationError", "Var",
     "binary_cross_entropy", "constant", "cross_entropy", "is_traced", "kl_divergence",

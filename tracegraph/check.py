@@ -79,7 +79,7 @@ _MAX_CHAIN_PATHS = 20
 _MAX_RAW_PATHS = 2000
 
 # Mark statuses understood by tracegraph.diagram (DiagramOptions.marks), by severity.
-_STATUS_RANK = {"unchecked": 0, "correct": 1, "close": 2, "nondiff": 3, "wrong": 4}
+_STATUS_RANK = {"unchecked": 0, "correct": 1, "close": 2, "nondiff": 3, "inherited": 4, "wrong": 5}
 
 
 # =========================================================================== claims
@@ -871,12 +871,19 @@ class CheckReport:
                      is not None and (r.chain.first_broken.of, r.chain.first_broken.wrt)
                      == (root.of, root.wrt))
 
-    def explain(self) -> str:
+    def explain(self, *, inherited: bool = True) -> str:
         """The failing claims in detail; for end-to-end ones, the factors of the chain
-        rule with their verdicts and the first wrong step."""
+        rule with their verdicts and the first wrong step.
+
+        With ``inherited=False`` a claim that only inherits another claim's
+        error is not repeated: it is listed under the claim it is built on.
+        """
         lines = []
         first = self.first_wrong
         for result in self.failed:
+            inherits = result.chain is not None and result.chain.first_broken is not None
+            if inherits and not inherited:
+                continue
             lines.append(f"{result.where}: {result.verdict}"
                          + (", the first wrong step" if result is first else ""))
             if result.verdict in ("wrong", "no path"):
@@ -895,8 +902,10 @@ class CheckReport:
 
         A claim about two adjacent nodes marks the edge(s) between them; an
         end-to-end claim (``dLoss/dw1``) marks the node it is taken with
-        respect to.  Statuses: ``correct``, ``close``, ``wrong``, ``nondiff``;
-        the first wrong step's note starts with ``first wrong step``.  Edges on
+        respect to.  Statuses: ``correct``, ``close``, ``wrong``, ``nondiff``,
+        and ``inherited`` for a wrong claim whose only error is an earlier wrong
+        step it is built on; the first wrong step's note starts with ``first
+        wrong step``.  Edges on
         the chain of a wrong claim that nobody claimed are ``unchecked``.
 
         Example:
@@ -911,12 +920,14 @@ class CheckReport:
             if result.of is None:
                 continue
             note = result.short_note()
+            status = result.status
             if result is first:
                 note = "first wrong step: " + note
             elif result.chain is not None and result.chain.first_broken is not None:
                 note += f" (inherits {result.chain.first_broken.claim})"
+                status = "inherited"
             for target in self._targets(result.of, result.wrt):
-                _put_mark(marks, target, result.status, note)
+                _put_mark(marks, target, status, note)
         for result in self.failed:
             if result.chain is not None:
                 self._mark_unclaimed(marks, result.chain)

@@ -1,11 +1,12 @@
 """What every command shares: options, loading a file, errors and exit codes, output.
 
 Exit codes (docs/cli.md):
-    0 success; 1 a bug in tracegraph (please report it); 2 usage or file
+    0 success; 1 ``check`` only: a claim is wrong; 2 usage or file
     problems (missing file, syntax error, bad option); 3 the file's own code
     raised an exception; 4 a tracing problem (unsupported operation, no traced
     value, no gradient for a non-scalar output); 5 an output problem (folder
-    missing, Graphviz not installed or failing); 130 interrupted.
+    missing, Graphviz not installed or failing); 70 a bug in tracegraph
+    (please report it); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from ..graph import format_number
 from ..script import ScriptResult, load_script, parse_override, require_gradients
 
 EXIT_OK = 0
-EXIT_BUG = 1
+EXIT_CLAIM_WRONG = 1
+EXIT_BUG = 70  # sysexits' EX_SOFTWARE: never confused with check's 1
 EXIT_USAGE = 2
 EXIT_USER_CODE = 3
 EXIT_TRACE = 4

@@ -18,7 +18,7 @@ from ..errors import TracegraphError
 
 SHOW_MODES = ("all", "values", "grads", "local", "flow")
 RANKDIRS = ("LR", "TB")
-MARK_STATUSES = ("wrong", "correct", "close", "nondiff", "unchecked")
+MARK_STATUSES = ("wrong", "inherited", "correct", "close", "nondiff", "unchecked")
 MIN_BUDGET = 5
 
 
@@ -50,7 +50,7 @@ class DiagramOptions:
     ``path=(a, b)`` keeps the nodes on paths from ``a`` to ``b``.  ``expand``
     names scopes to keep open when over budget (``"layer1"`` or a nested path
     ``"model/layer1"``).  ``marks`` maps a node id or an ``(u, v, key)`` edge
-    to ``{"status": "wrong" | "correct" | "close" | "nondiff" | "unchecked",
+    to ``{"status": "wrong" | "inherited" | "correct" | "close" | "nondiff" | "unchecked",
     "note": str}``.
 
     Example:

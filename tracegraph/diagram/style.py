@@ -131,6 +131,8 @@ class MarkStyle:
 
 MARK_STYLES = {
     "wrong": MarkStyle("#d7191c", 5, "✗", "WRONG"),
+    # Wrong only because a claim it is built on is wrong: softer, so the root stands out.
+    "inherited": MarkStyle("#f4a582", 2, "↳", "wrong (inherited)"),
     "correct": MarkStyle("#1a9641", 3, "✓", "correct"),
     "close": MarkStyle("#e66101", 3, "≈", "close"),
     "nondiff": MarkStyle("#7b3294", 3, "∄", "not differentiable here"),

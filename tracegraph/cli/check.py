@@ -1,0 +1,209 @@
+"""``tracegraph check FILE``: grade hand-derived derivatives and point at the first wrong step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..check import CheckReport, NumericReport, check_script, merge_marks, numeric_check
+from ..errors import GraphvizNotFoundError
+from ..script import ScriptResult, require_gradients
+from ._common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    DebugOption,
+    FileArgument,
+    FunctionOption,
+    OutputNodeOption,
+    SetOption,
+    check_output_path,
+    load,
+    markdown_table,
+    note,
+    progress,
+    reporting,
+    say,
+    stdout_console,
+)
+
+NAME = "check"
+EPILOG = (
+    "[bold]Examples[/]\n\n"
+    "  tracegraph check examples/neuron_homework.py          [dim]# exit 0: every step holds[/]\n\n"
+    "  tracegraph check examples/neuron_homework_wrong.py    [dim]# exit 1, names dS_dG[/]\n\n"
+    "  tracegraph check examples/neuron_homework_wrong.py --render wrong.svg\n\n"
+    "  tracegraph check examples/mlp.py --numeric            [dim]# engine vs finite "
+    "differences[/]"
+)
+IMAGE_SUFFIXES = {".svg", ".png", ".pdf"}
+VERDICT_STYLE = {"exact": "green", "close": "green", "wrong": "bold red",
+                 "shape mismatch": "bold red", "no path": "bold red", "unknown name": "red",
+                 "not a number": "red", "not differentiable here": "yellow",
+                 "ok": "green"}
+CLAIM_COLUMNS = (("line", "line"), ("claim", "claim"), ("derivative", "derivative"),
+                 ("verdict", "verdict"), ("claimed", "claimed"), ("expected", "true value"),
+                 ("note", "note"))
+NUMERIC_COLUMNS = (("check", "check"), ("where", "where"), ("verdict", "verdict"),
+                   ("analytic", "engine"), ("numeric", "finite diff"),
+                   ("rel_diff", "rel diff"), ("note", "note"))
+
+NumericOption = Annotated[bool, typer.Option(
+    "--numeric", help="Also compare the engine's gradients with central finite differences.")]
+EdgesOption = Annotated[bool, typer.Option(
+    "--edges/--no-edges",
+    help="With --numeric, also check every edge's local derivative [dim](default: yes)[/].")]
+RenderOption = Annotated[Path | None, typer.Option(
+    "--render", metavar="OUT", show_default=False,
+    help="Draw the diagram with wrong claims marked red and correct ones green "
+    "(.svg/.png/.pdf need Graphviz; .dot does not).")]
+MarkdownOption = Annotated[bool, typer.Option(
+    "--markdown", "-m", help="Print the tables as GitHub markdown.")]
+VerboseOption = Annotated[bool, typer.Option(
+    "--verbose", "-v",
+    help="Explain every wrong claim, also those that only inherit an earlier wrong step.")]
+RtolOption = Annotated[float, typer.Option(
+    "--rtol", min=0.0, help="Relative tolerance of a correct claim.")]
+AtolOption = Annotated[float, typer.Option(
+    "--atol", min=0.0, help="Absolute tolerance of a correct claim.")]
+
+
+def command(
+    file: FileArgument,
+    numeric: NumericOption = False,
+    edges: EdgesOption = True,
+    render: RenderOption = None,
+    markdown: MarkdownOption = False,
+    verbose: VerboseOption = False,
+    rtol: RtolOption = 1e-6,
+    atol: AtolOption = 1e-9,
+    sets: SetOption = None,
+    output: OutputNodeOption = None,
+    function: FunctionOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Grade the file's hand-derived derivatives: every name dY_dX is a claim of dY/dX.
+
+    Each claim is compared with the true derivative through every path
+    (exact / close / wrong, with the worst element for arrays); a wrong
+    end-to-end claim is traced back to the first wrong step of its chain.
+    Exit code 0 when every claim holds, 1 when any is wrong, so a course can
+    use it as an autograder.  --numeric checks the engine itself against
+    finite differences.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> from typer.testing import CliRunner
+        >>> from tracegraph.cli import app
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+        >>> _ = path.write_text("x = 3.0\\ny = x * x\\ndy_dx = 3 * x\\n")
+        >>> result = CliRunner().invoke(app, ["check", str(path)])
+        >>> result.exit_code, "first wrong step: dy_dx (line 3)" in result.stdout
+        (1, True)
+    """
+    with reporting(debug):
+        if render is not None:
+            _check_render_target(render, file)
+        result = load(file, sets=sets, output=output, function=function)
+        if not result.claims and not numeric:
+            raise CommandError(
+                f"{file} has no claims to check",
+                hint="a claim is an assignment to a name dY_dX, e.g. dS_dG = S * (1 - S) or "
+                "dLoss_dw1 = 0.21 (Y and X are names of values in the file); or pass "
+                "--numeric to check the engine's gradients with finite differences")
+        exit_code = EXIT_OK
+        marks: list[dict] = []
+        if result.claims:
+            with progress(f"Checking {len(result.claims)} claims"):
+                report = check_script(result, rtol=rtol, atol=atol)
+            _print_claims(report, markdown, verbose)
+            exit_code = max(exit_code, report.exit_code)
+            marks.append(report.marks())
+        if numeric:
+            require_gradients(result)
+            with progress("Comparing with finite differences"):
+                numeric_report = numeric_check(result.trace, edges=edges)
+            _print_numeric(numeric_report, markdown)
+            exit_code = max(exit_code, numeric_report.exit_code)
+            marks.append(numeric_report.marks())
+        if render is not None:
+            _draw(result, render, merge_marks(*marks))
+    if exit_code != EXIT_OK:
+        raise typer.Exit(exit_code)
+
+
+def _check_render_target(render: Path, file: Path) -> None:
+    check_output_path(render, file)
+    suffix = render.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES | {".dot", ".gv"}:
+        raise CommandError(
+            f"--render {render}: cannot tell the format from {suffix or 'a name with no extension'}",
+            exit_code=EXIT_USAGE, hint="end the name with .svg, .png, .pdf or .dot")
+    if suffix in IMAGE_SUFFIXES and shutil.which("dot") is None:
+        raise GraphvizNotFoundError(what=f"a {suffix[1:].upper()} image")
+
+
+def _print_claims(report: CheckReport, markdown: bool, verbose: bool) -> None:
+    rows = report.rows()
+    if markdown:
+        print(markdown_table([title for _, title in CLAIM_COLUMNS],
+                             [[row[key] for key, _ in CLAIM_COLUMNS] for row in rows]))
+        print()
+        print(report.summary())
+        return
+    console = stdout_console()
+    table = Table(title=Text(f"claims in {report.source}" if report.source else "claims"),
+                  title_justify="left")
+    for _, title in CLAIM_COLUMNS:
+        table.add_column(title, overflow="fold")
+    for row in rows:
+        style = VERDICT_STYLE.get(row["verdict"], "")
+        cells = [Text(row[key], style=style if key == "verdict" else "") for key, _ in CLAIM_COLUMNS]
+        table.add_row(*cells)
+    console.print(table)
+    first = report.first_wrong
+    console.print(Text(report.summary(), style="bold red" if first else "bold green"),
+                  soft_wrap=True)
+    details = report.explain(inherited=verbose)
+    if details:
+        console.print(Text(details), soft_wrap=True)
+
+
+def _print_numeric(report: NumericReport, markdown: bool) -> None:
+    rows = report.rows()
+    if markdown:
+        print(markdown_table([title for _, title in NUMERIC_COLUMNS],
+                             [[row[key] for key, _ in NUMERIC_COLUMNS] for row in rows]))
+        print()
+        print(report.summary())
+        return
+    console = stdout_console()
+    table = Table(title=Text("engine vs central finite differences"), title_justify="left")
+    for _, title in NUMERIC_COLUMNS:
+        table.add_column(title, overflow="fold")
+    for row in rows:
+        style = VERDICT_STYLE.get(row["verdict"], "")
+        table.add_row(*[Text(row[key], style=style if key == "verdict" else "")
+                        for key, _ in NUMERIC_COLUMNS])
+    console.print(table)
+    console.print(Text(report.summary(), style="bold red" if report.wrong else "bold green"),
+                  soft_wrap=True)
+    for line in report.notes:
+        note(line)
+
+
+def _draw(result: ScriptResult, target: Path, marks: dict) -> None:
+    from ..diagram import build_diagram, render
+
+    with progress(f"Drawing {target}"):
+        diagram = build_diagram(result.trace, marks=marks)
+        fmt = "dot" if target.suffix.lower() in {".dot", ".gv"} else target.suffix[1:].lower()
+        render(diagram, target, format=fmt)
+    say(f"wrote {target}: wrong steps marked red, correct ones green")
+    for line in diagram.notes:
+        note(f"note: {line}")
