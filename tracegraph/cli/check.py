@@ -149,52 +149,41 @@ def _check_render_target(render: Path, file: Path) -> None:
 
 
 def _print_claims(report: CheckReport, markdown: bool, verbose: bool) -> None:
-    rows = report.rows()
-    if markdown:
-        print(markdown_table([title for _, title in CLAIM_COLUMNS],
-                             [[row[key] for key, _ in CLAIM_COLUMNS] for row in rows]))
-        print()
-        print(report.summary())
-        return
-    console = stdout_console()
-    table = Table(title=Text(f"claims in {report.source}" if report.source else "claims"),
-                  title_justify="left")
-    for _, title in CLAIM_COLUMNS:
-        table.add_column(title, overflow="fold")
-    for row in rows:
-        style = VERDICT_STYLE.get(row["verdict"], "")
-        cells = [Text(row[key], style=style if key == "verdict" else "") for key, _ in CLAIM_COLUMNS]
-        table.add_row(*cells)
-    console.print(table)
-    first = report.first_wrong
-    console.print(Text(report.summary(), style="bold red" if first else "bold green"),
-                  soft_wrap=True)
-    details = report.explain(inherited=verbose)
+    title = f"claims in {report.source}" if report.source else "claims"
+    _print_table(title, CLAIM_COLUMNS, report.rows(), report.summary(),
+                 failed=report.first_wrong is not None or bool(report.failed),
+                 markdown=markdown)
+    details = "" if markdown else report.explain(inherited=verbose)
     if details:
-        console.print(Text(details), soft_wrap=True)
+        stdout_console().print(Text(details), soft_wrap=True)
 
 
 def _print_numeric(report: NumericReport, markdown: bool) -> None:
-    rows = report.rows()
+    _print_table("engine vs central finite differences", NUMERIC_COLUMNS, report.rows(),
+                 report.summary(), failed=bool(report.wrong), markdown=markdown)
+    for line in report.notes:
+        note(line)
+
+
+def _print_table(title: str, columns: tuple[tuple[str, str], ...], rows: list[dict[str, str]],
+                 summary: str, *, failed: bool, markdown: bool) -> None:
+    """A table of verdicts (rich, or GitHub markdown) followed by its one-line summary."""
     if markdown:
-        print(markdown_table([title for _, title in NUMERIC_COLUMNS],
-                             [[row[key] for key, _ in NUMERIC_COLUMNS] for row in rows]))
+        print(markdown_table([heading for _, heading in columns],
+                             [[row[key] for key, _ in columns] for row in rows]))
         print()
-        print(report.summary())
+        print(summary)
         return
-    console = stdout_console()
-    table = Table(title=Text("engine vs central finite differences"), title_justify="left")
-    for _, title in NUMERIC_COLUMNS:
-        table.add_column(title, overflow="fold")
+    table = Table(title=Text(title), title_justify="left")
+    for _, heading in columns:
+        table.add_column(heading, overflow="fold")
     for row in rows:
         style = VERDICT_STYLE.get(row["verdict"], "")
         table.add_row(*[Text(row[key], style=style if key == "verdict" else "")
-                        for key, _ in NUMERIC_COLUMNS])
+                        for key, _ in columns])
+    console = stdout_console()
     console.print(table)
-    console.print(Text(report.summary(), style="bold red" if report.wrong else "bold green"),
-                  soft_wrap=True)
-    for line in report.notes:
-        note(line)
+    console.print(Text(summary, style="bold red" if failed else "bold green"), soft_wrap=True)
 
 
 def _draw(result: ScriptResult, target: Path, marks: dict) -> None:
