@@ -19,17 +19,9 @@ import pytest
 import tracegraph as tg
 from tracegraph.diagram import Diagram, DiagramOptionError, DiagramOptions, build_diagram, to_dot
 from tracegraph.graph import from_json, to_json
+from seed002 import neuron
 
 # --------------------------------------------------------------------------- helpers
-
-
-def neuron(w1, x1, w2, x2, w3, x3, gold):
-    A = tg.name(w1 * x1, "A")
-    B = tg.name(w2 * x2, "B")
-    C = tg.name(w3 * x3, "C")
-    G = tg.name(A + B + C, "G")
-    S = tg.name(tg.sigmoid(G), "S")
-    return tg.name((gold - S) ** 2, "Loss")
 
 
 SEED = dict(w1=0.5, x1=1.0, w2=-0.3, x2=2.0, w3=0.8, x3=0.5, gold=1.0)

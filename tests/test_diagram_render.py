@@ -15,19 +15,11 @@ from hypothesis import strategies as st
 import tracegraph as tg
 from tracegraph.diagram import build_diagram, mimebundle, render, svg, to_dot
 from tracegraph.diagram.output import fit_to_width
+from seed002 import neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
 # What Graphviz's SVG is made of; anything else would be markup injected by a label.
 SVG_ELEMENTS = {"svg", "g", "title", "polygon", "polyline", "path", "ellipse", "text", "a"}
-
-
-def neuron(w1, x1, w2, x2, w3, x3, gold):
-    A = tg.name(w1 * x1, "A")
-    B = tg.name(w2 * x2, "B")
-    C = tg.name(w3 * x3, "C")
-    G = tg.name(A + B + C, "G")
-    S = tg.name(tg.sigmoid(G), "S")
-    return tg.name((gold - S) ** 2, "Loss")
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,9 @@ import math
 import pytest
 
 import tracegraph as tg
+from seed002 import neuron
 
 W1, X1, W2, X2, W3, X3, GOLD = 0.5, 1.0, -0.3, 2.0, 0.8, 0.5, 1.0
-
-
-def neuron(w1, x1, w2, x2, w3, x3, gold):
-    A = tg.name(w1 * x1, "A")
-    B = tg.name(w2 * x2, "B")
-    C = tg.name(w3 * x3, "C")
-    G = tg.name(A + B + C, "G")
-    S = tg.name(tg.sigmoid(G), "S")
-    return tg.name((gold - S) ** 2, "Loss")
 
 
 @pytest.fixture(scope="module")
