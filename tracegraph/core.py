@@ -413,17 +413,31 @@ def _leak(kind: str, var: Var) -> TracedValueLeakError:
     location = user_location()
     expression = location.expression if location else ""
     what = expression or f"{kind}(...)"
-    numpy_name = _NUMPY_EQUIVALENT.get(what.split("(", 1)[0].strip())
-    hint = f"use {numpy_name}(...), which tracegraph traces" if numpy_name else (
-        "keep the computation in numpy operations, which tracegraph traces"
-    )
-    hint += f"; if you only need the number (to print it), use {var.label}.value"
+    function, argument = _call_parts(what)
+    # Name the value as the user wrote it (``w * x``), not by an internal label.
+    subject = argument or var.name or var.expression()
+    numpy_name = _NUMPY_EQUIVALENT.get(function)
+    hint = (f"use {numpy_name}({argument or '...'}), which tracegraph traces" if numpy_name
+            else "keep the computation in numpy operations, which tracegraph traces")
+    shown = subject if is_atomic(subject) else f"({subject})"
+    hint += f"; if you only need the number (to print it), use {shown}.value"
     return TracedValueLeakError(
-        f"{what} turns the traced value {var.label!r} into a plain Python number, "
+        f"{what} turns the traced value {subject!r} into a plain Python number, "
         "which would drop it from the trace and make every gradient through it "
         "silently wrong",
         location=location, node=var.label, hint=hint,
     )
+
+
+def _call_parts(expression: str) -> tuple[str, str]:
+    """``("math.exp", "w * x")`` for ``"math.exp(w * x)"``; ``("", "")`` when not a call."""
+    head, paren, rest = expression.partition("(")
+    if not paren or not rest.endswith(")") or not _CALLEE.fullmatch(head.strip()):
+        return "", ""
+    return head.strip(), rest[:-1].strip()
+
+
+_CALLEE = re.compile(r"[A-Za-z_][\w.]*")
 
 
 _NUMPY_EQUIVALENT = {
