@@ -76,12 +76,15 @@ def _call_vjp(node: Var, position: int, upstream: Any, out: Any, values: Sequenc
     return _fit(contribution, values[position])
 
 
-def backward(nodes: Sequence[Var], output_index: int, seed: Any) -> list[Any]:
+def backward(nodes: Sequence[Var], output_index: int, seed: Any,
+             keep: Iterable[int] | None = None) -> list[Any]:
     """Adjoints d(output)/d(node) for every node up to ``output_index``.
 
     ``seed`` is the gradient of the final quantity with respect to the
     output (1.0 for a scalar loss).  Entries stay ``None`` for nodes that do
-    not influence the output.
+    not influence the output.  With ``keep`` (tape positions, usually the
+    inputs), every other operation's adjoint is released once it has been
+    passed on to its inputs, so intermediate gradients do not pile up.
 
     Example:
         >>> from tracegraph.core import Tape
@@ -91,6 +94,7 @@ def backward(nodes: Sequence[Var], output_index: int, seed: Any) -> list[Any]:
     """
     adjoints: list[Any] = [None] * (output_index + 1)
     adjoints[output_index] = seed
+    kept = None if keep is None else frozenset(keep)
     for i in range(output_index, -1, -1):
         g = adjoints[i]
         if g is None:
@@ -99,6 +103,9 @@ def backward(nodes: Sequence[Var], output_index: int, seed: Any) -> list[Any]:
         prim = node._prim
         if prim is None:
             continue
+        if kept is not None and i not in kept:
+            # Every consumer of node i comes later on the tape and has been processed.
+            adjoints[i] = None
         inputs = node._inputs
         out = node.value
         params = node._params
@@ -220,13 +227,16 @@ def all_finite(values: Iterable[Any]) -> bool:
         >>> all_finite([1.0, None, 2.0]), all_finite([1.0, float("nan")])
         (True, False)
     """
+    scalars = []
     for value in values:
         if type(value) is float:
-            if value - value != 0.0:  # true exactly for NaN and ±inf
-                return False
+            scalars.append(value)
         elif value is not None and not is_finite(value):
             return False
-    return True
+    # One C-level sum for the scalars (a scalar program has thousands of inputs):
+    # NaN and inf propagate through it, and an overflow to inf is rechecked exactly.
+    total = sum(scalars)
+    return total - total == 0.0 or all(math.isfinite(v) for v in scalars)
 
 
 def _kind(value: Any) -> str:

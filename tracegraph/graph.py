@@ -158,7 +158,7 @@ class _GraphBuilder:
     def __init__(self, trace: Trace, fold_sums: bool) -> None:
         self.trace = trace
         self.nodes = trace._tape.nodes
-        self.adjoints = trace._adjoints
+        self.adjoints = trace._all_adjoints()
         self.fold_sums = fold_sums
         self.graph = nx.MultiDiGraph()
         self.ids: dict[int, str] = {}

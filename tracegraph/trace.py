@@ -210,6 +210,8 @@ class Trace:
         self._output_index = output_index
         self._input_indices = input_indices
         self._adjoints: list[Any] | None = None
+        self._full_adjoints: list[Any] | None = None
+        self._seed: Any = None
         self.constants = constants
         self.output_name = output_name
         self.value = as_python_scalar(value)
@@ -246,14 +248,29 @@ class Trace:
                 node=self.output_name, hint=f"pass a seed of shape {shape}")
         else:
             seed = as_python_scalar(seed) if not shape else np.asarray(seed, dtype=float)
+        self._seed = seed
         if self._output_index is None:
             self._adjoints = []
         else:
-            self._adjoints = autodiff.backward(self._tape.nodes, self._output_index, seed)
+            # Only the inputs' adjoints are kept: intermediate ones are released as soon
+            # as they are used, so peak memory stays near the forward pass's.  The graph
+            # recomputes them all when it is built (see _all_adjoints).
+            self._adjoints = autodiff.backward(self._tape.nodes, self._output_index, seed,
+                                               keep=self._input_indices.values())
+        self._full_adjoints: list[Any] | None = None
         self._grads = None
         self.__dict__.pop("graph", None)
         self._report_backward_nonfinite()
         return self
+
+    def _all_adjoints(self) -> list[Any] | None:
+        """d output / d node for every node (None before differentiation); computed once."""
+        if self._adjoints is None:
+            return None
+        if self._full_adjoints is None:
+            self._full_adjoints = ([] if self._output_index is None else autodiff.backward(
+                self._tape.nodes, self._output_index, self._seed))
+        return self._full_adjoints
 
     @property
     def differentiated(self) -> bool:
@@ -304,7 +321,7 @@ class Trace:
         if autodiff.all_finite(adjoints[i] for i in self._input_indices.values()
                                if i < len(adjoints)):
             return
-        found = autodiff.find_nonfinite(self._tape.nodes, adjoints, "backward")
+        found = autodiff.find_nonfinite(self._tape.nodes, self._all_adjoints(), "backward")
         if found:
             # The gradient flows from the output down: the last one on the tape is the origin.
             found = [found[-1]]
