@@ -193,3 +193,19 @@ def test_scalar_rules_at_singular_points_give_flagged_infinities_not_crashes(fn,
         t = tg.trace(fn, x=0.0)
     assert t.grads["x"] == expected
     assert t.graph.nodes["x"]["grad_nonfinite"]
+
+
+def test_backward_can_release_intermediate_adjoints_without_changing_the_kept_ones():
+    from tracegraph.autodiff import backward
+
+    with tg.Tracer() as tr:
+        x = tr.input("x", np.array([0.5, -1.0]))
+        w = tr.input("w", 2.0)
+        out = np.sum(np.tanh(x * w) * x)
+    full = backward(tr.tape.nodes, out._index, 1.0)
+    lean = backward(tr.tape.nodes, out._index, 1.0, keep=[x._index, w._index])
+    np.testing.assert_array_equal(lean[x._index], full[x._index])
+    assert lean[w._index] == full[w._index]
+    released = [i for i in range(len(lean)) if i not in (x._index, w._index)]
+    assert all(lean[i] is None for i in released)
+    assert all(full[i] is not None for i in released)
