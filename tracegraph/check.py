@@ -52,7 +52,7 @@ import numpy as np
 
 from . import autodiff
 from .core import REGISTRY, Primitive, Var, apply, shape_of
-from .errors import NotDifferentiatedError, TracegraphError
+from .errors import NotDifferentiatedError, TracegraphError, display_path
 from .graph import format_number
 
 if TYPE_CHECKING:
@@ -1142,13 +1142,12 @@ def _subject(subject: Any, claims: Mapping[Any, Any] | None
 
 
 def _display_path(path: Any) -> str | None:
+    """The file as the user typed it; outside the working directory just its name,
+    so reports carry no absolute paths."""
     if path is None:
         return None
-    text = os.fspath(path)
-    if not os.path.isabs(text):
-        return text
-    relative = os.path.relpath(text)
-    return os.path.basename(text) if relative.startswith("..") else relative
+    shown = display_path(path)
+    return os.path.basename(shown) if os.path.isabs(shown) else shown
 
 
 def _with_chain(result: ClaimResult, analyst: _ChainAnalyst) -> ClaimResult:

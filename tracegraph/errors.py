@@ -86,18 +86,26 @@ def user_location(skip: int = 1) -> SourceLocation | None:
         return None
     filename = frame.f_code.co_filename
     line = linecache.getline(filename, frame.f_lineno).strip()
-    return SourceLocation(_display_path(filename), frame.f_lineno, line, _expression_at(frame))
+    return SourceLocation(display_path(filename), frame.f_lineno, line, _expression_at(frame))
 
 
-def _display_path(filename: str) -> str:
-    """A path as the user would type it: relative to the working directory when inside it."""
-    if filename.startswith("<"):
-        return filename
+def display_path(path: str | os.PathLike) -> str:
+    """A path as the user would type it: an absolute path inside the working
+    directory becomes relative; relative paths and ``<string>`` names stay as given.
+
+    Example:
+        >>> import os
+        >>> display_path(os.path.join(os.getcwd(), "expr.py")), display_path("<stdin>")
+        ('expr.py', '<stdin>')
+    """
+    text = os.fspath(path)
+    if text.startswith("<") or not os.path.isabs(text):
+        return text
     try:
-        relative = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if relative.startswith("..") else relative
+        relative = os.path.relpath(text)
+    except ValueError:  # another drive on Windows
+        return text
+    return text if relative.startswith("..") else relative
 
 
 class TracegraphError(Exception):

@@ -65,7 +65,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .core import Var, as_python_scalar, is_constant, name as name_value, shape_of
-from .errors import ScriptError, TracegraphError
+from .errors import ScriptError, TracegraphError, display_path
 from .trace import Trace, Tracer
 
 CLAIM_NAME = re.compile(r"^d[A-Za-z0-9_]+_d[A-Za-z0-9_]+$")
@@ -238,64 +238,52 @@ def _example_literal(value: Any) -> str:
 
 def _check_path(path: Path) -> None:
     if path.is_dir():
-        raise ScriptError(f"{_shown(path)} is a folder, not a Python file",
+        raise ScriptError(f"{display_path(path)} is a folder, not a Python file",
                           exit_code=EXIT_USAGE, hint="give the path of a .py file inside it")
     if not path.exists():
-        raise ScriptError(f"{_shown(path)} does not exist", exit_code=EXIT_USAGE,
+        raise ScriptError(f"{display_path(path)} does not exist", exit_code=EXIT_USAGE,
                           hint=_missing_file_hint(path))
     if path.suffix != ".py":
         hint = "tracegraph reads Python files; save the expression as a .py file"
         if path.suffix == ".ipynb":
             hint = "export the notebook to a script first: `jupyter nbconvert --to script NOTEBOOK`"
-        raise ScriptError(f"{_shown(path)} is not a Python file (.py)", exit_code=EXIT_USAGE,
+        raise ScriptError(f"{display_path(path)} is not a Python file (.py)", exit_code=EXIT_USAGE,
                           hint=hint)
 
 
 def _missing_file_hint(path: Path) -> str:
     folder = path.parent
     if not folder.is_dir():
-        return f"the folder {_shown(folder)} does not exist either; check the path"
+        return f"the folder {display_path(folder)} does not exist either; check the path"
     siblings = sorted(p.name for p in folder.glob("*.py"))
     close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.6)
     if close:
-        return f"did you mean {_shown(folder / close[0])}?"
-    where = "this folder" if str(folder) == "." else _shown(folder)
+        return f"did you mean {display_path(folder / close[0])}?"
+    where = "this folder" if str(folder) == "." else display_path(folder)
     if siblings:
         listed = ", ".join(siblings[:8]) + (", ..." if len(siblings) > 8 else "")
         return f"Python files in {where}: {listed}"
     return f"there are no .py files in {where}; check the path"
 
 
-def _shown(path: Path) -> str:
-    """A path as the user would type it: relative to the working directory when inside it."""
-    text = str(path)
-    if not path.is_absolute():
-        return text
-    try:
-        relative = os.path.relpath(text)
-    except ValueError:
-        return text
-    return text if relative.startswith("..") else relative
-
-
 def _parse(path: Path, filename: str) -> ast.Module:
     try:
         source = path.read_bytes()
     except OSError as err:
-        raise ScriptError(f"cannot read {_shown(path)}: {err.strerror}",
+        raise ScriptError(f"cannot read {display_path(path)}: {err.strerror}",
                           exit_code=EXIT_USAGE) from err
     try:
         return ast.parse(source, filename=filename)
     except SyntaxError as err:
         raise _syntax_error(path, err) from err
     except ValueError as err:  # e.g. null bytes
-        raise ScriptError(f"{_shown(path)} is not valid Python source: {err}",
+        raise ScriptError(f"{display_path(path)} is not valid Python source: {err}",
                           exit_code=EXIT_USAGE) from err
 
 
 def _syntax_error(path: Path, err: SyntaxError) -> ScriptError:
     line = (err.text or "").rstrip("\n")
-    where = f"{_shown(path)}:{err.lineno or '?'}:{err.offset or '?'}"
+    where = f"{display_path(path)}:{err.lineno or '?'}:{err.offset or '?'}"
     message = f"{where}: SyntaxError: {err.msg}"
     if line.strip():
         stripped = line.lstrip()
@@ -554,8 +542,8 @@ def _unknown_override(name: str, path: Path, settable: list[str]) -> ScriptError
     hint = f"did you mean --set {close[0]}=...?" if close else (
         "--set replaces the value of an input: a top-level name first bound to a number or "
         "float array (or a key of the `inputs` dict)")
-    return ScriptError(f"--set {name}: {name!r} is not an input of {_shown(path)}; its inputs "
-                       f"are: {listed}", exit_code=EXIT_USAGE, hint=hint)
+    return ScriptError(f"--set {name}: {name!r} is not an input of {display_path(path)}; "
+                       f"its inputs are: {listed}", exit_code=EXIT_USAGE, hint=hint)
 
 
 # --------------------------------------------------------------------------- running
@@ -586,19 +574,19 @@ def _user_code_error(err: BaseException, path: Path, filename: str) -> ScriptErr
     what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     if isinstance(err, SystemExit):
         return ScriptError(
-            f"{_shown(path)} called sys.exit({err.code!r}) while being traced",
+            f"{display_path(path)} called sys.exit({err.code!r}) while being traced",
             exit_code=EXIT_USER_CODE,
             hint='move that code under `if __name__ == "__main__":`, which does not run when '
             "tracegraph traces the file")
     lines = []
     for frame in frames:
         scope = "" if frame.name == "<module>" else f", in {frame.name}"
-        lines.append(f"  {_shown(path)}:{frame.lineno}{scope}")
+        lines.append(f"  {display_path(path)}:{frame.lineno}{scope}")
         source = frame.line or linecache.getline(filename, frame.lineno or 0).strip()
         if source:
             lines.append(f"    {source}")
     where = f" at line {frames[-1].lineno}" if frames else ""
-    message = f"your code in {_shown(path)} raised {what}{where}"
+    message = f"your code in {display_path(path)} raised {what}{where}"
     if lines:
         message += "\n" + "\n".join(lines)
     return ScriptError(message, exit_code=EXIT_USER_CODE,
@@ -705,7 +693,7 @@ def _named_output(binder: _Binder, path: Path, output: str) -> Var:
     target = binder.latest.get(output)
     if target is None:
         raise ScriptError(
-            f"--output {output}: no traced value named {output!r} in {_shown(path)}",
+            f"--output {output}: no traced value named {output!r} in {display_path(path)}",
             exit_code=EXIT_USAGE, hint=_candidates_hint(binder.bindings, output))
     return target
 
@@ -727,7 +715,7 @@ def _no_traced_value(binder: _Binder, path: Path, tree: ast.Module) -> ScriptErr
         found = "no top-level name is bound to a number or float array, so it has no inputs"
     if any(_is_main_guard(node) for node in tree.body):
         found += ' (code under `if __name__ == "__main__":` does not run when tracing)'
-    return ScriptError(f"no traced value found in {_shown(path)}: {found}",
+    return ScriptError(f"no traced value found in {display_path(path)}: {found}",
                        exit_code=EXIT_TRACE, hint=_CONVENTION)
 
 
@@ -747,7 +735,7 @@ def _self_traced_result(binder: _Binder, path: Path, output: str | None) -> Scri
     traces = dict(binder.traces)
     if not traces:
         raise ScriptError(
-            f"{_shown(path)} calls tracegraph.trace, but binds no Trace to a top-level name",
+            f"{display_path(path)} calls tracegraph.trace, but binds no Trace to a top-level name",
             exit_code=EXIT_TRACE,
             hint="assign the result at the top level (t = tracegraph.trace(loss, w=0.5)), or "
             "remove the call and let tracegraph trace the file: " + _CONVENTION)
@@ -757,7 +745,7 @@ def _self_traced_result(binder: _Binder, path: Path, output: str | None) -> Scri
         trace = traces[output]
     else:
         raise ScriptError(
-            f"--output {output}: {_shown(path)} binds no Trace named {output!r}",
+            f"--output {output}: {display_path(path)} binds no Trace named {output!r}",
             exit_code=EXIT_USAGE,
             hint="this file traces itself; --output picks one of its Trace variables: "
             + ", ".join(traces))
@@ -794,7 +782,7 @@ def _function_output(binder: _Binder, fn: Any, path: Path, output: str) -> Var:
     if target is None:
         names = ", ".join(binder.latest) or "(none)"
         raise ScriptError(
-            f"--output {output}: {fn.__name__}() in {_shown(path)} assigns no traced value "
+            f"--output {output}: {fn.__name__}() in {display_path(path)} assigns no traced value "
             f"named {output!r}", exit_code=EXIT_USAGE,
             hint=f"traced values assigned while it ran: {names}")
     return target
@@ -817,7 +805,7 @@ def _pick_function(namespace: dict[str, Any], path: Path, filename: str,
         if requested in functions:
             return functions[requested]
         listed = ", ".join(functions) or "(none)"
-        raise ScriptError(f"{_shown(path)} defines no function named {requested!r}",
+        raise ScriptError(f"{display_path(path)} defines no function named {requested!r}",
                           exit_code=EXIT_USAGE, hint=f"functions defined in it: {listed}")
     inputs = namespace.get("inputs")
     keys = set(inputs) if isinstance(inputs, dict) else set()
@@ -827,7 +815,7 @@ def _pick_function(namespace: dict[str, Any], path: Path, filename: str,
     if not matching:
         described = "; ".join(f"{n}{inspect.signature(f)}" for n, f in functions.items())
         raise ScriptError(
-            f"{_shown(path)} assigns `inputs` with keys {', '.join(sorted(keys)) or '(none)'}, "
+            f"{display_path(path)} assigns `inputs` with keys {', '.join(sorted(keys)) or '(none)'}, "
             "but defines no function whose parameters match them",
             exit_code=EXIT_TRACE,
             hint=(f"functions defined: {described}. " if described else "")
@@ -835,7 +823,7 @@ def _pick_function(namespace: dict[str, Any], path: Path, filename: str,
             "name it: `function = loss` in the file, or --function NAME")
     names = ", ".join(fn.__name__ for fn in matching)
     raise ScriptError(
-        f"{_shown(path)}: several functions take the parameters in `inputs`: {names}",
+        f"{display_path(path)}: several functions take the parameters in `inputs`: {names}",
         exit_code=EXIT_USAGE,
         hint=f"say which one to trace: add `function = {matching[0].__name__}` to the file, or "
         f"pass --function {matching[0].__name__}")
@@ -860,7 +848,7 @@ def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path) -> dict[str
         inputs = {}
     elif not isinstance(inputs, dict) or not all(isinstance(k, str) for k in inputs):
         raise ScriptError(
-            f"`inputs` in {_shown(path)} is a {type(inputs).__name__}; it must be a dict "
+            f"`inputs` in {display_path(path)} is a {type(inputs).__name__}; it must be a dict "
             "from parameter names to values", exit_code=EXIT_TRACE,
             hint=f"e.g. inputs = {{'w': 0.5, 'b': 0.1}} for def {fn.__name__}(w, b)")
     merged = {**defaults, **inputs}
@@ -869,7 +857,7 @@ def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path) -> dict[str
                and p.name not in merged]
     if missing:
         raise ScriptError(
-            f"{fn.__name__}() in {_shown(path)} needs {', '.join(missing)}, which `inputs` does "
+            f"{fn.__name__}() in {display_path(path)} needs {', '.join(missing)}, which `inputs` does "
             "not give", exit_code=EXIT_TRACE,
             hint="add them to the `inputs` dict, or give the parameters default values")
     return {name: value for name, value in merged.items() if isinstance(name, str)}
