@@ -497,15 +497,9 @@ class Var:
         """
         if self._prim is None:
             return self.label
-        keys = ([f"arg{k}" for k in range(len(self._inputs))] if self._prim.variadic
-                else self._prim.argnames)
-        names = {key: Label(_short_text(x)) for key, x in zip(keys, self._inputs)}
-        names["out"] = Label(self.label)
-        values = {key: value_of(x) for key, x in zip(keys, self._inputs)}
-        constants = frozenset(key for key, x in zip(keys, self._inputs) if type(x) is not Var)
+        labels = [Label(_short_text(x)) for x in self._inputs]
         try:
-            return Symbols(names, self._params or {}, values, 0, constants).render(
-                self._prim.display)
+            return symbols_for(self, labels, Label(self.label)).render(self._prim.display)
         except (KeyError, IndexError, ValueError, TypeError):
             return self.label
 
@@ -775,6 +769,25 @@ def as_python_scalar(value: Any) -> Any:
     if isinstance(value, (int, np.floating, np.integer)) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def symbols_for(node: Var, labels: list[Label], out_label: Label) -> Symbols:
+    """The :class:`Symbols` a node's display and formulas are rendered with, given
+    the labels of its inputs (in argument order) and of the node itself."""
+    prim = node._prim
+    inputs = node._inputs
+    keys = [f"arg{k}" for k in range(len(inputs))] if prim.variadic else prim.argnames
+    names = dict(zip(keys, labels))
+    names["out"] = out_label
+    values = {}
+    constants = []
+    for key, x in zip(keys, inputs):
+        if type(x) is Var:
+            values[key] = x.value
+        else:
+            values[key] = x
+            constants.append(key)
+    return Symbols(names, node._params or {}, values, 0, frozenset(constants))
 
 
 def _short_text(x: Any) -> str:

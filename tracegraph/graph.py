@@ -69,7 +69,7 @@ import networkx as nx
 import numpy as np
 
 from .autodiff import edge_contribution, is_finite
-from .core import ADD_NAME, Label, Symbols, Var, shape_of
+from .core import ADD_NAME, Label, Symbols, Var, shape_of, symbols_for
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -353,22 +353,7 @@ class _GraphBuilder:
         )))
 
     def _symbols(self, node: Var, labels: list[Label]) -> Symbols:
-        prim = node._prim
-        inputs = node._inputs
-        if prim.variadic:
-            keys = [f"arg{k}" for k in range(len(inputs))]
-        else:
-            keys = prim.argnames
-        names = dict(zip(keys, labels))
-        values = {}
-        constants = []
-        for key, x in zip(keys, inputs):
-            if type(x) is Var:
-                values[key] = x.value
-            else:
-                values[key] = x
-                constants.append(key)
-        return Symbols(names, node._params or {}, values, 0, frozenset(constants))
+        return symbols_for(node, labels, Label(""))
 
     def _label(self, node: Var, expr: str) -> str:
         if node._name is not None:
