@@ -148,7 +148,7 @@ def s1_tracegraph(n: int) -> tuple[float, float, int]:
         traced = time.perf_counter()
         result = tracer.finish(y)
         done = time.perf_counter()
-    ops = len(tracer.tape.nodes) - (2 * n + 1)
+    ops = len(tracer.tape) - (2 * n + 1)
     assert result.grads[f"w{n - 1}"] != 0.0
     return traced - start, done - traced, ops
 
@@ -289,7 +289,7 @@ def s2_scalar_tracegraph(params, X, y) -> tuple[float, int]:
                 traced[key] = [tracer.input(f"{key}_{j}", float(v)) for j, v in enumerate(array)]
         loss = _svm_scalar(traced, X, y, tg.relu)
         tracer.finish(loss)
-    return time.perf_counter() - start, len(tracer.tape.nodes)
+    return time.perf_counter() - start, len(tracer.tape)
 
 
 def s2_scalar_micrograd(params, X, y) -> tuple[float, int]:

@@ -160,7 +160,7 @@ def _sequential(x):
 def test_a_finished_trace_leaves_no_global_state():
     t = tg.trace(lambda x: np.exp(x) * x, x=1.0)
     assert active_tape() is None
-    tape_ref = weakref.ref(t._tape)
+    tape_ref = weakref.ref(t.tape)
     del t
     gc.collect()
     assert tape_ref() is None
@@ -202,10 +202,10 @@ def test_backward_can_release_intermediate_adjoints_without_changing_the_kept_on
         x = tr.input("x", np.array([0.5, -1.0]))
         w = tr.input("w", 2.0)
         out = np.sum(np.tanh(x * w) * x)
-    full = backward(tr.tape.nodes, out._index, 1.0)
-    lean = backward(tr.tape.nodes, out._index, 1.0, keep=[x._index, w._index])
-    np.testing.assert_array_equal(lean[x._index], full[x._index])
-    assert lean[w._index] == full[w._index]
-    released = [i for i in range(len(lean)) if i not in (x._index, w._index)]
+    full = backward(tr.tape.equations, out.index, 1.0)
+    lean = backward(tr.tape.equations, out.index, 1.0, keep=[x.index, w.index])
+    np.testing.assert_array_equal(lean[x.index], full[x.index])
+    assert lean[w.index] == full[w.index]
+    released = [i for i in range(len(lean)) if i not in (x.index, w.index)]
     assert all(lean[i] is None for i in released)
     assert all(full[i] is not None for i in released)

@@ -171,9 +171,23 @@ def test_in_place_updates_are_refused():
         tg.trace(lambda x: x.__setitem__(0, 1.0), x=np.ones(2))
 
 
-def test_building_an_array_from_traced_values_is_refused_with_a_fix():
+def test_arrays_of_traced_numbers_compute_like_numpy():
+    t = tg.trace(lambda a, b: np.sum(np.log(np.array([a, b])) * np.array([3.0, 4.0])),
+                 a=1.0, b=2.0)
+    assert t.value == pytest.approx(4.0 * np.log(2.0)) and t.grads == {"a": 3.0, "b": 2.0}
+    assert tg.trace(lambda a, b: np.mean([a, b]), a=1.0, b=2.0).grads == {"a": 0.5, "b": 0.5}
+
+
+def test_an_array_of_traced_numbers_meeting_a_traced_value_is_one_pack_node():
+    t = tg.trace(lambda a, b, w: np.array([a, b, 1.0]) @ w, a=1.0, b=2.0, w=np.ones(3))
+    assert t.value == 4.0 and t.grads["a"] == 1.0 and t.grads["w"].tolist() == [1.0, 2.0, 1.0]
+    packs = [n for n, d in t.graph.nodes(data=True) if d["op"] == "pack"]
+    assert len(packs) == 1 and t.graph.in_degree(packs[0]) == 3
+
+
+def test_converting_a_traced_array_to_a_plain_array_is_refused_with_a_fix():
     with pytest.raises(tg.TracedValueLeakError, match="np.stack"):
-        tg.trace(lambda a, b: np.sum(np.array([a, b])), a=1.0, b=2.0)
+        tg.trace(lambda a: np.sum(np.asarray(a, dtype=float)), a=np.ones(2))
 
 
 def test_ufunc_methods_and_keywords_are_named():

@@ -130,9 +130,10 @@ def test_nan_and_infinity_survive_json():
 def test_sums_fold_into_one_node_like_the_lecture():
     def f(a, b, c):
         return tg.name(a + b + c, "G") * 2.0
-    g = tg.trace(f, a=1.0, b=2.0, c=3.0).graph
+    traced = tg.trace(f, a=1.0, b=2.0, c=3.0)
+    g = traced.graph
     assert [u for u, _, _ in sorted(g.in_edges("G", keys=True), key=lambda e: e[2])] == ["a", "b", "c"]
-    unfolded = tg.graph.build_graph(tg.trace(f, a=1.0, b=2.0, c=3.0), fold_sums=False)
+    unfolded = tg.graph.build_graph(traced.tape, traced.adjoints(), fold_sums=False)
     assert unfolded.in_degree("G") == 2
 
 

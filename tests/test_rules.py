@@ -131,8 +131,9 @@ def test_every_rule_is_documented_as_data(name):
     assert prim.doc, f"{name} has no one-line description"
     assert prim.display, f"{name} has no display template"
     assert len(prim.vjps) == len(prim.formulas) == (1 if prim.variadic else len(prim.argnames))
-    for vjp, formula in zip(prim.vjps, prim.formulas):
-        assert (vjp is None) == (formula is None), f"{name}: a VJP without a formula (or vice versa)"
+    for differentiable, formula in zip(prim.differentiable, prim.formulas):
+        assert differentiable == (formula is not None), (
+            f"{name}: a VJP without a formula (or vice versa)")
 
 
 @pytest.mark.parametrize("name", [p.name for p in tg.primitives() if p.scalar_impl is not None])

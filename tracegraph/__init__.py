@@ -30,7 +30,7 @@ from .errors import (
     TracegraphError,
     UnsupportedOperationError,
 )
-from .extend import primitive, primitives, unregister
+from .extend import defprimitive, pass_through, primitive, primitives, unregister
 from .ops import (
     binary_cross_entropy,
     cross_entropy,
@@ -52,6 +52,6 @@ __all__ = [
     "ForeignTraceError", "GraphvizNotFoundError", "Node", "ScriptError", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
     "TracedValueLeakError", "Tracer", "TracegraphError", "UnsupportedOperationError", "Var",
     "binary_cross_entropy", "constant", "cross_entropy", "is_traced", "kl_divergence",
-    "log_softmax", "logsumexp", "mse", "name", "primitive", "primitives", "relu", "scope",
+    "log_softmax", "logsumexp", "mse", "name", "defprimitive", "pass_through", "primitive", "primitives", "relu", "scope",
     "sigmoid", "softmax", "softmax_cross_entropy", "trace", "unregister", "value_of",
 ]

@@ -23,73 +23,39 @@ from typing import Any
 
 import numpy as np
 
-from .core import Var, shape_of, unbroadcast
-
-_ndarray = np.ndarray
+from .core import Var, contribution, plain_value
 
 
-def _fit(contribution: Any, parent_value: Any) -> Any:
-    """Give a contribution its parent's shape (undo broadcasting)."""
-    if type(contribution) is float and type(parent_value) is float:
-        return contribution
-    parent_shape = shape_of(parent_value)
-    shape = shape_of(contribution)
-    if shape != parent_shape:
-        return unbroadcast(contribution, parent_shape)
-    return contribution
-
-
-def input_values(node: Var) -> list[Any]:
-    """The plain values of a node's inputs (traced or constant), in argument order."""
-    return [x.value if type(x) is Var else x for x in node._inputs]
-
-
-def edge_contribution(node: Var, position: int, upstream: Any, values: Sequence[Any]) -> Any:
-    """upstream × local for input ``position`` of ``node``, shaped like that input.
+def input_values(eq: Var) -> list[Any]:
+    """The values of an equation's inputs (traced or constant), in argument order.
 
     Example:
         >>> import tracegraph as tg
-        >>> from tracegraph.core import Tape
-        >>> tape = Tape(); x = tape.leaf("x", 3.0); y = x * x
-        >>> edge_contribution(y, 0, 1.0, [3.0, 3.0])
-        3.0
+        >>> with tg.Tracer() as tr:
+        ...     x = tr.input("x", 3.0); y = x * 2.0
+        >>> input_values(y)
+        [3.0, 2.0]
     """
-    try:
-        return _call_vjp(node, position, upstream, node.value, values)
-    except (ZeroDivisionError, OverflowError):
-        # Python floats raise where numpy gives inf/nan (sqrt'(0) = 1/(2·0)); numpy
-        # scalars make the result a flagged inf/nan instead of a crash.
-        return _call_vjp(node, position, _as_numpy(upstream), _as_numpy(node.value),
-                         [_as_numpy(v) for v in values])
+    return [x.value if type(x) is Var else x for x in eq.inputs]
 
 
-def _call_vjp(node: Var, position: int, upstream: Any, out: Any, values: Sequence[Any]) -> Any:
-    prim = node._prim
-    vjp = prim.vjp(position)
-    params = node._params
-    if prim.variadic:
-        contribution = vjp(upstream, out, *values, position=position, **(params or {}))
-    elif params:
-        contribution = vjp(upstream, out, *values, **params)
-    else:
-        contribution = vjp(upstream, out, *values)
-    return _fit(contribution, values[position])
-
-
-def backward(nodes: Sequence[Var], output_index: int, seed: Any,
+def backward(equations: Sequence[Var], output_index: int, seed: Any,
              keep: Iterable[int] | None = None) -> list[Any]:
-    """Adjoints d(output)/d(node) for every node up to ``output_index``.
+    """Adjoints d(output)/d(node) for every equation up to ``output_index``.
 
     ``seed`` is the gradient of the final quantity with respect to the
-    output (1.0 for a scalar loss).  Entries stay ``None`` for nodes that do
-    not influence the output.  With ``keep`` (tape positions, usually the
-    inputs), every other operation's adjoint is released once it has been
+    output (1.0 for a scalar loss).  Entries stay ``None`` for equations that
+    do not influence the output.  With ``keep`` (tape positions, usually the
+    inputs), every other equation's adjoint is released once it has been
     passed on to its inputs, so intermediate gradients do not pile up.
+
+    When the values are themselves traced (a nested trace, ``tg.grad``), the
+    rules' VJPs record on the enclosing trace: the backward pass is traced.
 
     Example:
         >>> from tracegraph.core import Tape
         >>> tape = Tape(); x = tape.leaf("x", 2.0); y = x * 3.0
-        >>> backward(tape.nodes, y._index, 1.0)
+        >>> backward(tape.equations, y.index, 1.0)
         [3.0, 1.0]
     """
     adjoints: list[Any] = [None] * (output_index + 1)
@@ -99,79 +65,29 @@ def backward(nodes: Sequence[Var], output_index: int, seed: Any,
         g = adjoints[i]
         if g is None:
             continue
-        node = nodes[i]
-        prim = node._prim
+        eq = equations[i]
+        prim = eq.primitive
         if prim is None:
             continue
         if kept is not None and i not in kept:
-            # Every consumer of node i comes later on the tape and has been processed.
+            # Every consumer of equation i comes later on the tape and has been processed.
             adjoints[i] = None
-        inputs = node._inputs
-        out = node.value
-        params = node._params
-        try:
-            if len(inputs) == 1 and not prim.variadic:
-                # Fast path: one traced input (the scalar chains of the benchmarks).
-                x = inputs[0]
-                xv = x.value
-                vjp = prim.vjps[0]
-                c = vjp(g, out, xv, **params) if params else vjp(g, out, xv)
-                if type(c) is not float or type(xv) is not float:
-                    c = _fit(c, xv)
-                j = x._index
-                a = adjoints[j]
-                adjoints[j] = c if a is None else a + c
-                continue
-            if len(inputs) == 2 and params is None and not prim.variadic:
-                # Fast path: binary operators without params.  Both contributions are
-                # computed before either is added, so a failure leaves nothing half done.
-                a, b = inputs
-                a_traced = type(a) is Var
-                b_traced = type(b) is Var
-                av = a.value if a_traced else a
-                bv = b.value if b_traced else b
-                vjp_a, vjp_b = prim.vjps
-                ca = vjp_a(g, out, av, bv) if a_traced and vjp_a is not None else None
-                cb = vjp_b(g, out, av, bv) if b_traced and vjp_b is not None else None
-                if ca is not None:
-                    if type(ca) is not float or type(av) is not float:
-                        ca = _fit(ca, av)
-                    j = a._index
-                    acc = adjoints[j]
-                    adjoints[j] = ca if acc is None else acc + ca
-                if cb is not None:
-                    if type(cb) is not float or type(bv) is not float:
-                        cb = _fit(cb, bv)
-                    j = b._index
-                    acc = adjoints[j]
-                    adjoints[j] = cb if acc is None else acc + cb
-                continue
-            contributions = _contributions(node, g, _input_values(node))
-        except (ZeroDivisionError, OverflowError):
-            # See edge_contribution: redo this node with numpy scalars (inf/nan, flagged).
-            contributions = _contributions(node, g, _input_values(node))
-        for j, c in contributions:
-            a = adjoints[j]
-            adjoints[j] = c if a is None else a + c
+        prim.pullback(eq, g, adjoints)
     return adjoints
 
 
-def _as_numpy(value: Any) -> Any:
-    return np.float64(value) if type(value) is float else value
+def edge_contribution(eq: Var, position: int, upstream: Any,
+                      values: Sequence[Any] | None = None) -> Any:
+    """upstream × local for input ``position`` of ``eq``, shaped like that input
+    (``None`` when the rule gives that input no gradient).
 
-
-def _input_values(node: Var) -> list[Any]:
-    return [x.value if type(x) is Var else x for x in node._inputs]
-
-
-def _contributions(node: Var, g: Any, values: list[Any]) -> list[tuple[int, Any]]:
-    """(tape index, upstream × local) for every traced input of ``node``."""
-    prim = node._prim
-    found = []
-    for position, x in enumerate(node._inputs):
-        if type(x) is Var and prim.vjp(position) is not None:
-            found.append((x._index, edge_contribution(node, position, g, values)))
-    return found
+    Example:
+        >>> from tracegraph.core import Tape
+        >>> tape = Tape(); x = tape.leaf("x", 3.0); y = x * x
+        >>> edge_contribution(y, 0, 1.0)
+        3.0
+    """
+    return contribution(eq, position, upstream, None if values is None else list(values))
 
 
 # --------------------------------------------------------------------------- NaN / inf
@@ -210,7 +126,7 @@ def is_finite(value: Any) -> bool:
     """
     if type(value) is float:
         return math.isfinite(value)
-    array = np.asarray(value)
+    array = np.asarray(plain_value(value))
     if array.dtype.kind not in "fc":
         return True
     # A sum is NaN/inf whenever an element is; only an overflowing sum of huge
@@ -240,13 +156,13 @@ def all_finite(values: Iterable[Any]) -> bool:
 
 
 def _kind(value: Any) -> str:
-    array = np.asarray(value)
+    array = np.asarray(plain_value(value))
     has_nan = bool(np.isnan(array).any())
     has_inf = bool(np.isinf(array).any())
     return " and ".join(k for k, present in (("NaN", has_nan), ("inf", has_inf)) if present)
 
 
-def find_nonfinite(nodes: Sequence[Var], values: Sequence[Any], phase: str,
+def find_nonfinite(equations: Sequence[Var], values: Sequence[Any], phase: str,
                    limit: int | None = None) -> list[NonFinite]:
     """Nodes whose entry in ``values`` is not finite, in tape order.
 
@@ -260,9 +176,8 @@ def find_nonfinite(nodes: Sequence[Var], values: Sequence[Any], phase: str,
                 continue
         elif value is None or is_finite(value):
             continue
-        node = nodes[index]
-        found.append(NonFinite(phase, index, node.label, node.op, _kind(value),
-                               node.expression()))
+        eq = equations[index]
+        found.append(NonFinite(phase, index, eq.label, eq.op, _kind(value), eq.expression()))
         if limit is not None and len(found) >= limit:
             break
     return found

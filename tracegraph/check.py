@@ -53,7 +53,7 @@ import numpy as np
 from . import autodiff
 from .core import REGISTRY, Primitive, Var, apply, shape_of
 from .errors import NotDifferentiatedError, TracegraphError, display_path
-from .graph import format_number
+from .numbers import format_number
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -428,7 +428,7 @@ class _Derivatives:
     """True derivatives between nodes of one trace, by reverse passes over its tape."""
 
     def __init__(self, trace: Trace) -> None:
-        self.nodes = trace._tape.nodes
+        self.nodes = trace.tape.equations
         self._scalar_adjoints: dict[int, list[Any]] = {}
 
     def adjoint(self, of: int, wrt: int, seed: Any = None) -> Any:
@@ -519,7 +519,7 @@ class _Grader:
     def __init__(self, trace: Trace, rtol: float, atol: float, accept_rounded: bool) -> None:
         self.trace = trace
         self.graph = trace.graph
-        self.nodes = trace._tape.nodes
+        self.nodes = trace.tape.equations
         self.derivatives = _Derivatives(trace)
         self.rtol, self.atol, self.accept_rounded = rtol, atol, accept_rounded
         self.ids = {data["index"]: node for node, data in self.graph.nodes(data=True)
@@ -603,30 +603,14 @@ class _Grader:
         ``wrt`` itself is left out: its kink concerns its own inputs, which are
         not on the path.
         """
-        for index in _between(self.nodes, wrt, of)[1:]:
+        for index in self.trace.tape.between(wrt, of)[1:]:
             node = self.nodes[index]
-            prim = node._prim
+            prim = node.primitive
             if prim is None or prim.kink is None:
                 continue
-            if prim.kink(*autodiff.input_values(node), **(node._params or {})) <= 0.0:
+            if prim.kink(*autodiff.input_values(node), **(node.params or {})) <= 0.0:
                 return self.ids.get(index, node.label)
         return None
-
-
-def _between(nodes: Sequence[Var], source: int, target: int) -> list[int]:
-    """Tape indices on some path source → target (both included), in tape order."""
-    reached = {source}
-    for index in range(source + 1, target + 1):
-        if any(type(x) is Var and x._index in reached for x in nodes[index]._inputs):
-            reached.add(index)
-    if target not in reached:
-        return []
-    feeding = {target}
-    for index in range(target, source - 1, -1):
-        if index in feeding:
-            feeding.update(x._index for x in nodes[index]._inputs
-                           if type(x) is Var and x._index in reached)
-    return sorted(reached & feeding)
 
 
 # --------------------------------------------------------------------------- chain analysis
@@ -1129,7 +1113,7 @@ def _subject(subject: Any, claims: Mapping[Any, Any] | None
         source = _display_path(getattr(subject, "path", None))
         for name, claim in sorted(subject.claims.items(), key=lambda kv: kv[1].lineno):
             items.append((name, name, claim.value, claim.lineno))
-    if not hasattr(trace, "_tape") or not hasattr(trace, "graph"):
+    if not hasattr(trace, "tape") or not hasattr(trace, "graph"):
         raise TypeError(f"check() needs a Trace or a loaded script, got {type(subject).__name__}")
     for key, value in (claims or {}).items():
         name = key if isinstance(key, str) else f"d{key[0]}/d{key[1]}" if isinstance(
@@ -1407,10 +1391,10 @@ class _Replay:
     """Recompute a trace's recorded operations on perturbed input values."""
 
     def __init__(self, trace: Trace, seed: Any) -> None:
-        self.nodes = trace._tape.nodes
-        self.output = trace._output_index
+        self.nodes = trace.tape.equations
+        self.output = trace.tape.output
         self.seed = seed
-        self.relevant = _ancestors(self.nodes, self.output)
+        self.relevant = trace.tape.ancestors(self.output)
         self.trace = trace
         self._kink_distance: dict[int, float] = {}
 
@@ -1430,9 +1414,9 @@ class _Replay:
         Keys are argument positions, except where partial sums were folded
         into an n-ary ``+`` node; there the one edge between the two nodes is it.
         """
-        child = self.ids[node._index]
-        edges = self.graph.get_edge_data(self.ids[node._inputs[position]._index], child) or {}
-        if self.graph.in_degree(child) == len(node._inputs) and position in edges:
+        child = self.ids[node.index]
+        edges = self.graph.get_edge_data(self.ids[node.inputs[position].index], child) or {}
+        if self.graph.in_degree(child) == len(node.inputs) and position in edges:
             return position
         return next(iter(edges)) if len(edges) == 1 else None
 
@@ -1447,8 +1431,8 @@ class _Replay:
         order = []
         for index in self.relevant:
             node = self.nodes[index]
-            if node._prim is not None and any(
-                    type(x) is Var and x._index in reached for x in node._inputs):
+            if node.primitive is not None and any(
+                    type(x) is Var and x.index in reached for x in node.inputs):
                 reached.add(index)
                 order.append(index)
         return order
@@ -1460,24 +1444,24 @@ class _Replay:
         with np.errstate(all="ignore"):
             for index in downstream:
                 node = self.nodes[index]
-                args = [values.get(x._index, x.value) if type(x) is Var else x
-                        for x in node._inputs]
-                if kink is None and node._prim.kink is not None:
+                args = [values.get(x.index, x.value) if type(x) is Var else x
+                        for x in node.inputs]
+                if kink is None and node.primitive.kink is not None:
                     kink = self._crossed_kink(index, node, args)
-                values[index] = node._prim.impl(*args, **(node._params or {}))
+                values[index] = node.primitive.impl(*args, **(node.params or {}))
         if self.output == leaf:
             return self.weighted(value), None
         return self.weighted(values[self.output]), kink
 
     def _crossed_kink(self, index: int, node: Var, args: list[Any]) -> str | None:
-        moved = max((_max_abs_change(new, x.value) for new, x in zip(args, node._inputs)
+        moved = max((_max_abs_change(new, x.value) for new, x in zip(args, node.inputs)
                      if type(x) is Var), default=0.0)
         if moved == 0.0:
             return None
         if index not in self._kink_distance:
             original = autodiff.input_values(node)
-            self._kink_distance[index] = float(node._prim.kink(*original,
-                                                               **(node._params or {})))
+            self._kink_distance[index] = float(node.primitive.kink(*original,
+                                                               **(node.params or {})))
         if self._kink_distance[index] <= moved:
             return self.ids.get(index, node.label)
         return None
@@ -1487,14 +1471,6 @@ def _max_abs_change(new: Any, old: Any) -> float:
     with np.errstate(all="ignore"):
         change = np.abs(np.asarray(new, dtype=float) - np.asarray(old, dtype=float))
     return float(np.max(change, initial=0.0)) if np.all(np.isfinite(change)) else math.inf
-
-
-def _ancestors(nodes: Sequence[Var], output: int) -> list[int]:
-    keep = {output}
-    for index in range(output, -1, -1):
-        if index in keep:
-            keep.update(x._index for x in nodes[index]._inputs if type(x) is Var)
-    return sorted(keep)
 
 
 def numeric_check(trace: Trace, *, edges: bool = False, seed: Any = None,
@@ -1532,7 +1508,7 @@ def numeric_check(trace: Trace, *, edges: bool = False, seed: Any = None,
         [('x', 'not differentiable here'), ('y', 'ok'),
          ('∂|x|/∂x', 'not differentiable here'), ('∂output/∂|x|', 'ok'), ('∂output/∂y', 'ok')]
     """
-    output = trace._output_index
+    output = trace.tape.output
     relative_step = _DEFAULT_STEP if step is None else float(step)
     if output is None:
         return NumericReport([], relative_step, ["the output is a constant: nothing to check"])
@@ -1541,7 +1517,7 @@ def numeric_check(trace: Trace, *, edges: bool = False, seed: Any = None,
     adjoints = autodiff.backward(replay.nodes, output, 1.0 if seed is None else seed)
     results: list[NumericResult] = []
     notes: list[str] = []
-    for name, leaf in trace._input_indices.items():
+    for name, leaf in trace.tape.inputs.items():
         results.extend(_input_checks(replay, name, leaf, adjoints, relative_step, rtol, atol,
                                      max_elements, notes))
     if edges:
@@ -1550,7 +1526,7 @@ def numeric_check(trace: Trace, *, edges: bool = False, seed: Any = None,
 
 
 def _output_seed(trace: Trace, seed: Any) -> Any:
-    shape = shape_of(trace._tape.nodes[trace._output_index].value)
+    shape = shape_of(trace.tape.equations[trace.tape.output].value)
     if seed is None:
         if shape:
             raise NotDifferentiatedError(
@@ -1611,13 +1587,13 @@ def _edge_checks(replay: _Replay, relative_step: float, rtol: float, atol: float
                  ) -> Iterator[NumericResult]:
     for index in replay.relevant:
         node = replay.nodes[index]
-        if node._prim is None or index not in replay.ids:
+        if node.primitive is None or index not in replay.ids:
             continue
         values = autodiff.input_values(node)
-        for position, x in enumerate(node._inputs):
-            if type(x) is not Var or x._index not in replay.ids:
+        for position, x in enumerate(node.inputs):
+            if type(x) is not Var or x.index not in replay.ids:
                 continue
-            if node._prim.vjp(position) is None:
+            if node.primitive.vjp(position) is None:
                 continue
             yield _edge_check(replay, node, position, values, replay.edge_key(node, position),
                               relative_step, rtol, atol)
@@ -1625,10 +1601,10 @@ def _edge_checks(replay: _Replay, relative_step: float, rtol: float, atol: float
 
 def _edge_check(replay: _Replay, node: Var, position: int, values: list[Any], key: int | None,
                 relative_step: float, rtol: float, atol: float) -> NumericResult:
-    prim = node._prim
-    params = node._params or {}
+    prim = node.primitive
+    params = node.params or {}
     x = values[position]
-    rng = np.random.default_rng([node._index, position])
+    rng = np.random.default_rng([node.index, position])
     upstream = rng.normal(size=shape_of(node.value)) if shape_of(node.value) else 1.0
     direction = rng.normal(size=shape_of(x)) if shape_of(x) else 1.0
     # Each element moves in proportion to its own size, so small elements get small
@@ -1648,14 +1624,14 @@ def _edge_check(replay: _Replay, node: Var, position: int, values: list[Any], ke
             args[position] = float(args[position])
         with np.errstate(all="ignore"):
             out = np.asarray(prim.impl(*args, **params), dtype=float)
-        crossed = replay.ids[node._index] if distance <= abs(shift) * reach else None
+        crossed = replay.ids[node.index] if distance <= abs(shift) * reach else None
         return float(np.sum(upstream * out)), crossed
 
     probe = _probe(evaluate, float(np.sum(upstream * np.asarray(node.value, dtype=float))), h)
     verdict, numeric, abs_diff, note = _classify(analytic, probe, rtol, atol)
     if shape_of(x) or shape_of(node.value):
         note = "; ".join(filter(None, [note, "projected on random directions uᵀ·J·v"]))
-    child, parent = replay.ids[node._index], replay.ids[node._inputs[position]._index]
+    child, parent = replay.ids[node.index], replay.ids[node.inputs[position].index]
     labels = (replay.graph.nodes[child]["label"], replay.graph.nodes[parent]["label"])
     return NumericResult("local", child, parent, key, None, analytic, numeric, abs_diff,
                          _relative(abs_diff, analytic, numeric), verdict, note, labels)

@@ -1,9 +1,28 @@
-"""The extension API: declare your own primitive with its derivative rule.
+"""The extension API: declare a primitive with its derivative rule.
 
-A registered primitive is a first-class citizen: it is one node in the
-graph, its formula is drawn on its edges, ``tracegraph rules`` lists it,
-and the finite-difference checks (``tracegraph.testing``, the project's
-registry-wide test) verify it like a built-in.
+This is the one way primitives are declared; the built-in derivative table
+(:mod:`tracegraph.rules`) is written with it too.  A declared primitive is a
+first-class citizen: one node in the graph, its formula drawn on its edges,
+listed by ``tracegraph rules``, and checked by the registry-wide
+finite-difference tests like a built-in.
+
+One row::
+
+    defprimitive(
+        "tanh", np.tanh, display="tanh({x})",
+        grads={"x": (lambda g, out, x: g * (1 - out * out), "1 − {out:p}²")},
+        numpy=(np.tanh,), scalar_impl=math.tanh,
+    )
+
+``grads`` maps each input, in order, to ``(vjp, formula)`` or ``None`` when
+the input gets no gradient.  A VJP is called as ``vjp(g, out, *inputs,
+**params)`` and returns upstream × local for that input (broadcasting is
+undone by the backward pass); keyword arguments of ``impl`` are *params*,
+passed to the VJPs but not differentiated.  ``numpy`` routes numpy callables
+to the primitive: a tuple of callables whose positional arguments are the
+inputs, or a dict ``{callable: adapter}`` where ``adapter(primitive, *args,
+**kwargs)`` has numpy's own signature and records (``(np.add, "reduce")``
+keys route ufunc methods).
 
 Example:
     >>> import numpy as np, tracegraph as tg
@@ -26,63 +45,131 @@ from typing import Any
 
 import numpy as np
 
-from .core import REGISTRY, FUNCTION_RULES, UFUNC_RULES, Primitive, apply
-from .rules._declare import GradSpec, defprimitive
+from .core import REGISTRY, Primitive, apply, numpy_name
+from .core import registry as _registry
+from .errors import UnsupportedOperationError
+from .formula import Formula
+
+GradSpec = tuple[Callable[..., Any], Formula] | None
+Routes = tuple | Mapping[Any, Callable[..., Any] | None]
+
+
+def defprimitive(
+    name: str | Primitive,
+    impl: Callable[..., Any],
+    *,
+    grads: Mapping[str, GradSpec],
+    display: Formula | None = None,
+    numpy: Routes = (),
+    scalar_impl: Callable[..., Any] | None = None,
+    variadic: bool = False,
+    kink: Callable[..., float] | None = None,
+    domain: Mapping[str, tuple[float, float]] | None = None,
+    sample: Callable[[np.random.Generator], tuple[tuple, dict]] | None = None,
+    doc: str = "",
+    category: str = "user",
+    twice: bool = True,
+    replace: bool = False,
+) -> Primitive:
+    """Declare a primitive, register it and route numpy callables to it (see the module doc).
+
+    Args:
+        name: the registry name, or an existing undeclared :class:`Primitive`
+            (the operators' own primitives are created by the core).
+        impl: the implementation on plain numbers/arrays.
+        grads: ``{argname: (vjp, formula) | None}`` for every input, in order
+            (variadic primitives: one entry shared by all inputs, called with
+            ``position=``).
+        display: how the node reads, e.g. ``"{x} + {y}"`` (default ``name(args)``).
+        numpy: numpy callables dispatching to this primitive (see the module doc).
+        scalar_impl: optional fast version for one Python float.
+        kink: ``kink(*args, **params) -> distance`` to the nearest
+            non-differentiable point, so numeric checks skip such points.
+        domain: ``{argname: (low, high)}`` of valid values for numeric checks.
+        sample: ``sample(rng) -> (args, params)`` test inputs for rules whose
+            inputs have structure (matching shapes, index arrays, params).
+        twice: the VJPs use only traced operations, so they can be
+            differentiated again (second derivatives); say False otherwise.
+        replace: allow replacing a registered primitive of the same name.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> cube = tg.defprimitive(
+        ...     "doc_cube", lambda x: x ** 3, display="{x:p}³",
+        ...     grads={"x": (lambda g, out, x: g * 3 * x ** 2, "3·{x:p}²")})
+        >>> float(cube(2.0)), tg.trace(lambda x: cube(x), x=2.0).grads["x"]
+        (8.0, 12.0)
+        >>> tg.unregister("doc_cube")
+    """
+    prim = name if isinstance(name, Primitive) else Primitive(name)
+    label = prim.name
+    if not grads:
+        raise ValueError(f"primitive {label!r} needs at least one input in grads=")
+    for argname, spec in grads.items():
+        if spec is not None and (not isinstance(spec, tuple) or len(spec) != 2
+                                 or not callable(spec[0])):
+            raise ValueError(f"primitive {label!r}: grads[{argname!r}] must be (vjp, formula) "
+                             f"or None, got {spec!r}")
+    if variadic and len(grads) != 1:
+        raise ValueError(f"variadic primitive {label!r} takes one grads entry shared by all "
+                         "inputs")
+    if prim.defined and not replace:
+        raise ValueError(f"primitive {label!r} is already declared; pass replace=True")
+    routes = dict(numpy) if isinstance(numpy, Mapping) else {func: None for func in numpy}
+    argnames = tuple(grads)
+    prim.define(
+        impl, argnames=argnames,
+        vjps=tuple(None if spec is None else spec[0] for spec in grads.values()),
+        formulas=tuple(None if spec is None else spec[1] for spec in grads.values()),
+        display=display or f"{label}({', '.join('{' + a + '}' for a in argnames)})",
+        scalar_impl=scalar_impl, variadic=variadic, kink=kink, domain=domain, sample=sample,
+        doc=doc or (getattr(impl, "__doc__", None) or "").strip().split("\n")[0],
+        category=category, twice=twice)
+    return _registry.register(prim, routes, replace=replace)
 
 
 def primitive(
     fn: Callable[..., Any] | None = None,
     *,
     grads: Mapping[str, GradSpec],
-    display: str | Callable[..., str] | None = None,
+    display: Formula | None = None,
     name: str | None = None,
-    numpy: tuple = (),
+    numpy: Routes = (),
     scalar_impl: Callable[..., Any] | None = None,
     kink: Callable[..., float] | None = None,
     domain: Mapping[str, tuple[float, float]] | None = None,
     sample: Callable[[np.random.Generator], tuple[tuple, dict]] | None = None,
+    twice: bool = True,
     replace: bool = False,
 ) -> Any:
-    """Decorator: make ``fn`` (written with numpy) a traced primitive with its rule.
+    """Decorator form of :func:`defprimitive`: make ``fn`` (written with numpy) a primitive.
 
-    Args:
-        grads: for each positional argument of ``fn``, in order,
-            ``(vjp, formula)`` or ``None`` (no gradient).  ``vjp(g, out, *args,
-            **params)`` returns upstream ``g`` times ∂out/∂arg, i.e. the
-            gradient contribution for that argument; ``formula`` is the local
-            derivative as text with ``{argname}`` / ``{out}`` placeholders
-            (``{x:p}`` adds parentheses around compound names).
-        display: how the node reads, e.g. ``"cube({x})"`` (default ``name(args)``).
-        name: registry name (default ``fn.__name__``).
-        numpy: numpy functions that should dispatch to this primitive when
-            called on traced values (``np.cbrt``).
-        scalar_impl: optional fast version for Python floats.
-        kink: ``kink(*args) -> distance`` to the nearest non-differentiable
-            point, so numeric checks skip such points.
-        domain: ``{argname: (low, high)}`` of valid values for numeric checks.
-        sample: ``sample(rng) -> (args, params)`` test inputs for arguments
-            with structure (matching shapes, index arrays).
-        replace: allow replacing an existing primitive of the same name.
+    ``grads`` lists every positional argument of ``fn`` in order; its
+    keyword arguments become params.  The decorated function records the
+    primitive on traced values and computes ``fn`` on plain ones; it keeps a
+    ``.primitive`` attribute.
 
-    Keyword arguments of ``fn`` become params: passed to ``fn`` and to the
-    VJPs, but not differentiated.  See the module example and docs/extending.md.
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> @tg.primitive(grads={"x": (lambda g, out, x: g / (3.0 * out ** 2), "1/(3·{out:p}²)")},
+        ...               name="doc_cbrt", domain={"x": (0.5, 8.0)})
+        ... def cbrt(x):
+        ...     return np.cbrt(x)
+        >>> round(tg.trace(lambda x: cbrt(x), x=8.0).grads["x"], 6)
+        0.083333
+        >>> tg.unregister("doc_cbrt")
     """
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         prim_name = name or func.__name__
         argnames = _positional_names(func)
-        if list(grads) != argnames[: len(grads)] or len(grads) != len(argnames):
+        if list(grads) != argnames:
             raise ValueError(
                 f"primitive {prim_name!r}: grads= must list every positional argument of "
                 f"{func.__name__}{inspect.signature(func)} in order, i.e. keys {argnames}; "
-                f"got {list(grads)}"
-            )
-        prim = defprimitive(
-            prim_name, func, grads=grads,
-            display=display or f"{prim_name}({', '.join('{' + a + '}' for a in argnames)})",
-            numpy=tuple(numpy), scalar_impl=scalar_impl, kink=kink, domain=domain,
-            sample=sample, category="user", replace=replace,
-            doc=(func.__doc__ or "").strip().split("\n")[0],
-        )
+                f"got {list(grads)}")
+        prim = defprimitive(prim_name, func, grads=grads, display=display, numpy=numpy,
+                            scalar_impl=scalar_impl, kink=kink, domain=domain, sample=sample,
+                            twice=twice, replace=replace, category="user")
 
         @functools.wraps(func)
         def traced(*args: Any, **params: Any) -> Any:
@@ -91,9 +178,7 @@ def primitive(
         traced.primitive = prim  # type: ignore[attr-defined]
         return traced
 
-    if fn is not None:
-        return decorate(fn)
-    return decorate
+    return decorate(fn) if fn is not None else decorate
 
 
 def _positional_names(func: Callable[..., Any]) -> list[str]:
@@ -102,21 +187,67 @@ def _positional_names(func: Callable[..., Any]) -> list[str]:
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
 
 
+def pass_through(*funcs: Any, static: bool = False) -> None:
+    """Declare numpy callables whose result carries no gradient (``np.argmax``, ``np.shape``).
+
+    They run on plain values; the trace remembers their results as guards,
+    except for ``static`` ones that only read shapes.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> tg.trace(lambda x: x[np.argmax(x)] * 2.0, x=np.array([1.0, 3.0])).grads["x"].tolist()
+        [0.0, 2.0]
+    """
+    _registry.pass_through(*funcs, static=static)
+
+
+def reject_arguments(function: str, **given: Any) -> None:
+    """For numpy adapters: refuse keyword arguments that were given a value that is not traced.
+
+    Pass each argument with ``None`` meaning "left at its default".
+
+    Example:
+        >>> reject_arguments("np.sum", out=None)
+        >>> try:
+        ...     reject_arguments("np.sum", out=[1])
+        ... except UnsupportedOperationError as err:
+        ...     print(err.operation)
+        np.sum(..., out=)
+    """
+    bad = [key for key, value in given.items() if value is not None]
+    if bad:
+        raise UnsupportedOperationError(
+            f"{function}(..., {', '.join(f'{k}=' for k in bad)})",
+            reason="these arguments are not traced",
+            hint="drop them (use the return value instead of out=)")
+
+
 def unregister(name: str) -> None:
-    """Remove a user primitive (and its numpy routes) from the registry.
+    """Remove a primitive (and its numpy routes) from the registry.
 
     Example:
         >>> import tracegraph as tg
         >>> "no_such_rule" in [p.name for p in tg.primitives()]
         False
     """
-    prim = REGISTRY.pop(name)
-    for ufunc, routed in list(UFUNC_RULES.items()):
-        if routed is prim:
-            del UFUNC_RULES[ufunc]
-    for func, handler in list(FUNCTION_RULES.items()):
-        if getattr(handler, "primitive", None) is prim:
-            del FUNCTION_RULES[func]
+    _registry.unregister(name)
+
+
+def numpy_routes(prim: Primitive) -> list[str]:
+    """How numpy/scipy code reaches ``prim``: the callables routed to it, as written.
+
+    Example:
+        >>> numpy_routes(REGISTRY["transpose"])
+        ['np.transpose', 'np.swapaxes', 'np.moveaxis']
+    """
+    names = []
+    for func, owner in _registry.ROUTE_OWNERS.items():
+        if owner is prim:
+            if isinstance(func, tuple):
+                names.append(f"{numpy_name(func[0])}.{func[1]}")
+            else:
+                names.append(numpy_name(func))
+    return names
 
 
 def primitives() -> tuple[Primitive, ...]:

@@ -62,40 +62,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from .autodiff import edge_contribution, is_finite
-from .core import ADD_NAME, Label, Symbols, Var, shape_of, symbols_for
-
-if TYPE_CHECKING:
-    from .trace import Trace
+from .core import Tape, Var, plain_value, shape_of
+from .core.var import add
+from .formula import Label, Symbols, symbols_for
+from .numbers import format_number
 
 FORMAT_VERSION = 1
 MAX_EXPRESSION_LABEL = 32
 
 
-def format_number(value: Any, precision: int = 4) -> str:
-    """A scalar as short text: ``0.1966``, ``2``, ``1.2e-08``, ``nan``.
-
-    Example:
-        >>> format_number(0.19661193), format_number(2.0), format_number(1.5e-9)
-        ('0.1966', '2', '1.5e-09')
-    """
-    value = float(value)
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "−inf"
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.{precision}g}"
-
-
 def _constant_label(value: Any) -> str:
+    value = plain_value(value)
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -108,10 +92,6 @@ def _constant_label(value: Any) -> str:
     if array.size <= 3 and array.dtype.kind in "fiub":
         return "[" + ", ".join(format_number(v) for v in array.ravel()) + "]"
     return f"{array.dtype.name}[{'×'.join(map(str, array.shape))}]"
-
-
-def _shape_of(value: Any) -> tuple[int, ...]:
-    return tuple(shape_of(value))
 
 
 def _dtype_of(value: Any) -> str:
@@ -134,39 +114,29 @@ def _zeros_like(value: Any) -> Any:
     return 0.0 if type(value) is float else np.zeros(np.shape(value))
 
 
-def relevant_indices(nodes: Sequence[Var], output_index: int | None,
-                     input_indices: Iterable[int]) -> list[int]:
-    """Tape positions of the output's ancestors plus every input, in tape order.
-
-    One reversed sweep (the tape is topologically ordered), so nodes computed
-    after the output - or that do not feed it - are left out.
-    """
-    keep = [False] * len(nodes)
-    for index in input_indices:
-        keep[index] = True
-    if output_index is not None:
-        keep[output_index] = True
-        for i in range(output_index, -1, -1):
-            if keep[i]:
-                for x in nodes[i]._inputs:
-                    if type(x) is Var:
-                        keep[x._index] = True
-    return [i for i, kept in enumerate(keep) if kept]
+def _plain(value: Any) -> Any:
+    """A value for the graph: nested traces hold traced values; the graph holds numbers."""
+    return plain_value(value) if type(value) is Var else value
 
 
 class _GraphBuilder:
-    def __init__(self, trace: Trace, fold_sums: bool) -> None:
-        self.trace = trace
-        self.nodes = trace._tape.nodes
-        self.adjoints = trace._all_adjoints()
+    def __init__(self, tape: Tape, adjoints: Sequence[Any] | None, fold_sums: bool) -> None:
+        self.tape = tape
+        self.equations = tape.equations
+        self.adjoints = adjoints
         self.fold_sums = fold_sums
         self.graph = nx.MultiDiGraph()
         self.ids: dict[int, str] = {}
-        self.labels: dict[int, str] = {}
+        self.labels: dict[int, Label] = {}
         self.constant_ids: dict[int, str] = {}
         self.constant_count = 0
         self.used_ids: set[str] = set()
         self.next_suffix: dict[str, int] = {}
+        self.node_rows: list[tuple[str, dict]] = []
+        self.edge_rows: list[tuple[str, str, int, dict]] = []
+        self.constant_labels: dict[str, str] = {}
+        self.scopes = tape.scope_table()
+        self.folded: set[int] = set()
 
     # -- ids ----------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -185,83 +155,73 @@ class _GraphBuilder:
     def _assign_ids(self, order: list[int]) -> None:
         # Names first, so a generated id can never take a user's name.
         for i in order:
-            name = self.nodes[i]._name
-            if name is not None:
+            name = self.equations[i].name
+            if name is not None and not self.tape.is_lifted(i):
                 self.ids[i] = self._unique(name)
         for i in order:
-            if i not in self.ids:
+            if i not in self.ids and not self.tape.is_lifted(i):
                 self.ids[i] = self._unique(f"n{i}")
 
     # -- operands, with n-ary sums folded -----------------------------------------------
-    def _operands(self, order: list[int]) -> dict[int, list[tuple[Any, Var | None, int]]]:
-        """For each op node: [(source, via_node, via_position)] in argument order.
+    def _operands(self, order: list[int]) -> dict[int, list[tuple[Any, Var, int]]]:
+        """For each equation: [(source, via, via_position)] in argument order.
 
-        ``source`` is a Var or a constant; ``via_node``/``via_position`` say which
-        recorded operation actually consumed it (differs from the node itself
+        ``source`` is a Var or a constant; ``via``/``via_position`` say which
+        recorded equation actually consumed it (differs from the equation itself
         when a partial sum was folded in).
         """
-        consumers = [0] * len(self.nodes)
+        equations = self.equations
+        consumers = [0] * len(equations)
         for i in order:
-            for x in self.nodes[i]._inputs:
+            for x in equations[i].inputs:
                 if type(x) is Var:
-                    consumers[x._index] += 1
-        output_index = self.trace._output_index
-        folded: set[int] = set()
+                    consumers[x.index] += 1
+        output_index = self.tape.output
         operands: dict[int, list] = {}
         for i in order:
-            node = self.nodes[i]
-            if node._prim is None:
+            eq = equations[i]
+            if eq.primitive is None:
                 continue
-            items: list[tuple[Any, Var | None, int]] = []
-            for position, x in enumerate(node._inputs):
-                if (self.fold_sums and node._prim.name == ADD_NAME and type(x) is Var
-                        and x._index in operands and x._prim.name == ADD_NAME
-                        and x._name is None and consumers[x._index] == 1
-                        and x._index != output_index
-                        and self._scope_of(x._index) == self._scope_of(i)):
-                    items.extend(operands[x._index])
-                    folded.add(x._index)
+            items: list[tuple[Any, Var, int]] = []
+            for position, x in enumerate(eq.inputs):
+                if (self.fold_sums and eq.primitive is add and type(x) is Var
+                        and x.index in operands and x.primitive is add
+                        and x.name is None and consumers[x.index] == 1
+                        and x.index != output_index
+                        and self.scopes.get(x.index, ()) == self.scopes.get(i, ())):
+                    items.extend(operands[x.index])
+                    self.folded.add(x.index)
                 else:
-                    items.append((x, node, position))
+                    items.append((x, eq, position))
             operands[i] = items
-        for index in folded:
+        for index in self.folded:
             del operands[index]
-        self.folded = folded
         return operands
-
-    def _scope_of(self, index: int) -> tuple[str, ...]:
-        return self.scopes.get(index, ())
-
-    def _scope_table(self) -> dict[int, tuple[str, ...]]:
-        """Innermost scope path of every node recorded inside a scope."""
-        table: dict[int, tuple[str, ...]] = {}
-        # Outer spans first, so inner (deeper) paths overwrite them.
-        for span in sorted(self.trace._tape.scope_spans, key=lambda s: len(s.path)):
-            for index in range(span.start, span.stop):
-                table[index] = span.path
-        return table
 
     # -- constants ------------------------------------------------------------------------
     def _constant_node(self, value: Any) -> str:
-        named = self.trace._tape.constant_names.get(id(value))
-        if named is not None and named[1] is value:
+        if type(value) is Var:  # a value of an enclosing trace, lifted to a constant leaf
             key = id(value)
             if key not in self.constant_ids:
-                self.constant_ids[key] = self._add_constant(named[0], value, named[0])
+                self.constant_ids[key] = self._add_constant(value.name, value.value,
+                                                            value.name or _constant_label(value))
             return self.constant_ids[key]
-        if isinstance(value, np.ndarray):
+        name = self.tape.constant_name(value)
+        if name is not None or isinstance(value, np.ndarray):
             key = id(value)
             if key not in self.constant_ids:
-                self.constant_ids[key] = self._add_constant(None, value, _constant_label(value))
+                self.constant_ids[key] = self._add_constant(name, value,
+                                                            name or _constant_label(value))
             return self.constant_ids[key]
         return self._add_constant(None, value, _constant_label(value))
 
     def _add_constant(self, name: str | None, value: Any, label: str) -> str:
         node_id = self._unique(name) if name else self._unique(f"c{self.constant_count}")
         self.constant_count += 1
+        value = _plain(value)
         self.node_rows.append((node_id, dict(
             kind="constant", op="constant", label=label, name=name, expr=label,
-            value=value, grad=None, shape=_shape_of(value), dtype=_dtype_of(value),
+            value=value, grad=None, shape=tuple(shape_of(value)), dtype=_dtype_of(value),
             index=None, scope=(), value_nonfinite=not _finite_or_object(value),
             grad_nonfinite=False,
         )))
@@ -270,103 +230,105 @@ class _GraphBuilder:
 
     # -- build -----------------------------------------------------------------------------
     def build(self) -> nx.MultiDiGraph:
-        trace = self.trace
-        order = relevant_indices(self.nodes, trace._output_index, trace._input_indices.values())
-        self.scopes = self._scope_table()
+        tape = self.tape
+        order = tape.relevant()
         operands = self._operands(order)
         kept = [i for i in order if i not in self.folded]
         self._assign_ids(kept)
-        self.node_rows: list[tuple[str, dict]] = []
-        self.edge_rows: list[tuple[str, str, int, dict]] = []
-        self.constant_labels: dict[str, str] = {}
         for i in kept:
+            if tape.is_lifted(i):
+                self.ids[i] = self._constant_node(self.equations[i].value)
+                self.labels[i] = Label(self.constant_labels[self.ids[i]])
+                continue
             self._add_node_and_edges(i, operands.get(i, ()))
         graph = self.graph
         graph.graph.update(
             tracegraph=FORMAT_VERSION,
-            inputs=[self.ids[i] for i in trace._input_indices.values()],
+            inputs=[self.ids[i] for i in tape.inputs.values()],
             differentiated=self.adjoints is not None,
         )
-        if trace._output_index is None:
+        if tape.output is None:
             self._add_constant_output()
         graph.add_nodes_from(self.node_rows)
         graph.add_edges_from(self.edge_rows)
-        graph.graph["output"] = (self.ids[trace._output_index]
-                                 if trace._output_index is not None else self.node_rows[-1][0])
+        graph.graph["output"] = (self.ids[tape.output] if tape.output is not None
+                                 else self.node_rows[-1][0])
         return graph
 
     def _add_node_and_edges(self, i: int, operands: Sequence) -> None:
-        node = self.nodes[i]
-        prim = node._prim
+        eq = self.equations[i]
+        prim = eq.primitive
         parent_ids: list[str] = []
         labels: list[Label] = []
         for source, _, _ in operands:
             if type(source) is Var:
-                parent_ids.append(self.ids[source._index])
-                labels.append(self.labels[source._index])
+                parent_ids.append(self.ids[source.index])
+                labels.append(self.labels[source.index])
             else:
                 constant_id = self._constant_node(source)
                 parent_ids.append(constant_id)
                 labels.append(Label(self.constant_labels[constant_id]))
         if prim is None:
-            label = node._name or self.ids[i]
+            label = eq.name or self.ids[i]
             self.labels[i] = Label(label)
-            self._add_node(i, node, label, label)
+            self._add_node(i, eq, label, label)
             return
-        symbols = self._symbols(node, labels)
-        folded_sum = prim.name == ADD_NAME and len(operands) != 2
+        symbols = symbols_for(eq, labels, Label(""))
+        folded_sum = prim is add and len(operands) != 2
         expr = " + ".join(labels) if folded_sum else symbols.render(prim.display)
-        label = self._label(node, expr)
+        label = self._label(eq, expr)
         self.labels[i] = Label(label)
         symbols.names["out"] = self.labels[i]
-        self._add_node(i, node, label, expr)
-        child_value = node.value
+        self._add_node(i, eq, label, expr)
+        child_value = eq.value
         upstream = None
         if self.adjoints is not None and i < len(self.adjoints):
             upstream = self.adjoints[i]
         for position, (source, via, via_position) in enumerate(operands):
-            if folded_sum or via is not node:
+            if folded_sum or via is not eq:
                 formula = "1"
             else:
                 formula = self._formula(prim, symbols, position)
             local = contribution = None
             if type(source) is Var:
-                values = [x.value if type(x) is Var else x for x in via._inputs]
-                if _size_is_one(source.value) and _size_is_one(child_value):
+                differentiable = via.primitive.has_gradient(via_position)
+                values = [x.value if type(x) is Var else x for x in via.inputs]
+                if differentiable and _size_is_one(source.value) and _size_is_one(child_value):
                     unit = 1.0 if not shape_of(child_value) else np.ones(shape_of(child_value))
                     local = _scalar(edge_contribution(via, via_position, unit, values))
                 if self.adjoints is not None:
-                    contribution = (_zeros_like(source.value) if upstream is None else
-                                    edge_contribution(via, via_position, upstream, values))
+                    contribution = None if upstream is None or not differentiable else \
+                        edge_contribution(via, via_position, upstream, values)
+                    if contribution is None:
+                        contribution = _zeros_like(_plain(source.value))
+                    contribution = _plain(contribution)
             self.edge_rows.append((parent_ids[position], self.ids[i], position, dict(
                 position=position, formula=formula, local=local, contribution=contribution)))
 
     def _add_constant_output(self) -> None:
-        value = self.trace.value
-        node_id = self._unique(self.trace.output_name or "output")
+        tape = self.tape
+        value = _plain(tape.result)
+        node_id = self._unique(tape.output_name or "output")
         self.node_rows.append((node_id, dict(
-            kind="output", op="constant", label=node_id, name=self.trace.output_name,
+            kind="output", op="constant", label=node_id, name=tape.output_name,
             expr=_constant_label(value), value=value,
             grad=1.0 if np.ndim(value) == 0 else np.ones(np.shape(value)),
-            shape=_shape_of(value), dtype=_dtype_of(value), index=None, scope=(),
+            shape=tuple(shape_of(value)), dtype=_dtype_of(value), index=None, scope=(),
             value_nonfinite=not _finite_or_object(value), grad_nonfinite=False,
         )))
 
-    def _symbols(self, node: Var, labels: list[Label]) -> Symbols:
-        return symbols_for(node, labels, Label(""))
-
-    def _label(self, node: Var, expr: str) -> str:
-        if node._name is not None:
-            return node._name
+    def _label(self, eq: Var, expr: str) -> str:
+        if eq.name is not None:
+            return eq.name
         if len(expr) <= MAX_EXPRESSION_LABEL:
             return expr
-        return f"{node.op}#{node._index}"
+        return f"{eq.op}#{eq.index}"
 
-    def _add_node(self, i: int, node: Var, label: str, expr: str) -> None:
-        trace = self.trace
-        if i == trace._output_index:
+    def _add_node(self, i: int, eq: Var, label: str, expr: str) -> None:
+        tape = self.tape
+        if i == tape.output:
             kind = "output"
-        elif node._prim is None:
+        elif eq.primitive is None:
             kind = "input"
         else:
             kind = "op"
@@ -374,16 +336,17 @@ class _GraphBuilder:
         if self.adjoints is not None:
             grad = self.adjoints[i] if i < len(self.adjoints) else None
             if grad is None:
-                grad = _zeros_like(node.value)
-        value = node.value
+                grad = _zeros_like(_plain(eq.value))
+            grad = _plain(grad)
+        value = _plain(eq.value)
         self.node_rows.append((self.ids[i], dict(
-            kind=kind, op=node.op, label=label, name=node._name, expr=expr,
-            value=value, grad=grad, shape=_shape_of(value), dtype=_dtype_of(value),
-            index=i, scope=self._scope_of(i), value_nonfinite=not is_finite(value),
+            kind=kind, op=eq.op, label=label, name=eq.name, expr=expr,
+            value=value, grad=grad, shape=tuple(shape_of(value)), dtype=_dtype_of(value),
+            index=i, scope=self.scopes.get(i, ()), value_nonfinite=not is_finite(value),
             grad_nonfinite=grad is not None and not is_finite(grad),
         )))
 
-    def _formula(self, prim, symbols: Symbols, position: int) -> str:
+    def _formula(self, prim: Any, symbols: Symbols, position: int) -> str:
         template = prim.formula(position)
         if template is None:
             return "no gradient"
@@ -393,7 +356,7 @@ class _GraphBuilder:
 
 
 def _scalar(value: Any) -> float:
-    return float(np.asarray(value).reshape(()))
+    return float(np.asarray(_plain(value)).reshape(()))
 
 
 def _finite_or_object(value: Any) -> bool:
@@ -403,22 +366,25 @@ def _finite_or_object(value: Any) -> bool:
         return True
 
 
-def build_graph(trace: Trace, *, fold_sums: bool = True) -> nx.MultiDiGraph:
-    """The annotated graph of a trace (see the module docstring for the schema).
+def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
+                fold_sums: bool = True) -> nx.MultiDiGraph:
+    """The annotated graph of a finished tape (see the module docstring for the schema).
 
+    ``adjoints`` are d output / d node for every equation (from
+    :func:`tracegraph.autodiff.backward`), or ``None`` for values only.
     Usually reached as ``trace.graph`` (cached).
 
     Example:
         >>> import numpy as np, tracegraph as tg
         >>> t = tg.trace(lambda x: np.sum(x * x), x=np.arange(3.0))
-        >>> g = build_graph(t)
+        >>> g = build_graph(t.tape, t.adjoints())
         >>> g.nodes["x"]["grad"].tolist()
         [0.0, 2.0, 4.0]
     """
     # Contributions are recomputed here; any NaN/inf they hold was already
     # reported by the backward pass, so numpy's warnings would only repeat it.
     with np.errstate(all="ignore"):
-        return _GraphBuilder(trace, fold_sums).build()
+        return _GraphBuilder(tape, adjoints, fold_sums).build()
 
 
 # --------------------------------------------------------------------------- queries

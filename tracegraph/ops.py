@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import REGISTRY, apply
+from .core import apply, normalize_axis
+from .rules import neural
 
 
 def sigmoid(x: Any) -> Any:
@@ -25,7 +26,7 @@ def sigmoid(x: Any) -> Any:
         >>> tg.trace(sigmoid, x=0.0).grads["x"]
         0.25
     """
-    return apply(REGISTRY["sigmoid"], x)
+    return apply(neural.SIGMOID, x)
 
 
 def relu(x: Any) -> Any:
@@ -36,7 +37,7 @@ def relu(x: Any) -> Any:
         >>> relu(np.array([-1.0, 2.0])).tolist()
         [0.0, 2.0]
     """
-    return apply(REGISTRY["relu"], x)
+    return apply(neural.RELU, x)
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
@@ -47,7 +48,7 @@ def softmax(x: Any, axis: int = -1) -> Any:
         >>> softmax(np.zeros(4)).tolist()
         [0.25, 0.25, 0.25, 0.25]
     """
-    return apply(REGISTRY["softmax"], x, axis=int(axis))
+    return apply(neural.SOFTMAX, x, axis=int(axis))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
@@ -58,7 +59,7 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
         >>> round(float(log_softmax(np.zeros(2))[0]), 4)
         -0.6931
     """
-    return apply(REGISTRY["log_softmax"], x, axis=int(axis))
+    return apply(neural.LOG_SOFTMAX, x, axis=int(axis))
 
 
 def logsumexp(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Any:
@@ -69,9 +70,7 @@ def logsumexp(x: Any, axis: int | tuple[int, ...] | None = None, keepdims: bool 
         >>> round(float(logsumexp(np.array([1000.0, 1000.0]))), 4)
         1000.6931
     """
-    from .core import normalize_axis
-
-    return apply(REGISTRY["logsumexp"], x, axis=normalize_axis(axis), keepdims=bool(keepdims))
+    return apply(neural.LOGSUMEXP, x, axis=normalize_axis(axis), keepdims=bool(keepdims))
 
 
 def mse(pred: Any, target: Any) -> Any:
@@ -82,7 +81,7 @@ def mse(pred: Any, target: Any) -> Any:
         >>> mse(np.array([1.0, 2.0]), np.array([1.0, 4.0]))
         2.0
     """
-    return apply(REGISTRY["mse"], pred, target)
+    return apply(neural.MSE, pred, target)
 
 
 def binary_cross_entropy(p: Any, y: Any) -> Any:
@@ -92,7 +91,7 @@ def binary_cross_entropy(p: Any, y: Any) -> Any:
         >>> round(binary_cross_entropy(0.5, 1.0), 4)
         0.6931
     """
-    return apply(REGISTRY["binary_cross_entropy"], p, y)
+    return apply(neural.BINARY_CROSS_ENTROPY, p, y)
 
 
 def softmax_cross_entropy(logits: Any, labels: Any, axis: int = -1) -> Any:
@@ -106,7 +105,7 @@ def softmax_cross_entropy(logits: Any, labels: Any, axis: int = -1) -> Any:
         >>> round(softmax_cross_entropy(np.zeros((2, 4)), np.array([0, 3])), 4)
         1.3863
     """
-    return apply(REGISTRY["softmax_cross_entropy"], logits, labels, axis=int(axis))
+    return apply(neural.SOFTMAX_CROSS_ENTROPY, logits, labels, axis=int(axis))
 
 
 def kl_divergence(p: Any, q: Any) -> Any:
@@ -117,7 +116,7 @@ def kl_divergence(p: Any, q: Any) -> Any:
         >>> kl_divergence(np.array([0.5, 0.5]), np.array([0.5, 0.5]))
         0.0
     """
-    return apply(REGISTRY["kl_divergence"], p, q)
+    return apply(neural.KL_DIVERGENCE, p, q)
 
 
 cross_entropy = softmax_cross_entropy

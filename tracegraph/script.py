@@ -493,7 +493,7 @@ class _Binder:
         self.latest[name] = value
         if top_level:
             self._name_at_top_level(name, value, lineno)
-        elif value._name is None:
+        elif value.name is None:
             name_value(value, name)
             self._auto_named[id(value)] = value
         return value
@@ -523,11 +523,11 @@ class _Binder:
         key = id(value)
         if key in self._named_at_top:
             return
-        if value._name is None or key in self._auto_named:
+        if value.name is None or key in self._auto_named:
             name_value(value, name, replace=True)
             self._auto_named.pop(key, None)
         self._named_at_top[key] = value
-        if value._prim is not None:
+        if value.primitive is not None:
             self.bindings.append((Binding(name, lineno, shape_of(value.value)), value))
 
     def check_overrides(self, path: Path) -> None:

@@ -120,7 +120,7 @@ def assert_gradients_numeric(subject: Trace | Callable[..., Any], /, *, edges: b
     """
     __tracebackhide__ = True
     trace = subject
-    if callable(subject) and not hasattr(subject, "_tape"):
+    if callable(subject) and not hasattr(subject, "tape"):
         from .trace import trace as trace_function
 
         trace = trace_function(subject, **inputs)

@@ -21,11 +21,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import networkx as nx
 import numpy as np
 
 from . import autodiff
-from .core import _ACTIVE_TAPE, Tape, Var, as_python_scalar, is_constant, shape_of, unwrap_constant
+from .core import Tape, Var, as_python_scalar, is_constant, plain_value, shape_of, unwrap_constant
+from .core.scope import activate, active_tape
+from .diagram import mimebundle, render, to_dot
 from .errors import ForeignTraceError, NonFiniteWarning, NotDifferentiatedError, TracegraphError
+from .graph import build_graph, to_json
 
 
 @dataclass(frozen=True)
@@ -63,18 +67,20 @@ class Tracer:
         (1.0, {'w1': 4.0, 'x1': 1.0})
     """
 
-    def __init__(self) -> None:
-        self.tape = Tape()
-        self._input_indices: dict[str, int] = {}
-        self._constants: dict[str, Any] = {}
-        self._tokens: list[Any] = []
+    def __init__(self, *, nested: bool = False) -> None:
+        # A nested tracer (tg.grad inside a trace) records on a child of the active
+        # trace, so values of the enclosing trace can be used inside it.
+        self.tape = Tape(parent=active_tape() if nested else None)
+        self._blocks: list[Any] = []
 
     def __enter__(self) -> Tracer:
-        self._tokens.append(_ACTIVE_TAPE.set(self.tape))
+        block = activate(self.tape)
+        block.__enter__()
+        self._blocks.append(block)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        _ACTIVE_TAPE.reset(self._tokens.pop())
+        self._blocks.pop().__exit__(*exc_info)
 
     def input(self, name: str, value: Any) -> Any:
         """Declare a named input and return the value to compute with.
@@ -83,37 +89,50 @@ class Tracer:
         Python int is traced as a float but still works as a count or index
         (``range(n)``).  Integer/bool arrays, :func:`tracegraph.constant`
         values and other Python objects are returned as they are (constants).
+        A value of an enclosing trace makes this trace nested in it, so its
+        gradients are themselves traced (derivatives of derivatives).
         """
+        tape = self.tape
         if not isinstance(name, str) or not name:
             raise ValueError("an input name must be a non-empty string")
-        if name in self._input_indices or name in self._constants:
+        if name in tape.inputs or name in tape.constants:
             raise ValueError(f"input {name!r} is declared twice")
-        self.tape.check_open()
+        tape.check_open()
         if is_constant(value):
             return self.constant(name, unwrap_constant(value))
         if type(value) is Var:
-            raise TracegraphError(
-                f"input {name!r} is already a traced value",
-                hint="pass its plain value (x.value) to start a new trace",
-            )
-        if _is_traceable_number(value):
+            leaf = self._nested_leaf(name, value)
+        elif _is_traceable_number(value):
             integer = isinstance(value, (int, np.integer))
-            leaf = self.tape.leaf(name, float(value), integer=integer)
+            leaf = tape.leaf(name, float(value), integer=integer)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            leaf = self.tape.leaf(name, value)
+            leaf = tape.leaf(name, value)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "c":
             raise TracegraphError(
                 f"input {name!r} is a complex array; tracegraph differentiates real values only",
                 hint="pass the real and imaginary parts as separate float inputs")
         else:
             return self.constant(name, value)
-        self._input_indices[name] = leaf._index
+        tape.declare_input(name, leaf)
         return leaf
+
+    def _nested_leaf(self, name: str, value: Var) -> Var:
+        tape = self.tape
+        outer = value.tape
+        if tape.parent is None and not tape.equations:
+            tape.parent = outer
+        if not (outer is tape.parent or outer.encloses(tape)):
+            raise ForeignTraceError(
+                f"input {name!r} is a traced value of a trace this one is not nested in",
+                node=value.label,
+                hint="start the inner trace while the outer one runs (tg.grad does), or pass "
+                "the plain value (x.value) to start an independent trace")
+        return tape.leaf(name, value)
 
     def constant(self, name: str, value: Any) -> Any:
         """Declare a named constant: shown in the graph under ``name``, never differentiated."""
         value = unwrap_constant(value)
-        self._constants[name] = value
+        self.tape.constants[name] = value
         if isinstance(value, np.ndarray):
             self.tape.name_constant(name, value)
         return value
@@ -125,27 +144,23 @@ class Tracer:
         """
         tape = self.tape
         tape.check_open()
-        if type(output) is Var:
-            if output._tape is not tape:
-                raise ForeignTraceError(
-                    "the output belongs to a different trace",
-                    hint="return a value computed from this trace's inputs")
-            if output._name is None:
-                output._name = name or "output"
-            output_index: int | None = output._index
-            value = output.value
-        elif isinstance(output, (float, int, np.ndarray, np.generic, numbers.Number)):
-            output_index = None
-            value = output
-        else:
+        output_index: int | None = None
+        if type(output) is Var and output.tape is tape:
+            if output.name is None:
+                output.name = name or "output"
+            output_index = output.index
+            name = output.name
+        elif type(output) is Var and not output.tape.encloses(tape):
+            raise ForeignTraceError(
+                "the output belongs to a different trace",
+                hint="return a value computed from this trace's inputs")
+        elif type(output) is not Var and not isinstance(
+                output, (float, int, np.ndarray, np.generic, numbers.Number)):
             raise TracegraphError(
                 f"the traced computation returned {type(output).__name__}, not a number or array",
-                hint="return one value (the loss); compute other results separately",
-            )
-        tape.closed = True
-        result = Trace(tape, output_index, value, dict(self._input_indices),
-                       dict(self._constants), output_name=name if output_index is None else
-                       output._name)
+                hint="return one value (the loss); compute other results separately")
+        tape.finish(output_index, name, None if output_index is not None else output)
+        result = Trace(tape)
         result._report_forward_nonfinite()
         if not shape_of(result.value):
             result.backward()
@@ -186,11 +201,15 @@ def trace(fn: Callable[..., Any], /, **inputs: Any) -> Trace:
 class Trace:
     """The result of tracing: forward value, gradients and the annotated graph.
 
+    A facade over the record (:attr:`tape`): the graph is built from it on
+    first use and the diagrams from the graph.
+
     Attributes:
         value: the output's value (a float for a scalar output).
         grads: ``{input name: d output / d input}``, each shaped like its input
             (a float for a scalar input).
         graph: the annotated ``networkx.MultiDiGraph`` (see :mod:`tracegraph.graph`).
+        tape: the record of the computation (:class:`tracegraph.core.Tape`).
         output_name: the output node's name.
         inputs: ``{input name: value}`` of the differentiated inputs.
         constants: ``{name: value}`` of the named constants.
@@ -203,20 +222,27 @@ class Trace:
         (12.0, 4.0, 3)
     """
 
-    def __init__(self, tape: Tape, output_index: int | None, value: Any,
-                 input_indices: dict[str, int], constants: dict[str, Any],
-                 output_name: str | None = None) -> None:
-        self._tape = tape
-        self._output_index = output_index
-        self._input_indices = input_indices
+    def __init__(self, tape: Tape) -> None:
+        self.tape = tape
         self._adjoints: list[Any] | None = None
         self._full_adjoints: list[Any] | None = None
         self._seed: Any = None
-        self.constants = constants
-        self.output_name = output_name
-        self.value = as_python_scalar(value)
+        self.value = as_python_scalar(tape.result)
         self.nonfinite: list[autodiff.NonFinite] = []
         self._grads: dict[str, Any] | None = None
+
+    @property
+    def output_name(self) -> str | None:
+        return self.tape.output_name
+
+    @property
+    def constants(self) -> dict[str, Any]:
+        return self.tape.constants
+
+    @property
+    def output_index(self) -> int | None:
+        """The output's position on the tape (None when the output is a constant)."""
+        return self.tape.output
 
     # -- gradients --------------------------------------------------------------------
     def backward(self, seed: Any = None) -> Trace:
@@ -231,45 +257,49 @@ class Trace:
             >>> t.backward(np.ones(2)).grads["x"].tolist()
             [2.0, 4.0]
         """
-        shape = shape_of(self.value)
-        if seed is None:
-            if shape:
-                raise NotDifferentiatedError(
-                    f"the output has shape {shape}, so d(output)/d(input) is a Jacobian, "
-                    "not a gradient",
-                    node=self.output_name,
-                    hint=f"call t.backward(seed) with an array of shape {shape} (np.ones({shape}) "
-                    "gives the gradient of the sum), or reduce the output to a scalar loss",
-                )
-            seed = 1.0
-        elif np.shape(seed) != shape:
-            raise NotDifferentiatedError(
-                f"the seed has shape {np.shape(seed)} but the output has shape {shape}",
-                node=self.output_name, hint=f"pass a seed of shape {shape}")
-        else:
-            seed = as_python_scalar(seed) if not shape else np.asarray(seed, dtype=float)
-        self._seed = seed
-        if self._output_index is None:
+        self._seed = self._checked_seed(seed, shape_of(self.value), self.output_name)
+        tape = self.tape
+        if tape.output is None:
             self._adjoints = []
         else:
             # Only the inputs' adjoints are kept: intermediate ones are released as soon
             # as they are used, so peak memory stays near the forward pass's.  The graph
-            # recomputes them all when it is built (see _all_adjoints).
-            self._adjoints = autodiff.backward(self._tape.nodes, self._output_index, seed,
-                                               keep=self._input_indices.values())
-        self._full_adjoints: list[Any] | None = None
+            # recomputes them all when it is built (see adjoints()).
+            self._adjoints = autodiff.backward(tape.equations, tape.output, self._seed,
+                                               keep=tape.inputs.values())
+        self._full_adjoints = None
         self._grads = None
         self.__dict__.pop("graph", None)
         self._report_backward_nonfinite()
         return self
 
-    def _all_adjoints(self) -> list[Any] | None:
-        """d output / d node for every node (None before differentiation); computed once."""
+    @staticmethod
+    def _checked_seed(seed: Any, shape: tuple[int, ...], of: str | None) -> Any:
+        if seed is None:
+            if shape:
+                raise NotDifferentiatedError(
+                    f"the output has shape {shape}, so d(output)/d(input) is a Jacobian, "
+                    "not a gradient", node=of,
+                    hint=f"call t.backward(seed) with an array of shape {shape} "
+                    f"(np.ones({shape}) gives the gradient of the sum), or reduce the output "
+                    "to a scalar loss")
+            return 1.0
+        if shape_of(seed) != shape:
+            raise NotDifferentiatedError(
+                f"the seed has shape {shape_of(seed)} but the output has shape {shape}",
+                node=of, hint=f"pass a seed of shape {shape}")
+        if type(seed) is Var:
+            return seed
+        return as_python_scalar(seed) if not shape else np.asarray(seed, dtype=float)
+
+    def adjoints(self) -> list[Any] | None:
+        """d output / d node for every equation (None before differentiation); computed once."""
         if self._adjoints is None:
             return None
         if self._full_adjoints is None:
-            self._full_adjoints = ([] if self._output_index is None else autodiff.backward(
-                self._tape.nodes, self._output_index, self._seed))
+            tape = self.tape
+            self._full_adjoints = ([] if tape.output is None else autodiff.backward(
+                tape.equations, tape.output, self._seed))
         return self._full_adjoints
 
     @property
@@ -289,11 +319,14 @@ class Trace:
     def _collect_grads(self) -> dict[str, Any]:
         grads: dict[str, Any] = {}
         seen: set[int] = set()
-        nodes = self._tape.nodes
+        equations = self.tape.equations
         adjoints = self._adjoints or []
-        for name, index in self._input_indices.items():
-            value = nodes[index].value
+        for name, index in self.tape.inputs.items():
+            value = plain_value(equations[index].value)
             grad = adjoints[index] if index < len(adjoints) else None
+            if type(grad) is Var:  # a nested trace: the gradient is itself traced
+                grads[name] = grad
+                continue
             if type(value) is float:
                 grads[name] = 0.0 if grad is None else (
                     grad if type(grad) is float else _as_float(grad))
@@ -310,18 +343,20 @@ class Trace:
     # gradient), naming the node where they first appeared; a NaN that is masked
     # away (np.where) changes nothing and is only flagged on its node in the graph.
     def _report_forward_nonfinite(self) -> None:
-        if self._output_index is None or autodiff.is_finite(self.value):
+        tape = self.tape
+        if tape.output is None or autodiff.is_finite(self.value):
             return
-        nodes = self._tape.nodes[: self._output_index + 1]
-        found = autodiff.find_nonfinite(nodes, [n.value for n in nodes], "forward", limit=1)
+        equations = tape.equations[: tape.output + 1]
+        found = autodiff.find_nonfinite(equations, [eq.value for eq in equations], "forward",
+                                        limit=1)
         self._warn(found, "forward")
 
     def _report_backward_nonfinite(self) -> None:
         adjoints = self._adjoints or []
-        if autodiff.all_finite(adjoints[i] for i in self._input_indices.values()
+        if autodiff.all_finite(adjoints[i] for i in self.tape.inputs.values()
                                if i < len(adjoints)):
             return
-        found = autodiff.find_nonfinite(self._tape.nodes, self._all_adjoints(), "backward")
+        found = autodiff.find_nonfinite(self.tape.equations, self.adjoints(), "backward")
         if found:
             # The gradient flows from the output down: the last one on the tape is the origin.
             found = [found[-1]]
@@ -359,8 +394,6 @@ class Trace:
             >>> t.influences("a", "x"), t.influences("a", "y")
             (True, False)
         """
-        import networkx as nx
-
         return of == wrt or nx.has_path(self.graph, wrt, of)
 
     def derivative(self, of: str, wrt: str, seed: Any = None) -> Any:
@@ -381,24 +414,12 @@ class Trace:
         """
         of_index = self.node_index(of)
         wrt_index = self.node_index(wrt)
-        nodes = self._tape.nodes
-        of_value = nodes[of_index].value
-        shape = shape_of(of_value)
-        if seed is None:
-            if shape:
-                raise NotDifferentiatedError(
-                    f"{of!r} has shape {shape}; d{of}/d{wrt} is a Jacobian",
-                    node=of, hint=f"pass seed= with shape {shape} to get d(seed·{of})/d{wrt}")
-            seed = 1.0
-        elif shape_of(seed) != shape:
-            raise NotDifferentiatedError(
-                f"seed has shape {shape_of(seed)} but {of!r} has shape {shape}", node=of,
-                hint=f"pass a seed of shape {shape}")
-        wrt_value = nodes[wrt_index].value
-        if wrt_index > of_index:
-            adjoint = None
-        else:
-            adjoint = autodiff.backward(nodes, of_index, seed)[wrt_index]
+        equations = self.tape.equations
+        seed = self._checked_seed(seed, shape_of(equations[of_index].value), of)
+        wrt_value = equations[wrt_index].value
+        adjoint = None
+        if wrt_index <= of_index:
+            adjoint = autodiff.backward(equations, of_index, seed)[wrt_index]
         if adjoint is None:
             return 0.0 if type(wrt_value) is float else np.zeros(shape_of(wrt_value))
         return adjoint if shape_of(wrt_value) else _as_float(adjoint)
@@ -406,34 +427,26 @@ class Trace:
     # -- diagrams (tracegraph.diagram; graphviz is imported only to write images) -------
     def to_dot(self, **options: Any) -> str:
         """The chain-rule diagram as DOT text (see :func:`tracegraph.to_dot`)."""
-        from .diagram import to_dot
-
         return to_dot(self, **options)
 
     def render(self, path: Any, **options: Any) -> Any:
         """Write the diagram to ``path`` (.svg/.png/.pdf/.dot/.json); see :func:`tracegraph.render`."""
-        from .diagram import render
-
         return render(self, path, **options)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from .diagram import mimebundle
-
         return mimebundle(self)
 
     # -- graph ------------------------------------------------------------------------
     @cached_property
-    def graph(self):
+    def graph(self) -> nx.MultiDiGraph:
         """The annotated ``networkx.MultiDiGraph`` (built on first use, then cached)."""
-        from .graph import build_graph
-
-        return build_graph(self)
+        return build_graph(self.tape, self.adjoints())
 
     @property
     def inputs(self) -> dict[str, Any]:
         """``{name: value}`` of the traced (differentiated) inputs."""
-        nodes = self._tape.nodes
-        return {name: nodes[i].value for name, i in self._input_indices.items()}
+        equations = self.tape.equations
+        return {name: equations[i].value for name, i in self.tape.inputs.items()}
 
     def __getitem__(self, node_id: str) -> Node:
         """Look a node up by id / name (``t["S"]``, ``t["y#2"]``)."""
@@ -457,12 +470,10 @@ class Trace:
         shape = shape_of(self.value)
         value = f"{self.value:.6g}" if type(self.value) is float else f"array{shape}"
         return (f"<Trace {self.output_name or 'output'} = {value}, "
-                f"{len(self._input_indices)} inputs, {len(self._tape.nodes)} recorded nodes>")
+                f"{len(self.tape.inputs)} inputs, {len(self.tape)} recorded nodes>")
 
     def to_json(self, *, indent: int | None = 1) -> str:
         """The graph as node-link JSON (see :func:`tracegraph.graph.to_json`)."""
-        from .graph import to_json
-
         return to_json(self.graph, indent=indent)
 
 

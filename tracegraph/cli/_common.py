@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from ..core import Label
+from ..formula import Label
 from ..errors import (
     ForeignTraceError,
     GraphvizNotFoundError,
@@ -39,7 +39,7 @@ from ..errors import (
     TracegraphError,
     UnsupportedOperationError,
 )
-from ..graph import format_number
+from ..numbers import format_number
 from ..script import ScriptResult, load_script, parse_override, require_gradients
 
 EXIT_OK = 0

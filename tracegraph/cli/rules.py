@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..core import Label, Primitive, Symbols
-from ..extend import primitives
+from ..core import Primitive
+from ..formula import Label, Symbols
+from ..extend import numpy_routes, primitives
 from ._common import CommandError, DebugOption, load, markdown_table, reporting, stdout_console
 
 NAME = "rules"
@@ -113,7 +114,7 @@ def _called_as(prim: Primitive) -> str:
     """``np.tanh`` for numpy's, ``tracegraph.sigmoid`` for tracegraph's own functions."""
     import tracegraph
 
-    names = list(prim.numpy_names)
+    names = numpy_routes(prim)
     if prim.category != "user" and callable(getattr(tracegraph, prim.name, None)):
         names.append(f"tracegraph.{prim.name}")
     return ", ".join(names) or "—"
@@ -123,4 +124,4 @@ def _matches(prim: Primitive, pattern: str | None) -> bool:
     if not pattern:
         return True
     needle = pattern.lower()
-    return needle in prim.name.lower() or any(needle in n.lower() for n in prim.numpy_names)
+    return needle in prim.name.lower() or any(needle in n.lower() for n in numpy_routes(prim))

@@ -60,7 +60,8 @@ class Diagram:
 
 
 def graph_of(source: Any) -> nx.MultiDiGraph:
-    """The annotated graph of a :class:`~tracegraph.Trace`, or the graph itself.
+    """The annotated graph itself, or the ``.graph`` of a :class:`~tracegraph.Trace`
+    (or any object that has one: the diagram layer does not depend on the facade).
 
     Example:
         >>> import tracegraph as tg
@@ -69,10 +70,9 @@ def graph_of(source: Any) -> nx.MultiDiGraph:
     """
     if isinstance(source, nx.MultiDiGraph):
         return source
-    from ..trace import Trace
-
-    if isinstance(source, Trace):
-        return source.graph
+    graph = getattr(source, "graph", None)
+    if isinstance(graph, nx.MultiDiGraph):
+        return graph
     raise TypeError(
         f"expected a tracegraph Trace or its graph (networkx.MultiDiGraph), "
         f"got {type(source).__name__}; trace a function with tracegraph.trace(fn, ...) first")

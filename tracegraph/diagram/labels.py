@@ -29,7 +29,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from ..core import is_atomic
+from ..formula import is_atomic
 from . import style
 from .options import DiagramOptions
 from .text import (

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import format_number
+from ..numbers import format_number
 
 SMALL_ARRAY = 6  # arrays with at most this many elements are written out in full
 TOOLTIP_VALUES = 1000  # tooltips list at most this many values

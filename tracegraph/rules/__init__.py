@@ -1,15 +1,17 @@
-"""THE DERIVATIVE TABLE: one declaration per primitive.
+"""THE DERIVATIVE TABLE: one declaration per primitive, through :func:`tracegraph.defprimitive`.
 
 Importing this package fills :data:`tracegraph.core.REGISTRY`.  Each module
-is one section of the table:
+is one section of the table; each row declares the implementation, one VJP
+and formula per input, the numpy routes (with their adapters) and the
+sampling domain:
 
-- :mod:`.arithmetic`  + − × ÷ **, negation, abs, square, maximum, minimum, where, clip
-- :mod:`.elementwise` exp, log, sqrt, trig and hyperbolic functions
-- :mod:`.reductions`  sum, mean, max, min, norm
-- :mod:`.linalg`      matmul (and np.dot)
-- :mod:`.shape`       reshape, transpose, indexing, concatenate, stack, broadcast_to
-- :mod:`.neural`      sigmoid, relu, softmax, logsumexp, the losses
-- :mod:`.numpy_api`   numpy functions routed to the primitives above
+- :mod:`.arithmetic`     + − × ÷ **, negation, abs, square, maximum, minimum, where, clip
+- :mod:`.elementwise`    exp, log, sqrt, trig and hyperbolic functions
+- :mod:`.reductions`     sum, mean, max, min, norm
+- :mod:`.linalg`         matmul (and np.dot, np.outer, np.inner)
+- :mod:`.shape`          reshape, transpose, indexing, concatenate, stack, broadcast_to, pack
+- :mod:`.neural`         sigmoid, relu, softmax, logsumexp, the losses
+- :mod:`.gradient_free`  comparisons, argmax, sign ... (no gradient; guarded)
 
 Example:
     >>> from tracegraph.core import REGISTRY
@@ -17,4 +19,4 @@ Example:
     '{out:p}·(1 − {out:p})'
 """
 
-from . import arithmetic, elementwise, linalg, neural, numpy_api, reductions, shape  # noqa: F401
+from . import arithmetic, elementwise, gradient_free, linalg, neural, reductions, shape  # noqa: F401

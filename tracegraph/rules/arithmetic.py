@@ -13,8 +13,11 @@ import operator
 
 import numpy as np
 
-from ..core import REGISTRY, Symbols, bind_operator
-from ._declare import defprimitive
+from ..core.var import absolute, add, divide, multiply, negative, power, subtract
+from ..core.var import value_of
+from ..extend import defprimitive, reject_arguments
+from ..formula import Symbols, superscript
+from ..numbers import formula_constant
 
 ARITHMETIC = "arithmetic"
 
@@ -45,15 +48,12 @@ def _power_vjp_exponent(g, out, x, y):
     return g * out * np.log(safe_x)
 
 
-_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
-
-
 def _exponent_text(s: Symbols) -> str | None:
     """Superscript for a small integer constant exponent (``²``), else None."""
     c = s.constant("y")
     if isinstance(c, (int, float, np.integer, np.floating)) and float(c).is_integer() \
             and abs(c) < 100:
-        return str(int(c)).translate(_SUPERSCRIPT)
+        return superscript(int(c))
     return None
 
 
@@ -67,18 +67,15 @@ def _power_formula_base(s: Symbols) -> str:
     if isinstance(c, (int, float, np.integer, np.floating)):
         c = float(c)
         lower = c - 1
-        coef = _num(c)
+        coef = formula_constant(c)
         if lower == 0:
             return coef
         if lower == 1:
             return f"{coef}·{s['x']:p}"
-        sup = _num(lower).translate(_SUPERSCRIPT) if lower.is_integer() else f"^{_num(lower)}"
+        sup = (superscript(formula_constant(lower)) if lower.is_integer()
+               else f"^{formula_constant(lower)}")
         return f"{coef}·{s['x']:p}{sup}"
     return "{y:p}·{x:p}^({y} − 1)".format_map(s.names)
-
-
-def _num(c: float) -> str:
-    return str(int(c)) if float(c).is_integer() else f"{c:g}"
 
 
 def _power_kink(x, y):
@@ -107,44 +104,44 @@ def _select_smaller(g, out, x, y):
 
 
 defprimitive(
-    "add", operator.add, display="{x} + {y}", numpy=(np.add,), category=ARITHMETIC,
+    add, operator.add, display="{x} + {y}", numpy=(np.add,), category=ARITHMETIC,
     grads={"x": (lambda g, out, x, y: g, "1"),
            "y": (lambda g, out, x, y: g, "1")},
     doc="x + y",
 )
 defprimitive(
-    "subtract", operator.sub, display="{x} − {y:p}", numpy=(np.subtract,), category=ARITHMETIC,
+    subtract, operator.sub, display="{x} − {y:p}", numpy=(np.subtract,), category=ARITHMETIC,
     grads={"x": (lambda g, out, x, y: g, "1"),
            "y": (lambda g, out, x, y: -g, "−1")},
     doc="x − y",
 )
 defprimitive(
-    "multiply", operator.mul, display="{x:p}·{y:p}", numpy=(np.multiply,), category=ARITHMETIC,
+    multiply, operator.mul, display="{x:p}·{y:p}", numpy=(np.multiply,), category=ARITHMETIC,
     grads={"x": (lambda g, out, x, y: g * y, "{y}"),
            "y": (lambda g, out, x, y: g * x, "{x}")},
     doc="x · y",
 )
 defprimitive(
-    "divide", operator.truediv, display="{x:p}/{y:p}", numpy=(np.divide,), category=ARITHMETIC,
+    divide, operator.truediv, display="{x:p}/{y:p}", numpy=(np.divide,), category=ARITHMETIC,
     grads={"x": (lambda g, out, x, y: g / y, "1/{y:p}"),
            "y": (lambda g, out, x, y: -g * out / y, "−{x:p}/{y:p}²")},
     kink=_sign_aware_division_kink, domain={"y": (0.5, 3.0)},
     doc="x / y",
 )
 defprimitive(
-    "power", _power, display=_power_display, numpy=(np.power,), category=ARITHMETIC,
+    power, _power, display=_power_display, numpy=(np.power,), category=ARITHMETIC,
     grads={"x": (_power_vjp_base, _power_formula_base),
            "y": (_power_vjp_exponent, "{out:p}·ln({x})")},
     kink=_power_kink, domain={"x": (0.2, 3.0), "y": (-2.0, 3.0)},
     doc="x ** y (base and exponent may both be traced)",
 )
 defprimitive(
-    "negative", operator.neg, display="−{x:p}", numpy=(np.negative,), category=ARITHMETIC,
+    negative, operator.neg, display="−{x:p}", numpy=(np.negative,), category=ARITHMETIC,
     grads={"x": (lambda g, out, x: -g, "−1")},
     doc="−x",
 )
 defprimitive(
-    "absolute", lambda x: np.abs(x), scalar_impl=abs, display="|{x}|",
+    absolute, lambda x: np.abs(x), scalar_impl=abs, display="|{x}|",
     numpy=(np.absolute, np.fabs), category=ARITHMETIC,
     grads={"x": (lambda g, out, x: g * np.sign(x), "sign({x})")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
@@ -180,9 +177,15 @@ def _where_sample(rng):
     return (cond, rng.normal(size=shape), rng.normal(size=shape[-1:] if shape else ())), {}
 
 
+def _where_route(prim, condition, x=None, y=None):
+    if x is None and y is None:
+        return np.where(value_of(condition))
+    return prim(value_of(condition), x, y)
+
+
 defprimitive(
     "where", lambda cond, x, y: np.where(cond, x, y), display="where({cond}, {x}, {y})",
-    category=ARITHMETIC,
+    category=ARITHMETIC, numpy={np.where: _where_route},
     grads={"cond": None,
            "x": (lambda g, out, cond, x, y: g * np.asarray(cond, dtype=bool), "[{cond}]"),
            "y": (lambda g, out, cond, x, y: g * ~np.asarray(cond, dtype=bool), "[not {cond}]")},
@@ -217,8 +220,16 @@ def _clip_sample(rng):
     return (rng.normal(size=shape), -0.5 + 0.1 * rng.normal(), 0.5 + 0.1 * rng.normal()), {}
 
 
+def _clip_route(prim, a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
+    reject_arguments("np.clip", out=out, **kwargs)
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    return prim(a, lo, hi)
+
+
 defprimitive(
     "clip", _clip, display="clip({x}, {lo}, {hi})", category=ARITHMETIC,
+    numpy={np.clip: _clip_route},
     grads={"x": (lambda g, out, x, lo, hi: g * _inside(x, lo, hi), "[{lo} ≤ {x} ≤ {hi}]"),
            "lo": (lambda g, out, x, lo, hi: g * np.less(x, lo), "[{x} < {lo}]"),
            "hi": (lambda g, out, x, lo, hi: g * np.greater(x, hi), "[{x} > {hi}]")},
@@ -226,8 +237,3 @@ defprimitive(
     doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside",
 )
 
-
-for _dunder, _name in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
-                       ("truediv", "divide"), ("pow", "power")):
-    bind_operator(f"__{_dunder}__", REGISTRY[_name])
-    bind_operator(f"__r{_dunder}__", REGISTRY[_name], reflected=True)

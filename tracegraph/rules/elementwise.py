@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from ._declare import defprimitive
+from ..extend import defprimitive
 
 ELEMENTWISE = "elementwise"
 _LN2 = math.log(2.0)

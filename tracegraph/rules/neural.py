@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._declare import defprimitive
+from ..extend import defprimitive
 from .reductions import reduced_axes, restore_axes
 
 NEURAL = "neural network"
@@ -47,12 +47,12 @@ def _relu_scalar(x):
     return x if x > 0.0 else 0.0
 
 
-defprimitive(
+SIGMOID = defprimitive(
     "sigmoid", _sigmoid, scalar_impl=_sigmoid_scalar, display="σ({x})", category=NEURAL,
     grads={"x": (lambda g, out, x: g * out * (1.0 - out), "{out:p}·(1 − {out:p})")},
     doc="σ(x) = 1 / (1 + e^−x)",
 )
-defprimitive(
+RELU = defprimitive(
     "relu", _relu, scalar_impl=_relu_scalar, display="relu({x})", category=NEURAL,
     grads={"x": (lambda g, out, x: g * np.greater(x, 0.0), "[{x} > 0]")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
@@ -110,17 +110,17 @@ def _logsumexp_sample(rng):
     return (rng.normal(size=shape),), {"axis": axis, "keepdims": bool(rng.integers(0, 2))}
 
 
-defprimitive(
+SOFTMAX = defprimitive(
     "softmax", _softmax, display="softmax({x})", category=NEURAL,
     grads={"x": (_softmax_vjp, "{out:p}ᵢ(δᵢⱼ − {out:p}ⱼ)")},
     sample=_softmax_sample, doc="softmax(x, axis=-1) = exp(x) / Σ exp(x)",
 )
-defprimitive(
+LOG_SOFTMAX = defprimitive(
     "log_softmax", _log_softmax, display="log_softmax({x})", category=NEURAL,
     grads={"x": (_log_softmax_vjp, "δᵢⱼ − softmax({x})ⱼ")},
     sample=_softmax_sample, doc="log_softmax(x, axis=-1) = x − logsumexp(x)",
 )
-defprimitive(
+LOGSUMEXP = defprimitive(
     "logsumexp", _logsumexp, display="logsumexp({x})", category=NEURAL,
     grads={"x": (_logsumexp_vjp, "softmax({x})")},
     sample=_logsumexp_sample, doc="log Σ exp(x) over axis, computed stably",
@@ -208,20 +208,20 @@ def _kl(p, q):
     return float(np.sum(_full(np.where(p > 0, p * (np.log(safe_p) - np.log(q)), 0.0), p, q)))
 
 
-defprimitive(
+MSE = defprimitive(
     "mse", _mse, display="mse({pred}, {target})", category=NEURAL,
     grads={"pred": (_mse_vjp(1.0), "2·({pred} − {target})/N"),
            "target": (_mse_vjp(-1.0), "−2·({pred} − {target})/N")},
     doc="mean squared error: mean((pred − target)²)",
 )
-defprimitive(
+BINARY_CROSS_ENTROPY = defprimitive(
     "binary_cross_entropy", _bce, display="bce({p}, {y})", category=NEURAL,
     grads={"p": (_bce_vjp_p, "({p} − {y}) / ({p}·(1 − {p})·N)"),
            "y": (_bce_vjp_y, "(ln(1 − {p}) − ln {p})/N")},
     domain={"p": (0.05, 0.95), "y": (0.0, 1.0)},
     doc="−mean(y·ln p + (1 − y)·ln(1 − p)) for probabilities p",
 )
-defprimitive(
+SOFTMAX_CROSS_ENTROPY = defprimitive(
     "softmax_cross_entropy", _softmax_xent, display="xent(softmax({logits}), {labels})",
     category=NEURAL,
     grads={"logits": (_softmax_xent_vjp_logits, "(softmax({logits}) − {labels})/N"),
@@ -230,7 +230,7 @@ defprimitive(
     doc="−mean over rows of Σ labels·log_softmax(logits); labels one-hot, "
         "probabilities or integer classes",
 )
-defprimitive(
+KL_DIVERGENCE = defprimitive(
     "kl_divergence", _kl, display="KL({p} ‖ {q})", category=NEURAL,
     grads={"p": (lambda g, out, p, q: g * (np.log(p) - np.log(q) + 1.0), "ln({p}/{q}) + 1"),
            "q": (lambda g, out, p, q: -g * np.asarray(p) / q, "−{p}/{q}")},

@@ -10,8 +10,10 @@ import math
 
 import numpy as np
 
-from ..core import Symbols, broadcast_view, shape_of
-from ._declare import defprimitive
+from ..core import broadcast_view, normalize_axis, shape_of
+from ..errors import UnsupportedOperationError
+from ..extend import defprimitive, reject_arguments
+from ..formula import Symbols
 
 REDUCTION = "reduction"
 
@@ -102,6 +104,26 @@ def _sample_reduction(rng, *, positive=False):
     return (x,), {"axis": axis, "keepdims": bool(rng.integers(0, 2))}
 
 
+def _reduction_route(name):
+    def route(prim, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=None):
+        reject_arguments(name, dtype=dtype, out=out, initial=initial, where=where)
+        return prim(a, axis=normalize_axis(axis), keepdims=bool(keepdims))
+    return route
+
+
+def _mean_route(prim, a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    reject_arguments("np.mean", dtype=dtype, out=out, where=where)
+    return prim(a, axis=normalize_axis(axis), keepdims=bool(keepdims))
+
+
+def _norm_route(prim, x, ord=None, axis=None, keepdims=False):
+    if ord not in (None, 2, "fro") or (ord == 2 and axis is None and np.ndim(x) > 1):
+        raise UnsupportedOperationError(
+            f"np.linalg.norm(ord={ord!r})", reason="only the 2-norm / Frobenius norm is traced")
+    return prim(x, axis=normalize_axis(axis), keepdims=bool(keepdims))
+
+
 def _np_sum(x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
@@ -129,26 +151,31 @@ def _norm_vjp(g, out, x, axis=None, keepdims=False):
 
 defprimitive(
     "sum", _np_sum, display=lambda s: f"Σ({s['x']}{_axis_text(s)})", category=REDUCTION,
+    numpy={np.sum: _reduction_route("np.sum")},
     grads={"x": (_sum_vjp, "1")}, sample=_sample_reduction,
     doc="np.sum(x, axis, keepdims)",
 )
 defprimitive(
     "mean", _np_mean, display=lambda s: f"mean({s['x']}{_axis_text(s)})", category=REDUCTION,
+    numpy={np.mean: _mean_route},
     grads={"x": (_mean_vjp, _mean_formula)}, sample=_sample_reduction,
     doc="np.mean(x, axis, keepdims)",
 )
 defprimitive(
     "max", _np_max, display=lambda s: f"max({s['x']}{_axis_text(s)})", category=REDUCTION,
+    numpy={np.max: _reduction_route("np.max"), np.amax: _reduction_route("np.amax")},
     grads={"x": (_extremum_vjp, "[{x} = max]")}, sample=_sample_reduction,
     kink=_extremum_kink, doc="np.max(x, axis, keepdims) (ties share the gradient)",
 )
 defprimitive(
     "min", _np_min, display=lambda s: f"min({s['x']}{_axis_text(s)})", category=REDUCTION,
+    numpy={np.min: _reduction_route("np.min"), np.amin: _reduction_route("np.amin")},
     grads={"x": (_extremum_vjp, "[{x} = min]")}, sample=_sample_reduction,
     kink=_extremum_kink, doc="np.min(x, axis, keepdims) (ties share the gradient)",
 )
 defprimitive(
     "norm", _norm, display=lambda s: f"‖{s['x']}{_axis_text(s)}‖", category=REDUCTION,
+    numpy={np.linalg.norm: _norm_route},
     grads={"x": (_norm_vjp, "{x:p}/{out:p}")},
     sample=lambda rng: _sample_reduction(rng, positive=True),
     kink=lambda x, axis=None, keepdims=False: float(np.min(_norm(x, axis))) if np.size(x) else 0.0,

@@ -1,8 +1,9 @@
-"""Shape and selection: reshape, transpose, indexing, concatenate, stack, broadcast_to.
+"""Shape and selection: reshape, transpose, indexing, concatenate, stack, broadcast_to, pack.
 
 Indexing covers basic slices, boolean masks and integer ("fancy") indexing
 with repeated indices such as ``X[np.triu_indices(n, 1)]``; its VJP
-scatter-adds, so a row picked twice receives both contributions.
+scatter-adds, so a row picked twice receives both contributions.  ``pack``
+is an array built from traced numbers (``np.array([a, b, c])``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,39 @@ import math
 
 import numpy as np
 
-from ..core import Symbols
-from ._declare import defprimitive
+from ..core.var import astype, getitem, pack, plain_value
+from ..errors import UnsupportedOperationError
+from ..extend import defprimitive, reject_arguments
+from ..formula import Symbols
 
 SHAPE = "shape and indexing"
+
+
+def _ndim(a) -> int:
+    return np.ndim(plain_value(a))
+
+
+def _shape(a) -> tuple[int, ...]:
+    return np.shape(plain_value(a))
+
+
+def normalize_axes(axes, ndim: int) -> tuple[int, ...]:
+    """Axes as non-negative ints, checked against ``ndim`` like numpy does.
+
+    Example:
+        >>> normalize_axes(-1, 3), normalize_axes((0, -2), 3)
+        ((2,), (0, 1))
+    """
+    axes = (axes,) if isinstance(axes, (int, np.integer)) else tuple(axes)
+    result = []
+    for axis in axes:
+        axis = int(axis)
+        if not -ndim <= axis < ndim:
+            raise np.exceptions.AxisError(axis, ndim)
+        result.append(axis % ndim)
+    if len(set(result)) != len(result):
+        raise ValueError("repeated axis")
+    return tuple(result)
 
 
 # --------------------------------------------------------------------------- reshape / transpose
@@ -24,6 +54,38 @@ def _reshape(x, shape):
     return np.reshape(x, shape)
 
 
+def _target_shape(a, shape) -> tuple[int, ...]:
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return tuple(int(s) for s in shape)
+
+
+def _only_c_order(order, what):
+    if order not in ("C", "A", "K", None):
+        raise UnsupportedOperationError(f"{what}(order={order!r})", reason="only C order is traced")
+
+
+def _reshape_route(prim, a, shape=None, order="C", *, newshape=None, copy=None):
+    _only_c_order(order, "np.reshape")
+    return prim(a, shape=_target_shape(a, shape if shape is not None else newshape))
+
+
+def _ravel_route(prim, a, order="C"):
+    _only_c_order(order, "np.ravel")
+    return prim(a, shape=(-1,))
+
+
+def _squeeze_route(prim, a, axis=None):
+    return prim(a, shape=np.squeeze(np.empty(_shape(a), np.uint8), axis=axis).shape)
+
+
+def _expand_dims_route(prim, a, axis):
+    return prim(a, shape=np.expand_dims(np.empty(_shape(a), np.uint8), axis).shape)
+
+
+def _copy_route(prim, a, order="K", subok=False):
+    return a
+
+
 def _transpose(x, axes=None):
     return np.transpose(x, axes)
 
@@ -31,7 +93,32 @@ def _transpose(x, axes=None):
 def _transpose_vjp(g, out, x, axes=None):
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort([a % np.ndim(x) for a in axes]))
+    return np.transpose(g, tuple(int(i) for i in np.argsort([a % _ndim(x) for a in axes])))
+
+
+def _transpose_route(prim, a, axes=None):
+    return prim(a, axes=None if axes is None else tuple(int(i) for i in axes))
+
+
+def _swapaxes_route(prim, a, axis1, axis2):
+    ndim = _ndim(a)
+    first, second = normalize_axes((axis1,), ndim)[0], normalize_axes((axis2,), ndim)[0]
+    axes = list(range(ndim))
+    axes[first], axes[second] = axes[second], axes[first]
+    return prim(a, axes=tuple(axes))
+
+
+def _moveaxis_route(prim, a, source, destination):
+    ndim = _ndim(a)
+    source = normalize_axes(source, ndim)
+    destination = normalize_axes(destination, ndim)
+    if len(source) != len(destination):
+        raise ValueError("`source` and `destination` arguments must have the same number of "
+                         "elements")
+    order = [n for n in range(ndim) if n not in source]
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return prim(a, axes=tuple(order))
 
 
 def _reshape_sample(rng):
@@ -49,8 +136,10 @@ def _transpose_sample(rng):
 
 defprimitive(
     "reshape", _reshape, display=lambda s: f"reshape({s['x']}, {s.params['shape']})",
-    category=SHAPE, grads={"x": (lambda g, out, x, shape: np.reshape(g, np.shape(x)),
+    category=SHAPE, grads={"x": (lambda g, out, x, shape: np.reshape(g, _shape(x)),
                                  "reshape ḡ back")},
+    numpy={np.reshape: _reshape_route, np.ravel: _ravel_route, np.squeeze: _squeeze_route,
+           np.expand_dims: _expand_dims_route, np.copy: _copy_route},
     sample=_reshape_sample, doc="np.reshape(x, shape) / x.reshape / np.ravel / np.squeeze",
 )
 defprimitive(
@@ -58,7 +147,23 @@ defprimitive(
     display=lambda s: f"{s['x']:p}ᵀ" if s.params.get("axes") is None
     else f"transpose({s['x']}, {s.params['axes']})",
     grads={"x": (_transpose_vjp, "transpose ḡ back")},
-    sample=_transpose_sample, doc="np.transpose(x, axes) / x.T",
+    numpy={np.transpose: _transpose_route, np.swapaxes: _swapaxes_route,
+           np.moveaxis: _moveaxis_route},
+    sample=_transpose_sample, doc="np.transpose(x, axes) / x.T / np.swapaxes / np.moveaxis",
+)
+
+
+def _astype(x, dtype):
+    return np.asarray(x).astype(dtype)
+
+
+defprimitive(
+    astype, _astype, category=SHAPE,
+    display=lambda s: f"{s['x']}.astype({np.dtype(s.params['dtype']).name})",
+    grads={"x": (lambda g, out, x, dtype: astype(g, dtype=np.result_type(plain_value(x))),
+                 "1 (in the input's dtype)")},
+    sample=lambda rng: ((rng.normal(size=(2, 3)).astype(np.float32),), {"dtype": np.dtype(float)}),
+    doc="x.astype(dtype) between float dtypes",
 )
 
 
@@ -167,7 +272,7 @@ def _getitem_sample(rng):
 
 
 defprimitive(
-    "getitem", _getitem, category=SHAPE,
+    getitem, _getitem, category=SHAPE,
     display=lambda s: f"{s['x']:p}[{format_index(s.params['index'])}]",
     grads={"x": (lambda g, out, x, index: _scatter_add(np.shape(x), index, g),
                  "scatter ḡ into zeros (repeats add up)")},
@@ -215,8 +320,40 @@ def _join_sample(stacked):
     return sample
 
 
+def _concatenate_route(prim, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    reject_arguments("np.concatenate", out=out, dtype=dtype,
+                     casting=None if casting == "same_kind" else casting)
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [np.ravel(a) for a in arrays], 0
+    return prim(*arrays, axis=int(axis))
+
+
+def _atleast_1d(a):
+    return np.reshape(a, (1,)) if _ndim(a) == 0 else a
+
+
+def _hstack_route(prim, tup, *, dtype=None, casting="same_kind"):
+    arrays = [_atleast_1d(a) for a in tup]
+    axis = 0 if arrays and _ndim(arrays[0]) == 1 else 1
+    return _concatenate_route(prim, arrays, axis=axis, dtype=dtype, casting=casting)
+
+
+def _vstack_route(prim, tup, *, dtype=None, casting="same_kind"):
+    arrays = [a if _ndim(a) >= 2 else np.reshape(a, (1, -1)) for a in tup]
+    return _concatenate_route(prim, arrays, axis=0, dtype=dtype, casting=casting)
+
+
+def _stack_route(prim, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    reject_arguments("np.stack", out=out, dtype=dtype,
+                     casting=None if casting == "same_kind" else casting)
+    return prim(*list(arrays), axis=int(axis))
+
+
 defprimitive(
     "concatenate", _concatenate, variadic=True, category=SHAPE,
+    numpy={np.concatenate: _concatenate_route, np.hstack: _hstack_route,
+           np.vstack: _vstack_route},
     display=lambda s: f"concat({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
                       _block(g, arrays, axis, position),
@@ -224,17 +361,57 @@ defprimitive(
     sample=_join_sample(stacked=False), doc="np.concatenate(arrays, axis)",
 )
 defprimitive(
-    "stack", _stack, variadic=True, category=SHAPE,
+    "stack", _stack, variadic=True, category=SHAPE, numpy={np.stack: _stack_route},
     display=lambda s: f"stack({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
                       np.take(g, position, axis=axis),
                       lambda s: f"ḡ slice {s.position}")},
     sample=_join_sample(stacked=True), doc="np.stack(arrays, axis)",
 )
+def _broadcast_to_route(prim, array, shape, subok=False):
+    return prim(array, shape=_target_shape(array, shape))
+
+
 defprimitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), category=SHAPE,
+    numpy={np.broadcast_to: _broadcast_to_route},
     display=lambda s: f"broadcast({s['x']}, {s.params['shape']})",
     grads={"x": (lambda g, out, x, shape: g, "sum ḡ over broadcast axes")},
     sample=lambda rng: ((rng.normal(size=(1, 3)),), {"shape": (2, 3)}),
     doc="np.broadcast_to(x, shape)",
+)
+
+
+# --------------------------------------------------------------------------- arrays of traced numbers
+
+
+def _pack(*elements, shape=()):
+    values = np.asarray(elements, dtype=np.result_type(*elements, np.float64))
+    return values.reshape(tuple(shape) + values.shape[1:])
+
+
+def _pack_vjp(g, out, *elements, shape=(), position=0):
+    count = len(elements)
+    return np.reshape(g, (count,) + _shape(elements[position]))[position]
+
+
+def _pack_display(s: Symbols) -> str:
+    items = [str(s.names[k]) for k in sorted((k for k in s.names if k.startswith("arg")),
+                                             key=lambda k: int(k[3:]))]
+    shown = items if len(items) <= 6 else items[:3] + ["…"] + items[-2:]
+    return "[" + ", ".join(shown) + "]"
+
+
+def _pack_sample(rng):
+    count = int(rng.integers(1, 5))
+    rows = 2 if count % 2 == 0 and rng.integers(0, 2) else 1
+    shape = (rows, count // rows) if rows == 2 else (count,)
+    return tuple(float(v) for v in rng.normal(size=count)), {"shape": shape}
+
+
+defprimitive(
+    pack, _pack, variadic=True, category=SHAPE, display=_pack_display,
+    grads={"elements": (_pack_vjp, lambda s: f"ḡ element {s.position}")},
+    sample=_pack_sample,
+    doc="np.array([a, b, ...]) of traced values: one array, an edge per element",
 )

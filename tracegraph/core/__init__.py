@@ -1,0 +1,44 @@
+"""The core: it only records.
+
+- :mod:`.var`        :class:`Primitive`, recording (:func:`apply`), and :class:`Var`,
+  the traced value that is also one equation of the record
+- :mod:`.record`     :class:`Tape`, the public record, with its walks and replay
+- :mod:`.registry`   primitives by name and the numpy routes
+- :mod:`.arrays`     shape helpers (``unbroadcast``) shared by rules and autodiff
+- :mod:`.scope`      the active trace and ``tg.scope``
+- :mod:`.constants`  ``tg.constant`` markers
+- :mod:`.leaks`      errors for values that would leave the trace
+
+Example:
+    >>> from tracegraph.core import Tape
+    >>> tape = Tape(); x = tape.leaf("x", 2.0); y = x * 3.0
+    >>> y.value, y.primitive.name, y.inputs[0] is x
+    (6.0, 'multiply', True)
+"""
+
+from .arrays import as_python_scalar, broadcast_view, normalize_axis, shape_of, unbroadcast
+from .constants import constant, is_constant, unwrap_constant
+from .record import Guard, ScopeSpan, Tape
+from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
+from .scope import activate, active_tape, scope
+from .pullback import contribution
+from .var import (
+    Primitive,
+    Var,
+    apply,
+    deep_value_of,
+    is_traced,
+    name,
+    no_gradient,
+    numpy_name,
+    plain_value,
+    value_of,
+)
+
+__all__ = [
+    "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "REGISTRY", "ScopeSpan", "Tape",
+    "UFUNC_ROUTES", "Var", "activate", "active_tape", "apply", "as_python_scalar",
+    "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
+    "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "scope", "shape_of",
+    "unbroadcast", "unwrap_constant", "value_of",
+]

@@ -1,0 +1,132 @@
+"""Shape helpers shared by the derivative rules and the backward pass.
+
+They work on plain numbers and arrays and, because they only call numpy
+functions that dispatch, on traced values too (the backward pass of a
+nested trace is itself traced).  ``unbroadcast`` lives here and nowhere else.
+
+Example:
+    >>> import numpy as np
+    >>> unbroadcast(np.ones((4, 3)), (3,)).tolist()
+    [4.0, 4.0, 4.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+_SMALL_BROADCAST = 1 << 16
+
+
+def is_plain(value: Any) -> bool:
+    """True for a plain number or ndarray (not a traced value).
+
+    Example:
+        >>> is_plain(1.0), is_plain(np.zeros(2))
+        (True, True)
+    """
+    kind = type(value)
+    return kind is float or kind is int or kind is np.ndarray or isinstance(
+        value, (np.generic, int, float, complex, np.ndarray))
+
+
+def shape_of(value: Any) -> tuple[int, ...]:
+    """``np.shape`` without its overhead for the common float/ndarray cases.
+
+    Example:
+        >>> shape_of(1.0), shape_of(np.zeros((2, 3)))
+        ((), (2, 3))
+    """
+    kind = type(value)
+    if kind is float or kind is int:
+        return ()
+    if kind is np.ndarray:
+        return value.shape
+    return np.shape(value)
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` over the axes that broadcasting added, so it has ``shape``.
+
+    This is the only place broadcasting is undone; every VJP relies on it.
+
+    Example:
+        >>> unbroadcast(np.ones((4, 3)), (4, 1)).shape
+        (4, 1)
+    """
+    grad_shape = shape_of(grad)
+    if grad_shape == shape:
+        return grad
+    extra = len(grad_shape) - len(shape)
+    if extra < 0:
+        return broadcast_view(np.reshape(grad, (1,) * -extra + grad_shape), shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad_shape[extra + i] != 1)
+    if axes:
+        grad = np.sum(grad, axis=axes)
+    if shape_of(grad) != shape:
+        grad = np.reshape(grad, shape)
+    return grad
+
+
+def broadcast_view(array: Any, shape: tuple[int, ...]) -> Any:
+    """``array`` broadcast to ``shape``, as cheaply as numpy allows.
+
+    Results are materialised where that is cheap (one broadcast axis, or a
+    small array): numpy's arithmetic on zero-stride views costs several times
+    more than on contiguous arrays, and the VJPs downstream usually multiply
+    a broadcast gradient more than once.  Large broadcasts along several axes
+    stay read-only views.  A traced value is broadcast with ``np.broadcast_to``.
+
+    Example:
+        >>> broadcast_view(np.array([[1.0], [2.0]]), (2, 3)).tolist()
+        [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+    """
+    if not is_plain(array):
+        return array if shape_of(array) == shape else np.broadcast_to(array, shape)
+    array = np.asarray(array)
+    if array.shape == shape:
+        return array
+    if array.ndim == len(shape):
+        differing = [i for i, (have, want) in enumerate(zip(array.shape, shape)) if have != want]
+        if len(differing) == 1 and array.shape[differing[0]] == 1:
+            axis = differing[0]
+            return np.repeat(array, shape[axis], axis=axis)
+    if math.prod(shape) <= _SMALL_BROADCAST:
+        out = np.empty(shape, dtype=np.result_type(array, np.float64))
+        out[...] = array
+        return out
+    return np.broadcast_to(array, shape)
+
+
+def normalize_axis(axis: Any) -> Any:
+    """``axis`` as ``None``, an int or a tuple of ints (lists become tuples).
+
+    Example:
+        >>> normalize_axis([0, 1]), normalize_axis(np.int64(1))
+        ((0, 1), 1)
+    """
+    if axis is None or type(axis) is int:
+        return axis
+    if isinstance(axis, (list, tuple)):
+        return tuple(int(a) for a in axis)
+    return int(axis)
+
+
+def as_python_scalar(value: Any) -> Any:
+    """A real 0-d value (np.float64, 0-d array, int) as a Python float; others unchanged.
+
+    Example:
+        >>> as_python_scalar(np.float64(2.5)), as_python_scalar(np.ones(2)).shape
+        (2.5, (2,))
+    """
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is np.ndarray:
+        return float(value) if value.ndim == 0 and value.dtype.kind in "fiu" else value
+    if isinstance(value, (int, np.floating, np.integer)) and not isinstance(value, bool):
+        return float(value)
+    return value

@@ -1,0 +1,98 @@
+"""Constant markers: inputs that are shown in the graph but never differentiated.
+
+Numbers and arrays are marked with value-like subclasses, so a marked value
+keeps working in plain Python (``EPS = tracegraph.constant(1e-8)`` at the top
+of an expression file also runs with ``python``).
+
+Example:
+    >>> import numpy as np
+    >>> c = constant(np.ones(2))
+    >>> is_constant(c), type(unwrap_constant(c)).__name__
+    (True, 'ndarray')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Constant:
+    """Marks an object (not a number or array) as a constant input."""
+
+    value: Any
+
+
+class ConstantFloat(float):
+    """A float marked as a constant input: behaves exactly like the float."""
+
+    __slots__ = ()
+
+
+class ConstantInt(int):
+    """An int marked as a constant input: behaves exactly like the int."""
+
+    __slots__ = ()
+
+
+class ConstantArray(np.ndarray):
+    """An array marked as a constant input: a view that behaves like the array."""
+
+
+def constant(value: Any) -> Any:
+    """Mark an input as a named constant: shown in the graph, never differentiated.
+
+    Data such as ``X`` and ``y`` usually needs no gradient; marking it
+    constant skips that work and keeps it out of ``t.grads``.  The marked
+    value still behaves like the number or array it holds (a subclass of
+    float, int or ndarray), so ``EPS = tracegraph.constant(1e-8)`` at the top
+    of an expression file also runs with plain ``python``.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda w, X: np.sum(X * w), w=2.0, X=tg.constant(np.ones(3)))
+        >>> sorted(t.grads)
+        ['w']
+        >>> tg.constant(1e-8) * 2
+        2e-08
+    """
+    if isinstance(value, (bool, np.bool_)) or is_constant(value):
+        return value if is_constant(value) else Constant(value)
+    if isinstance(value, (float, np.floating)):
+        return ConstantFloat(value)
+    if isinstance(value, (int, np.integer)):
+        return ConstantInt(value)
+    if isinstance(value, np.ndarray):
+        return value.view(ConstantArray)
+    return Constant(value)
+
+
+def is_constant(value: Any) -> bool:
+    """True for a value marked with :func:`constant`.
+
+    Example:
+        >>> is_constant(constant(2.0)), is_constant(2.0)
+        (True, False)
+    """
+    return isinstance(value, (Constant, ConstantFloat, ConstantInt, ConstantArray))
+
+
+def unwrap_constant(value: Any) -> Any:
+    """The plain value behind a :func:`constant` marker (other values unchanged).
+
+    Example:
+        >>> type(unwrap_constant(constant(2.0))).__name__
+        'float'
+    """
+    if isinstance(value, Constant):
+        return value.value
+    if isinstance(value, ConstantFloat):
+        return float(value)
+    if isinstance(value, ConstantInt):
+        return int(value)
+    if isinstance(value, ConstantArray):
+        return value.view(np.ndarray)
+    return value

@@ -1,0 +1,165 @@
+"""What makes a traced value look like an ndarray: shape queries and the array methods.
+
+Each method is the numpy function of the same name called on the value
+(``x.sum(axis=1)`` is ``np.sum(x, axis=1)``), so it reaches the derivative
+table through numpy's dispatch like any other numpy call, with the same
+adapters.  The last group are the methods numpy's loops over object arrays
+call (``np.log(np.array([a, b]))`` calls ``a.log()``).
+
+Example:
+    >>> import numpy as np, tracegraph as tg
+    >>> t = tg.trace(lambda x: x.reshape(2, 2).sum(axis=0).max(), x=np.arange(4.0))
+    >>> t.value, t.grads["x"].tolist()
+    (4.0, [0.0, 1.0, 0.0, 1.0])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def _object_loop(ufunc: np.ufunc) -> Callable[..., Any]:
+    def method(self: Any, *others: Any) -> Any:
+        return ufunc(self, *others)
+
+    method.__name__ = ufunc.__name__
+    method.__doc__ = f"np.{ufunc.__name__}(self, ...): what numpy calls on object arrays."
+    return method
+
+
+class ArrayMethods:
+    """The ndarray-like surface of :class:`~tracegraph.core.var.Var` (a mixin without state)."""
+
+    __slots__ = ()
+    value: Any
+
+    # -- array-like introspection ----------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self.value)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self.value)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self.value))
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __iter__(self):
+        if np.ndim(self.value) == 0:
+            raise TypeError(f"iteration over a scalar traced value {self.label!r}")
+        return (self[i] for i in range(len(self.value)))
+
+    # -- ndarray methods: the numpy function of the same name ---------------------------
+    @property
+    def T(self) -> Any:
+        return np.transpose(self)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return np.transpose(self, tuple(axes) if axes else None)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return np.reshape(self, shape, order=order)
+
+    def ravel(self, order: str = "C") -> Any:
+        return np.ravel(self, order=order)
+
+    def flatten(self, order: str = "C") -> Any:
+        return np.ravel(self, order=order)
+
+    def squeeze(self, axis: Any = None) -> Any:
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Any:
+        return np.swapaxes(self, axis1, axis2)
+
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
+        return np.sum(self, *args, **kwargs)
+
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
+        return np.mean(self, *args, **kwargs)
+
+    def max(self, *args: Any, **kwargs: Any) -> Any:
+        return np.max(self, *args, **kwargs)
+
+    def min(self, *args: Any, **kwargs: Any) -> Any:
+        return np.min(self, *args, **kwargs)
+
+    def prod(self, *args: Any, **kwargs: Any) -> Any:
+        return np.prod(self, *args, **kwargs)
+
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        return np.var(self, *args, **kwargs)
+
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        return np.std(self, *args, **kwargs)
+
+    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
+        return np.cumsum(self, *args, **kwargs)
+
+    def cumprod(self, *args: Any, **kwargs: Any) -> Any:
+        return np.cumprod(self, *args, **kwargs)
+
+    def argmax(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argmax(self, *args, **kwargs)
+
+    def argmin(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argmin(self, *args, **kwargs)
+
+    def argsort(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argsort(self, *args, **kwargs)
+
+    def dot(self, other: Any) -> Any:
+        return np.dot(self, other)
+
+    def clip(self, *args: Any, **kwargs: Any) -> Any:
+        return np.clip(self, *args, **kwargs)
+
+    def round(self, *args: Any, **kwargs: Any) -> Any:
+        return np.round(self, *args, **kwargs)
+
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
+        return np.trace(self, *args, **kwargs)
+
+    def diagonal(self, *args: Any, **kwargs: Any) -> Any:
+        return np.diagonal(self, *args, **kwargs)
+
+    def repeat(self, *args: Any, **kwargs: Any) -> Any:
+        return np.repeat(self, *args, **kwargs)
+
+    # -- what numpy's loops over object arrays call (np.log(np.array([a, b])) calls a.log())
+    exp = _object_loop(np.exp)
+    expm1 = _object_loop(np.expm1)
+    exp2 = _object_loop(np.exp2)
+    log = _object_loop(np.log)
+    log1p = _object_loop(np.log1p)
+    log2 = _object_loop(np.log2)
+    log10 = _object_loop(np.log10)
+    sqrt = _object_loop(np.sqrt)
+    cbrt = _object_loop(np.cbrt)
+    sin = _object_loop(np.sin)
+    cos = _object_loop(np.cos)
+    tan = _object_loop(np.tan)
+    arcsin = _object_loop(np.arcsin)
+    arccos = _object_loop(np.arccos)
+    arctan = _object_loop(np.arctan)
+    sinh = _object_loop(np.sinh)
+    cosh = _object_loop(np.cosh)
+    tanh = _object_loop(np.tanh)
+    arcsinh = _object_loop(np.arcsinh)
+    arccosh = _object_loop(np.arccosh)
+    arctanh = _object_loop(np.arctanh)
+    arctan2 = _object_loop(np.arctan2)
+    hypot = _object_loop(np.hypot)
+    logaddexp = _object_loop(np.logaddexp)

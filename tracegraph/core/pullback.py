@@ -1,0 +1,154 @@
+"""Pullbacks: how one equation passes its adjoint on to its inputs.
+
+The backward pass is one loop calling ``eq.primitive.pullback(eq, g,
+adjoints)`` for each equation in reverse.  A pullback is built once per
+primitive, when its rule is declared: a fast path for one or two inputs
+without params (the scalar chains that dominate tracing cost) and the
+general one, all with the same semantics (a VJP may return ``None``: no
+gradient).  An input of the equation's own type is a node reference; any
+other input is a constant.
+
+Example:
+    >>> import tracegraph as tg
+    >>> with tg.Tracer() as tr:
+    ...     x = tr.input("x", 3.0); y = x * x
+    >>> adjoints = [None, 1.0]
+    >>> y.primitive.pullback(y, 1.0, adjoints); adjoints
+    [6.0, 1.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .arrays import shape_of, unbroadcast
+
+
+def fit(contribution: Any, parent_value: Any) -> Any:
+    """Give a contribution its parent's shape (undo broadcasting)."""
+    parent_shape = shape_of(parent_value)
+    if shape_of(contribution) != parent_shape:
+        return unbroadcast(contribution, parent_shape)
+    return contribution
+
+
+def contribution(eq: Any, position: int, g: Any, values: list[Any] | None = None) -> Any:
+    """upstream × local for input ``position`` of equation ``eq``, shaped like that input.
+
+    ``None`` when the input receives no gradient.  Python floats that would
+    raise (sqrt'(0) = 1/(2·0)) are redone with numpy scalars, giving a
+    flagged inf/nan instead of a crash.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     x = tr.input("x", 3.0); y = x * x
+        >>> contribution(y, 0, 1.0)
+        3.0
+    """
+    if values is None:
+        node = type(eq)
+        values = [x.value if type(x) is node else x for x in eq.inputs]
+    try:
+        return _call_vjp(eq, position, g, eq.value, values)
+    except (ZeroDivisionError, OverflowError):
+        return _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
+                         [_as_numpy(v) for v in values])
+
+
+def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any]) -> Any:
+    prim = eq.primitive
+    params = eq.params or {}
+    if prim.variadic:
+        c = prim.vjps[0](g, out, *values, position=position, **params)
+    else:
+        c = prim.vjps[position](g, out, *values, **params)
+    return None if c is None else fit(c, values[position])
+
+
+def _as_numpy(value: Any) -> Any:
+    return np.float64(value) if type(value) is float else value
+
+
+def _accumulate_all(eq: Any, g: Any, adjoints: list) -> None:
+    """The general pullback: every traced input, contributions computed before any is added."""
+    node = type(eq)
+    values = [x.value if type(x) is node else x for x in eq.inputs]
+    found = []
+    for position, x in enumerate(eq.inputs):
+        if type(x) is node:
+            c = contribution(eq, position, g, values)
+            if c is not None:
+                found.append((x.index, c))
+    for j, c in found:
+        a = adjoints[j]
+        adjoints[j] = c if a is None else a + c
+
+
+def make_pullback(prim: Any) -> Callable[[Any, Any, list], None]:
+    """The pullback for ``prim``: a fast path for one or two inputs without params
+    (the scalar chains that dominate tracing cost), else the general one.  All
+    three share the general path's semantics, ``None`` contributions included."""
+    if prim.variadic:
+        return _accumulate_all
+    if len(prim.vjps) == 1:
+        return _unary_pullback(prim.vjps[0])
+    if len(prim.vjps) == 2:
+        return _binary_pullback(prim.vjps[0], prim.vjps[1])
+    return _accumulate_all
+
+
+def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]:
+    def pullback(eq: Any, g: Any, adjoints: list) -> None:
+        x = eq.inputs[0]
+        xv = x.value
+        params = eq.params
+        try:
+            c = vjp(g, eq.value, xv, **params) if params else vjp(g, eq.value, xv)
+        except (ZeroDivisionError, OverflowError):
+            return _accumulate_all(eq, g, adjoints)
+        if c is None:
+            return None
+        if type(c) is not float or type(xv) is not float:
+            c = fit(c, xv)
+        j = x.index
+        a = adjoints[j]
+        adjoints[j] = c if a is None else a + c
+        return None
+    return pullback
+
+
+def _binary_pullback(vjp_a: Callable[..., Any], vjp_b: Callable[..., Any]
+                     ) -> Callable[[Any, Any, list], None]:
+    def pullback(eq: Any, g: Any, adjoints: list) -> None:
+        if eq.params:
+            return _accumulate_all(eq, g, adjoints)
+        a, b = eq.inputs
+        node = type(eq)
+        a_traced = type(a) is node
+        b_traced = type(b) is node
+        av = a.value if a_traced else a
+        bv = b.value if b_traced else b
+        out = eq.value
+        try:
+            ca = vjp_a(g, out, av, bv) if a_traced else None
+            cb = vjp_b(g, out, av, bv) if b_traced else None
+        except (ZeroDivisionError, OverflowError):
+            return _accumulate_all(eq, g, adjoints)
+        if ca is not None:
+            if type(ca) is not float or type(av) is not float:
+                ca = fit(ca, av)
+            j = a.index
+            acc = adjoints[j]
+            adjoints[j] = ca if acc is None else acc + ca
+        if cb is not None:
+            if type(cb) is not float or type(bv) is not float:
+                cb = fit(cb, bv)
+            j = b.index
+            acc = adjoints[j]
+            adjoints[j] = cb if acc is None else acc + cb
+        return None
+    return pullback

@@ -1,0 +1,389 @@
+"""The record of a computation: a :class:`Tape` of equations, in the order they ran.
+
+Every layer above the core reads this and nothing private: the backward
+pass walks it in reverse, the graph is built from it, checks replay it, and
+descent replays it with new parameter values.
+
+An equation is a :class:`~tracegraph.core.var.Var` (see its docstring)::
+
+    tape.equations[i].primitive(*tape.equations[i].inputs, **params) -> value
+
+An equation with ``primitive is None`` is a leaf: an input (``tape.inputs``
+maps names to positions), or a constant lifted from an enclosing trace.
+Beside the equations the tape holds the named constants, the output, scope
+spans, source lines, and *guards*: results of gradient-free operations
+(comparisons, ``np.argmax``) that steered the Python code, so a replay can
+tell when it would have run differently.
+
+Example:
+    >>> import numpy as np, tracegraph as tg
+    >>> def neuron(x, w):
+    ...     return np.tanh(x * w)
+    >>> t = tg.trace(neuron, x=0.5, w=2.0)
+    >>> print(t.tape)
+    x = input                                   # 0.5
+    w = input                                   # 2
+    multiply#2 = multiply(x, w)                 # 1
+    neuron = tanh(multiply#2)                   # 0.7616
+    >>> t.tape.parents(3), t.tape.ancestors(3), t.tape.between(0, 3)
+    ([2], [0, 1, 2, 3], [0, 2, 3])
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..numbers import format_number, shape_text
+from .leaks import finished_error
+from .var import Var, deep_value_of, plain_value, record_equation, scalar_call
+
+
+@dataclass(frozen=True)
+class ScopeSpan:
+    """A named region of the tape: equations ``start <= index < stop`` were recorded in it."""
+
+    path: tuple[str, ...]
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A gradient-free result the computation depended on: ``func(*args) == result``.
+
+    ``args`` may hold Vars of the tape; ``after`` is how many equations existed
+    when the guard was taken.
+    """
+
+    func: Callable[..., Any]
+    args: tuple
+    kwargs: Mapping[str, Any]
+    result: Any
+    after: int
+
+    def holds(self) -> bool:
+        """Whether ``func`` still gives ``result`` with the Vars' current values."""
+        try:
+            with np.errstate(all="ignore"):
+                now = self.func(*deep_value_of(self.args), **deep_value_of(dict(self.kwargs)))
+            return bool(np.array_equal(now, self.result))
+        except Exception:  # noqa: BLE001 - a guard that cannot be evaluated has flipped
+            return False
+
+
+class Tape:
+    """The record of one trace: equations in the order they were computed.
+
+    Attributes:
+        equations: the recorded :class:`~tracegraph.core.var.Var` in order (also ``tape[i]``).
+        inputs: ``{name: index}`` of the differentiated inputs, in declaration order.
+        constants: ``{name: value}`` of named constants.
+        output: index of the output equation, or ``None`` (not finished, or constant).
+        output_name: the output's name.
+        result: the output's value (also when it is a constant).
+        closed: True once finished; recording on a closed tape is an error.
+        parent: the enclosing tape of a nested trace (``tg.grad`` inside a trace).
+        guards: gradient-free results the code depended on (see :class:`Guard`).
+
+    Example:
+        >>> tape = Tape()
+        >>> x = tape.leaf("x", 3.0)
+        >>> y = x * x
+        >>> len(tape), tape[1].primitive.name, tape.children()[0]
+        (2, 'multiply', [(1, 0), (1, 1)])
+    """
+
+    __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
+                 "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
+                 "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
+                 "_line_mark", "__weakref__")
+
+    def __init__(self, parent: Tape | None = None) -> None:
+        self.equations: list[Var] = []
+        self.inputs: dict[str, int] = {}
+        self.constants: dict[str, Any] = {}
+        self.output: int | None = None
+        self.output_name: str | None = None
+        self.result: Any = None
+        self.closed = False
+        self.parent = parent
+        self.guards: list[Guard] = []
+        self.scope_path: tuple[str, ...] = ()
+        self.scope_spans: list[ScopeSpan] = []
+        self._scope_starts: list[int] = []
+        self.constant_names: dict[int, tuple[str, Any]] = {}
+        self.integer_leaves: set[int] = set()
+        self._lifted: dict[int, Var] = {}
+        self.lifted: set[int] = set()
+        self._lines: list[tuple[int, int]] = []
+        self._line_mark = 0
+
+    # -- sequence of equations ----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.equations)
+
+    def __getitem__(self, index: int) -> Var:
+        return self.equations[index]
+
+    def __iter__(self) -> Iterator[Var]:
+        return iter(self.equations)
+
+    def __repr__(self) -> str:
+        return f"<Tape: {len(self.equations)} equations, {len(self.inputs)} inputs>"
+
+    def __str__(self) -> str:
+        return self.pretty()
+
+    # -- recording ------------------------------------------------------------------------
+    def leaf(self, name: str | None, value: Any, *, integer: bool = False) -> Var:
+        """Record an input: a named leaf with no producing primitive.
+
+        An ``integer`` leaf (an input given as a Python int) is traced as a
+        float but still works where Python needs an int (``range(n)``,
+        ``x[:n]``, ``np.zeros(n)``); those uses are piecewise constant in
+        ``n``, so they contribute no gradient, exactly as in calculus.
+        """
+        self.check_open()
+        var = record_equation(self, None, (), value, None)
+        var.name = name
+        if integer:
+            self.integer_leaves.add(var.index)
+        return var
+
+    def declare_input(self, name: str, var: Var) -> None:
+        """Make the leaf ``var`` the differentiated input ``name``."""
+        self.inputs[name] = var.index
+
+    def lift(self, outer: Var) -> Var:
+        """A constant leaf of this (nested) tape standing for a value of an enclosing trace.
+
+        The same outer value is always the same leaf; its value *is* the outer
+        Var, so what this trace computes from it is traced by the outer one.
+        """
+        key = id(outer)
+        leaf = self._lifted.get(key)
+        if leaf is None:
+            leaf = record_equation(self, None, (), outer, None)
+            leaf.name = outer.name
+            self._lifted[key] = leaf
+            self.lifted.add(leaf.index)
+        return leaf
+
+    def encloses(self, other: Tape) -> bool:
+        """True when ``other`` is nested (at any depth) inside this tape's trace."""
+        current = other.parent
+        while current is not None:
+            if current is self:
+                return True
+            current = current.parent
+        return False
+
+    def name_constant(self, name: str, value: Any) -> None:
+        """Remember that a constant object passed by the user has a name (for the graph)."""
+        # Keyed by identity so that one named array used in many places is one node;
+        # the object itself is kept alive by this entry, so the identity stays valid.
+        self.constant_names[id(value)] = (name, value)
+
+    def constant_name(self, value: Any) -> str | None:
+        """The user's name for this constant object, if it was declared with one."""
+        named = self.constant_names.get(id(value))
+        return named[0] if named is not None and named[1] is value else None
+
+    def is_integer_input(self, var: Var) -> bool:
+        """True for a leaf declared from a Python int (usable as an index or count)."""
+        return var.primitive is None and var.index in self.integer_leaves
+
+    def guard(self, func: Callable[..., Any], args: tuple, kwargs: Mapping[str, Any],
+              result: Any) -> None:
+        """Remember that ``func(*args, **kwargs)`` gave ``result`` (see :class:`Guard`)."""
+        self.guards.append(Guard(func, tuple(args), dict(kwargs), result, len(self.equations)))
+
+    def check_open(self) -> None:
+        """Raise when the tape is finished."""
+        if self.closed:
+            raise finished_error()
+
+    def finish(self, output: int | None, name: str | None, result: Any = None) -> None:
+        """Close the tape at equation ``output``; for a result that is not an equation
+        of this tape (a constant), ``output`` is None and ``result`` holds it."""
+        self.output = output
+        self.output_name = name
+        self.result = self.equations[output].value if output is not None else result
+        self.closed = True
+
+    def push_scope(self, name: str) -> None:
+        self._scope_starts.append(len(self.equations))
+        self.scope_path = self.scope_path + (name,)
+
+    def pop_scope(self) -> None:
+        start = self._scope_starts.pop()
+        self.scope_spans.append(ScopeSpan(self.scope_path, start, len(self.equations)))
+        self.scope_path = self.scope_path[:-1]
+
+    def note_line(self, lineno: int) -> None:
+        """Equations recorded since the previous note come from source line ``lineno``."""
+        end = len(self.equations)
+        if end > self._line_mark:
+            self._lines.append((end, lineno))
+            self._line_mark = end
+
+    # -- reading ------------------------------------------------------------------------
+    def scope_of(self, index: int) -> tuple[str, ...]:
+        """The innermost scope path equation ``index`` was recorded in."""
+        best: tuple[str, ...] = ()
+        for span in self.scope_spans:
+            if span.start <= index < span.stop and len(span.path) > len(best):
+                best = span.path
+        return best
+
+    def scope_table(self) -> dict[int, tuple[str, ...]]:
+        """Innermost scope path of every equation recorded inside a scope (one pass)."""
+        table: dict[int, tuple[str, ...]] = {}
+        for span in sorted(self.scope_spans, key=lambda s: len(s.path)):
+            for index in range(span.start, span.stop):
+                table[index] = span.path
+        return table
+
+    def line_of(self, index: int) -> int | None:
+        """The source line equation ``index`` comes from (expression files), if known."""
+        position = bisect.bisect_right(self._lines, (index, 1 << 62))
+        if position < len(self._lines):
+            return self._lines[position][1]
+        return None
+
+    def is_lifted(self, index: int) -> bool:
+        """True for a leaf standing for a value of an enclosing trace (a constant here)."""
+        return index in self.lifted
+
+    # -- walks ----------------------------------------------------------------------------
+    def parents(self, index: int) -> list[int]:
+        """Indices of the traced inputs of equation ``index``, in argument order."""
+        return [x.index for x in self.equations[index].inputs if type(x) is Var]
+
+    def children(self, upto: int | None = None) -> list[list[tuple[int, int]]]:
+        """For every equation, its consumers as ``(child index, argument position)``."""
+        stop = len(self.equations) if upto is None else upto + 1
+        consumers: list[list[tuple[int, int]]] = [[] for _ in range(stop)]
+        for i in range(stop):
+            for position, x in enumerate(self.equations[i].inputs):
+                if type(x) is Var:
+                    consumers[x.index].append((i, position))
+        return consumers
+
+    def ancestors(self, index: int, include: Iterable[int] = ()) -> list[int]:
+        """Indices that ``index`` depends on (itself included), plus ``include``, in order.
+
+        One reversed sweep: record order is topological.
+        """
+        keep = [False] * (index + 1)
+        keep[index] = True
+        equations = self.equations
+        for i in range(index, -1, -1):
+            if keep[i]:
+                for x in equations[i].inputs:
+                    if type(x) is Var:
+                        keep[x.index] = True
+        extra = [i for i in include if i > index]
+        for i in include:
+            if i <= index:
+                keep[i] = True
+        return [i for i, kept in enumerate(keep) if kept] + sorted(set(extra))
+
+    def descendants(self, index: int, upto: int | None = None) -> list[int]:
+        """Indices that depend on ``index`` (itself included), up to ``upto``, in order."""
+        stop = len(self.equations) if upto is None else upto + 1
+        reached = [False] * stop
+        reached[index] = True
+        equations = self.equations
+        for i in range(index + 1, stop):
+            for x in equations[i].inputs:
+                if type(x) is Var and reached[x.index]:
+                    reached[i] = True
+                    break
+        return [i for i in range(index, stop) if reached[i]]
+
+    def between(self, source: int, target: int) -> list[int]:
+        """Indices on some path ``source`` → ``target`` (both included), in order; [] if none."""
+        if source > target:
+            return []
+        downstream = set(self.descendants(source, target))
+        if target not in downstream:
+            return []
+        return [i for i in self.ancestors(target) if i in downstream]
+
+    def relevant(self) -> list[int]:
+        """The output's ancestors plus every input, in order (what the graph shows)."""
+        inputs = list(self.inputs.values())
+        if self.output is None:
+            return sorted(inputs)
+        return self.ancestors(self.output, include=inputs)
+
+    # -- replay ---------------------------------------------------------------------------
+    def replay(self, values: Mapping[int, Any]) -> bool:
+        """Recompute every equation with new leaf values (``{index: value}``), in place.
+
+        Returns False when a guard no longer holds: the Python code would have
+        taken another branch, so the result must come from a fresh trace
+        instead.  Used by :func:`tracegraph.descend` to step without
+        re-running the user's code.
+        """
+        equations = self.equations
+        for index, value in values.items():
+            equations[index].value = value
+        with np.errstate(all="ignore"):
+            for eq in equations:
+                prim = eq.primitive
+                if prim is None:
+                    continue
+                args = [x.value if type(x) is Var else x for x in eq.inputs]
+                params = eq.params
+                if params:
+                    eq.value = prim.impl(*args, **params)
+                elif len(args) == 1 and type(args[0]) is float and prim.scalar_impl is not None:
+                    eq.value = scalar_call(prim, args[0])
+                else:
+                    eq.value = prim.impl(*args)
+        return all(guard.holds() for guard in self.guards)
+
+    # -- text -----------------------------------------------------------------------------
+    def pretty(self, limit: int = 200) -> str:
+        """The record as text, one equation per line (like a jaxpr), values as comments."""
+        lines = []
+        for eq in self.equations[:limit]:
+            if eq.primitive is None:
+                rhs = "lifted" if eq.index in self.lifted else "input"
+            else:
+                args = ", ".join(_operand_text(x) for x in eq.inputs)
+                params = "".join(f", {k}={v!r}" for k, v in (eq.params or {}).items()
+                                 if k != "index")
+                rhs = f"{eq.primitive.name}({args}{params})"
+            lines.append(f"{eq.label + ' = ' + rhs:<43} # {_value_text(eq.value)}")
+        if len(self.equations) > limit:
+            lines.append(f"... {len(self.equations) - limit:,} more equations")
+        return "\n".join(lines)
+
+
+def _operand_text(x: Any) -> str:
+    if type(x) is Var:
+        return x.label
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        return format_number(x)
+    if isinstance(x, np.ndarray):
+        return f"array[{shape_text(x.shape)}]"
+    return type(x).__name__
+
+
+def _value_text(value: Any) -> str:
+    value = plain_value(value)
+    if np.ndim(value) == 0:
+        try:
+            return format_number(value)
+        except (TypeError, ValueError):
+            return type(value).__name__
+    return f"array[{shape_text(np.shape(value))}]"
+

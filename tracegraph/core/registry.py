@@ -1,0 +1,145 @@
+"""The registry: every primitive by name, and which numpy callables route to which.
+
+Filled once at import by the derivative table (:mod:`tracegraph.rules`), then
+by whatever users declare with :func:`tracegraph.defprimitive`.  Nothing
+else here is global state.
+
+Example:
+    >>> import numpy as np
+    >>> REGISTRY["tanh"].name, UFUNC_ROUTES[np.tanh].name
+    ('tanh', 'tanh')
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .var import Primitive
+
+REGISTRY: dict[str, Primitive] = {}
+"""Every defined primitive by name, built-ins first, in declaration order."""
+
+UFUNC_ROUTES: dict[Any, Primitive] = {}
+"""numpy ufunc -> the primitive a plain call on traced values records."""
+
+FUNCTION_ROUTES: dict[Callable[..., Any], Callable[..., Any]] = {}
+"""numpy function (``np.sum`` ...) -> handler with numpy's signature that records."""
+
+ROUTE_OWNERS: dict[Any, Primitive] = {}
+"""numpy callable -> the primitive whose declaration routes it (for listings and removal)."""
+
+PASS_THROUGH: set[Any] = set()
+"""numpy callables whose result carries no gradient (``np.argmax``, ``np.shape``,
+comparisons): they run on plain values, and the trace records a guard so a
+replay notices when their result would change."""
+
+STATIC: set[Any] = set()
+"""Gradient-free numpy callables that only read shapes (``np.shape``): no guard needed."""
+
+_lock = threading.Lock()
+
+
+def register(primitive: Primitive, routes: dict[Any, Callable[..., Any] | None],
+             *, replace: bool = False) -> Primitive:
+    """Add a defined primitive and its numpy routes to the registry.
+
+    ``routes`` maps a ufunc or numpy function to ``None`` (positional
+    arguments become the primitive's inputs) or to an adapter
+    ``adapter(primitive, *args, **kwargs)`` written with numpy's signature.
+
+    Example:
+        >>> "sigmoid" in REGISTRY
+        True
+    """
+    with _lock:
+        existing = REGISTRY.get(primitive.name)
+        if existing is not None and existing is not primitive and not replace:
+            raise ValueError(
+                f"a primitive named {primitive.name!r} is already registered; "
+                "choose another name or pass replace=True")
+        if existing is not None and existing is not primitive:
+            _drop_routes(existing)
+        REGISTRY[primitive.name] = primitive
+        for func, adapter in routes.items():
+            _route(func, primitive, adapter)
+    return primitive
+
+
+def _route(func: Any, primitive: Primitive, adapter: Callable[..., Any] | None) -> None:
+    ROUTE_OWNERS[func] = primitive
+    PASS_THROUGH.discard(func)
+    if isinstance(func, np.ufunc) and adapter is None:
+        UFUNC_ROUTES[func] = primitive
+        return
+    if adapter is None:
+        def handler(*args: Any) -> Any:
+            return primitive(*args)
+    else:
+        def handler(*args: Any, **kwargs: Any) -> Any:
+            return adapter(primitive, *args, **kwargs)
+    handler.__name__ = getattr(func, "__name__", primitive.name)
+    FUNCTION_ROUTES[func] = handler
+
+
+def _drop_routes(primitive: Primitive) -> None:
+    for func, owner in list(ROUTE_OWNERS.items()):
+        if owner is primitive:
+            del ROUTE_OWNERS[func]
+            UFUNC_ROUTES.pop(func, None)
+            FUNCTION_ROUTES.pop(func, None)
+
+
+def unregister(name: str) -> Primitive:
+    """Remove a primitive and its numpy routes; returns it.
+
+    Example:
+        >>> "no_such_rule" in REGISTRY
+        False
+    """
+    with _lock:
+        primitive = REGISTRY.pop(name)
+        _drop_routes(primitive)
+    return primitive
+
+
+def pass_through(*funcs: Any, static: bool = False) -> None:
+    """Declare numpy callables whose results carry no gradient (see :data:`PASS_THROUGH`);
+    ``static`` ones only read shapes, so their results need no guard.
+
+    Example:
+        >>> import numpy as np
+        >>> np.argmax in PASS_THROUGH, np.shape in STATIC
+        (True, True)
+    """
+    with _lock:
+        PASS_THROUGH.update(funcs)
+        if static:
+            STATIC.update(funcs)
+
+
+def numpy_name(func: Any) -> str:
+    """How the user wrote a numpy/scipy callable: ``np.linalg.det``, ``scipy.special.erf``.
+
+    Example:
+        >>> import numpy as np
+        >>> numpy_name(np.linalg.det), numpy_name(np.tanh), numpy_name(np.sum)
+        ('np.linalg.det', 'np.tanh', 'np.sum')
+    """
+    name_ = getattr(func, "__name__", repr(func))
+    module = getattr(func, "__module__", None) or ""
+    if isinstance(func, np.ufunc) and not module:
+        special = sys.modules.get("scipy.special")
+        module = "scipy.special" if getattr(special, name_, None) is func else "numpy"
+    if module.startswith("scipy."):
+        public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+        return f"{public}.{name_}"
+    for sub in ("linalg", "fft", "random"):
+        if module.startswith(f"numpy.{sub}"):
+            return f"np.{sub}.{name_}"
+    return f"np.{name_}" if module.startswith("numpy") or not module else f"{module}.{name_}"

@@ -1,0 +1,95 @@
+"""Numbers as text: the one place tracegraph decides how a value is written.
+
+Tables, diagrams, claim reports and formulas all format numbers through
+these functions, so ``0.2445`` reads the same in ``tracegraph explain``, on a
+diagram's edge and in a check report.
+
+Example:
+    >>> format_number(0.19661193), format_number(2.0), format_number(-1.5e-9)
+    ('0.1966', '2', '-1.5e-09')
+    >>> pretty_number(-1.5e-9, 3), value_summary(np.arange(6.0))
+    ('−1.5e−09', '6-vector, ‖·‖ = 7.416')
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+DEFAULT_PRECISION = 4
+"""Significant digits used when nobody asks for another number."""
+
+SMALL_ARRAY = 4
+"""Arrays with at most this many elements are written out in full in summaries."""
+
+
+def format_number(value: Any, precision: int = DEFAULT_PRECISION) -> str:
+    """A scalar as short ASCII text: ``0.1966``, ``2``, ``1.2e-08``, ``nan``, ``inf``.
+
+    Whole numbers below 1e15 are written without a decimal point.
+
+    Example:
+        >>> format_number(0.19661193), format_number(3.0), format_number(float("-inf"))
+        ('0.1966', '3', '−inf')
+    """
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "−inf"
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.{precision}g}"
+
+
+def pretty_number(value: Any, precision: int = DEFAULT_PRECISION) -> str:
+    """:func:`format_number` with a true minus sign (``−``), for diagrams and formulas.
+
+    Example:
+        >>> pretty_number(-0.25)
+        '−0.25'
+    """
+    return format_number(value, precision).replace("-", "−")
+
+
+def formula_constant(value: float) -> str:
+    """A constant inside a formula: ``2`` for 2.0, ``0.5``, ``1e-08`` (``%g``, no padding).
+
+    Example:
+        >>> formula_constant(2.0), formula_constant(0.001)
+        ('2', '0.001')
+    """
+    return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """``4×3`` for a shape, ``scalar`` for ``()``.
+
+    Example:
+        >>> shape_text((4, 3)), shape_text(())
+        ('4×3', 'scalar')
+    """
+    return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def value_summary(value: Any, precision: int = DEFAULT_PRECISION) -> str:
+    """A value in a table cell: a number, a short list, or ``shape, ‖·‖ = norm``.
+
+    Example:
+        >>> value_summary(0.5), value_summary(np.array([1.0, 2.0])), value_summary(None)
+        ('0.5', '[1, 2]', '—')
+    """
+    if value is None:
+        return "—"
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        return type(value).__name__
+    if array.ndim == 0:
+        return format_number(array, precision)
+    if array.size <= SMALL_ARRAY:
+        return "[" + ", ".join(format_number(v, precision) for v in array.ravel()) + "]"
+    norm = format_number(np.linalg.norm(array.astype(float).ravel()), precision)
+    shape = f"{array.shape[0]}-vector" if array.ndim == 1 else shape_text(array.shape)
+    return f"{shape}, ‖·‖ = {norm}"
