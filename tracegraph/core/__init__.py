@@ -21,6 +21,7 @@ from .constants import constant, is_constant, unwrap_constant
 from .record import Guard, ScopeSpan, Tape
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
 from .scope import activate, active_tape, scope
+from .primitive import PrimitiveRule, no_gradient
 from .pullback import contribution
 from .var import (
     Primitive,
@@ -29,14 +30,13 @@ from .var import (
     deep_value_of,
     is_traced,
     name,
-    no_gradient,
     numpy_name,
     plain_value,
     value_of,
 )
 
 __all__ = [
-    "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "REGISTRY", "ScopeSpan", "Tape",
+    "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "PrimitiveRule", "REGISTRY", "ScopeSpan", "Tape",
     "UFUNC_ROUTES", "Var", "activate", "active_tape", "apply", "as_python_scalar",
     "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
     "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "scope", "shape_of",
