@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tracegraph as tg
-from tracegraph.core import REGISTRY, Primitive
+from tracegraph.core import REGISTRY
+
+from rule_cases import DEFAULT_DOMAIN, KINK_MARGIN, differentiable_positions, rule_case
 
 
 @tg.primitive(
@@ -31,39 +33,6 @@ def softplus(x):
 
 
 PRIMITIVE_NAMES = [p.name for p in tg.primitives()]
-DEFAULT_DOMAIN = (-2.0, 2.0)
-KINK_MARGIN = 1e-3
-
-
-def _elementwise_case(prim: Primitive, data: st.DataObject) -> tuple[tuple, dict]:
-    shapes = data.draw(hnp.mutually_broadcastable_shapes(
-        num_shapes=len(prim.argnames), max_dims=3, max_side=3), label="shapes").input_shapes
-    args = []
-    for argname, shape in zip(prim.argnames, shapes):
-        low, high = prim.domain.get(argname, DEFAULT_DOMAIN)
-        elements = st.floats(low, high, allow_nan=False, allow_subnormal=False)
-        if shape == () and data.draw(st.booleans(), label=f"{argname} as Python float"):
-            args.append(data.draw(elements, label=argname))
-        else:
-            args.append(data.draw(hnp.arrays(np.float64, shape, elements=elements), label=argname))
-    return tuple(args), {}
-
-
-def _case(prim: Primitive, data: st.DataObject) -> tuple[tuple, dict]:
-    if prim.sample is None:
-        return _elementwise_case(prim, data)
-    seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
-    return prim.sample(np.random.default_rng(seed))
-
-
-def _differentiable_positions(prim: Primitive, args: tuple) -> list[int]:
-    positions = []
-    for i, arg in enumerate(args):
-        floating = isinstance(arg, float) or (
-            isinstance(arg, np.ndarray) and arg.dtype.kind == "f")
-        if floating and prim.vjp(i) is not None:
-            positions.append(i)
-    return positions
 
 
 def _weighted_output(prim: Primitive, args: list, params: dict, cotangent) -> float:
@@ -93,10 +62,10 @@ def _numeric_gradient(prim, args, params, cotangent, position):
 @given(data=st.data())
 def test_vjp_matches_central_differences(name, data):
     prim = REGISTRY[name]
-    args, params = _case(prim, data)
+    args, params = rule_case(prim, data)
     if prim.kink is not None:
         assume(prim.kink(*args, **params) > KINK_MARGIN)
-    positions = _differentiable_positions(prim, args)
+    positions = differentiable_positions(prim, args)
     assert positions, f"{name}: the sample has no differentiable input"
 
     expected_value = prim.impl(*args, **params)

@@ -17,6 +17,7 @@ Example:
 """
 
 from . import rules as _rules  # noqa: F401  (fills the derivative table)
+from .calculus import Hessian, grad, hessian, hvp, jvp
 from .check import check, numeric_check
 from .core import Var, constant, is_traced, name, scope, value_of
 from .diagram import Diagram, DiagramOptions, build_diagram, render, to_dot
@@ -48,6 +49,7 @@ from .trace import Node, Trace, Tracer, trace
 __version__ = "0.1.0"
 
 __all__ = [
+    "Hessian", "grad", "hessian", "hvp", "jvp",
     "Diagram", "DiagramOptions", "build_diagram", "check", "numeric_check", "render", "to_dot",
     "ForeignTraceError", "GraphvizNotFoundError", "Node", "ScriptError", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
     "TracedValueLeakError", "Tracer", "TracegraphError", "UnsupportedOperationError", "Var",

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..core import plain_value
 from ..extend import defprimitive
 from .reductions import reduced_axes, restore_axes
 
@@ -159,17 +160,19 @@ def _bce_vjp_p(g, out, p, y):
 
 
 def _bce_vjp_y(g, out, p, y):
-    return g * _full(np.log1p(-np.asarray(p)) - np.log(p), p, y) / _size(p, y)
+    return g * _full(np.log1p(np.negative(p)) - np.log(p), p, y) / _size(p, y)
 
 
 def _rows(logits, axis) -> int:
-    shape = np.shape(logits)
+    shape = np.shape(plain_value(logits))
     return max(int(np.prod(shape, dtype=np.int64)) // max(shape[axis], 1), 1) if shape else 1
 
 
 def _as_targets(labels, logits, axis):
+    if type(labels) is not np.ndarray and not isinstance(labels, (float, int, list, tuple)):
+        return labels  # traced probabilities
     labels = np.asarray(labels)
-    logits_shape = np.shape(logits)
+    logits_shape = np.shape(plain_value(logits))
     if np.issubdtype(labels.dtype, np.integer) and labels.ndim == len(logits_shape) - 1:
         # Integer class indices become one-hot rows.
         classes = logits_shape[axis]
@@ -183,15 +186,17 @@ def _softmax_xent(logits, labels, axis=-1):
     return float(-np.sum(targets * logp) / _rows(logits, axis))
 
 
+# The VJPs call the softmax primitives (not their implementations), so they also run
+# on traced values: second derivatives of a cross-entropy loss.
 def _softmax_xent_vjp_logits(g, out, logits, labels, axis=-1):
     targets = _as_targets(labels, logits, axis)
-    probs = _softmax(logits, axis=axis)
+    probs = SOFTMAX(logits, axis=axis)
     mass = np.sum(targets, axis=axis, keepdims=True)
     return g * (probs * mass - targets) / _rows(logits, axis)
 
 
 def _softmax_xent_vjp_labels(g, out, logits, labels, axis=-1):
-    return -g * _log_softmax(np.asarray(logits, float), axis=axis) / _rows(logits, axis)
+    return -g * LOG_SOFTMAX(logits, axis=axis) / _rows(logits, axis)
 
 
 def _xent_sample(rng):
@@ -233,7 +238,7 @@ SOFTMAX_CROSS_ENTROPY = defprimitive(
 KL_DIVERGENCE = defprimitive(
     "kl_divergence", _kl, display="KL({p} ‖ {q})", category=NEURAL,
     grads={"p": (lambda g, out, p, q: g * (np.log(p) - np.log(q) + 1.0), "ln({p}/{q}) + 1"),
-           "q": (lambda g, out, p, q: -g * np.asarray(p) / q, "−{p}/{q}")},
+           "q": (lambda g, out, p, q: -g * p / q, "−{p}/{q}")},
     domain={"p": (0.05, 1.0), "q": (0.05, 1.0)},
     doc="KL(p ‖ q) = Σ p·ln(p/q) for distributions p and q",
 )

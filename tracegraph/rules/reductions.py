@@ -42,7 +42,7 @@ def restore_axes(g, x_shape, axis, keepdims):
     else:
         removed = reduced_axes(len(x_shape), axis)
         shape = tuple(1 if i in removed else n for i, n in enumerate(x_shape))
-    return g.reshape(shape) if type(g) is np.ndarray else np.full(shape, g)
+    return np.reshape(g, shape)
 
 
 def _count(x_shape, axis) -> int:

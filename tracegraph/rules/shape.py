@@ -271,10 +271,25 @@ def _getitem_sample(rng):
     return (x,), {"index": index}
 
 
+def _scatter_sample(rng):
+    (x,), params = _getitem_sample(rng)
+    picked = x[params["index"]]
+    return (rng.normal(size=np.shape(picked)),), {"shape": x.shape, "index": params["index"]}
+
+
+# getitem and scatter_add are each other's VJP, so both differentiate any number of times.
+SCATTER_ADD = defprimitive(
+    "scatter_add", lambda g, shape, index: _scatter_add(shape, index, g), category=SHAPE,
+    display=lambda s: f"scatter({s['g']} → [{format_index(s.params['index'])}])",
+    grads={"g": (lambda g2, out, g, shape, index: getitem(g2, index=index),
+                 "ḡ[index]")},
+    sample=_scatter_sample,
+    doc="zeros(shape) with g added at index (repeats add up): the VJP of indexing",
+)
 defprimitive(
     getitem, _getitem, category=SHAPE,
     display=lambda s: f"{s['x']:p}[{format_index(s.params['index'])}]",
-    grads={"x": (lambda g, out, x, index: _scatter_add(np.shape(x), index, g),
+    grads={"x": (lambda g, out, x, index: SCATTER_ADD(g, shape=_shape(x), index=index),
                  "scatter ḡ into zeros (repeats add up)")},
     sample=_getitem_sample, doc="x[index]: slices, masks, integer and repeated indices",
 )
@@ -364,7 +379,7 @@ defprimitive(
     "stack", _stack, variadic=True, category=SHAPE, numpy={np.stack: _stack_route},
     display=lambda s: f"stack({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
-                      np.take(g, position, axis=axis),
+                      getitem(g, index=(slice(None),) * (axis % _ndim(g)) + (position,)),
                       lambda s: f"ḡ slice {s.position}")},
     sample=_join_sample(stacked=True), doc="np.stack(arrays, axis)",
 )

@@ -1,0 +1,82 @@
+"""Every rule that declares ``twice=True`` is differentiable twice, checked against
+finite differences of its (already checked) first derivative.
+
+For a rule f with random cotangent c and weights w, the scalar
+F(args) = Σᵢ ⟨∂L/∂argᵢ, wᵢ⟩ with L = ½·Σ c·f(args)² is computed with tracegraph's first-order
+rules; ``tg.grad(F)`` differentiates the rules' VJPs themselves (they run on
+traced values), and is compared with central differences of F along a random
+direction.  Parametrised over the registry, so a rule added later is checked for free.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+import tracegraph as tg
+from tracegraph.core import REGISTRY
+
+from rule_cases import KINK_MARGIN, differentiable_positions, rule_case
+
+TWICE = [p.name for p in tg.primitives() if p.twice]
+
+
+def _first_order_functional(prim, args, params, positions, cotangent, weights):
+    """F(**traced args) = Σᵢ ⟨∂L/∂argᵢ, wᵢ⟩, L = ½·Σ c·prim(args)², built with tg.grad."""
+    names = [f"a{i}" for i in positions]
+
+    def loss(**traced):
+        # Squared, so the upstream gradient reaching the rule is itself traced: the
+        # second derivative then runs the VJP on traced upstream and traced inputs.
+        full = [traced.get(f"a{i}", arg) for i, arg in enumerate(args)]
+        out = prim(*full, **params)
+        return 0.5 * np.sum(out * out * cotangent)
+
+    def functional(**traced):
+        grads = tg.grad(loss, names)(**traced)
+        return sum(np.sum(grads[name] * weights[name]) for name in names)
+
+    return functional
+
+
+@pytest.mark.parametrize("name", TWICE)
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(data=st.data())
+def test_second_derivatives_match_differences_of_the_first(name, data):
+    prim = REGISTRY[name]
+    args, params = rule_case(prim, data)
+    if prim.kink is not None:
+        assume(prim.kink(*args, **params) > KINK_MARGIN)
+    positions = differentiable_positions(prim, args)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    out = prim.impl(*args, **params)
+    cotangent = rng.uniform(-1.5, 1.5, size=np.shape(out))
+    weights = {f"a{i}": rng.uniform(-1.5, 1.5, size=np.shape(args[i])) for i in positions}
+    direction = {f"a{i}": rng.uniform(-1.0, 1.0, size=np.shape(args[i])) for i in positions}
+    functional = _first_order_functional(prim, args, params, positions, cotangent, weights)
+    point = {f"a{i}": args[i] for i in positions}
+
+    analytic_grads = tg.grad(functional)(**point)
+    analytic = sum(float(np.sum(analytic_grads[k] * direction[k])) for k in point)
+
+    step = 1e-5
+    def shifted(sign):
+        moved = {k: (v + sign * step * direction[k]) if isinstance(v, np.ndarray)
+                 else float(v + sign * step * direction[k]) for k, v in point.items()}
+        if prim.kink is not None:
+            full = [moved.get(f"a{i}", arg) for i, arg in enumerate(args)]
+            assume(prim.kink(*full, **params) > KINK_MARGIN)
+        return float(functional(**moved))
+    numeric = (shifted(1.0) - shifted(-1.0)) / (2 * step)
+    scale = max(1.0, abs(numeric), abs(analytic))
+    assert abs(analytic - numeric) <= 1e-5 * scale, (
+        f"{name}: second derivative {analytic!r} but differences of the first give {numeric!r}")
+
+
+def test_rules_that_are_not_twice_differentiable_say_so_when_asked():
+    once = [p for p in tg.primitives() if not p.twice]
+    for prim in once:
+        assert prim.doc, prim.name

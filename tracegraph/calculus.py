@@ -1,0 +1,366 @@
+"""Derivatives as functions: ``tg.grad``, ``tg.hessian``, ``tg.hvp`` and ``tg.jvp``.
+
+``tg.grad(f, "x")`` is a function with ``f``'s keyword inputs that returns
+∂f/∂x.  It is built from a nested trace: when the inputs are themselves
+traced values (``tg.grad`` of a ``tg.grad``, or ``tg.trace`` of a
+``tg.grad``), the rules' VJPs run on traced values, so the backward pass is
+recorded by the enclosing trace and can be differentiated again, or drawn.
+
+Conventions: ``wrt`` is a name (the bare derivative is returned), a list or
+tuple of names (a dict, even for one name), or ``None`` (a dict over every
+traced input; ``tg.constant`` values never appear).  Hessian rows follow the
+inputs' keyword order whatever the order in ``wrt``, each array flattened in
+C order.
+
+Example:
+    >>> import numpy as np, tracegraph as tg
+    >>> f = lambda x: x ** 3
+    >>> tg.grad(f, "x")(x=2.0), tg.grad(tg.grad(f, "x"), "x")(x=2.0)
+    (12.0, 12.0)
+    >>> h = tg.hessian(lambda x, y: x ** 2 + 3 * x * y - y ** 2, x=0.0, y=0.0)
+    >>> h.matrix.tolist(), h.classify()
+    ([[2.0, 3.0], [3.0, -2.0]], 'saddle point')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import autodiff
+from .core import Tape, Var, plain_value, shape_of
+from .errors import NotDifferentiatedError, TracegraphError
+from .trace import Trace, Tracer
+
+Wrt = str | Sequence[str] | None
+
+CLASSIFICATIONS = ("minimum", "maximum", "saddle point", "inconclusive", "not a critical point")
+"""The words :meth:`Hessian.classify` answers with."""
+
+
+def _trace_nested(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Trace:
+    """Trace ``fn(**inputs)`` on a tape nested in the running trace (if any)."""
+    tracer = Tracer(nested=True)
+    with tracer:
+        arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+        output = fn(**arguments)
+        if shape_of(plain_value(output.value if type(output) is Var else output)):
+            raise NotDifferentiatedError(
+                f"{_name(fn)} returns an array of shape "
+                f"{shape_of(plain_value(output.value if type(output) is Var else output))}; "
+                "tg.grad needs a scalar function",
+                hint="reduce it to a scalar (np.sum), or use tg.jvp for directional "
+                "derivatives of an array function")
+        return tracer.finish(output, name=_name(fn))
+
+
+def _name(fn: Callable[..., Any]) -> str | None:
+    name = getattr(fn, "__name__", None)
+    return None if name == "<lambda>" else name
+
+
+def _chosen(wrt: Wrt, available: Sequence[str], what: str) -> tuple[list[str], bool]:
+    """The names to differentiate with respect to, and whether a bare result is wanted."""
+    if wrt is None:
+        return list(available), False
+    bare = isinstance(wrt, str)
+    names = [wrt] if bare else list(wrt)
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise TracegraphError(
+            f"{what}: {', '.join(map(repr, missing))} is not a traced input; traced inputs: "
+            f"{', '.join(available) or '(none)'}",
+            hint="name float inputs of the function (tg.constant values have no derivative)")
+    return names, bare
+
+
+def grad(fn: Callable[..., Any], wrt: Wrt = None) -> Callable[..., Any]:
+    """The gradient of a scalar function, as a function of the same keyword inputs.
+
+    The result is differentiable again: ``tg.grad(tg.grad(f, "x"), "x")`` is
+    f'', and ``tg.trace(tg.grad(f, "x"), x=2.0)`` is a trace of the backward
+    pass whose nodes are the upstream × local products and fan-out sums.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> loss = lambda w, b: np.sum((w * 2.0 + b - 1.0) ** 2)
+        >>> g = tg.grad(loss)(w=np.array([1.0, 0.0]), b=0.5)
+        >>> g["w"].tolist(), g["b"]
+        ([6.0, -2.0], 2.0)
+    """
+    def gradient(**inputs: Any) -> Any:
+        traced = _trace_nested(fn, inputs)
+        names, bare = _chosen(wrt, list(traced.tape.inputs), "tg.grad wrt")
+        grads = traced.grads
+        if bare:
+            return grads[names[0]]
+        return {name: grads[name] for name in names}
+
+    gradient.__name__ = f"grad_{_name(fn) or 'f'}"
+    gradient.__doc__ = f"The gradient of {_name(fn) or 'the function'} (tracegraph.grad)."
+    return gradient
+
+
+class Hessian:
+    """Second derivatives of a scalar function at a point (from :func:`hessian`).
+
+    Attributes:
+        matrix: N×N over the chosen inputs, flattened in keyword order, C order.
+        labels: one per row (``x``, ``w[0]``, ``W[1,2]``).
+        gradient: the gradient, flat (length N).
+        names: the inputs, in row order; ``shapes`` their shapes.
+        value: the function's value.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> h = tg.hessian(lambda x, y: x ** 4 + y ** 4, x=0.0, y=0.0)
+        >>> h.eigenvalues.tolist(), h.classify()
+        ([0.0, 0.0], 'inconclusive')
+    """
+
+    def __init__(self, matrix: np.ndarray, gradient: np.ndarray, names: list[str],
+                 shapes: list[tuple[int, ...]], value: float) -> None:
+        self.matrix = matrix
+        self.gradient = gradient
+        self.names = names
+        self.shapes = shapes
+        self.value = value
+        self.labels = [label for name, shape in zip(names, shapes)
+                       for label in element_labels(name, shape)]
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """The eigenvalues, ascending (the matrix is symmetric)."""
+        return np.linalg.eigvalsh((self.matrix + self.matrix.T) / 2.0)
+
+    def block(self, a: str, b: str) -> np.ndarray:
+        """∂²f/∂a∂b with shape ``a.shape + b.shape``.
+
+        Example:
+            >>> import numpy as np, tracegraph as tg
+            >>> h = tg.hessian(lambda w, c: np.sum(w ** 2) * c, w=np.ones(2), c=3.0)
+            >>> h.block("w", "w").tolist(), h.block("w", "c").tolist()
+            ([[6.0, 0.0], [0.0, 6.0]], [2.0, 2.0])
+        """
+        rows, cols = self._span(a), self._span(b)
+        shape_a, shape_b = self.shapes[self.names.index(a)], self.shapes[self.names.index(b)]
+        return self.matrix[rows, cols].reshape(shape_a + shape_b)
+
+    def _span(self, name: str) -> slice:
+        if name not in self.names:
+            raise KeyError(f"{name!r} is not a row of this Hessian; rows: {', '.join(self.names)}")
+        start = 0
+        for other, shape in zip(self.names, self.shapes):
+            size = int(np.prod(shape, dtype=np.int64))
+            if other == name:
+                return slice(start, start + size)
+            start += size
+        raise AssertionError("unreachable")
+
+    def classify(self, tol: float = 1e-8) -> str:
+        """``"minimum"``, ``"maximum"``, ``"saddle point"``, ``"inconclusive"`` or
+        ``"not a critical point"``.
+
+        Not a critical point when ‖gradient‖₂ > tol; otherwise eigenvalues with
+        |λ| ≤ tol·max(1, max|λ|) count as zero; all positive → minimum, all
+        negative → maximum, both signs → saddle point (even with zeros), else
+        inconclusive (a singular Hessian decides nothing).
+
+        Example:
+            >>> import tracegraph as tg
+            >>> tg.hessian(lambda x, y: x ** 3 - 3 * x * y ** 2, x=0.0, y=0.0).classify()
+            'inconclusive'
+        """
+        if float(np.linalg.norm(self.gradient)) > tol:
+            return "not a critical point"
+        eigenvalues = self.eigenvalues
+        if eigenvalues.size == 0:
+            return "inconclusive"
+        zero = tol * max(1.0, float(np.max(np.abs(eigenvalues))))
+        positive = bool(np.any(eigenvalues > zero))
+        negative = bool(np.any(eigenvalues < -zero))
+        if positive and negative:
+            return "saddle point"
+        if np.all(np.abs(eigenvalues) > zero):
+            return "minimum" if positive else "maximum"
+        return "inconclusive"
+
+    def __repr__(self) -> str:
+        return f"<Hessian {len(self.labels)}×{len(self.labels)} over {', '.join(self.names)}>"
+
+
+def element_labels(name: str, shape: tuple[int, ...]) -> list[str]:
+    """Row labels of one input: ``x`` for a scalar, ``w[0]``, ``W[1,2]`` for arrays.
+
+    Example:
+        >>> element_labels("W", (2, 2))
+        ['W[0,0]', 'W[0,1]', 'W[1,0]', 'W[1,1]']
+    """
+    if not shape:
+        return [name]
+    return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(*shape)]
+
+
+def _gradient_trace(fn: Callable[..., Any], wrt: Wrt, inputs: Mapping[str, Any]
+                    ) -> tuple[Trace, list[str], list[Var | Any]]:
+    """Trace the gradient of ``fn`` (an outer trace recording the backward pass)."""
+    outer = Tracer(nested=True)
+    with outer:
+        arguments = {name: outer.input(name, value) for name, value in inputs.items()}
+        inner = _trace_nested(fn, arguments)
+        available = [n for n in inner.tape.inputs if n in outer.tape.inputs]
+        names, _ = _chosen(wrt, available, "wrt")
+        names = [n for n in outer.tape.inputs if n in names]  # keyword order
+        grads = inner.grads
+        flat = np.concatenate([np.reshape(grads[n], (-1,)) for n in names]) if names \
+            else np.zeros(0)
+        traced = outer.finish(flat, name="gradient")
+    return traced, names, [inner.value]
+
+
+def hessian(fn: Callable[..., Any], wrt: Wrt = None, **inputs: Any) -> Hessian:
+    """The Hessian of a scalar function at ``inputs`` (see :class:`Hessian`).
+
+    One trace of the backward pass, then one reverse pass over it per row
+    (N rows for N scalar parameters).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> h = tg.hessian(lambda x, y: (x - 1) ** 2 + (y + 2) ** 2, x=1.0, y=-2.0)
+        >>> h.matrix.tolist(), h.labels, h.classify()
+        ([[2.0, 0.0], [0.0, 2.0]], ['x', 'y'], 'minimum')
+    """
+    traced, names, values = _gradient_trace(fn, wrt, inputs)
+    tape = traced.tape
+    gradient = np.reshape(np.asarray(plain_value(traced.value), dtype=float), (-1,))
+    shapes = [shape_of(plain_value(tape.equations[tape.inputs[n]].value)) for n in names]
+    size = gradient.size
+    matrix = np.zeros((size, size))
+    if tape.output is not None:
+        keep = [tape.inputs[n] for n in names]
+        for row in range(size):
+            seed = np.zeros(size)
+            seed[row] = 1.0
+            adjoints = autodiff.backward(tape.equations, tape.output, seed, keep=keep)
+            matrix[row] = np.concatenate([
+                np.ravel(np.zeros(shape) if adjoints[i] is None else
+                         np.asarray(plain_value(adjoints[i]), dtype=float))
+                for i, shape in zip(keep, shapes)])
+    return Hessian(matrix, gradient, names, shapes, float(np.asarray(plain_value(values[0]))))
+
+
+def hvp(fn: Callable[..., Any], v: Mapping[str, Any], **inputs: Any) -> dict[str, Any]:
+    """The Hessian-vector product H·v without forming H (structure like ``t.grads``).
+
+    ``v`` maps input names to directions; names missing from ``v`` are zero
+    directions.  The result has an entry for every traced input.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> tg.hvp(lambda x, y: x ** 2 * y, {"x": 1.0}, x=3.0, y=2.0)
+        {'x': 4.0, 'y': 6.0}
+    """
+    def directional(**arguments: Any) -> Any:
+        grads = grad(fn)(**arguments)
+        total = 0.0
+        for name, direction in v.items():
+            if name not in grads:
+                raise TracegraphError(f"tg.hvp: {name!r} is not a traced input of the function",
+                                      hint=f"traced inputs: {', '.join(grads)}")
+            total = total + np.sum(grads[name] * np.asarray(direction, dtype=float))
+        return total
+
+    traced = _trace_outer(directional, inputs)
+    return traced.grads
+
+
+def _trace_outer(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Trace:
+    tracer = Tracer(nested=True)
+    with tracer:
+        arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+        return tracer.finish(fn(**arguments), name=_name(fn))
+
+
+def jvp(fn: Callable[..., Any], tangents: Mapping[str, Any], **inputs: Any
+        ) -> tuple[Any, Any]:
+    """``(value, J·t)``: the function's value and its directional derivative, by forward mode.
+
+    Works for array outputs too.  Each equation's tangent is pushed forward
+    from its inputs' tangents (:func:`tangents`), so the per-node tangents can
+    be drawn (``show="tangent"``) and compared with reverse mode's adjoints.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> value, slope = tg.jvp(lambda x: np.sin(x) * 2.0, {"x": np.ones(2)}, x=np.zeros(2))
+        >>> value.tolist(), slope.tolist()
+        ([0.0, 0.0], [2.0, 2.0])
+    """
+    traced = _trace_outer(fn, inputs)
+    tape = traced.tape
+    pushed = tangents_of(tape, tangents)
+    if tape.output is None:
+        return traced.value, (0.0 if not shape_of(traced.value) else np.zeros(
+            shape_of(traced.value)))
+    out_tangent = pushed[tape.output]
+    if out_tangent is None:
+        out_tangent = 0.0 if not shape_of(traced.value) else np.zeros(shape_of(traced.value))
+    return traced.value, (float(out_tangent) if not shape_of(traced.value) else out_tangent)
+
+
+def tangents_of(tape: Tape, tangents: Mapping[str, Any]) -> list[Any]:
+    """Forward mode over a finished tape: the tangent of every equation given the inputs'.
+
+    An equation's tangent is Σᵢ Jᵢ·tᵢ over its traced inputs.  Jᵢ·tᵢ comes
+    from the VJP, which is linear in its upstream gradient: it is the
+    gradient of ⟨vjpᵢ(u), tᵢ⟩ with respect to u (its transpose), taken by a
+    small trace of the VJP.  Inputs without a tangent have tangent None (zero).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x, y: x * y, x=2.0, y=5.0)
+        >>> tangents_of(t.tape, {"x": 1.0})
+        [1.0, None, 5.0]
+    """
+    unknown = [name for name in tangents if name not in tape.inputs]
+    if unknown:
+        raise TracegraphError(f"tangents for {', '.join(map(repr, unknown))}, which are not "
+                              f"traced inputs; traced inputs: {', '.join(tape.inputs)}")
+    pushed: list[Any] = [None] * len(tape.equations)
+    for name, tangent in tangents.items():
+        index = tape.inputs[name]
+        shape = shape_of(plain_value(tape.equations[index].value))
+        pushed[index] = float(tangent) if not shape else np.broadcast_to(
+            np.asarray(tangent, dtype=float), shape).copy()
+    for eq in tape.equations:
+        if eq.primitive is None:
+            continue
+        total = None
+        for position, x in enumerate(eq.inputs):
+            if type(x) is not Var or pushed[x.index] is None:
+                continue
+            if not eq.primitive.has_gradient(position):
+                continue
+            term = _push(eq, position, pushed[x.index])
+            total = term if total is None else total + term
+        pushed[eq.index] = total
+    return pushed
+
+
+def _push(eq: Var, position: int, tangent: Any) -> Any:
+    """Jᵢ·t for input ``position`` of ``eq`` by transposing its VJP (see :func:`tangents_of`)."""
+    out_shape = shape_of(plain_value(eq.value))
+    values = [plain_value(x.value) if type(x) is Var else x for x in eq.inputs]
+    probe = Tracer()
+    with probe:
+        u = probe.input("u", 0.0 if not out_shape else np.zeros(out_shape))
+        local = autodiff.edge_contribution(eq, position, u, values)
+        weighted = np.sum(local * tangent)
+        traced = probe.finish(weighted)
+    result = traced.grads["u"]
+    return result
+
+
+__all__ = ["CLASSIFICATIONS", "Hessian", "element_labels", "grad", "hessian", "hvp", "jvp",
+           "tangents_of"]
