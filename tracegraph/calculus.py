@@ -251,7 +251,7 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = None, **inputs: Any) -> Hessian:
     return Hessian(matrix, gradient, names, shapes, float(np.asarray(plain_value(values[0]))))
 
 
-def hvp(fn: Callable[..., Any], v: Mapping[str, Any], **inputs: Any) -> dict[str, Any]:
+def hvp(fn: Callable[..., Any], v: Mapping[str, Any], /, **inputs: Any) -> dict[str, Any]:
     """The Hessian-vector product H·v without forming H (structure like ``t.grads``).
 
     ``v`` maps input names to directions; names missing from ``v`` are zero
@@ -283,7 +283,7 @@ def _trace_outer(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Trace:
         return tracer.finish(fn(**arguments), name=_name(fn))
 
 
-def jvp(fn: Callable[..., Any], tangents: Mapping[str, Any], **inputs: Any
+def jvp(fn: Callable[..., Any], tangents: Mapping[str, Any], /, **inputs: Any
         ) -> tuple[Any, Any]:
     """``(value, J·t)``: the function's value and its directional derivative, by forward mode.
 
