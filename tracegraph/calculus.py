@@ -41,7 +41,13 @@ CLASSIFICATIONS = ("minimum", "maximum", "saddle point", "inconclusive", "not a 
 
 
 def _trace_nested(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Trace:
-    """Trace ``fn(**inputs)`` on a tape nested in the running trace (if any)."""
+    """Trace ``fn(**inputs)`` on a tape nested in the running trace (if any).
+
+    A function marked ``traces_itself = True`` (an expression file run with its
+    inputs replaced by ``inputs``) returns its own :class:`Trace` instead.
+    """
+    if getattr(fn, "traces_itself", False):
+        return fn(**inputs)
     tracer = Tracer(nested=True)
     with tracer:
         arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
