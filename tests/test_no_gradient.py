@@ -22,11 +22,13 @@ from rule_cases import rule_case
 
 @tg.primitive(grads={"x": None}, name="test_stopgrad")
 def stopgrad(x):
+    """x, with no gradient passed back (a user's stop-gradient)."""
     return x
 
 
 @tg.primitive(grads={"x": (lambda g, out, x, y: g * y, "{y}"), "y": None}, name="test_scaled")
 def scaled(x, y):
+    """x · y, differentiated in x only."""
     return x * y
 
 

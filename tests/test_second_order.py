@@ -20,7 +20,7 @@ from tracegraph.core import REGISTRY
 
 from rule_cases import KINK_MARGIN, differentiable_positions, rule_case
 
-TWICE = [p.name for p in tg.primitives() if p.twice]
+TWICE = [p.name for p in tg.primitives() if p.twice and any(p.differentiable)]
 
 
 def _first_order_functional(prim, args, params, positions, cotangent, weights):
