@@ -100,6 +100,13 @@ class Tracer:
         tape.check_open()
         if is_constant(value):
             return self.constant(name, unwrap_constant(value))
+        if isinstance(value, (complex, np.complexfloating)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind == "c"):
+            raise TracegraphError(
+                f"input {name!r} is complex ({value!r}); tracegraph differentiates real "
+                "values only" if not isinstance(value, np.ndarray) else
+                f"input {name!r} is a complex array; tracegraph differentiates real values only",
+                hint="pass the real and imaginary parts as separate float inputs")
         if type(value) is Var:
             leaf = self._nested_leaf(name, value)
         elif _is_traceable_number(value):
@@ -107,10 +114,6 @@ class Tracer:
             leaf = tape.leaf(name, float(value), integer=integer)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
             leaf = tape.leaf(name, value)
-        elif isinstance(value, np.ndarray) and value.dtype.kind == "c":
-            raise TracegraphError(
-                f"input {name!r} is a complex array; tracegraph differentiates real values only",
-                hint="pass the real and imaginary parts as separate float inputs")
         else:
             return self.constant(name, value)
         tape.declare_input(name, leaf)
@@ -154,17 +157,37 @@ class Tracer:
             raise ForeignTraceError(
                 "the output belongs to a different trace",
                 hint="return a value computed from this trace's inputs")
-        elif type(output) is not Var and not isinstance(
-                output, (float, int, np.ndarray, np.generic, numbers.Number)):
-            raise TracegraphError(
-                f"the traced computation returned {type(output).__name__}, not a number or array",
-                hint="return one value (the loss); compute other results separately")
+        elif type(output) is not Var:
+            _check_plain_output(output)
         tape.finish(output_index, name, None if output_index is not None else output)
         result = Trace(tape)
         result._report_forward_nonfinite()
         if not shape_of(result.value):
             result.backward()
         return result
+
+
+def _check_plain_output(output: Any) -> None:
+    """A result that is not a traced value: fine if it is a real number or float array
+    (a constant); a bool, int, complex or other object is refused, because differentiating
+    it would silently give zeros."""
+    dtype = np.result_type(output) if isinstance(output, (np.ndarray, np.generic)) else None
+    kind = dtype.kind if dtype is not None else None
+    if isinstance(output, (bool, np.bool_)) or kind == "b":
+        what, hint = "a bool", ("a comparison or np.allclose has no derivative; return the "
+                                "number you compare instead")
+    elif isinstance(output, (int, np.integer)) or kind in ("i", "u"):
+        what, hint = "an int", "return a float computed from the inputs"
+    elif isinstance(output, (complex, np.complexfloating)) or kind == "c":
+        what, hint = "a complex number", "return a real value (e.g. the squared modulus)"
+    elif isinstance(output, (float, np.floating)) or kind == "f":
+        return
+    else:
+        what, hint = type(output).__name__, "return one value (the loss); compute other " \
+            "results separately"
+    raise TracegraphError(
+        f"the traced computation returned {what} ({output!r}), not a value computed from "
+        "the inputs, so it has no gradient", hint=hint)
 
 
 def _is_traceable_number(value: Any) -> bool:

@@ -15,7 +15,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ..errors import ForeignTraceError, TracedValueLeakError, user_location
+from ..errors import (
+    ForeignTraceError,
+    TracedValueLeakError,
+    UnsupportedOperationError,
+    user_location,
+)
 from ..formula import operand
 
 if TYPE_CHECKING:
@@ -106,3 +111,14 @@ def finished_error() -> ForeignTraceError:
         hint="do all the computation inside the traced function (or the "
         "Tracer block); use `.value` for the plain number",
     )
+
+
+def complex_error(value: object) -> UnsupportedOperationError:
+    """The error for a complex number meeting a traced value: refused, never silently real."""
+    shape = getattr(value, "shape", ())
+    what = f"a complex array of shape {shape}" if shape else f"the complex number {value!r}"
+    return UnsupportedOperationError(
+        "complex numbers", reason=f"{what} meets a traced value; tracegraph differentiates "
+        "real values only, and mixing in complex ones would give wrong gradients",
+        hint="split it into real and imaginary parts (two real inputs) and write the "
+        "arithmetic out")

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
-from .leaks import array_leak_error, finished_error, foreign_error, leak_error
+from .leaks import array_leak_error, complex_error, finished_error, foreign_error, leak_error
 from .methods import ArrayMethods
 from .primitive import PrimitiveRule
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, STATIC, UFUNC_ROUTES, numpy_name
@@ -138,6 +138,9 @@ def _operand(arg: Any, tape: Any) -> Any:
     kind = type(arg)
     if kind is Var:
         return arg if arg.tape is tape else tape.lift(arg)
+    if kind is complex or isinstance(arg, (complex, np.complexfloating)) or (
+            kind is np.ndarray and arg.dtype.kind == "c"):
+        raise complex_error(arg)
     if kind is list or kind is tuple:
         if _traced_items(arg):
             return pack_values(arg, tape)
@@ -242,7 +245,7 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[V
                 return apply(prim, other, self) if reflected else apply(prim, self, other)
             other_value = other.value
         elif kind is float or kind is int or kind is np.float64 or (
-                kind is np.ndarray and other.dtype is not _OBJECT):
+                kind is np.ndarray and other.dtype.kind in "fiub"):
             if skip_zero and kind is int and other == 0:
                 return self
             other_value = other

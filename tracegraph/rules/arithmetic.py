@@ -39,7 +39,13 @@ def _power_vjp_base(g, out, x, y):
             return g * 2.0 * x
         if y == 1:
             return g
-    return g * y * _power(x, y - 1)
+        if y == 0:
+            return g * 0.0 * x  # d(x⁰)/dx = 0 everywhere, also at 0 (0·0⁻¹ would be NaN)
+    # y·x^(y−1); at x = 0 with y = 0 it is 0 (x⁰ is constant), not 0·0⁻¹ = NaN.
+    local = y * _power(x, y - 1)
+    if type(y) in (int, float) and y != 0:
+        return g * local
+    return g * np.where(np.logical_and(np.equal(y, 0), np.equal(x, 0)), 0.0, local)
 
 
 def _power_vjp_exponent(g, out, x, y):
