@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import networkx as nx
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -209,3 +211,46 @@ def test_size_one_arrays_get_a_numeric_local_derivative(fn):
     g = tg.trace(fn, x=np.ones(1)).graph
     for _, _, data in g.out_edges("x", data=True):
         assert isinstance(data["local"], float)
+
+
+def _brute_force_shares(graph, source):
+    shares = []
+    for path in tg.graph.chain_paths(graph, source, limit=10**6):
+        share = 1.0
+        for edge in path:
+            share *= graph.edges[edge]["local"]
+        shares.append(share)
+    return shares
+
+
+def test_paths_are_counted_and_ranked_without_listing_them_all():
+    def f(x, y):
+        a = x * y
+        b = np.tanh(a + x)
+        c = b * b + a * 3.0
+        return c * x + np.sin(b)
+    graph = tg.trace(f, x=0.7, y=-1.3).graph
+    for source in ("x", "y"):
+        shares = _brute_force_shares(graph, source)
+        assert tg.graph.count_paths(graph, source) == len(shares)
+        strongest = tg.graph.strongest_paths(graph, source, k=3)
+        expected = sorted(shares, key=abs, reverse=True)[:3]
+        assert [share for _, share in strongest] == pytest.approx(expected, rel=1e-12)
+        for edges, share in strongest:
+            assert edges[0][0] == source and edges[-1][1] == graph.graph["output"]
+            product = 1.0
+            for edge in edges:
+                product *= graph.edges[edge]["local"]
+            assert product == pytest.approx(share, rel=1e-12)
+        everything = tg.graph.strongest_paths(graph, source, k=10**6)
+        assert math.fsum(s for _, s in everything) == pytest.approx(graph.nodes[source]["grad"])
+
+
+def test_counting_paths_scales_to_exponentially_many():
+    def f(x):
+        for _ in range(60):
+            x = x * x
+        return x
+    graph = tg.trace(f, x=1.0).graph
+    assert tg.graph.count_paths(graph, "x") == 2 ** 60
+    assert len(tg.graph.strongest_paths(graph, "x", k=5)) == 5

@@ -392,11 +392,13 @@ def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
 
 def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
                 limit: int = 1000) -> list[list[tuple[str, str, int]]]:
-    """Every chain-rule path (as edge lists) from ``source`` to ``target``
-    (default: the output), at most ``limit`` of them.
+    """Chain-rule paths (as edge lists) from ``source`` to ``target`` (default: the
+    output), at most ``limit`` of them, in depth-first order.
 
     Along a path the product of the edges' local derivatives is that path's
-    share of d target / d source; the shares sum to the gradient.
+    share of d target / d source; the shares sum to the gradient.  The number
+    of paths can grow exponentially with depth: :func:`count_paths` counts
+    them without listing, :func:`strongest_paths` lists the largest shares.
 
     Example:
         >>> import tracegraph as tg
@@ -410,6 +412,89 @@ def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
         paths.append(path)
         if len(paths) >= limit:
             break
+    return paths
+
+
+def _between_nodes(graph: nx.MultiDiGraph, source: str, target: str) -> list[str]:
+    """Nodes on some path source → target, in topological order."""
+    if source == target:
+        return [source]
+    if source not in nx.ancestors(graph, target):
+        return []
+    keep = (nx.descendants(graph, source) | {source}) & (nx.ancestors(graph, target) | {target})
+    # Nodes are stored in tape order (constants first), which is a topological order.
+    return [node for node in graph.nodes if node in keep]
+
+
+def count_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None) -> int:
+    """How many chain-rule paths lead from ``source`` to ``target``, by dynamic
+    programming over the DAG (never by listing them).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> def f(x):
+        ...     for _ in range(40):
+        ...         x = x * x          # two edges per step: 2⁴⁰ paths
+        ...     return x
+        >>> count_paths(tg.trace(f, x=1.0).graph, "x")
+        1099511627776
+    """
+    target = target if target is not None else graph.graph["output"]
+    order = _between_nodes(graph, source, target)
+    count = dict.fromkeys(order, 0)
+    if not order:
+        return 0
+    count[source] = 1
+    for node in order:
+        if count[node]:
+            for _, child, _ in graph.out_edges(node, keys=True):
+                if child in count:
+                    count[child] += count[node]
+    return count[target]
+
+
+def strongest_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
+                    k: int = 20) -> list[tuple[list[tuple[str, str, int]], float]]:
+    """The ``k`` chain-rule paths with the largest shares |Π local derivatives|,
+    largest first, as ``(edges, share)``, by dynamic programming (k best per node).
+
+    Every local derivative on the way must be a number (scalar edges); returns
+    ``[]`` when one is not (an array edge: shares are products of Jacobians).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x: tg.name(x * 3.0, "a") + tg.name(x * 0.5, "b"), x=1.0)
+        >>> [(p[0][1], share) for p, share in strongest_paths(t.graph, "x")]
+        [('a', 3.0), ('b', 0.5)]
+    """
+    target = target if target is not None else graph.graph["output"]
+    order = _between_nodes(graph, source, target)
+    if not order or source == target:
+        return []
+    position = {node: i for i, node in enumerate(order)}
+    # best[node]: up to k entries (|share|, share, predecessor node, edge key, entry index)
+    best: dict[str, list[tuple[float, float, str | None, int, int]]] = {
+        source: [(1.0, 1.0, None, -1, -1)]}
+    for node in order[1:]:
+        candidates = []
+        for parent, _, key, local in graph.in_edges(node, keys=True, data="local"):
+            if parent not in position or parent not in best:
+                continue
+            if local is None:
+                return []
+            for index, (_, share, _, _, _) in enumerate(best[parent]):
+                product = share * float(local)
+                candidates.append((abs(product), product, parent, key, index))
+        candidates.sort(key=lambda entry: (-entry[0], position[entry[2]], entry[3], entry[4]))
+        best[node] = candidates[:k]
+    paths = []
+    for magnitude, share, parent, key, index in best.get(target, []):
+        edges = []
+        node = target
+        while parent is not None:
+            edges.append((parent, node, key))
+            node, (_, _, parent, key, index) = parent, best[parent][index]
+        paths.append((edges[::-1], share))
     return paths
 
 
