@@ -10,11 +10,30 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..check import CheckReport, NumericReport, check_script, merge_marks, numeric_check
+from ..check import (
+    CLAIM_COLUMNS,
+    NUMERIC_COLUMNS,
+    CheckReport,
+    NumericReport,
+    check_script,
+    merge_marks,
+    numeric_check,
+)
 from ..errors import GraphvizNotFoundError
 from ..script import ScriptResult, require_gradients
+from ..verdicts import (
+    CLOSE,
+    EXACT,
+    NO_PATH,
+    NOT_A_NUMBER,
+    NOT_DIFFERENTIABLE,
+    OK,
+    SHAPE_MISMATCH,
+    UNKNOWN_NAME,
+    WRONG,
+)
+from . import exit_codes
 from ._common import (
-    EXIT_OK,
     EXIT_USAGE,
     CommandError,
     DebugOption,
@@ -42,16 +61,9 @@ EPILOG = (
     "differences[/]"
 )
 IMAGE_SUFFIXES = {".svg", ".png", ".pdf"}
-VERDICT_STYLE = {"exact": "green", "close": "green", "wrong": "bold red",
-                 "shape mismatch": "bold red", "no path": "bold red", "unknown name": "red",
-                 "not a number": "red", "not differentiable here": "yellow",
-                 "ok": "green"}
-CLAIM_COLUMNS = (("line", "line"), ("claim", "claim"), ("derivative", "derivative"),
-                 ("verdict", "verdict"), ("claimed", "claimed"), ("expected", "true value"),
-                 ("note", "note"))
-NUMERIC_COLUMNS = (("check", "check"), ("where", "where"), ("verdict", "verdict"),
-                   ("analytic", "engine"), ("numeric", "finite diff"),
-                   ("rel_diff", "rel diff"), ("note", "note"))
+VERDICT_STYLE = {EXACT: "green", CLOSE: "green", OK: "green", NOT_DIFFERENTIABLE: "yellow",
+                 UNKNOWN_NAME: "red", NOT_A_NUMBER: "red", WRONG: "bold red",
+                 SHAPE_MISMATCH: "bold red", NO_PATH: "bold red"}
 
 NumericOption = Annotated[bool, typer.Option(
     "--numeric", help="Also compare the engine's gradients with central finite differences.")]
@@ -116,24 +128,24 @@ def command(
                 hint="a claim is an assignment to a name dY_dX, e.g. dS_dG = S * (1 - S) or "
                 "dLoss_dw1 = 0.21 (Y and X are names of values in the file); or pass "
                 "--numeric to check the engine's gradients with finite differences")
-        exit_code = EXIT_OK
+        exit_code = exit_codes.SUCCESS
         marks: list[dict] = []
         if result.claims:
             with progress(f"Checking {len(result.claims)} claims"):
                 report = check_script(result, rtol=rtol, atol=atol)
             _print_claims(report, markdown, verbose)
-            exit_code = max(exit_code, report.exit_code)
+            exit_code = max(exit_code, exit_codes.for_outcome(report.outcome))
             marks.append(report.marks())
         if numeric:
             require_gradients(result)
             with progress("Comparing with finite differences"):
                 numeric_report = numeric_check(result.trace, edges=edges)
             _print_numeric(numeric_report, markdown)
-            exit_code = max(exit_code, numeric_report.exit_code)
+            exit_code = max(exit_code, exit_codes.for_outcome(numeric_report.outcome))
             marks.append(numeric_report.marks())
         if render is not None:
             _draw(result, render, merge_marks(*marks))
-    if exit_code != EXIT_OK:
+    if exit_code != exit_codes.SUCCESS:
         raise typer.Exit(exit_code)
 
 
