@@ -34,7 +34,6 @@ from ..verdicts import (
 )
 from . import exit_codes
 from ._common import (
-    EXIT_USAGE,
     CommandError,
     DebugOption,
     FileArgument,
@@ -155,7 +154,7 @@ def _check_render_target(render: Path, file: Path) -> None:
     if suffix not in IMAGE_SUFFIXES | {".dot", ".gv"}:
         raise CommandError(
             f"--render {render}: cannot tell the format from {suffix or 'a name with no extension'}",
-            exit_code=EXIT_USAGE, hint="end the name with .svg, .png, .pdf or .dot")
+            hint="end the name with .svg, .png, .pdf or .dot")
     if suffix in IMAGE_SUFFIXES and shutil.which("dot") is None:
         raise GraphvizNotFoundError(what=f"a {suffix[1:].upper()} image")
 

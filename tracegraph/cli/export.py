@@ -11,7 +11,6 @@ import typer
 from ..graph import to_graphml, to_json
 from ..script import ScriptResult
 from ._common import (
-    EXIT_USAGE,
     CommandError,
     DebugOption,
     FileArgument,
@@ -102,13 +101,12 @@ def _format(data_format: DataFormat | None, out: Path | None) -> DataFormat:
     if data_format is None:
         if inferred is None:
             raise CommandError(
-                f"-o {out}: cannot tell the format from {out.suffix!r}", exit_code=EXIT_USAGE,
+                f"-o {out}: cannot tell the format from {out.suffix!r}",
                 hint="use .json, .graphml or .dot, or pass --format json|graphml|dot")
         return inferred
     if inferred is not None and inferred is not data_format:
         raise CommandError(
             f"-o {out} looks like {inferred.value}, but --format is {data_format.value}",
-            exit_code=EXIT_USAGE,
             hint=f"name the file {out.with_suffix('.' + data_format.value)}, or drop --format")
     return data_format
 

@@ -9,10 +9,10 @@ import networkx as nx
 import numpy as np
 import typer
 
+from ..errors import NotDifferentiatedError
 from ..graph import chain_paths
 from ..script import ScriptResult
 from ._common import (
-    EXIT_TRACE,
     CommandError,
     DebugOption,
     FileArgument,
@@ -92,10 +92,9 @@ def _check_ends(result: ScriptResult, source: str, target: str) -> None:
                                hint="choose an input or a computed node")
     shape = nodes[target]["shape"]
     if shape:
-        raise CommandError(
+        raise NotDifferentiatedError(
             f"--to {target}: {target!r} has shape {shape}, so its derivative is a Jacobian, "
-            "not a sum of numbers", exit_code=EXIT_TRACE,
-            hint="choose a scalar node (the output is the default)")
+            "not a sum of numbers", hint="choose a scalar node (the output is the default)")
 
 
 def _report(result: ScriptResult, source: str, target: str, limit: int, precision: int) -> None:

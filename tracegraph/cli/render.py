@@ -13,7 +13,6 @@ import typer
 from ..errors import GraphvizNotFoundError
 from ..script import ScriptResult, require_gradients
 from ._common import (
-    EXIT_USAGE,
     CommandError,
     DRAWING,
     DebugOption,
@@ -200,13 +199,12 @@ def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
         if inferred is None:
             what = f"the extension {out.suffix!r}" if out.suffix else "a name with no extension"
             raise CommandError(
-                f"-o {out}: cannot tell the format from {what}", exit_code=EXIT_USAGE,
+                f"-o {out}: cannot tell the format from {what}",
                 hint="end the name with .svg, .png, .pdf, .dot or .json, or pass --format")
         return inferred, out
     if inferred is not None and inferred is not image_format:
         raise CommandError(
             f"-o {out} looks like {inferred.value}, but --format is {image_format.value}",
-            exit_code=EXIT_USAGE,
             hint=f"name the file {out.with_suffix('.' + image_format.value)}, or drop --format")
     return image_format, out
 
