@@ -90,11 +90,12 @@ def checked_seed(seed: Any, shape: tuple[int, ...], *, node: str | None = None,
         >>> import numpy as np
         >>> checked_seed(None, ()), checked_seed(np.float64(2.0), ())
         (1.0, 2.0)
-        >>> checked_seed(None, (3,))
-        Traceback (most recent call last):
-          ...
-        tracegraph.errors.NotDifferentiatedError: the output has shape (3,), so d(output)/d(input) is a Jacobian, not a gradient
-          how to fix: pass seed= with an array of shape (3,) (np.ones((3,)) gives the gradient of the sum), or reduce the output to a scalar loss
+        >>> try:
+        ...     checked_seed(None, (3,), how="pass seed=")
+        ... except NotDifferentiatedError as err:
+        ...     print(err.message); print(err.hint[:47])
+        the output has shape (3,), so d(output)/d(input) is a Jacobian, not a gradient
+        pass seed= with an array of shape (3,) (np.ones
     """
     if seed is None:
         if shape:
@@ -136,7 +137,7 @@ def derivative(equations: Sequence[Var], of: int, wrt: int, seed: Any = 1.0) -> 
     Example:
         >>> from tracegraph.core import Tape
         >>> tape = Tape(); x = tape.leaf("x", 2.0); y = x * x; z = y * 3.0
-        >>> derivative(tape.equations, z.index, x.index), derivative(tape.equations, x.index, z.index)
+        >>> derivative(tape.equations, z.index, x.index), derivative(tape.equations, 0, z.index)
         (12.0, 0.0)
     """
     adjoint = backward(equations, of, seed)[wrt] if wrt <= of else None

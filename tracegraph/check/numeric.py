@@ -29,8 +29,17 @@ import networkx as nx
 import numpy as np
 
 from .. import autodiff
-from ..core import REGISTRY, Primitive, Tape, Var, activate, apply, is_constant, shape_of, \
-    unwrap_constant
+from ..core import (
+    REGISTRY,
+    Primitive,
+    Tape,
+    Var,
+    activate,
+    apply,
+    is_constant,
+    shape_of,
+    unwrap_constant,
+)
 from ..errors import TracegraphError
 from ..numbers import format_number
 from ..verdicts import NOT_DIFFERENTIABLE, OK, WRONG

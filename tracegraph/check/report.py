@@ -21,8 +21,17 @@ import networkx as nx
 import numpy as np
 
 from ..numbers import format_number, value_summary
-from ..verdicts import FAILED, NO_PATH, NOT_A_NUMBER, NOT_DIFFERENTIABLE, NOTHING_CHECKED, OK, \
-    VERDICTS, WRONG, worse
+from ..verdicts import (
+    FAILED,
+    NO_PATH,
+    NOT_A_NUMBER,
+    NOT_DIFFERENTIABLE,
+    NOTHING_CHECKED,
+    OK,
+    VERDICTS,
+    WRONG,
+    worse,
+)
 from .chain import LONG_CHAIN
 from .results import Chain, ChainStep, ClaimResult, NumericResult
 
@@ -305,7 +314,8 @@ def format_table(rows: list[dict[str, str]], columns: Sequence[tuple[str, str]])
     """Plain aligned text columns, dropping columns that are empty in every row.
 
     Example:
-        >>> print(format_table([{"a": "1", "b": ""}, {"a": "22", "b": ""}], [("a", "A"), ("b", "B")]))
+        >>> rows = [{"a": "1", "b": ""}, {"a": "22", "b": ""}]
+        >>> print(format_table(rows, [("a", "A"), ("b", "B")]))
         A
         1
         22

@@ -15,20 +15,18 @@ import traceback
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from ..formula import Label
+from ..diagram.options import SUFFIX_ALIASES
 from ..errors import NonFiniteWarning, TracegraphError, worded
-from ..numbers import format_number
 from ..script import ScriptResult, load_script, parse_override, require_gradients
-
 from . import exit_codes
 from .exit_codes import CommandError, OutputError
 
@@ -39,7 +37,7 @@ FLAG_WORDING = {
     "values only": "render --show values, export",
     "traceback": "run with --debug for the full traceback",
 }
-"""How the command words the library's options in messages (see :func:`tracegraph.errors.mention`)."""
+"""How the command words the library's options in messages (:func:`tracegraph.errors.mention`)."""
 
 
 # --------------------------------------------------------------------------- options
@@ -72,6 +70,34 @@ PrecisionOption = Annotated[int | None, typer.Option(
 DebugOption = Annotated[bool, typer.Option(
     "--debug", envvar="TRACEGRAPH_DEBUG",
     help="Show the full Python traceback when something goes wrong.")]
+
+
+def choices(name: str, values: Sequence[str], doc: str) -> type[Enum]:
+    """A typer choice type for a vocabulary defined in the library (each value its own name).
+
+    Example:
+        >>> Direction = choices("Direction", ("LR", "TB"), "Rank directions.")
+        >>> Direction("TB").value, [d.value for d in Direction]
+        ('TB', ['LR', 'TB'])
+    """
+    kind = Enum(name, [(value, value) for value in values], type=str, module=__name__)
+    kind.__doc__ = doc
+    return kind
+
+
+def suffix_table(kind: type[Enum]) -> dict[str, Enum]:
+    """File suffixes (``.svg``, and aliases such as ``.gv``) → the format they stand for.
+
+    Example:
+        >>> Format = choices("Format", ("dot", "json"), "Formats.")
+        >>> sorted(suffix_table(Format))
+        ['.dot', '.gv', '.json']
+    """
+    table = {f".{member.value}": member for member in kind}
+    for alias, fmt in SUFFIX_ALIASES.items():
+        if f".{fmt}" in table:
+            table[f".{alias}"] = table[f".{fmt}"]
+    return table
 
 
 # --------------------------------------------------------------------------- consoles
@@ -247,50 +273,6 @@ def display_names(graph: Any) -> dict[str, str]:
     counts = Counter(data["label"] for _, data in graph.nodes(data=True))
     return {node: data["label"] if counts[data["label"]] == 1 else str(node)
             for node, data in graph.nodes(data=True)}
-
-
-def describe_value(value: Any, precision: int = 4) -> str:
-    """A value as short text: ``0.1811``, ``[1, 2.5]`` or ``4×3, ‖·‖ = 2.341``.
-
-    Example:
-        >>> import numpy as np
-        >>> describe_value(0.18109917), describe_value(np.array([1.0, 2.5]))
-        ('0.1811', '[1, 2.5]')
-        >>> describe_value(np.ones((4, 3)))
-        '4×3, ‖·‖ = 3.464'
-    """
-    if value is None:
-        return "—"
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        return type(value).__name__
-    if array.ndim == 0:
-        return format_number(array, precision)
-    if array.size <= 4:
-        return "[" + ", ".join(format_number(v, precision) for v in array.ravel()) + "]"
-    norm = format_number(np.linalg.norm(array.astype(float).ravel()), precision)
-    shape = f"{array.shape[0]}-vector" if array.ndim == 1 else "×".join(map(str, array.shape))
-    return f"{shape}, ‖·‖ = {norm}"
-
-
-def operand(label: str) -> str:
-    """A label as it reads after ∂: parenthesised when it is an expression (``(gold − S)``).
-
-    Example:
-        >>> operand("S"), operand("gold − S")
-        ('S', '(gold − S)')
-    """
-    return format(Label(label), "p")
-
-
-def partial(of: str, wrt: str) -> str:
-    """``∂S/∂G`` for two node labels.
-
-    Example:
-        >>> partial("Loss", "gold − S")
-        '∂Loss/∂(gold − S)'
-    """
-    return f"∂{operand(of)}/∂{operand(wrt)}"
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -19,6 +19,7 @@ from ..check import (
     merge_marks,
     numeric_check,
 )
+from ..diagram.options import IMAGE_FORMATS
 from ..errors import GraphvizNotFoundError
 from ..script import ScriptResult, require_gradients
 from ..verdicts import (
@@ -41,6 +42,7 @@ from ._common import (
     OutputNodeOption,
     SetOption,
     check_output_path,
+    choices,
     load,
     markdown_table,
     note,
@@ -48,6 +50,7 @@ from ._common import (
     reporting,
     say,
     stdout_console,
+    suffix_table,
 )
 
 NAME = "check"
@@ -59,7 +62,9 @@ EPILOG = (
     "  tracegraph check examples/mlp.py --numeric            [dim]# engine vs finite "
     "differences[/]"
 )
-IMAGE_SUFFIXES = {".svg", ".png", ".pdf"}
+RenderFormat = choices("RenderFormat", IMAGE_FORMATS + ("dot",),
+                       "What --render draws: an image (needs Graphviz) or DOT text.")
+RENDER_SUFFIXES = suffix_table(RenderFormat)
 VERDICT_STYLE = {EXACT: "green", CLOSE: "green", OK: "green", NOT_DIFFERENTIABLE: "yellow",
                  UNKNOWN_NAME: "red", NOT_A_NUMBER: "red", WRONG: "bold red",
                  SHAPE_MISMATCH: "bold red", NO_PATH: "bold red"}
@@ -151,12 +156,13 @@ def command(
 def _check_render_target(render: Path, file: Path) -> None:
     check_output_path(render, file)
     suffix = render.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES | {".dot", ".gv"}:
+    fmt = RENDER_SUFFIXES.get(suffix)
+    if fmt is None:
         raise CommandError(
             f"--render {render}: cannot tell the format from {suffix or 'a name with no extension'}",
             hint="end the name with .svg, .png, .pdf or .dot")
-    if suffix in IMAGE_SUFFIXES and shutil.which("dot") is None:
-        raise GraphvizNotFoundError(what=f"a {suffix[1:].upper()} image")
+    if fmt.value in IMAGE_FORMATS and shutil.which("dot") is None:
+        raise GraphvizNotFoundError(what=f"a {fmt.value.upper()} image")
 
 
 def _print_claims(report: CheckReport, markdown: bool, verbose: bool) -> None:
@@ -202,8 +208,7 @@ def _draw(result: ScriptResult, target: Path, marks: dict) -> None:
 
     with progress(f"Drawing {target}"):
         diagram = build_diagram(result.trace, marks=marks)
-        fmt = "dot" if target.suffix.lower() in {".dot", ".gv"} else target.suffix[1:].lower()
-        render(diagram, target, format=fmt)
+        render(diagram, target, format=RENDER_SUFFIXES[target.suffix.lower()].value)
     say(f"wrote {target}: wrong steps marked red, correct ones green")
     for line in diagram.notes:
         note(f"note: {line}")

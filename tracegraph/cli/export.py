@@ -1,13 +1,18 @@
-"""``tracegraph export FILE``: the annotated networkx DAG as data (JSON, GraphML or DOT)."""
+"""``tracegraph export FILE``: the annotated networkx DAG as data (JSON, GraphML or DOT).
+
+Example:
+    >>> SUFFIXES[".graphml"] is DataFormat.graphml, [f.value for f in DataFormat]
+    (True, ['json', 'graphml', 'dot'])
+"""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..diagram.options import DATA_FORMATS
 from ..graph import to_graphml, to_json
 from ..script import ScriptResult
 from ._common import (
@@ -18,9 +23,11 @@ from ._common import (
     OutputNodeOption,
     SetOption,
     check_output_path,
+    choices,
     load,
     reporting,
     say,
+    suffix_table,
 )
 
 NAME = "export"
@@ -32,21 +39,8 @@ EPILOG = (
 )
 
 
-class DataFormat(str, Enum):
-    """What ``export`` writes.
-
-    Example:
-        >>> SUFFIXES[".graphml"] is DataFormat.graphml
-        True
-    """
-
-    json = "json"
-    graphml = "graphml"
-    dot = "dot"
-
-
-SUFFIXES = {".json": DataFormat.json, ".graphml": DataFormat.graphml,
-            ".dot": DataFormat.dot, ".gv": DataFormat.dot}
+DataFormat = choices("DataFormat", DATA_FORMATS, "What ``export`` writes.")
+SUFFIXES = suffix_table(DataFormat)
 
 
 def command(

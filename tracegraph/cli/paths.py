@@ -10,7 +10,9 @@ import numpy as np
 import typer
 
 from ..errors import NotDifferentiatedError
+from ..formula import partial
 from ..graph import chain_paths
+from ..numbers import value_summary
 from ..script import ScriptResult
 from ._common import (
     CommandError,
@@ -21,10 +23,8 @@ from ._common import (
     PrecisionOption,
     SetOption,
     check_node,
-    describe_value,
     display_names,
     load_with_gradients,
-    partial,
     reporting,
     say,
 )
@@ -127,7 +127,7 @@ def _report(result: ScriptResult, source: str, target: str, limit: int, precisio
         shares.append(share)
         product = " × ".join(_factor(v, precision) for v in locals_)
         if len(locals_) > 1:
-            product += f" = {describe_value(share, precision)}"
+            product += f" = {value_summary(share, precision)}"
         say(f"       product = {product}")
     say("")
     _summary(shares, len(found) > limit, derivative, what, precision)
@@ -157,12 +157,12 @@ def _factor_line(edge: dict[str, Any], child: str, parent: str, precision: int) 
     text = f"{partial(child, parent)} = {edge['formula']}"
     if edge["local"] is None:
         return text
-    number = describe_value(edge["local"], precision)
+    number = value_summary(edge["local"], precision)
     return text if edge["formula"].replace("−", "-") == number else f"{text} = {number}"
 
 
 def _factor(value: float, precision: int) -> str:
-    text = describe_value(value, precision)
+    text = value_summary(value, precision)
     return f"({text})" if value < 0 else text
 
 
@@ -175,17 +175,17 @@ def _derivative(result: ScriptResult, source: str, target: str) -> Any:
 
 def _summary(shares: list[float | None], partial_sum: bool, derivative: Any, what: str,
              precision: int) -> None:
-    backward = (f"{what} from the backward pass = {describe_value(derivative, precision)}"
+    backward = (f"{what} from the backward pass = {value_summary(derivative, precision)}"
                 if derivative is not None else "")
     if any(share is None for share in shares):
         say(backward)
         return
     total = math.fsum(shares)
     if partial_sum:
-        say(f"sum over the {len(shares)} paths shown = {describe_value(total, precision)} "
+        say(f"sum over the {len(shares)} paths shown = {value_summary(total, precision)} "
             "(only part of the sum: raise --limit to see every path)")
         say(backward)
         return
     agree = derivative is not None and np.isclose(total, derivative, rtol=1e-9, atol=1e-12)
-    say(f"sum over all paths = {describe_value(total, precision)}")
+    say(f"sum over all paths = {value_summary(total, precision)}")
     say(backward + ("  ✓ equal" if agree else "  ✗ different"))

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core import Var, as_python_scalar, is_constant, name as name_value, shape_of
+from ..core import Var, as_python_scalar, is_constant, shape_of
+from ..core import name as name_value
 from ..numbers import shape_text
 from ..trace import Trace, Tracer
 from .overrides import all_numbers, apply_override, unknown_override

@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..core import Var, shape_of
-from ..errors import NoGradientError, NothingToTraceError, ScriptChoiceError, display_path, \
-    mention
+from ..errors import NoGradientError, NothingToTraceError, ScriptChoiceError, display_path, mention
 from ..trace import Trace, Tracer
 from .binder import CLAIM_NAME, Binder, Binding, ClaimSource
 from .overrides import apply_override, unknown_override
 from .running import execute, user_errors
-from .source import asks_for_function_mode, compile_tree, is_main_guard, read_source, \
-    traces_itself
+from .source import asks_for_function_mode, compile_tree, is_main_guard, read_source, traces_itself
 
 _CONVENTION = (
     "bind numbers or float arrays to names at the top level (w1 = 0.5), compute with them "
