@@ -335,6 +335,7 @@ class Grader:
         self.derivatives = Derivatives(self.tape)
         self.rtol, self.atol, self.accept_rounded = rtol, atol, accept_rounded
         self.ids = node_ids(self.graph)
+        self._ancestors: dict[int, frozenset[int]] = {}
 
     def index(self, node: str) -> int | None:
         """The tape position of a graph node (``None`` for a constant)."""
@@ -342,7 +343,10 @@ class Grader:
 
     def influences(self, of: str, wrt: str) -> bool:
         """True when ``wrt`` lies on some path to ``of`` (read off the record)."""
-        return bool(self.tape.between(self.index(wrt), self.index(of)))
+        of_index = self.index(of)
+        if of_index not in self._ancestors:  # one walk per `of` serves all its claims
+            self._ancestors[of_index] = frozenset(self.tape.ancestors(of_index))
+        return self.index(wrt) in self._ancestors[of_index]
 
     def formula(self, of: str, wrt: str) -> str | None:
         """The local derivative's formula when ``wrt`` feeds ``of`` directly."""

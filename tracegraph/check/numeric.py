@@ -161,8 +161,16 @@ class _Replay:
         return float(np.sum(self.seed * np.asarray(value, dtype=float)))
 
     def downstream(self, leaf: int) -> list[int]:
-        """The equations on a path from ``leaf`` to the output, in tape order."""
-        return self.tape.between(leaf, self.output)[1:]
+        """The equations on a path from ``leaf`` to the output, in tape order
+        (``tape.between(leaf, output)``, with the output's ancestors walked once)."""
+        if leaf > self.output:
+            return []
+        return [i for i in self.tape.descendants(leaf, self.output)[1:]
+                if i in self._relevant_set]
+
+    @functools.cached_property
+    def _relevant_set(self) -> frozenset[int]:
+        return frozenset(self.relevant)
 
     def run(self, leaf: int, value: Any, downstream: Sequence[int]) -> tuple[float, str | None]:
         """The weighted output with ``leaf`` set to ``value``, and a kink crossed, if any."""
