@@ -1,7 +1,7 @@
 """The house rules of the package, checked by reading its source.
 
 - Layers depend only downward (module-level and function-level imports alike):
-  errors/text → core → extend → rules/ops → autodiff → graph → check/diagram →
+  errors/text/verdicts → core → extend → rules/ops → autodiff → graph → check/diagram →
   the Trace facade → calculus → script → descent/testing/docs → cli.
 - No import cycles between modules.
 - No private name (``_x``) imported from another module.
@@ -22,7 +22,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "tracegraph"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "numbers", "formula"),
+    ("errors", "numbers", "formula", "verdicts"),
     ("core",),
     ("extend",),
     ("rules", "ops"),

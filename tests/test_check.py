@@ -69,7 +69,7 @@ def assert_valid_marks(marks, graph):
 def test_a_correct_derivation_is_exact_at_every_step(trace):
     report = check(trace, derivation())
     assert [r.verdict for r in report.results] == ["exact"] * 18
-    assert report.ok and report.exit_code == 0 and report.first_wrong is None
+    assert report.ok and report.outcome == "ok" and report.first_wrong is None
     assert report.summary() == "18 claims: 18 exact"
     assert all(mark["status"] == "correct" for mark in report.marks().values())
 
@@ -77,7 +77,7 @@ def test_a_correct_derivation_is_exact_at_every_step(trace):
 def test_the_sigmoid_slip_is_named_as_the_first_wrong_step(trace):
     report = check(trace, derivation(dS_dG=S_VALUE * (1 + S_VALUE)))
     results = by_name(report)
-    assert report.exit_code == 1 and not report.ok
+    assert report.outcome == "failed" and not report.ok
     first = report.first_wrong
     assert first.name == "dS_dG"
     assert first.claimed == pytest.approx(S_VALUE * (1 + S_VALUE))
@@ -380,7 +380,7 @@ def test_rows_and_text_for_the_command_line(trace):
 
 def test_nothing_to_check_exits_2(trace):
     report = check(trace, {})
-    assert report.exit_code == 2 and not report.ok
+    assert report.outcome == "nothing checked" and not report.ok
     assert report.summary().startswith("no claims to check")
 
 
@@ -401,7 +401,7 @@ def test_the_homework_example_holds_at_every_step():
     from tracegraph.script import load_script
 
     report = check_script(load_script(EXAMPLES / "neuron_homework.py"))
-    assert report.exit_code == 0
+    assert report.outcome == "ok"
     assert len(report.results) == 21 and {r.verdict for r in report.results} == {"exact"}
     assert [r.lineno for r in report.results] == sorted(r.lineno for r in report.results)
 
@@ -411,7 +411,7 @@ def test_the_wrong_homework_example_names_dS_dG_with_its_line():
 
     path = EXAMPLES / "neuron_homework_wrong.py"
     report = check_script(load_script(path))
-    assert report.exit_code == 1
+    assert report.outcome == "failed"
     first = report.first_wrong
     assert (first.name, first.lineno) == ("dS_dG", _line_of(path, "dS_dG ="))
     assert first.claimed == pytest.approx(S_VALUE * (1 + S_VALUE))
@@ -458,7 +458,7 @@ def test_numeric_check_agrees_on_the_neuron(trace):
     assert gradients[0].numeric == pytest.approx(dLoss_dG * X1, rel=1e-8)
     local = {(r.wrt, r.node): r for r in report.results if r.kind == "local"}
     assert local[("G", "S")].numeric == pytest.approx(S_VALUE * (1 - S_VALUE), rel=1e-8)
-    assert report.ok and report.exit_code == 0 and not report.nondifferentiable
+    assert report.ok and report.outcome == "ok" and not report.nondifferentiable
     assert report.step == pytest.approx(np.finfo(float).eps ** (1 / 3))
 
 
@@ -503,7 +503,7 @@ def wrong_rule():
 def test_a_wrong_rule_is_pinned_to_its_edge(wrong_rule):
     t = tg.trace(lambda w, x: tg.name(wrong_rule(tg.name(w * x, "z")), "y") + w, w=0.5, x=2.0)
     report = numeric_check(t, edges=True)
-    assert not report.ok and report.exit_code == 1
+    assert not report.ok and report.outcome == "failed"
     bad_edges = [(r.wrt, r.node) for r in report.wrong if r.kind == "local"]
     assert bad_edges == [("z", "y")]
     local = next(r for r in report.wrong if r.kind == "local")
@@ -545,6 +545,14 @@ def test_array_outputs_need_a_seed():
     report = numeric_check(t, seed=seed)
     expected = seed * 2.0 * (1 - np.tanh([0.1, 0.2]) ** 2)
     assert [r.numeric for r in report.results] == pytest.approx(expected.tolist(), rel=1e-8)
+
+
+def test_an_input_the_output_does_not_depend_on_has_gradient_zero():
+    report = numeric_check(tg.trace(lambda x, unused: x * 2.0, x=1.0, unused=np.ones(2)),
+                           edges=True)
+    unused = [r for r in report.results if r.node == "unused"]
+    assert report.ok and len(unused) == 2
+    assert all(r.analytic == 0.0 and r.numeric == 0.0 and r.verdict == "ok" for r in unused)
 
 
 def test_large_inputs_are_sampled_but_keep_the_largest_gradient():

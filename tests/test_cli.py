@@ -353,6 +353,20 @@ def test_option_errors():
     assert "'w9' is not an input" in error and "x1, x2, x3, w1" in error
 
 
+def test_errors_name_the_library_options_as_the_commands_flags(tmp_path):
+    vector = write(tmp_path, "w.py", "import numpy as np\nw = np.ones(3)\ny = np.sum(w * w)\n")
+    error = failed(run("explain", vector, "--set", "w=2.0"), 2)
+    assert "--set w: w is an array of shape 3 in the file" in error
+    assert "e.g. --set w=[0.0,0.0,0.0]" in error and "override" not in error
+    error = failed(run("explain", NEURON, "--set", "w4=1"), 2)
+    assert error.startswith("error: --set w4: 'w4' is not an input")
+    assert "--output Lss: no traced value named 'Lss'" in failed(
+        run("explain", NEURON, "--output", "Lss"), 2)
+    functions = write(tmp_path, "f.py", "def f(a): return a\ndef g(a): return a\n"
+                                        "inputs = {'a': 1.0}\n")
+    assert "pass --function f" in failed(run("explain", functions), 2)
+
+
 def test_the_users_prints_do_not_mix_with_the_data(tmp_path):
     script = write(tmp_path, "p.py", "x = 2.0\nprint('hello from the file')\ny = x * x\n")
     result = run("export", script)

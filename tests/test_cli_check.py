@@ -99,6 +99,14 @@ def test_numeric_check_catches_a_wrong_user_rule(tmp_path):
     assert "wrong" in result.stdout
 
 
+def test_numeric_check_of_an_input_the_output_does_not_use(tmp_path):
+    script = write(tmp_path, "unused.py", "x = 2.0\nunused = 3.0\ny = x * x\ndy_dx = 4.0\n")
+    result = run(script, "--numeric", "--render", tmp_path / "unused.gv")
+    assert result.exit_code == 0, result.output
+    assert "4 ok" in result.stdout
+    assert (tmp_path / "unused.gv").read_text(encoding="utf-8").startswith("digraph")
+
+
 def test_a_file_without_claims_is_a_usage_error(tmp_path):
     script = write(tmp_path, "plain.py", "x = 2.0\ny = x * x\n")
     result = run(script)

@@ -11,7 +11,18 @@ import numpy as np
 import pytest
 
 import tracegraph as tg
-from tracegraph.errors import ScriptError, TracedValueLeakError, UnsupportedOperationError
+from tracegraph.cli.exit_codes import for_error as exit_code_for
+from tracegraph.errors import (
+    NoGradientError,
+    NothingToTraceError,
+    OverrideError,
+    ScriptChoiceError,
+    ScriptError,
+    ScriptFileError,
+    TracedValueLeakError,
+    UnsupportedOperationError,
+    UserCodeError,
+)
 from tracegraph.script import ClaimSource, load_script, parse_override, require_gradients
 
 NEURON = """
@@ -143,9 +154,9 @@ def test_output_option_picks_a_value_and_unknown_names_are_explained(tmp_path):
     assert result.output == "S"
     assert result.trace.grads["w1"] == pytest.approx(
         (1 / (1 + math.exp(-0.3))) * (1 - 1 / (1 + math.exp(-0.3))))
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(ScriptChoiceError) as err:
         load_script(path, output="Lss")
-    assert err.value.exit_code == 2
+    assert exit_code_for(err.value) == 2
     assert "no traced value named 'Lss'" in err.value.message
     assert "did you mean Loss?" in err.value.hint
     assert "A, B, C, G, S, Loss" in err.value.hint
@@ -231,9 +242,10 @@ def test_claims_are_recorded_never_inputs_names_or_outputs(tmp_path):
 
 
 def test_a_claim_cannot_be_the_output(tmp_path):
-    path = write(tmp_path, "c.py", NEURON + "\ndS_dG = S * (1 - S)\n")
-    with pytest.raises(ScriptError, match="claim"):
+    path = write(tmp_path, "c.py", NEURON + "    dS_dG = S * (1 - S)\n")
+    with pytest.raises(ScriptChoiceError, match="'dS_dG' is a hand-derived derivative") as err:
         load_script(path, output="dS_dG")
+    assert exit_code_for(err.value) == 2
 
 
 # --------------------------------------------------------------------------- overrides
@@ -248,21 +260,21 @@ def test_set_overrides_an_input(tmp_path):
 
 def test_set_rejects_names_that_are_not_inputs_and_lists_them(tmp_path):
     path = write(tmp_path, "neuron.py", NEURON)
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(OverrideError) as err:
         load_script(path, overrides={"w4": 1.0})
-    assert err.value.exit_code == 2
+    assert exit_code_for(err.value) == 2
     assert "'w4' is not an input of" in err.value.message
     assert "x1, x2, x3, w1, w2, w3, gold" in err.value.message
-    with pytest.raises(ScriptError, match="'A' is not an input"):
+    with pytest.raises(OverrideError, match="'A' is not an input"):
         load_script(path, overrides={"A": 1.0})
 
 
 def test_set_refuses_a_change_of_shape(tmp_path):
     path = write(tmp_path, "v.py", "import numpy as np\nw = np.ones(3)\ny = np.sum(w * w)\n")
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(OverrideError) as err:
         load_script(path, overrides={"w": 2.0})
     assert "an array of shape 3" in err.value.message and "a scalar" in err.value.message
-    assert "--set w=[0.0,0.0,0.0]" in err.value.hint
+    assert "override w=[0.0,0.0,0.0]" in err.value.hint
     result = load_script(path, overrides={"w": np.array([1.0, 2.0, 3.0])})
     assert result.trace.value == 14.0
 
@@ -293,9 +305,9 @@ def test_parse_override_lists_and_special_values():
     ("w1=[1, 'a']", "must be a number or a list of numbers"),
 ])
 def test_parse_override_errors(text, message):
-    with pytest.raises(ScriptError, match=message) as err:
+    with pytest.raises(OverrideError, match=message) as err:
         parse_override(text)
-    assert err.value.exit_code == 2
+    assert exit_code_for(err.value) == 2
 
 
 # --------------------------------------------------------------------------- function mode
@@ -320,7 +332,7 @@ def test_function_mode_traces_the_function_matching_inputs(tmp_path):
     assert result.trace.grads["w"] == pytest.approx(4 * 0.1)
     assert load_script(path, overrides={"w": 1.0}).inputs == {"w": 1.0, "b": 0.1}
     assert load_script(path, output="pred").trace.value == pytest.approx(1.1)
-    with pytest.raises(ScriptError, match="'c' is not an input") as err:
+    with pytest.raises(OverrideError, match="'c' is not an input") as err:
         load_script(path, overrides={"c": 1.0})
     assert "w, b" in err.value.message
 
@@ -337,7 +349,7 @@ def test_function_mode_by_name_and_defaults(tmp_path):
     """)
     assert load_script(path).trace.value == 4.0
     assert load_script(path, function="first").trace.value == 3.0
-    with pytest.raises(ScriptError, match="no function named 'third'") as err:
+    with pytest.raises(ScriptChoiceError, match="no function named 'third'") as err:
         load_script(path, function="third")
     assert "first, second" in err.value.hint
 
@@ -348,22 +360,22 @@ def test_function_mode_errors_explain_the_convention(tmp_path):
         def g(x): return x * 3.0
         inputs = {"x": 1.0}
     """)
-    with pytest.raises(ScriptError, match="several functions") as err:
+    with pytest.raises(ScriptChoiceError, match="several functions") as err:
         load_script(ambiguous)
     assert "function = f" in err.value.hint
     unmatched = write(tmp_path, "b.py", """
         def f(a, b): return a * b
         inputs = {"x": 1.0}
     """)
-    with pytest.raises(ScriptError, match="no function whose parameters match") as err:
+    with pytest.raises(NothingToTraceError, match="no function whose parameters match") as err:
         load_script(unmatched)
-    assert err.value.exit_code == 4 and "f(a, b)" in err.value.hint
+    assert exit_code_for(err.value) == 4 and "f(a, b)" in err.value.hint
     not_a_dict = write(tmp_path, "c.py", """
         def f(x): return x
         inputs = [1.0]
         function = f
     """)
-    with pytest.raises(ScriptError, match="`inputs` in .* is a list"):
+    with pytest.raises(NothingToTraceError, match="`inputs` in .* is a list"):
         load_script(not_a_dict)
 
 
@@ -383,7 +395,7 @@ def test_a_file_that_traces_itself_gives_its_last_trace(tmp_path):
     assert result.trace.grads == {"a": 2.0, "b": 1.0}
     assert "c" in result.trace.graph
     assert load_script(path, output="first").trace.grads == {"a": 4.0, "b": 2.0}
-    with pytest.raises(ScriptError, match="binds no Trace named 'third'"):
+    with pytest.raises(ScriptChoiceError, match="binds no Trace named 'third'"):
         load_script(path, output="third")
 
 
@@ -392,30 +404,30 @@ def test_a_file_that_traces_itself_gives_its_last_trace(tmp_path):
 
 def test_missing_file_suggests_the_closest_name(tmp_path):
     write(tmp_path, "neuron.py", NEURON)
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(ScriptFileError) as err:
         load_script(tmp_path / "nueron.py")
-    assert err.value.exit_code == 2
+    assert exit_code_for(err.value) == 2
     assert "does not exist" in err.value.message
     assert "did you mean" in err.value.hint and "neuron.py" in err.value.hint
 
 
 def test_folders_and_other_files_are_refused(tmp_path):
-    with pytest.raises(ScriptError, match="is a folder"):
+    with pytest.raises(ScriptFileError, match="is a folder"):
         load_script(tmp_path)
     notes = write(tmp_path, "notes.txt", "x = 1\n")
-    with pytest.raises(ScriptError, match=r"not a Python file \(\.py\)"):
+    with pytest.raises(ScriptFileError, match=r"not a Python file \(\.py\)"):
         load_script(notes)
     notebook = write(tmp_path, "lesson.ipynb", "{}")
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(ScriptFileError) as err:
         load_script(notebook)
     assert "nbconvert" in err.value.hint
 
 
 def test_syntax_error_gives_line_column_and_the_line(tmp_path):
     path = write(tmp_path, "bad.py", "x = 1.0\ny = (x +\n")
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(ScriptFileError) as err:
         load_script(path)
-    assert err.value.exit_code == 2
+    assert exit_code_for(err.value) == 2
     assert "bad.py:2:5: SyntaxError: '(' was never closed" in err.value.message
     assert "    y = (x +\n        ^" in err.value.message
 
@@ -430,10 +442,10 @@ def test_an_exception_in_the_users_code_shows_only_their_frames(tmp_path):
 
         y = helper(x)
     """)
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(UserCodeError) as err:
         load_script(path)
     message = err.value.message
-    assert err.value.exit_code == 3
+    assert exit_code_for(err.value) == 3
     assert "raised ValueError" in message and "at line 6" in message
     assert "raise.py:8\n    y = helper(x)" in message
     assert "raise.py:6, in helper\n    return a @ np.ones(4)" in message
@@ -443,9 +455,9 @@ def test_an_exception_in_the_users_code_shows_only_their_frames(tmp_path):
 
 def test_sys_exit_while_traced_is_explained(tmp_path):
     path = write(tmp_path, "exit.py", "import sys\nx = 1.0\nsys.exit(2)\n")
-    with pytest.raises(ScriptError, match=r"called sys.exit\(2\)") as err:
+    with pytest.raises(UserCodeError, match=r"called sys.exit\(2\)") as err:
         load_script(path)
-    assert err.value.exit_code == 3 and "__main__" in err.value.hint
+    assert exit_code_for(err.value) == 3 and "__main__" in err.value.hint
 
 
 def test_unsupported_operation_names_it_and_the_users_line(tmp_path):
@@ -467,9 +479,9 @@ def test_a_traced_value_turned_into_a_float_is_refused(tmp_path):
 
 def test_no_traced_value_explains_the_convention(tmp_path):
     empty = write(tmp_path, "empty.py", "import numpy as np\nnames = ['a']\n")
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(NothingToTraceError) as err:
         load_script(empty)
-    assert err.value.exit_code == 4
+    assert exit_code_for(err.value) == 4
     assert "no traced value found" in err.value.message
     assert "no top-level name is bound to a number" in err.value.message
     assert "inputs = {...}" in err.value.hint and "docs/expr-files.md" in err.value.hint
@@ -493,11 +505,11 @@ def test_require_gradients_explains_a_non_scalar_output(tmp_path):
     """)
     result = load_script(path)
     assert not result.trace.differentiated
-    with pytest.raises(ScriptError) as err:
+    with pytest.raises(NoGradientError) as err:
         require_gradients(result)
-    assert err.value.exit_code == 4
+    assert exit_code_for(err.value) == 4
     assert "'probs' has shape (2,)" in err.value.message
-    assert "--output NAME" in err.value.hint and "loss (line 4, scalar)" in err.value.hint
+    assert "output=NAME" in err.value.hint and "loss (line 4, scalar)" in err.value.hint
     require_gradients(load_script(path, output="loss"))
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .core import Var, contribution, plain_value
+from .core import Var, as_python_scalar, contribution, plain_value, shape_of
+from .errors import NotDifferentiatedError
 
 
 def input_values(eq: Var) -> list[Any]:
@@ -74,6 +75,73 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
             adjoints[i] = None
         prim.pullback(eq, g, adjoints)
     return adjoints
+
+
+def checked_seed(seed: Any, shape: tuple[int, ...], *, node: str | None = None,
+                 how: str = "pass seed=") -> Any:
+    """The seed of a backward pass from an output of ``shape``, checked.
+
+    ``None`` means 1 for a scalar output; an array output needs a seed of its
+    shape (d(seed·output)/d(input)), since its derivative is a Jacobian.
+    ``how`` says, in the caller's words, how to give one (``"call
+    t.backward(seed)"``); ``node`` names the output in the error.
+
+    Example:
+        >>> import numpy as np
+        >>> checked_seed(None, ()), checked_seed(np.float64(2.0), ())
+        (1.0, 2.0)
+        >>> try:
+        ...     checked_seed(None, (3,), how="pass seed=")
+        ... except NotDifferentiatedError as err:
+        ...     print(err.message); print(err.hint[:47])
+        the output has shape (3,), so d(output)/d(input) is a Jacobian, not a gradient
+        pass seed= with an array of shape (3,) (np.ones
+    """
+    if seed is None:
+        if shape:
+            raise NotDifferentiatedError(
+                f"the output has shape {shape}, so d(output)/d(input) is a Jacobian, "
+                "not a gradient", node=node,
+                hint=f"{how} with an array of shape {shape} (np.ones({shape}) gives the "
+                "gradient of the sum), or reduce the output to a scalar loss")
+        return 1.0
+    if shape_of(seed) != shape:
+        raise NotDifferentiatedError(
+            f"the seed has shape {shape_of(seed)} but the output has shape {shape}",
+            node=node, hint=f"pass a seed of shape {shape}")
+    if type(seed) is Var:
+        return seed
+    return as_python_scalar(seed) if not shape else np.asarray(seed, dtype=float)
+
+
+def as_derivative(adjoint: Any, like: Any) -> Any:
+    """An adjoint read as the derivative with respect to a node of value ``like``:
+    zeros when it is ``None`` (no path), a float when ``like`` is a float.
+
+    Example:
+        >>> import numpy as np
+        >>> as_derivative(None, 2.0), as_derivative(np.array(3.0), 2.0)
+        (0.0, 3.0)
+        >>> as_derivative(None, np.ones(2)).tolist()
+        [0.0, 0.0]
+    """
+    if adjoint is None:
+        return 0.0 if type(like) is float else np.zeros(shape_of(like))
+    return adjoint if shape_of(like) else float(np.asarray(adjoint).reshape(()))
+
+
+def derivative(equations: Sequence[Var], of: int, wrt: int, seed: Any = 1.0) -> Any:
+    """The total derivative d(seed·``of``)/d(``wrt``) between two equations, through
+    every path, shaped like ``wrt`` (see :func:`as_derivative`).
+
+    Example:
+        >>> from tracegraph.core import Tape
+        >>> tape = Tape(); x = tape.leaf("x", 2.0); y = x * x; z = y * 3.0
+        >>> derivative(tape.equations, z.index, x.index), derivative(tape.equations, 0, z.index)
+        (12.0, 0.0)
+    """
+    adjoint = backward(equations, of, seed)[wrt] if wrt <= of else None
+    return as_derivative(adjoint, equations[wrt].value)
 
 
 def edge_contribution(eq: Var, position: int, upstream: Any,

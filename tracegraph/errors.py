@@ -16,10 +16,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -223,15 +227,108 @@ class GraphvizNotFoundError(TracegraphError, RuntimeError):
 
 
 class ScriptError(TracegraphError):
-    """A problem with a user's expression file (missing, syntax error, no traced value ...).
-
-    ``exit_code`` is what the command line exits with.
+    """A problem with a user's expression file; the subclasses say which kind.
 
     Example:
-        >>> ScriptError("no such file", exit_code=2).exit_code
-        2
+        >>> issubclass(ScriptFileError, ScriptError), issubclass(UserCodeError, ScriptError)
+        (True, True)
     """
 
-    def __init__(self, message: str, *, exit_code: int = 2, **kwargs) -> None:
-        self.exit_code = exit_code
-        super().__init__(message, **kwargs)
+
+class ScriptFileError(ScriptError, ValueError):
+    """The file cannot be read as Python: missing, a folder, not ``.py``, unreadable,
+    or a syntax error.
+
+    Example:
+        >>> ScriptFileError("nueron.py does not exist", hint="did you mean neuron.py?").hint
+        'did you mean neuron.py?'
+    """
+
+
+class OverrideError(ScriptError, ValueError):
+    """A replacement value for an input is malformed, names no input, or changes its shape.
+
+    Example:
+        >>> issubclass(OverrideError, ValueError)
+        True
+    """
+
+
+class ScriptChoiceError(ScriptError, LookupError):
+    """The output or function asked for is not in the file (or the file leaves the
+    choice of function open).
+
+    Example:
+        >>> issubclass(ScriptChoiceError, LookupError)
+        True
+    """
+
+
+class UserCodeError(ScriptError):
+    """The file's own code raised an exception (or called ``sys.exit``) while traced.
+
+    The exception is the ``__cause__``.
+
+    Example:
+        >>> issubclass(UserCodeError, ScriptError)
+        True
+    """
+
+
+class NothingToTraceError(ScriptError):
+    """The file ran, but there is nothing to trace: no traced value, no Trace bound,
+    no function matching its ``inputs``, or ``inputs`` that do not fit.
+
+    Example:
+        >>> issubclass(NothingToTraceError, ScriptError)
+        True
+    """
+
+
+class NoGradientError(ScriptError, NotDifferentiatedError):
+    """Gradients were asked of a file whose output is an array (it has a Jacobian).
+
+    Example:
+        >>> issubclass(NoGradientError, NotDifferentiatedError)
+        True
+    """
+
+
+# --------------------------------------------------------------------------- wording
+
+LIBRARY_WORDING: Mapping[str, str] = MappingProxyType({
+    "override": "override {}",
+    "output": "output={}",
+    "function": "function={}",
+    "values only": "show='values'",
+    "traceback": "the error's __cause__ holds the full traceback",
+})
+"""How messages mention the options of :func:`tracegraph.script.load_script`
+(``{}`` is the value); the command line words them as its flags instead."""
+
+_WORDING: ContextVar[Mapping[str, str]] = ContextVar("tracegraph_wording",
+                                                     default=LIBRARY_WORDING)
+
+
+def mention(option: str, value: str = "") -> str:
+    """How a message names an option in the current wording (see :func:`worded`).
+
+    Example:
+        >>> mention("override", "w1=0.5"), mention("output", "NAME")
+        ('override w1=0.5', 'output=NAME')
+        >>> with worded({"override": "--set {}"}):
+        ...     mention("override", "w1=0.5")
+        '--set w1=0.5'
+    """
+    return _WORDING.get().get(option, LIBRARY_WORDING[option]).format(value).strip()
+
+
+@contextlib.contextmanager
+def worded(wording: Mapping[str, str]) -> Iterator[None]:
+    """Messages made inside the block mention options as ``wording`` spells them
+    (``{"override": "--set {}"}``); the others keep the library's words."""
+    token = _WORDING.set(MappingProxyType({**LIBRARY_WORDING, **wording}))
+    try:
+        yield
+    finally:
+        _WORDING.reset(token)

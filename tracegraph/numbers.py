@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -64,13 +65,14 @@ def formula_constant(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
 
 
-def shape_text(shape: tuple[int, ...]) -> str:
+def shape_text(shape: Iterable[int]) -> str:
     """``4×3`` for a shape, ``scalar`` for ``()``.
 
     Example:
         >>> shape_text((4, 3)), shape_text(())
         ('4×3', 'scalar')
     """
+    shape = tuple(shape)
     return "×".join(map(str, shape)) if shape else "scalar"
 
 

@@ -41,6 +41,7 @@ from .check import (
     numeric_check,
     numeric_check_primitive,
 )
+from .numbers import format_number
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -166,8 +167,10 @@ def check_primitive(primitive: Any, *, trials: int = 20, seed: int = 0,
 def _numeric_failure(report: NumericReport, headline: str) -> str:
     lines = [f"{headline}: {report.summary()}", "worst offenders:"]
     for result in report.worst(_WORST_SHOWN):
-        lines.append(f"  {result.where}: {result.verdict}, engine {result.analytic:.6g}, "
-                     f"finite differences {result.numeric:.6g} (rel diff {result.rel_diff:.2g})"
+        lines.append(f"  {result.where}: {result.verdict}, engine "
+                     f"{format_number(result.analytic, 6)}, finite differences "
+                     f"{format_number(result.numeric, 6)} (rel diff "
+                     f"{format_number(result.rel_diff, 2)})"
                      + (f"; {result.note}" if result.note else ""))
     lines.extend(report.notes)
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from . import autodiff
 from .core import Tape, Var, as_python_scalar, is_constant, plain_value, shape_of, unwrap_constant
 from .core.scope import activate, active_tape
 from .diagram import mimebundle, render, to_dot
-from .errors import ForeignTraceError, NonFiniteWarning, NotDifferentiatedError, TracegraphError
+from .errors import ForeignTraceError, NonFiniteWarning, TracegraphError
 from .graph import build_graph, to_json
 
 
@@ -280,7 +280,8 @@ class Trace:
             >>> t.backward(np.ones(2)).grads["x"].tolist()
             [2.0, 4.0]
         """
-        self._seed = self._checked_seed(seed, shape_of(self.value), self.output_name)
+        self._seed = autodiff.checked_seed(seed, shape_of(self.value), node=self.output_name,
+                                           how="call t.backward(seed)")
         tape = self.tape
         if tape.output is None:
             self._adjoints = []
@@ -295,25 +296,6 @@ class Trace:
         self.__dict__.pop("graph", None)
         self._report_backward_nonfinite()
         return self
-
-    @staticmethod
-    def _checked_seed(seed: Any, shape: tuple[int, ...], of: str | None) -> Any:
-        if seed is None:
-            if shape:
-                raise NotDifferentiatedError(
-                    f"the output has shape {shape}, so d(output)/d(input) is a Jacobian, "
-                    "not a gradient", node=of,
-                    hint=f"call t.backward(seed) with an array of shape {shape} "
-                    f"(np.ones({shape}) gives the gradient of the sum), or reduce the output "
-                    "to a scalar loss")
-            return 1.0
-        if shape_of(seed) != shape:
-            raise NotDifferentiatedError(
-                f"the seed has shape {shape_of(seed)} but the output has shape {shape}",
-                node=of, hint=f"pass a seed of shape {shape}")
-        if type(seed) is Var:
-            return seed
-        return as_python_scalar(seed) if not shape else np.asarray(seed, dtype=float)
 
     def adjoints(self) -> list[Any] | None:
         """d output / d node for every equation (None before differentiation); computed once."""
@@ -438,14 +420,9 @@ class Trace:
         of_index = self.node_index(of)
         wrt_index = self.node_index(wrt)
         equations = self.tape.equations
-        seed = self._checked_seed(seed, shape_of(equations[of_index].value), of)
-        wrt_value = equations[wrt_index].value
-        adjoint = None
-        if wrt_index <= of_index:
-            adjoint = autodiff.backward(equations, of_index, seed)[wrt_index]
-        if adjoint is None:
-            return 0.0 if type(wrt_value) is float else np.zeros(shape_of(wrt_value))
-        return adjoint if shape_of(wrt_value) else _as_float(adjoint)
+        seed = autodiff.checked_seed(seed, shape_of(equations[of_index].value), node=of,
+                                     how="call t.derivative(of, wrt, seed)")
+        return autodiff.derivative(equations, of_index, wrt_index, seed)
 
     # -- diagrams (tracegraph.diagram; graphviz is imported only to write images) -------
     def to_dot(self, **options: Any) -> str:

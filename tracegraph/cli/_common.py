@@ -1,12 +1,8 @@
-"""What every command shares: options, loading a file, errors and exit codes, output.
+"""What every command shares: options, loading a file, errors, output.
 
-Exit codes (docs/cli.md):
-    0 success; 1 ``check`` only: a claim is wrong; 2 usage or file
-    problems (missing file, syntax error, bad option); 3 the file's own code
-    raised an exception; 4 a tracing problem (unsupported operation, no traced
-    value, no gradient for a non-scalar output); 5 an output problem (folder
-    missing, Graphviz not installed or failing); 70 a bug in tracegraph
-    (please report it); 130 interrupted.
+Errors become a one-paragraph message and the exit code of their kind
+(:mod:`.exit_codes`, docs/cli.md); messages name the library's options as
+this command's flags (:data:`FLAG_WORDING`).
 """
 
 from __future__ import annotations
@@ -19,50 +15,29 @@ import traceback
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from ..formula import Label
-from ..errors import (
-    ForeignTraceError,
-    GraphvizNotFoundError,
-    NonFiniteWarning,
-    NotDifferentiatedError,
-    ScriptError,
-    TracedValueLeakError,
-    TracegraphError,
-    UnsupportedOperationError,
-)
-from ..numbers import format_number
+from ..diagram.options import SUFFIX_ALIASES
+from ..errors import NonFiniteWarning, TracegraphError, worded
 from ..script import ScriptResult, load_script, parse_override, require_gradients
+from . import exit_codes
+from .exit_codes import CommandError, OutputError
 
-EXIT_OK = 0
-EXIT_CLAIM_WRONG = 1
-EXIT_BUG = 70  # sysexits' EX_SOFTWARE: never confused with check's 1
-EXIT_USAGE = 2
-EXIT_USER_CODE = 3
-EXIT_TRACE = 4
-EXIT_OUTPUT = 5
-EXIT_INTERRUPTED = 130
-
-
-class CommandError(TracegraphError):
-    """A problem with how a command was called or with its output, with its exit code.
-
-    Example:
-        >>> CommandError("no such node", exit_code=2).exit_code
-        2
-    """
-
-    def __init__(self, message: str, *, exit_code: int = EXIT_USAGE, **kwargs: Any) -> None:
-        self.exit_code = exit_code
-        super().__init__(message, **kwargs)
+FLAG_WORDING = {
+    "override": "--set {}",
+    "output": "--output {}",
+    "function": "--function {}",
+    "values only": "render --show values, export",
+    "traceback": "run with --debug for the full traceback",
+}
+"""How the command words the library's options in messages (:func:`tracegraph.errors.mention`)."""
 
 
 # --------------------------------------------------------------------------- options
@@ -95,6 +70,34 @@ PrecisionOption = Annotated[int | None, typer.Option(
 DebugOption = Annotated[bool, typer.Option(
     "--debug", envvar="TRACEGRAPH_DEBUG",
     help="Show the full Python traceback when something goes wrong.")]
+
+
+def choices(name: str, values: Sequence[str], doc: str) -> type[Enum]:
+    """A typer choice type for a vocabulary defined in the library (each value its own name).
+
+    Example:
+        >>> Direction = choices("Direction", ("LR", "TB"), "Rank directions.")
+        >>> Direction("TB").value, [d.value for d in Direction]
+        ('TB', ['LR', 'TB'])
+    """
+    kind = Enum(name, [(value, value) for value in values], type=str, module=__name__)
+    kind.__doc__ = doc
+    return kind
+
+
+def suffix_table(kind: type[Enum]) -> dict[str, Enum]:
+    """File suffixes (``.svg``, and aliases such as ``.gv``) → the format they stand for.
+
+    Example:
+        >>> Format = choices("Format", ("dot", "json"), "Formats.")
+        >>> sorted(suffix_table(Format))
+        ['.dot', '.gv', '.json']
+    """
+    table = {f".{member.value}": member for member in kind}
+    for alias, fmt in SUFFIX_ALIASES.items():
+        if f".{fmt}" in table:
+            table[f".{alias}"] = table[f".{fmt}"]
+    return table
 
 
 # --------------------------------------------------------------------------- consoles
@@ -142,34 +145,27 @@ def note(message: str) -> None:
 # --------------------------------------------------------------------------- errors
 
 
-def _exit_code(err: BaseException) -> int:
-    if isinstance(err, (ScriptError, CommandError)):
-        return err.exit_code
-    if isinstance(err, GraphvizNotFoundError):
-        return EXIT_OUTPUT
-    if isinstance(err, (UnsupportedOperationError, TracedValueLeakError, ForeignTraceError,
-                        NotDifferentiatedError, TracegraphError)):
-        return EXIT_TRACE
-    return EXIT_BUG
-
-
 @contextlib.contextmanager
 def reporting(debug: bool) -> Iterator[None]:
-    """Turn every failure into a readable message and an exit code (a traceback with --debug)."""
+    """Turn every failure into a readable message and an exit code (a traceback with --debug).
+
+    Inside the block the library's messages name its options as this command's flags.
+    """
     try:
-        yield
+        with worded(FLAG_WORDING):
+            yield
     except (typer.Exit, typer.Abort):
         raise
     except KeyboardInterrupt:
         note("interrupted")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(exit_codes.INTERRUPTED) from None
     except TracegraphError as err:
-        _fail(err, str(err), _exit_code(err), debug)
+        _fail(err, str(err), exit_codes.for_error(err), debug)
     except Exception as err:  # a bug in tracegraph: say so, and how to report it
         message = (f"tracegraph failed unexpectedly: {type(err).__name__}: {err}\n"
                    "  this is a bug in tracegraph, not in your file; please report it with the "
                    "output of the same command run with --debug")
-        _fail(err, message, EXIT_BUG, debug)
+        _fail(err, message, exit_codes.BUG, debug)
 
 
 def _fail(err: BaseException, message: str, code: int, debug: bool) -> None:
@@ -279,50 +275,6 @@ def display_names(graph: Any) -> dict[str, str]:
             for node, data in graph.nodes(data=True)}
 
 
-def describe_value(value: Any, precision: int = 4) -> str:
-    """A value as short text: ``0.1811``, ``[1, 2.5]`` or ``4×3, ‖·‖ = 2.341``.
-
-    Example:
-        >>> import numpy as np
-        >>> describe_value(0.18109917), describe_value(np.array([1.0, 2.5]))
-        ('0.1811', '[1, 2.5]')
-        >>> describe_value(np.ones((4, 3)))
-        '4×3, ‖·‖ = 3.464'
-    """
-    if value is None:
-        return "—"
-    array = np.asarray(value)
-    if array.dtype.kind not in "fiub":
-        return type(value).__name__
-    if array.ndim == 0:
-        return format_number(array, precision)
-    if array.size <= 4:
-        return "[" + ", ".join(format_number(v, precision) for v in array.ravel()) + "]"
-    norm = format_number(np.linalg.norm(array.astype(float).ravel()), precision)
-    shape = f"{array.shape[0]}-vector" if array.ndim == 1 else "×".join(map(str, array.shape))
-    return f"{shape}, ‖·‖ = {norm}"
-
-
-def operand(label: str) -> str:
-    """A label as it reads after ∂: parenthesised when it is an expression (``(gold − S)``).
-
-    Example:
-        >>> operand("S"), operand("gold − S")
-        ('S', '(gold − S)')
-    """
-    return format(Label(label), "p")
-
-
-def partial(of: str, wrt: str) -> str:
-    """``∂S/∂G`` for two node labels.
-
-    Example:
-        >>> partial("Loss", "gold − S")
-        '∂Loss/∂(gold − S)'
-    """
-    return f"∂{operand(of)}/∂{operand(wrt)}"
-
-
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A GitHub markdown table; ``|`` in cells is escaped and newlines become ``<br>``.
 
@@ -344,15 +296,13 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def check_output_path(path: Path, source: Path) -> None:
     """Refuse, before any work, an output the command could not or should not write."""
     if path.exists() and path.is_dir():
-        raise CommandError(f"-o {path}: this is a folder", exit_code=EXIT_OUTPUT,
-                           hint=f"name the file to write, e.g. -o {path / (source.stem + '.svg')}")
+        raise OutputError(f"-o {path}: this is a folder",
+                          hint=f"name the file to write, e.g. -o {path / (source.stem + '.svg')}")
     folder = path.parent
     if not folder.is_dir():
-        raise CommandError(f"-o {path}: the folder {folder} does not exist",
-                           exit_code=EXIT_OUTPUT,
-                           hint=f"create it first (mkdir -p {folder}) or write somewhere else; "
-                           "tracegraph does not create folders")
+        raise OutputError(f"-o {path}: the folder {folder} does not exist",
+                          hint=f"create it first (mkdir -p {folder}) or write somewhere else; "
+                          "tracegraph does not create folders")
     if path.exists() and source.exists() and path.resolve() == source.resolve():
-        raise CommandError(f"-o {path}: this is the expression file itself; it is never "
-                           "overwritten", exit_code=EXIT_OUTPUT,
-                           hint="choose another output name")
+        raise OutputError(f"-o {path}: this is the expression file itself; it is never "
+                          "overwritten", hint="choose another output name")

@@ -10,12 +10,31 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from ..check import CheckReport, NumericReport, check_script, merge_marks, numeric_check
+from ..check import (
+    CLAIM_COLUMNS,
+    NUMERIC_COLUMNS,
+    CheckReport,
+    NumericReport,
+    check_script,
+    merge_marks,
+    numeric_check,
+)
+from ..diagram.options import IMAGE_FORMATS
 from ..errors import GraphvizNotFoundError
 from ..script import ScriptResult, require_gradients
+from ..verdicts import (
+    CLOSE,
+    EXACT,
+    NO_PATH,
+    NOT_A_NUMBER,
+    NOT_DIFFERENTIABLE,
+    OK,
+    SHAPE_MISMATCH,
+    UNKNOWN_NAME,
+    WRONG,
+)
+from . import exit_codes
 from ._common import (
-    EXIT_OK,
-    EXIT_USAGE,
     CommandError,
     DebugOption,
     FileArgument,
@@ -23,6 +42,7 @@ from ._common import (
     OutputNodeOption,
     SetOption,
     check_output_path,
+    choices,
     load,
     markdown_table,
     note,
@@ -30,6 +50,7 @@ from ._common import (
     reporting,
     say,
     stdout_console,
+    suffix_table,
 )
 
 NAME = "check"
@@ -41,17 +62,12 @@ EPILOG = (
     "  tracegraph check examples/mlp.py --numeric            [dim]# engine vs finite "
     "differences[/]"
 )
-IMAGE_SUFFIXES = {".svg", ".png", ".pdf"}
-VERDICT_STYLE = {"exact": "green", "close": "green", "wrong": "bold red",
-                 "shape mismatch": "bold red", "no path": "bold red", "unknown name": "red",
-                 "not a number": "red", "not differentiable here": "yellow",
-                 "ok": "green"}
-CLAIM_COLUMNS = (("line", "line"), ("claim", "claim"), ("derivative", "derivative"),
-                 ("verdict", "verdict"), ("claimed", "claimed"), ("expected", "true value"),
-                 ("note", "note"))
-NUMERIC_COLUMNS = (("check", "check"), ("where", "where"), ("verdict", "verdict"),
-                   ("analytic", "engine"), ("numeric", "finite diff"),
-                   ("rel_diff", "rel diff"), ("note", "note"))
+RenderFormat = choices("RenderFormat", IMAGE_FORMATS + ("dot",),
+                       "What --render draws: an image (needs Graphviz) or DOT text.")
+RENDER_SUFFIXES = suffix_table(RenderFormat)
+VERDICT_STYLE = {EXACT: "green", CLOSE: "green", OK: "green", NOT_DIFFERENTIABLE: "yellow",
+                 UNKNOWN_NAME: "red", NOT_A_NUMBER: "red", WRONG: "bold red",
+                 SHAPE_MISMATCH: "bold red", NO_PATH: "bold red"}
 
 NumericOption = Annotated[bool, typer.Option(
     "--numeric", help="Also compare the engine's gradients with central finite differences.")]
@@ -116,36 +132,37 @@ def command(
                 hint="a claim is an assignment to a name dY_dX, e.g. dS_dG = S * (1 - S) or "
                 "dLoss_dw1 = 0.21 (Y and X are names of values in the file); or pass "
                 "--numeric to check the engine's gradients with finite differences")
-        exit_code = EXIT_OK
+        exit_code = exit_codes.SUCCESS
         marks: list[dict] = []
         if result.claims:
             with progress(f"Checking {len(result.claims)} claims"):
                 report = check_script(result, rtol=rtol, atol=atol)
             _print_claims(report, markdown, verbose)
-            exit_code = max(exit_code, report.exit_code)
+            exit_code = max(exit_code, exit_codes.for_outcome(report.outcome))
             marks.append(report.marks())
         if numeric:
             require_gradients(result)
             with progress("Comparing with finite differences"):
                 numeric_report = numeric_check(result.trace, edges=edges)
             _print_numeric(numeric_report, markdown)
-            exit_code = max(exit_code, numeric_report.exit_code)
+            exit_code = max(exit_code, exit_codes.for_outcome(numeric_report.outcome))
             marks.append(numeric_report.marks())
         if render is not None:
             _draw(result, render, merge_marks(*marks))
-    if exit_code != EXIT_OK:
+    if exit_code != exit_codes.SUCCESS:
         raise typer.Exit(exit_code)
 
 
 def _check_render_target(render: Path, file: Path) -> None:
     check_output_path(render, file)
     suffix = render.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES | {".dot", ".gv"}:
+    fmt = RENDER_SUFFIXES.get(suffix)
+    if fmt is None:
         raise CommandError(
             f"--render {render}: cannot tell the format from {suffix or 'a name with no extension'}",
-            exit_code=EXIT_USAGE, hint="end the name with .svg, .png, .pdf or .dot")
-    if suffix in IMAGE_SUFFIXES and shutil.which("dot") is None:
-        raise GraphvizNotFoundError(what=f"a {suffix[1:].upper()} image")
+            hint="end the name with .svg, .png, .pdf or .dot")
+    if fmt.value in IMAGE_FORMATS and shutil.which("dot") is None:
+        raise GraphvizNotFoundError(what=f"a {fmt.value.upper()} image")
 
 
 def _print_claims(report: CheckReport, markdown: bool, verbose: bool) -> None:
@@ -191,8 +208,7 @@ def _draw(result: ScriptResult, target: Path, marks: dict) -> None:
 
     with progress(f"Drawing {target}"):
         diagram = build_diagram(result.trace, marks=marks)
-        fmt = "dot" if target.suffix.lower() in {".dot", ".gv"} else target.suffix[1:].lower()
-        render(diagram, target, format=fmt)
+        render(diagram, target, format=RENDER_SUFFIXES[target.suffix.lower()].value)
     say(f"wrote {target}: wrong steps marked red, correct ones green")
     for line in diagram.notes:
         note(f"note: {line}")

@@ -10,6 +10,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..formula import partial
+from ..numbers import value_summary
 from ..script import ScriptResult
 from ._common import (
     DebugOption,
@@ -18,12 +20,10 @@ from ._common import (
     OutputNodeOption,
     PrecisionOption,
     SetOption,
-    describe_value,
     display_names,
     load_with_gradients,
     markdown_table,
     parse_wrt,
-    partial,
     reporting,
     stdout_console,
 )
@@ -84,8 +84,8 @@ def chain_rule_rows(result: ScriptResult, *, wrt: list[str] | None = None,
                       for parent, _, edge in sorted(graph.in_edges(node, data=True),
                                                     key=lambda e: e[2]["position"])
                       if graph.nodes[parent]["kind"] != "constant")
-        rows.append(Row(names[node], computes, describe_value(data["value"], precision),
-                        local, describe_value(data["grad"], precision)))
+        rows.append(Row(names[node], computes, value_summary(data["value"], precision),
+                        local, value_summary(data["grad"], precision)))
     return rows
 
 
@@ -104,10 +104,10 @@ def _local_derivative(names: dict[str, str], parent: str, child: str, edge: dict
     name = partial(names[child], names[parent])
     formula = edge["formula"]
     if edge["local"] is not None:
-        number = describe_value(edge["local"], precision)
+        number = value_summary(edge["local"], precision)
         same = formula.replace("−", "-") == number
         return f"{name} = {formula}" if same else f"{name} = {formula} = {number}"
-    sent = describe_value(edge["contribution"], precision)
+    sent = value_summary(edge["contribution"], precision)
     return f"{name} = {formula} (sends back {sent})"
 
 
@@ -157,7 +157,7 @@ def command(
                                            r.grad] for r in rows]))
             return
         table = Table(title=Text(f"{file}: {out_label} = "
-                                 f"{describe_value(result.trace.value, digits)}"),
+                                 f"{value_summary(result.trace.value, digits)}"),
                       title_justify="left")
         for title in header:
             table.add_column(Text(title))

@@ -1,17 +1,21 @@
-"""``tracegraph export FILE``: the annotated networkx DAG as data (JSON, GraphML or DOT)."""
+"""``tracegraph export FILE``: the annotated networkx DAG as data (JSON, GraphML or DOT).
+
+Example:
+    >>> SUFFIXES[".graphml"] is DataFormat.graphml, [f.value for f in DataFormat]
+    (True, ['json', 'graphml', 'dot'])
+"""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..diagram.options import DATA_FORMATS
 from ..graph import to_graphml, to_json
 from ..script import ScriptResult
 from ._common import (
-    EXIT_USAGE,
     CommandError,
     DebugOption,
     FileArgument,
@@ -19,9 +23,11 @@ from ._common import (
     OutputNodeOption,
     SetOption,
     check_output_path,
+    choices,
     load,
     reporting,
     say,
+    suffix_table,
 )
 
 NAME = "export"
@@ -33,21 +39,8 @@ EPILOG = (
 )
 
 
-class DataFormat(str, Enum):
-    """What ``export`` writes.
-
-    Example:
-        >>> SUFFIXES[".graphml"] is DataFormat.graphml
-        True
-    """
-
-    json = "json"
-    graphml = "graphml"
-    dot = "dot"
-
-
-SUFFIXES = {".json": DataFormat.json, ".graphml": DataFormat.graphml,
-            ".dot": DataFormat.dot, ".gv": DataFormat.dot}
+DataFormat = choices("DataFormat", DATA_FORMATS, "What ``export`` writes.")
+SUFFIXES = suffix_table(DataFormat)
 
 
 def command(
@@ -102,13 +95,12 @@ def _format(data_format: DataFormat | None, out: Path | None) -> DataFormat:
     if data_format is None:
         if inferred is None:
             raise CommandError(
-                f"-o {out}: cannot tell the format from {out.suffix!r}", exit_code=EXIT_USAGE,
+                f"-o {out}: cannot tell the format from {out.suffix!r}",
                 hint="use .json, .graphml or .dot, or pass --format json|graphml|dot")
         return inferred
     if inferred is not None and inferred is not data_format:
         raise CommandError(
             f"-o {out} looks like {inferred.value}, but --format is {data_format.value}",
-            exit_code=EXIT_USAGE,
             hint=f"name the file {out.with_suffix('.' + data_format.value)}, or drop --format")
     return data_format
 

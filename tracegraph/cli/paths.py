@@ -9,10 +9,12 @@ import networkx as nx
 import numpy as np
 import typer
 
+from ..errors import NotDifferentiatedError
+from ..formula import partial
 from ..graph import chain_paths
+from ..numbers import value_summary
 from ..script import ScriptResult
 from ._common import (
-    EXIT_TRACE,
     CommandError,
     DebugOption,
     FileArgument,
@@ -21,10 +23,8 @@ from ._common import (
     PrecisionOption,
     SetOption,
     check_node,
-    describe_value,
     display_names,
     load_with_gradients,
-    partial,
     reporting,
     say,
 )
@@ -92,10 +92,9 @@ def _check_ends(result: ScriptResult, source: str, target: str) -> None:
                                hint="choose an input or a computed node")
     shape = nodes[target]["shape"]
     if shape:
-        raise CommandError(
+        raise NotDifferentiatedError(
             f"--to {target}: {target!r} has shape {shape}, so its derivative is a Jacobian, "
-            "not a sum of numbers", exit_code=EXIT_TRACE,
-            hint="choose a scalar node (the output is the default)")
+            "not a sum of numbers", hint="choose a scalar node (the output is the default)")
 
 
 def _report(result: ScriptResult, source: str, target: str, limit: int, precision: int) -> None:
@@ -128,7 +127,7 @@ def _report(result: ScriptResult, source: str, target: str, limit: int, precisio
         shares.append(share)
         product = " × ".join(_factor(v, precision) for v in locals_)
         if len(locals_) > 1:
-            product += f" = {describe_value(share, precision)}"
+            product += f" = {value_summary(share, precision)}"
         say(f"       product = {product}")
     say("")
     _summary(shares, len(found) > limit, derivative, what, precision)
@@ -158,12 +157,12 @@ def _factor_line(edge: dict[str, Any], child: str, parent: str, precision: int) 
     text = f"{partial(child, parent)} = {edge['formula']}"
     if edge["local"] is None:
         return text
-    number = describe_value(edge["local"], precision)
+    number = value_summary(edge["local"], precision)
     return text if edge["formula"].replace("−", "-") == number else f"{text} = {number}"
 
 
 def _factor(value: float, precision: int) -> str:
-    text = describe_value(value, precision)
+    text = value_summary(value, precision)
     return f"({text})" if value < 0 else text
 
 
@@ -176,17 +175,17 @@ def _derivative(result: ScriptResult, source: str, target: str) -> Any:
 
 def _summary(shares: list[float | None], partial_sum: bool, derivative: Any, what: str,
              precision: int) -> None:
-    backward = (f"{what} from the backward pass = {describe_value(derivative, precision)}"
+    backward = (f"{what} from the backward pass = {value_summary(derivative, precision)}"
                 if derivative is not None else "")
     if any(share is None for share in shares):
         say(backward)
         return
     total = math.fsum(shares)
     if partial_sum:
-        say(f"sum over the {len(shares)} paths shown = {describe_value(total, precision)} "
+        say(f"sum over the {len(shares)} paths shown = {value_summary(total, precision)} "
             "(only part of the sum: raise --limit to see every path)")
         say(backward)
         return
     agree = derivative is not None and np.isclose(total, derivative, rtol=1e-9, atol=1e-12)
-    say(f"sum over all paths = {describe_value(total, precision)}")
+    say(f"sum over all paths = {value_summary(total, precision)}")
     say(backward + ("  ✓ equal" if agree else "  ✗ different"))

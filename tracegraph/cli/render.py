@@ -1,21 +1,30 @@
-"""``tracegraph render FILE``: write the chain-rule diagram (SVG, PNG, PDF, DOT or JSON)."""
+"""``tracegraph render FILE``: write the chain-rule diagram (SVG, PNG, PDF, DOT or JSON).
+
+The choices of ``--format``, ``--show`` and ``--rankdir`` are the diagram's own
+vocabularies (:mod:`tracegraph.diagram.options`).
+
+Example:
+    >>> ImageFormat("png") in NEEDS_DOT, SUFFIXES[".gv"].value, [mode.value for mode in Show]
+    (True, 'dot', ['all', 'values', 'grads', 'local', 'flow'])
+"""
 
 from __future__ import annotations
 
 import re
 import shutil
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ..diagram.options import FORMATS, IMAGE_FORMATS, MIN_BUDGET, RANKDIRS, SHOW_MODES
 from ..errors import GraphvizNotFoundError
+from ..formula import partial
+from ..numbers import value_summary
 from ..script import ScriptResult, require_gradients
 from ._common import (
-    EXIT_USAGE,
-    CommandError,
     DRAWING,
+    CommandError,
     DebugOption,
     FileArgument,
     FunctionOption,
@@ -25,15 +34,15 @@ from ._common import (
     WrtOption,
     check_node,
     check_output_path,
-    describe_value,
+    choices,
     display_names,
     load,
     note,
     parse_wrt,
-    partial,
     progress,
     reporting,
     say,
+    suffix_table,
 )
 
 NAME = "render"
@@ -47,51 +56,14 @@ EPILOG = (
 )
 
 
-class ImageFormat(str, Enum):
-    """What ``render`` writes; svg, png and pdf need Graphviz's ``dot``.
-
-    Example:
-        >>> ImageFormat("png") in NEEDS_DOT, SUFFIXES[".gv"]
-        (True, <ImageFormat.dot: 'dot'>)
-    """
-
-    svg = "svg"
-    png = "png"
-    pdf = "pdf"
-    dot = "dot"
-    json = "json"
-
-
-class Show(str, Enum):
-    """What the diagram shows (DiagramOptions.show).
-
-    Example:
-        >>> [mode.value for mode in Show]
-        ['all', 'values', 'grads', 'local', 'flow']
-    """
-
-    all = "all"
-    values = "values"
-    grads = "grads"
-    local = "local"
-    flow = "flow"
-
-
-class Direction(str, Enum):
-    """Graphviz rank direction: left to right or top to bottom.
-
-    Example:
-        >>> Direction("TB").value
-        'TB'
-    """
-
-    LR = "LR"
-    TB = "TB"
-
-
-SMALLEST_BUDGET = 5  # tracegraph.diagram's smallest node budget
-NEEDS_DOT = {ImageFormat.svg, ImageFormat.png, ImageFormat.pdf}
-SUFFIXES = {f".{fmt.value}": fmt for fmt in ImageFormat} | {".gv": ImageFormat.dot}
+ImageFormat = choices(
+    "ImageFormat", IMAGE_FORMATS + tuple(f for f in FORMATS if f not in IMAGE_FORMATS),
+    "What ``render`` writes; svg, png and pdf need Graphviz's ``dot``.")
+Show = choices("Show", SHOW_MODES, "What the diagram shows (DiagramOptions.show).")
+Direction = choices("Direction", RANKDIRS, "Graphviz rank direction: left to right or top to "
+                    "bottom.")
+NEEDS_DOT = {ImageFormat(fmt) for fmt in IMAGE_FORMATS}
+SUFFIXES = suffix_table(ImageFormat)
 
 
 def _drawing(*flags: str, help: str, metavar: str | None = None) -> Any:
@@ -200,13 +172,12 @@ def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
         if inferred is None:
             what = f"the extension {out.suffix!r}" if out.suffix else "a name with no extension"
             raise CommandError(
-                f"-o {out}: cannot tell the format from {what}", exit_code=EXIT_USAGE,
+                f"-o {out}: cannot tell the format from {what}",
                 hint="end the name with .svg, .png, .pdf, .dot or .json, or pass --format")
         return inferred, out
     if inferred is not None and inferred is not image_format:
         raise CommandError(
             f"-o {out} looks like {inferred.value}, but --format is {image_format.value}",
-            exit_code=EXIT_USAGE,
             hint=f"name the file {out.with_suffix('.' + image_format.value)}, or drop --format")
     return image_format, out
 
@@ -216,10 +187,10 @@ def _options(result: ScriptResult, *, path: str | None, focus: str | None,
     """Diagram overrides for the options given on the command line (the rest keep defaults)."""
     options = {key: value for key, value in given.items() if value is not None}
     if max_nodes is not None:
-        if max_nodes != 0 and max_nodes < SMALLEST_BUDGET:
+        if max_nodes != 0 and max_nodes < MIN_BUDGET:
             raise CommandError(
                 f"--max-nodes {max_nodes}: a diagram needs room for at least "
-                f"{SMALLEST_BUDGET} boxes", hint=f"use --max-nodes {SMALLEST_BUDGET} or more, or "
+                f"{MIN_BUDGET} boxes", hint=f"use --max-nodes {MIN_BUDGET} or more, or "
                 "--max-nodes 0 to draw every node")
         options["max_nodes"] = max_nodes or None
     if focus is not None:
@@ -255,11 +226,11 @@ def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision
     graph = trace.graph
     out_label = display_names(graph)[result.output]
     say(f"wrote {target}: {graph.number_of_nodes()} nodes, "
-        f"{out_label} = {describe_value(trace.value, precision)}")
+        f"{out_label} = {value_summary(trace.value, precision)}")
     if trace.differentiated:
         grads = trace.grads
         for name in wrt or list(grads):
-            say(f"  {partial(out_label, name)} = {describe_value(grads[name], precision)}")
+            say(f"  {partial(out_label, name)} = {value_summary(grads[name], precision)}")
     for line in notes:
         note(f"note: {as_command_line(line)}")
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import networkx as nx
 
+from ..formula import UPSTREAM, operand
 from . import style
-from .labels import UPSTREAM, Labels, with_parens
+from .labels import Labels
 from .options import DiagramOptionError, DiagramOptions, resolve_options
 from .text import TEXT_LIMIT, cell, html, shorten, styled, visible
 from .view import View, ViewEdge, select
@@ -250,7 +251,7 @@ class _DotWriter:
             rows.append(_legend_text(
                 f"box colour: largest |∂{self.labels.output_label}/∂node|, log scale"))
             rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
-        out = with_parens(self.labels.output_label)
+        out = operand(self.labels.output_label)
         if self.options.show in ("all", "local", "flow"):
             rows.append(_legend_text("edge: ∂child/∂parent = formula = value (local derivative)"))
             if self._has_vector_jacobian_edges():

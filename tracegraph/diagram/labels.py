@@ -29,7 +29,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from ..formula import is_atomic
+from ..formula import UPSTREAM, operand, partial
+from ..numbers import pretty_number, shape_text
 from . import style
 from .options import DiagramOptions
 from .text import (
@@ -40,8 +41,6 @@ from .text import (
     full_listing,
     magnitude,
     norm,
-    number,
-    shape_text,
     shorten,
     styled,
     summary,
@@ -53,19 +52,8 @@ EXPRESSION_LIMIT = 60  # longer expressions are cut (the tooltip has them in ful
 FORMULA_LIMIT = 60
 PARTIAL_LIMIT = 12  # labels longer than this are not spelled out in ∂child/∂parent
 MAX_SUM_TERMS = 4  # fan-out sums with more terms are summarised
-UPSTREAM = "ḡ"  # how array formulas (VJPs) write the upstream gradient
 OUTPUT_LABEL_LIMIT = 24  # the output's label appears in every ∂output/∂node
 TAG_LIMIT = 24
-
-
-def with_parens(label: str) -> str:
-    """``label`` as an operand: ``S`` stays, ``gold − S`` becomes ``(gold − S)``.
-
-    Example:
-        >>> with_parens("gold − S"), with_parens("w1")
-        ('(gold − S)', 'w1')
-    """
-    return label if is_atomic(label) else f"({label})"
 
 
 class Labels:
@@ -97,7 +85,7 @@ class Labels:
         return visible(self.nodes[node].get("label") or node)
 
     def _num(self, value: Any) -> str:
-        return number(value, self.precision)
+        return pretty_number(value, self.precision)
 
     def grad_name(self, node: str) -> str:
         """``∂Loss/∂G`` (or ``∂Loss/∂node`` when the node's label is long).
@@ -111,14 +99,14 @@ class Labels:
         """
         label = self._label(node)
         if len(label) > PARTIAL_LIMIT + 6:
-            return f"∂{with_parens(self.output_label)}/∂node"
-        return f"∂{with_parens(self.output_label)}/∂{with_parens(label)}"
+            return f"∂{operand(self.output_label)}/∂node"
+        return partial(self.output_label, label)
 
     def _partial(self, child: str, parent: str) -> str | None:
         child_label, parent_label = self._label(child), self._label(parent)
         if max(len(child_label), len(parent_label)) > PARTIAL_LIMIT:
             return None
-        return f"∂{with_parens(child_label)}/∂{with_parens(parent_label)}"
+        return partial(child_label, parent_label)
 
     def value_text(self, value: Any) -> list[str]:
         """A value (scalar, array or anything else) as one or two short lines.
@@ -391,8 +379,8 @@ class Labels:
         for parent, child, key in edges[:20]:
             data = self.graph.edges[parent, child, key]
             lines.append(f"{visible(parent)} → {visible(child)} (argument {key})")
-            lines.append(f"  local ∂{with_parens(self._label(child))}/"
-                         f"∂{with_parens(self._label(parent))}: {visible(data.get('formula'))}")
+            lines.append(f"  local {partial(self._label(child), self._label(parent))}: "
+                         f"{visible(data.get('formula'))}")
             if data.get("local") is not None:
                 lines.append(f"  = {self._num(data['local'])}")
             contribution = as_array(data.get("contribution"))

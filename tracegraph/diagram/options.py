@@ -15,11 +15,22 @@ from types import MappingProxyType
 from typing import Any
 
 from ..errors import TracegraphError
+from ..verdicts import MARK_STATUSES
 
 SHOW_MODES = ("all", "values", "grads", "local", "flow")
+"""What a diagram can show (:attr:`DiagramOptions.show`)."""
 RANKDIRS = ("LR", "TB")
-MARK_STATUSES = ("wrong", "inherited", "correct", "close", "nondiff", "unchecked")
+"""Graphviz rank directions: left to right, top to bottom."""
 MIN_BUDGET = 5
+"""The smallest node budget (:attr:`DiagramOptions.max_nodes`)."""
+IMAGE_FORMATS = ("svg", "png", "pdf")
+"""Formats drawn by Graphviz's ``dot`` program."""
+FORMATS = ("dot", "json") + IMAGE_FORMATS
+"""What :func:`tracegraph.diagram.render` writes."""
+DATA_FORMATS = ("json", "graphml", "dot")
+"""The annotated graph as data: node-link JSON, GraphML, or the whole diagram as DOT."""
+SUFFIX_ALIASES = {"gv": "dot"}
+"""File suffixes that stand for a format of another name."""
 
 
 class DiagramOptionError(TracegraphError, ValueError):

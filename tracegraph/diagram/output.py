@@ -27,10 +27,8 @@ from typing import Any
 from ..errors import GraphvizNotFoundError, TracegraphError
 from ..graph import to_json
 from .dot import Diagram, build_diagram, graph_of
-from .options import DiagramOptions, resolve_options
+from .options import FORMATS, DiagramOptions, resolve_options
 
-IMAGE_FORMATS = ("svg", "png", "pdf")
-FORMATS = ("dot", "json") + IMAGE_FORMATS
 GRAPHVIZ_PROGRAM = "dot"
 # Wider SVGs than this (in points) are scaled to the notebook's width instead of cropped.
 NOTEBOOK_WIDTH_PT = 720

@@ -1,4 +1,4 @@
-"""Text in diagrams: escaping for DOT, and numbers and arrays as short text.
+"""Text in diagrams: escaping for DOT, and arrays as short text (numbers: :mod:`tracegraph.numbers`).
 
 Every piece of user text (names, expressions, scope names, notes) reaches
 the DOT output through :func:`html` (inside HTML-like labels) or
@@ -16,8 +16,8 @@ Example:
     'a&lt;b &amp; &quot;c&quot;'
     >>> attribute(["x\\\\N", "z"])
     'x⧵N&#10;z'
-    >>> number(-0.19661193, 4), summary(np.arange(10.0), 3)
-    ('−0.1966', ['min 0 · max 9', 'mean 4.5 · ‖·‖ 16.9'])
+    >>> summary(np.arange(10.0), 3)
+    ['min 0 · max 9', 'mean 4.5 · ‖·‖ 16.9']
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..numbers import format_number
+from ..numbers import pretty_number
 
 SMALL_ARRAY = 6  # arrays with at most this many elements are written out in full
 TOOLTIP_VALUES = 1000  # tooltips list at most this many values
@@ -149,16 +149,6 @@ def attribute(lines: Iterable[Any], limit: int = TOOLTIP_BYTES) -> str:
     return "&#10;".join(escaped)
 
 
-def number(value: Any, precision: int) -> str:
-    """A scalar with ``precision`` significant digits and a true minus sign.
-
-    Example:
-        >>> number(-1.5e-9, 3), number(2.0, 4), number(float("nan"), 4)
-        ('−1.5e−09', '2', 'nan')
-    """
-    return format_number(value, precision).replace("-", "−")
-
-
 def as_array(value: Any) -> np.ndarray | None:
     """A node value as a float array (JSON lists and ``"NaN"`` strings included),
     or ``None`` when it is not numeric.
@@ -193,17 +183,6 @@ def _decode_json_numbers(value: list) -> Any:
     return array.tolist()
 
 
-def shape_text(shape: Iterable[int]) -> str:
-    """A shape as ``8×5`` (``scalar`` for ``()``).
-
-    Example:
-        >>> shape_text((8, 5)), shape_text(())
-        ('8×5', 'scalar')
-    """
-    shape = tuple(shape)
-    return "×".join(str(n) for n in shape) if shape else "scalar"
-
-
 def written_out(array: np.ndarray, precision: int) -> str:
     """A small array in full: ``[1, 2]`` or ``[[1, 2], [3, 4]]``.
 
@@ -212,7 +191,7 @@ def written_out(array: np.ndarray, precision: int) -> str:
         '[[1, −2], [3, 0.25]]'
     """
     if array.ndim == 0:
-        return number(array, precision)
+        return pretty_number(array, precision)
     return "[" + ", ".join(written_out(row, precision) for row in array) + "]"
 
 
@@ -231,10 +210,10 @@ def summary(array: np.ndarray, precision: int) -> list[str]:
         return [written_out(array, precision)]
     finite = array[np.isfinite(array)]
     if finite.size:
-        stats = [f"min {number(finite.min(), precision)}",
-                 f"max {number(finite.max(), precision)}"]
-        second = [f"mean {number(finite.mean(), precision)}",
-                  f"‖·‖ {number(np.linalg.norm(finite), precision)}"]
+        stats = [f"min {pretty_number(finite.min(), precision)}",
+                 f"max {pretty_number(finite.max(), precision)}"]
+        second = [f"mean {pretty_number(finite.mean(), precision)}",
+                  f"‖·‖ {pretty_number(np.linalg.norm(finite), precision)}"]
     else:
         stats, second = ["no finite values"], []
     nans = int(np.isnan(array).sum())
@@ -255,11 +234,11 @@ def full_listing(array: np.ndarray, precision: int) -> list[str]:
         ['[0, 1, 2]', '[3, 4, 5]']
     """
     if array.ndim == 0:
-        return [number(array, precision)]
+        return [pretty_number(array, precision)]
     if array.size > TOOLTIP_VALUES:
         head = array.reshape(-1)[:TOOLTIP_VALUES]
         return [f"first {TOOLTIP_VALUES:,} of {array.size:,} values (row-major):"] + [
-            ", ".join(number(v, precision) for v in head[i: i + 10])
+            ", ".join(pretty_number(v, precision) for v in head[i: i + 10])
             for i in range(0, TOOLTIP_VALUES, 10)]
     if array.ndim == 1:
         return [written_out(array, precision)]
@@ -279,7 +258,7 @@ def norm(array: np.ndarray, precision: int) -> str:
         '‖·‖ 5 · 1 NaN of 3'
     """
     finite = array[np.isfinite(array)]
-    text = f"‖·‖ {number(np.linalg.norm(finite), precision)}"
+    text = f"‖·‖ {pretty_number(np.linalg.norm(finite), precision)}"
     bad = array.size - finite.size
     if bad:
         nans = int(np.isnan(array).sum())

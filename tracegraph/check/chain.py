@@ -1,0 +1,171 @@
+"""Chain analysis: why a wrong end-to-end claim is wrong, and which step broke it.
+
+A claim such as ``dLoss/dw1`` is a product of chain-rule factors along
+every path from ``w1`` to ``Loss`` (summed over the paths).  The paths run
+through the named nodes (and the nodes the user's claims mention); each
+factor is looked up among the user's other claims, and the first wrong one
+in derivation order is the step where the error was made.
+
+Example:
+    >>> import tracegraph as tg
+    >>> from tracegraph.check import check
+    >>> def f(x):
+    ...     y = tg.name(x * 3.0, "y")
+    ...     return tg.name(y * y, "z")
+    >>> report = check(tg.trace(f, x=1.0), {"dz_dy": 6.0, "dy_dx": 2.0, "dz_dx": 12.0})
+    >>> report.results[2].chain.first_broken.claim
+    'dy_dx'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import networkx as nx
+import numpy as np
+
+from ..core import shape_of
+from ..verdicts import NO_PATH
+from .results import Chain, ChainPath, ChainStep, ClaimResult
+
+if TYPE_CHECKING:
+    from .claims import Grader
+
+LONG_CHAIN = 8
+"""Chains with more factors are summarised (in reports) and valued only where claimed."""
+
+_MAX_CHAIN_PATHS = 20
+_MAX_RAW_PATHS = 2000
+
+
+class ChainAnalyst:
+    """Explains a wrong multi-step claim through the user's other claims.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> from tracegraph.check.claims import Grader
+        >>> t = tg.trace(lambda x: tg.name(tg.name(x * 3.0, "y") * 2.0, "z"), x=1.0)
+        >>> grader = Grader(t, 1e-6, 1e-9, True)
+        >>> wrong = grader.grade("dz_dx", "dz_dx", 5.0, None)
+        >>> ChainAnalyst(grader, [wrong]).analyse(wrong).explanation[:40]
+        'no claimed step along the chain is wrong'
+    """
+
+    def __init__(self, grader: Grader, results: Sequence[ClaimResult]) -> None:
+        self.grader = grader
+        self.graph = grader.graph
+        self.by_pair = {(r.of, r.wrt): r for r in results if r.of is not None}
+        self.claimed_of: dict[str, list[str]] = {}
+        for of, wrt in self.by_pair:
+            self.claimed_of.setdefault(wrt, []).append(of)
+        claimed_nodes = {n for pair in self.by_pair for n in pair}
+        self.stations = {node for node, data in self.graph.nodes(data=True)
+                         if data["name"] is not None or node in claimed_nodes}
+
+    def analyse(self, result: ClaimResult) -> Chain | None:
+        """The chain of a wrong claim (``None`` when it is a single step)."""
+        paths, truncated = self._station_paths(result.wrt, result.of)
+        if not paths or all(len(path) == 2 for path in paths):
+            return None
+        chain_paths = tuple(ChainPath(path, tuple(self._steps(path))) for path in paths)
+        broken = [step for path in chain_paths for step in path.steps
+                  if step.claimed and not self.by_pair[(step.of, step.wrt)].holds]
+        first = min(broken, key=self._order) if broken else None
+        return Chain(chain_paths, first, truncated, self._explain(result, chain_paths, first))
+
+    def _station_paths(self, source: str, target: str) -> tuple[list[tuple[str, ...]], bool]:
+        found: dict[tuple[str, ...], None] = {}
+        truncated = False
+        # Only nodes between the two can be on a path (read off the record); without the
+        # others the search never wanders into branches that cannot reach the target.
+        ids = self.grader.ids
+        between = [ids[i] for i in self.grader.tape.between(self.grader.index(source),
+                                                             self.grader.index(target))
+                   if i in ids]
+        paths = nx.all_simple_paths(self.graph.subgraph(between), source, target)
+        for count, path in enumerate(paths):
+            if count >= _MAX_RAW_PATHS or len(found) >= _MAX_CHAIN_PATHS:
+                truncated = True
+                break
+            found[tuple(n for n in path if n in self.stations or n in (source, target))] = None
+        return list(found), truncated
+
+    def _steps(self, path: tuple[str, ...]) -> Iterator[ChainStep]:
+        """The factors of ``path`` and the user's partial results on it, output first."""
+        last = len(path) - 1
+        position = {node: i for i, node in enumerate(path)}
+        # Values of unclaimed factors are shown only for short chains; each costs a pass.
+        with_values = last <= LONG_CHAIN
+        for low in range(last - 1, -1, -1):
+            yield self._step(path[low + 1], path[low], True, with_values)
+            partials = sorted((position[of], of) for of in self.claimed_of.get(path[low], ())
+                              if position.get(of, -1) > low + 1 and (low, position[of]) != (0, last))
+            for _, of in partials:
+                yield self._step(of, path[low], False, with_values)
+
+    def _step(self, of: str, wrt: str, factor: bool, with_values: bool) -> ChainStep:
+        claim = self.by_pair.get((of, wrt))
+        if claim is not None and claim.expected is not None and not np.ndim(claim.expected):
+            expected = float(claim.expected)
+        else:
+            expected = self._scalar_derivative(of, wrt) if with_values else None
+        return ChainStep(of, wrt, claim.name if claim else None,
+                         claim.verdict if claim else "not claimed", expected,
+                         self.grader.formula(of, wrt), claim.lineno if claim else None, factor)
+
+    def _scalar_derivative(self, of: str, wrt: str) -> float | None:
+        of_index, wrt_index = self.grader.index(of), self.grader.index(wrt)
+        nodes = self.grader.nodes
+        if shape_of(nodes[of_index].value) or shape_of(nodes[wrt_index].value):
+            return None
+        edges = self.graph.get_edge_data(wrt, of)
+        if edges and all(data["local"] is not None for data in edges.values()):
+            # Adjacent nodes: the graph already holds the local derivatives (one per edge).
+            return float(sum(data["local"] for data in edges.values()))
+        return self.grader.derivatives.scalar(of_index, wrt_index)
+
+    def _order(self, step: ChainStep) -> tuple[int, int]:
+        return self.by_pair[(step.of, step.wrt)].order
+
+    def _explain(self, result: ClaimResult, paths: tuple[ChainPath, ...],
+                 first: ChainStep | None) -> str:
+        target = f"d{result.of}/d{result.wrt}"
+        if first is not None:
+            return self._explain_break(target, first)
+        factors = [step for path in paths for step in path.steps if step.factor]
+        missing = list(dict.fromkeys(f"d{s.of}/d{s.wrt}" for s in factors if not s.claimed))
+        if missing:
+            listed = ", ".join(missing[:LONG_CHAIN]) + (
+                f" and {len(missing) - LONG_CHAIN:,} more" if len(missing) > LONG_CHAIN else "")
+            return (f"no claimed step along the chain is wrong, but {listed} "
+                    f"{'is' if len(missing) == 1 else 'are'} not claimed: claim "
+                    f"{'it' if len(missing) == 1 else 'them'} to find the wrong step")
+        if len(paths) > 1:
+            return (f"every factor is right, and {target} is the sum over {len(paths)} paths "
+                    "(a node feeds several others): a path is missing or the sum is wrong")
+        return f"every factor is right, so the product of the factors of {target} is wrong"
+
+    def _explain_break(self, target: str, first: ChainStep) -> str:
+        claim = self.by_pair[(first.of, first.wrt)]
+        if first.factor:
+            return (f"{target} inherits the error of {claim.where}, the first wrong step "
+                    "on this chain")
+        text = (f"the first wrong step on this chain is {claim.where}: claimed "
+                f"{claim.claimed_text()}, true d{first.of}/d{first.wrt} = "
+                f"{claim.expected_text()}")
+        inner = self._last_right_partial(first)
+        if inner is not None:
+            text += (f"; d{first.of}/d{inner} is right, so the error is in the step from "
+                     f"{inner} to {first.wrt}")
+        return text
+
+    def _last_right_partial(self, step: ChainStep) -> str | None:
+        """The node nearest ``step.wrt`` whose partial result d of/d node holds."""
+        best, best_index = None, -1
+        for (of, wrt), claim in self.by_pair.items():
+            if of == step.of and wrt != step.wrt and claim.holds and claim.verdict != NO_PATH:
+                index = -claim.order[0]
+                if index > best_index and self.grader.influences(wrt, step.wrt):
+                    best, best_index = wrt, index
+        return best

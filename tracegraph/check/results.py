@@ -1,0 +1,225 @@
+"""What a check finds: one result per claim or per finite-difference comparison.
+
+These are plain records; :mod:`.claims` and :mod:`.numeric` make them and
+:mod:`.report` tabulates them.
+
+Example:
+    >>> ClaimResult("dS_dG", "S", "G", 1.03, 0.1966, "wrong", False).status
+    'wrong'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..formula import partial
+from ..numbers import value_summary
+from ..verdicts import CLOSE, EXACT, NO_PATH, NOT_DIFFERENTIABLE, OK, WRONG
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One factor of the chain rule along a path: d ``of`` / d ``wrt``.
+
+    ``claim`` is the name of the user's claim for this factor (``None`` when
+    it was not claimed) and ``verdict`` its verdict (``"not claimed"``
+    otherwise); ``expected`` is the true value when both ends are scalars
+    (for chains of more than 8 factors, only for claimed steps);
+    ``formula`` the local derivative's formula when the two nodes are joined
+    by edges of the graph.  ``factor`` is False for a partial result that
+    spans several factors (``dLoss/dG`` on the path w1 → A → G → S → Loss).
+
+    Example:
+        >>> step = ChainStep("S", "G", "dS_dG", "wrong", 0.1966, "S·(1 − S)", 19)
+        >>> step.claimed, step.factor
+        (True, True)
+    """
+
+    of: str
+    wrt: str
+    claim: str | None
+    verdict: str
+    expected: float | None
+    formula: str | None
+    lineno: int | None = None
+    factor: bool = True
+
+    @property
+    def claimed(self) -> bool:
+        """True when the user claimed this factor."""
+        return self.claim is not None
+
+
+@dataclass(frozen=True)
+class ChainPath:
+    """One chain-rule path from ``wrt`` to ``of``, through named (or claimed) nodes.
+
+    ``nodes`` runs from ``wrt`` to ``of``; ``steps`` are the factors and the
+    user's partial results on it, in derivation order (from the output back).
+
+    Example:
+        >>> ChainPath(("w1", "A", "Loss"), ()).nodes[-1]
+        'Loss'
+    """
+
+    nodes: tuple[str, ...]
+    steps: tuple[ChainStep, ...]
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Why an end-to-end claim is wrong: its chain-rule paths and the first broken step.
+
+    Example:
+        >>> Chain((), None, False, "every factor is right").explanation
+        'every factor is right'
+    """
+
+    paths: tuple[ChainPath, ...]
+    first_broken: ChainStep | None
+    truncated: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """The verdict on one claimed derivative d ``of`` / d ``wrt``.
+
+    Attributes:
+        name: the claim as written (``"dS_dG"``, ``"dS/dG"``).
+        of, wrt: the node ids it was resolved to (``None`` when it could not be).
+        claimed: the claimed value (float or ndarray; the raw object if not a number).
+        expected: the true derivative (``None`` when it could not be computed).
+        verdict: one of :data:`tracegraph.verdicts.VERDICTS`.
+        holds: whether the claim counts as right (``exact``, ``close``, a zero
+            claim with ``no path``, ``not differentiable here``).
+        max_abs_diff, max_rel_diff: largest differences over the elements.
+        worst_index: the element with the largest difference (arrays only).
+        lineno: the claim's line when it comes from a file.
+        note: one sentence explaining the verdict.
+        form: how the true derivative was read: ``"gradient"`` (scalar ``of``),
+            ``"elementwise"`` (same shapes, diagonal Jacobian) or ``"jacobian"``.
+        formula: the local-derivative formula when ``wrt`` feeds ``of`` directly.
+        chain: for a wrong claim spanning several steps, the chain analysis.
+        order: the claim's place in derivation order (a sort key; see
+            :attr:`tracegraph.check.CheckReport.first_wrong`).
+
+    Example:
+        >>> r = ClaimResult("dS_dG", "S", "G", 1.03, 0.1966, "wrong", False)
+        >>> r.status, r.short_note()
+        ('wrong', 'dS_dG = 1.03, true 0.1966')
+    """
+
+    name: str
+    of: str | None
+    wrt: str | None
+    claimed: Any
+    expected: Any
+    verdict: str
+    holds: bool
+    max_abs_diff: float | None = None
+    max_rel_diff: float | None = None
+    worst_index: tuple[int, ...] | None = None
+    lineno: int | None = None
+    note: str = ""
+    form: str = ""
+    formula: str | None = None
+    chain: Chain | None = None
+    order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+
+    @property
+    def status(self) -> str:
+        """The diagram mark status: ``correct``, ``close``, ``wrong`` or ``nondiff``."""
+        if self.verdict == NOT_DIFFERENTIABLE:
+            return "nondiff"
+        if not self.holds:
+            return "wrong"
+        return "close" if self.verdict == CLOSE else "correct"
+
+    @property
+    def where(self) -> str:
+        """``dS_dG (line 19)`` or just ``dS_dG``."""
+        return f"{self.name} (line {self.lineno})" if self.lineno is not None else self.name
+
+    def claimed_text(self) -> str:
+        """The claimed value, short."""
+        return value_summary(self.claimed)
+
+    def expected_text(self) -> str:
+        """The true value, short."""
+        return value_summary(self.expected)
+
+    def versus(self) -> str:
+        """``claimed 0.9044, true dS/dG = S·(1 − S) = 0.2445`` (for arrays, at the worst
+        element), or the note when there is no true value to show."""
+        if self.expected is None:
+            return self.note
+        claimed, expected, at = self.claimed, self.expected, ""
+        if self.worst_index is not None and np.ndim(expected):
+            claimed = np.broadcast_to(claimed, np.shape(expected))[self.worst_index]
+            expected = expected[self.worst_index]
+            at = f"[{', '.join(map(str, self.worst_index))}]"
+        true = f"d{self.of}/d{self.wrt}{at}"
+        if self.formula:
+            true += f" = {self.formula}"
+        return f"claimed {value_summary(claimed)}, true {true} = {value_summary(expected)}"
+
+    def short_note(self) -> str:
+        """One line for a diagram mark (which shows the status itself):
+        ``dS_dG = 1.03, true 0.1966``."""
+        if self.verdict == EXACT:
+            return f"{self.name} = {self.expected_text()}"
+        if self.verdict == CLOSE:
+            return f"{self.name} = {self.claimed_text()} ≈ {self.expected_text()}"
+        if self.verdict in (WRONG, NO_PATH) and self.expected is not None:
+            return f"{self.name} = {self.claimed_text()}, true {self.expected_text()}"
+        return f"{self.name}: {self.verdict}"
+
+
+@dataclass(frozen=True)
+class NumericResult:
+    """One finite-difference comparison.
+
+    ``kind`` is ``"gradient"`` (an element of an input's gradient: ``node``
+    is the input, ``index`` the element) or ``"local"`` (an edge's local
+    derivative ``∂node/∂wrt``; for arrays it is projected on random
+    directions, so ``analytic`` and ``numeric`` are uᵀ·J·v).  ``verdict`` is
+    one of :data:`tracegraph.verdicts.NUMERIC_VERDICTS`: ``"ok"``, ``"wrong"``
+    or ``"not differentiable here"``.  ``node`` and ``wrt`` are graph ids;
+    ``labels`` the (child, parent) labels for display.
+
+    Example:
+        >>> NumericResult("gradient", "w", None, None, (1,), 0.5, 0.5, 0.0, 0.0, "ok").where
+        'w[1]'
+    """
+
+    kind: str
+    node: str
+    wrt: str | None
+    key: int | None
+    index: tuple[int, ...] | None
+    analytic: float
+    numeric: float
+    abs_diff: float
+    rel_diff: float
+    verdict: str
+    note: str = ""
+    labels: tuple[str, str] | None = None
+
+    @property
+    def where(self) -> str:
+        """``w1``, ``W[0, 2]`` or ``∂S/∂G`` (with the nodes' labels)."""
+        if self.kind == "local":
+            child, parent = self.labels or (self.node, self.wrt)
+            return partial(child, parent)
+        if self.index:
+            return f"{self.node}[{', '.join(map(str, self.index))}]"
+        return self.node
+
+    @property
+    def status(self) -> str:
+        """The diagram mark status."""
+        return {OK: "correct", WRONG: "wrong"}.get(self.verdict, "nondiff")

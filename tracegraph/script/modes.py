@@ -1,0 +1,349 @@
+"""Loading an expression file in one of its modes: script, function, or self-traced.
+
+:func:`load_script` reads the file (:mod:`.source`), decides the mode (see
+:mod:`tracegraph.script`), runs it (:mod:`.running`) with a binder
+(:mod:`.binder`) and returns a :class:`ScriptResult`.
+
+Example:
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.py"
+    >>> _ = path.write_text("inputs = {'w': 0.5}\\ndef loss(w):\\n    return w * w\\n")
+    >>> result = load_script(path)
+    >>> result.mode, result.output, result.trace.grads
+    ('function', 'loss', {'w': 1.0})
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import inspect
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..core import Var, shape_of
+from ..errors import NoGradientError, NothingToTraceError, ScriptChoiceError, display_path, mention
+from ..trace import Trace, Tracer
+from .binder import CLAIM_NAME, Binder, Binding, ClaimSource
+from .overrides import apply_override, unknown_override
+from .running import execute, user_errors
+from .source import asks_for_function_mode, compile_tree, is_main_guard, read_source, traces_itself
+
+_CONVENTION = (
+    "bind numbers or float arrays to names at the top level (w1 = 0.5), compute with them "
+    "(Loss = (gold - w1 * x1) ** 2) and the last value assigned is the output; or assign "
+    "`inputs = {...}` and define a function whose parameters are its keys. "
+    "See docs/expr-files.md"
+)
+
+
+@dataclass
+class ScriptResult:
+    """What :func:`load_script` traced, and from where.
+
+    Attributes:
+        trace: the :class:`~tracegraph.Trace` (differentiated when the output is a scalar).
+        path: the file.
+        mode: ``"script"`` (traced as written) or ``"function"`` (a function was
+            traced, by tracegraph or by the file itself).
+        inputs: ``{input name: value used}`` (after overrides).
+        output: the output node's id in ``trace.graph``.
+        claims: hand-derived derivatives (``dS_dG``) by name.
+        bindings: traced values assigned to top-level names, in order (script mode).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+        >>> _ = path.write_text("x = 3.0\\ny = x * x\\n")
+        >>> r = load_script(path)
+        >>> r.output, r.trace.value, r.trace.grads
+        ('y', 9.0, {'x': 6.0})
+    """
+
+    trace: Trace
+    path: Path
+    mode: Literal["script", "function"]
+    inputs: dict[str, Any]
+    output: str
+    claims: dict[str, ClaimSource] = field(default_factory=dict)
+    bindings: tuple[Binding, ...] = ()
+
+
+def load_script(path: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None,
+                output: str | None = None, function: str | None = None) -> ScriptResult:
+    """Run an expression file and trace it (see the module docstring for the rules).
+
+    Args:
+        path: the ``.py`` file.
+        overrides: ``{input name: value}`` replacing inputs' values;
+            a name that is not an input is an error listing the inputs.
+        output: the name of the value to end the trace at
+            instead of the last one assigned.
+        function: trace this function of the file.
+
+    Raises:
+        ScriptFileError: the file is missing, not Python, or has a syntax error.
+        OverrideError: an override names no input or changes its shape.
+        ScriptChoiceError: ``output`` or ``function`` names nothing the file has.
+        UserCodeError: the file's own code raised (the exception is the cause).
+        NothingToTraceError: no traced value, or no function fitting ``inputs``.
+        TracegraphError: unsupported operations and other tracing problems,
+            pointing at the file's line.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.py"
+        >>> _ = path.write_text("a = 2.0\\nb = a * a\\nc = b + 1.0\\n")
+        >>> load_script(path, overrides={"a": 3.0}, output="b").trace.value
+        9.0
+    """
+    path = Path(path)
+    tree, filename = read_source(path)
+    overrides = dict(overrides or {})
+    if function is not None or asks_for_function_mode(tree):
+        return _load_function(tree, path, filename, overrides, output, function)
+    if traces_itself(tree):
+        return _load_self_traced(tree, path, filename, overrides, output)
+    return _load_script_mode(tree, path, filename, overrides, output)
+
+
+def _load_script_mode(tree: ast.Module, path: Path, filename: str,
+                      overrides: dict[str, Any], output: str | None) -> ScriptResult:
+    code = compile_tree(tree, filename)
+    tracer = Tracer()
+    binder = Binder(tracer, overrides)
+    with tracer:
+        execute(code, path, filename, binder)
+        binder.check_overrides(path)
+        if not binder.bindings and binder.traces and output is None:
+            # The file traced something itself from a helper function.
+            tracer.tape.closed = True
+            return _self_traced_result(binder, path, output)
+        target, output_name = _script_output(binder, path, tree, output)
+        trace = tracer.finish(target, name=output_name)
+    return ScriptResult(trace, path, "script", dict(binder.inputs), _output_id(trace),
+                        dict(binder.claims), tuple(b for b, _ in binder.bindings))
+
+
+def _script_output(binder: Binder, path: Path, tree: ast.Module,
+                   output: str | None) -> tuple[Var, str]:
+    if output is not None:
+        return _named_output(binder, path, output), output
+    if not binder.bindings:
+        raise _no_traced_value(binder, path, tree)
+    binding, target = binder.bindings[-1]
+    return target, binding.name
+
+
+def _named_output(binder: Binder, path: Path, output: str) -> Var:
+    if CLAIM_NAME.match(output):
+        raise ScriptChoiceError(
+            f"{mention('output', output)}: {output!r} is a hand-derived derivative (a claim), "
+            "not a traced value", hint="choose the value the derivatives are of, e.g. the loss")
+    target = binder.latest.get(output)
+    if target is None:
+        raise ScriptChoiceError(
+            f"{mention('output', output)}: no traced value named {output!r} in "
+            f"{display_path(path)}", hint=_candidates_hint(binder.bindings, output))
+    return target
+
+
+def _candidates_hint(bindings: list[tuple[Binding, Var]], wanted: str | None = None) -> str:
+    names = list(dict.fromkeys(b.name for b, _ in bindings))
+    if not names:
+        return "no value computed from the inputs is assigned at the top level"
+    close = difflib.get_close_matches(wanted, names, n=1) if wanted else []
+    prefix = f"did you mean {close[0]}? " if close else ""
+    return prefix + "traced values assigned at the top level: " + ", ".join(names)
+
+
+def _no_traced_value(binder: Binder, path: Path, tree: ast.Module) -> NothingToTraceError:
+    if binder.inputs:
+        found = ("its inputs are " + ", ".join(binder.inputs)
+                 + ", but no top-level assignment computes a value from them")
+    else:
+        found = "no top-level name is bound to a number or float array, so it has no inputs"
+    if any(is_main_guard(node) for node in tree.body):
+        found += ' (code under `if __name__ == "__main__":` does not run when tracing)'
+    return NothingToTraceError(f"no traced value found in {display_path(path)}: {found}",
+                               hint=_CONVENTION)
+
+
+def _output_id(trace: Trace) -> str:
+    return trace.graph.graph["output"]
+
+
+def _load_self_traced(tree: ast.Module, path: Path, filename: str,
+                      overrides: dict[str, Any], output: str | None) -> ScriptResult:
+    binder = Binder(None, overrides)
+    execute(compile_tree(tree, filename), path, filename, binder)
+    binder.check_overrides(path)
+    return _self_traced_result(binder, path, output)
+
+
+def _self_traced_result(binder: Binder, path: Path, output: str | None) -> ScriptResult:
+    traces = dict(binder.traces)
+    if not traces:
+        raise NothingToTraceError(
+            f"{display_path(path)} calls tracegraph.trace, but binds no Trace to a top-level name",
+            hint="assign the result at the top level (t = tracegraph.trace(loss, w=0.5)), or "
+            "remove the call and let tracegraph trace the file: " + _CONVENTION)
+    if output is None:
+        trace = binder.traces[-1][1]
+    elif output in traces:
+        trace = traces[output]
+    else:
+        raise ScriptChoiceError(
+            f"{mention('output', output)}: {display_path(path)} binds no Trace named {output!r}",
+            hint="this file traces itself; the output is one of its Trace variables: "
+            + ", ".join(traces))
+    return ScriptResult(trace, path, "function", dict(trace.inputs), _output_id(trace),
+                        dict(binder.claims))
+
+
+# --------------------------------------------------------------------------- function mode
+
+
+def _load_function(tree: ast.Module, path: Path, filename: str, overrides: dict[str, Any],
+                   output: str | None, function: str | None) -> ScriptResult:
+    binder = Binder(None, {})
+    namespace = execute(compile_tree(tree, filename), path, filename, binder)
+    fn = _pick_function(namespace, path, filename, function)
+    inputs = _function_inputs(namespace, fn, path)
+    for name, value in overrides.items():
+        if name not in inputs:
+            raise unknown_override(name, path, list(inputs))
+        inputs[name] = apply_override(name, inputs[name], value)
+    binder.latest.clear()
+    tracer = Tracer()
+    with tracer, user_errors(path, filename):
+        arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+        result = fn(**arguments)
+        if output is not None:
+            result = _function_output(binder, fn, path, output)
+        trace = tracer.finish(result, name=output or fn.__name__)
+    return ScriptResult(trace, path, "function", inputs, _output_id(trace), dict(binder.claims))
+
+
+def _function_output(binder: Binder, fn: Any, path: Path, output: str) -> Var:
+    target = binder.latest.get(output)
+    if target is None:
+        names = ", ".join(binder.latest) or "(none)"
+        raise ScriptChoiceError(
+            f"{mention('output', output)}: {fn.__name__}() in {display_path(path)} assigns no "
+            f"traced value named {output!r}", hint=f"traced values assigned while it ran: {names}")
+    return target
+
+
+def _functions_of(namespace: dict[str, Any], filename: str) -> dict[str, Any]:
+    return {name: obj for name, obj in namespace.items()
+            if inspect.isfunction(obj) and obj.__code__.co_filename == filename}
+
+
+def _pick_function(namespace: dict[str, Any], path: Path, filename: str,
+                   requested: str | None) -> Any:
+    functions = _functions_of(namespace, filename)
+    if requested is None and "function" in namespace:
+        chosen = namespace["function"]
+        if callable(chosen):
+            return chosen
+        requested = str(chosen)
+    if requested is not None:
+        if requested in functions:
+            return functions[requested]
+        listed = ", ".join(functions) or "(none)"
+        raise ScriptChoiceError(f"{display_path(path)} defines no function named {requested!r}",
+                                hint=f"functions defined in it: {listed}")
+    inputs = namespace.get("inputs")
+    keys = set(inputs) if isinstance(inputs, dict) else set()
+    matching = [fn for fn in functions.values() if _accepts(fn, keys)]
+    if len(matching) == 1:
+        return matching[0]
+    if not matching:
+        described = "; ".join(f"{n}{inspect.signature(f)}" for n, f in functions.items())
+        raise NothingToTraceError(
+            f"{display_path(path)} assigns `inputs` with keys "
+            f"{', '.join(sorted(keys)) or '(none)'}, but defines no function whose parameters "
+            "match them",
+            hint=(f"functions defined: {described}. " if described else "")
+            + "Make the keys of `inputs` the parameter names of the function to trace, or "
+            f"name it: `function = loss` in the file, or {mention('function', 'NAME')}")
+    names = ", ".join(fn.__name__ for fn in matching)
+    raise ScriptChoiceError(
+        f"{display_path(path)}: several functions take the parameters in `inputs`: {names}",
+        hint=f"say which one to trace: add `function = {matching[0].__name__}` to the file, or "
+        f"pass {mention('function', matching[0].__name__)}")
+
+
+def _accepts(fn: Any, keys: set[str]) -> bool:
+    parameters = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters) or not keys:
+        return False
+    named = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    required = {p.name for p in parameters if p.default is p.empty
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    return required <= keys and (accepts_any or keys <= named)
+
+
+def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path) -> dict[str, Any]:
+    inputs = namespace.get("inputs")
+    defaults = {p.name: p.default for p in inspect.signature(fn).parameters.values()
+                if p.default is not p.empty}
+    if inputs is None:
+        inputs = {}
+    elif not isinstance(inputs, dict) or not all(isinstance(k, str) for k in inputs):
+        raise NothingToTraceError(
+            f"`inputs` in {display_path(path)} is a {type(inputs).__name__}; it must be a dict "
+            "from parameter names to values",
+            hint=f"e.g. inputs = {{'w': 0.5, 'b': 0.1}} for def {fn.__name__}(w, b)")
+    merged = {**defaults, **inputs}
+    missing = [p.name for p in inspect.signature(fn).parameters.values()
+               if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+               and p.name not in merged]
+    if missing:
+        raise NothingToTraceError(
+            f"{fn.__name__}() in {display_path(path)} needs {', '.join(missing)}, which `inputs` "
+            "does not give",
+            hint="add them to the `inputs` dict, or give the parameters default values")
+    return {name: value for name, value in merged.items() if isinstance(name, str)}
+
+
+# --------------------------------------------------------------------------- for gradients
+
+
+def require_gradients(result: ScriptResult) -> None:
+    """Raise a clear :class:`~tracegraph.errors.NoGradientError` when the output is not a scalar.
+
+    Commands that show gradients call this: an array output has a Jacobian,
+    not a gradient, and the message lists the scalar values one could pick.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "v.py"
+        >>> _ = path.write_text("import numpy as np\\nx = np.ones(2)\\nloss = np.sum(x * x)\\n"
+        ...                     "y = x * 2.0\\n")
+        >>> try:
+        ...     require_gradients(load_script(path))
+        ... except NoGradientError as err:
+        ...     print(err.message)
+        the output 'y' has shape (2,): it has no gradient (d output/d input would be a Jacobian)
+    """
+    shape = shape_of(result.trace.value)
+    if not shape:
+        return
+    scalars = [b for b in result.bindings if not b.shape and b.name != result.output]
+    if scalars:
+        choices = ", ".join(dict.fromkeys(b.describe() for b in scalars))
+        hint = (f"pick a scalar output with {mention('output', 'NAME')} (scalar values in the "
+                f"file: {choices})")
+    else:
+        hint = (f"reduce the output to a scalar loss in the file, e.g. np.sum({result.output}) or "
+                f"np.mean({result.output})")
+    raise NoGradientError(
+        f"the output {result.output!r} has shape {shape}: it has no gradient "
+        "(d output/d input would be a Jacobian)",
+        hint=f"{hint}; or show values only ({mention('values only')})")

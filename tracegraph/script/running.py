@@ -1,0 +1,105 @@
+"""Running an expression file: as ``python FILE`` would, with its errors explained.
+
+The file runs as module :data:`MODULE_NAME` (so ``if __name__ ==
+"__main__":`` blocks are skipped), with its folder first on ``sys.path``;
+an exception of its own becomes a :class:`~tracegraph.errors.UserCodeError`
+naming the file's lines.
+
+Example:
+    >>> import pathlib, tempfile
+    >>> from tracegraph.script import load_script
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "boom.py"
+    >>> _ = path.write_text("x = 1.0\\ny = x / 0\\n")
+    >>> try:
+    ...     load_script(path)
+    ... except UserCodeError as err:
+    ...     print(err.message.splitlines()[0])  # doctest: +ELLIPSIS
+    your code in ... raised ZeroDivisionError: float division by zero at line 2
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import linecache
+import sys
+import traceback
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import TracegraphError, UserCodeError, display_path, mention
+from .binder import Binder
+from .source import BINDER
+
+MODULE_NAME = "__tracegraph__"
+"""``__name__`` of a file while it is traced (so ``__main__`` blocks are skipped)."""
+
+
+@contextlib.contextmanager
+def _running_as_script(path: Path, module: types.ModuleType) -> Iterator[None]:
+    """sys.path[0], sys.argv and sys.modules as ``python FILE`` would set them; no .pyc files."""
+    saved = (list(sys.path), list(sys.argv), sys.dont_write_bytecode,
+             sys.modules.get(MODULE_NAME))
+    sys.path.insert(0, str(path.parent))
+    sys.argv = [str(path)]
+    sys.dont_write_bytecode = True
+    sys.modules[MODULE_NAME] = module
+    try:
+        yield
+    finally:
+        sys.path[:], sys.argv[:] = saved[0], saved[1]
+        sys.dont_write_bytecode = saved[2]
+        if saved[3] is None:
+            sys.modules.pop(MODULE_NAME, None)
+        else:
+            sys.modules[MODULE_NAME] = saved[3]
+
+
+def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeError:
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
+    what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+    if isinstance(err, SystemExit):
+        return UserCodeError(
+            f"{display_path(path)} called sys.exit({err.code!r}) while being traced",
+            hint='move that code under `if __name__ == "__main__":`, which does not run when '
+            "tracegraph traces the file")
+    lines = []
+    for frame in frames:
+        scope = "" if frame.name == "<module>" else f", in {frame.name}"
+        lines.append(f"  {display_path(path)}:{frame.lineno}{scope}")
+        source = frame.line or linecache.getline(filename, frame.lineno or 0).strip()
+        if source:
+            lines.append(f"    {source}")
+    where = f" at line {frames[-1].lineno}" if frames else ""
+    message = f"your code in {display_path(path)} raised {what}{where}"
+    if lines:
+        message += "\n" + "\n".join(lines)
+    return UserCodeError(message, hint="this error comes from the file itself, not from "
+                         f"tracegraph; fix the line shown ({mention('traceback')})")
+
+
+def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> dict[str, Any]:
+    """Run the file's (transformed) code as ``python FILE`` would, reporting to ``binder``;
+    its namespace afterwards.  An exception of the file's own becomes a
+    :class:`~tracegraph.errors.UserCodeError`."""
+    module = types.ModuleType(MODULE_NAME)
+    namespace = module.__dict__
+    namespace.update(__file__=str(path), __builtins__=builtins, __cached__=None)
+    namespace[BINDER] = binder
+    with _running_as_script(path, module), user_errors(path, filename):
+        exec(code, namespace)
+    return namespace
+
+
+@contextlib.contextmanager
+def user_errors(path: Path, filename: str) -> Iterator[None]:
+    """Inside the block, an exception raised by the file's code (``filename``) becomes a
+    :class:`~tracegraph.errors.UserCodeError` showing its lines; tracegraph's own pass."""
+    try:
+        yield
+    except TracegraphError:
+        raise
+    except (Exception, SystemExit) as err:
+        raise _user_code_error(err, path, filename) from err

@@ -1,0 +1,242 @@
+"""Reading an expression file: the checks before it runs, and the naming transform.
+
+:func:`read_source` turns a path into a syntax tree (or a
+:class:`~tracegraph.errors.ScriptFileError` saying what is wrong with the
+file); :func:`asks_for_function_mode` and :func:`traces_itself` read which
+mode the file wants; :func:`compile_tree` makes every assignment report to
+the binder (:class:`NamingTransformer`), so ``G = A + B`` names node ``G``.
+
+Example:
+    >>> import ast
+    >>> tree = ast.parse("inputs = {'w': 0.5}\\ndef loss(w): return w * w\\n")
+    >>> asks_for_function_mode(tree), traces_itself(tree)
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScriptFileError, display_path
+
+BINDER = "__tracegraph_bind__"
+"""The name the transformed code calls at every assignment (a :class:`~.binder.Binder`)."""
+
+
+def read_source(path: Path) -> tuple[ast.Module, str]:
+    """The file's syntax tree and the filename its code runs under (its absolute path).
+
+    Raises :class:`~tracegraph.errors.ScriptFileError` when the file is
+    missing, a folder, not ``.py``, unreadable or not valid Python.
+    """
+    _check_path(path)
+    filename = str(path.resolve())
+    return _parse(path, filename), filename
+
+
+def compile_tree(tree: ast.Module, filename: str) -> types.CodeType:
+    """The file's code with every assignment reporting to :data:`BINDER`."""
+    transformed = ast.fix_missing_locations(NamingTransformer().visit(tree))
+    return compile(transformed, filename, "exec", dont_inherit=True)
+
+
+def _check_path(path: Path) -> None:
+    if path.is_dir():
+        raise ScriptFileError(f"{display_path(path)} is a folder, not a Python file",
+                              hint="give the path of a .py file inside it")
+    if not path.exists():
+        raise ScriptFileError(f"{display_path(path)} does not exist",
+                              hint=_missing_file_hint(path))
+    if path.suffix != ".py":
+        hint = "tracegraph reads Python files; save the expression as a .py file"
+        if path.suffix == ".ipynb":
+            hint = "export the notebook to a script first: `jupyter nbconvert --to script NOTEBOOK`"
+        raise ScriptFileError(f"{display_path(path)} is not a Python file (.py)", hint=hint)
+
+
+def _missing_file_hint(path: Path) -> str:
+    folder = path.parent
+    if not folder.is_dir():
+        return f"the folder {display_path(folder)} does not exist either; check the path"
+    siblings = sorted(p.name for p in folder.glob("*.py"))
+    close = difflib.get_close_matches(path.name, siblings, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {display_path(folder / close[0])}?"
+    where = "this folder" if str(folder) == "." else display_path(folder)
+    if siblings:
+        listed = ", ".join(siblings[:8]) + (", ..." if len(siblings) > 8 else "")
+        return f"Python files in {where}: {listed}"
+    return f"there are no .py files in {where}; check the path"
+
+
+def _parse(path: Path, filename: str) -> ast.Module:
+    try:
+        source = path.read_bytes()
+    except OSError as err:
+        raise ScriptFileError(f"cannot read {display_path(path)}: {err.strerror}") from err
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as err:
+        raise _syntax_error(path, err) from err
+    except ValueError as err:  # e.g. null bytes
+        raise ScriptFileError(
+            f"{display_path(path)} is not valid Python source: {err}") from err
+
+
+def _syntax_error(path: Path, err: SyntaxError) -> ScriptFileError:
+    line = (err.text or "").rstrip("\n")
+    where = f"{display_path(path)}:{err.lineno or '?'}:{err.offset or '?'}"
+    message = f"{where}: SyntaxError: {err.msg}"
+    if line.strip():
+        stripped = line.lstrip()
+        caret_at = max((err.offset or 1) - 1 - (len(line) - len(stripped)), 0)
+        message += f"\n    {stripped}\n    {' ' * caret_at}^"
+    return ScriptFileError(message, hint="fix the Python syntax at that line (the file must "
+                           "run with `python FILE`)")
+
+
+def is_main_guard(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``"""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    test = node.test
+    operands = [test.left, *test.comparators]
+    return (len(operands) == 2 and isinstance(test.ops[0], ast.Eq)
+            and any(isinstance(o, ast.Name) and o.id == "__name__" for o in operands)
+            and any(isinstance(o, ast.Constant) and o.value == "__main__" for o in operands))
+
+
+def _top_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Statements that run when the file is traced (main guards, defs and classes excluded)."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop(0)
+        if is_main_guard(node) or isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        yield node
+        for child_field in ("body", "orelse", "finalbody", "handlers"):
+            pending.extend(child for child in getattr(node, child_field, ())
+                           if isinstance(child, (ast.stmt, ast.excepthandler)))
+
+
+def _assigned_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for item in target.elts for n in _assigned_names(item)]
+    if isinstance(target, ast.Starred):
+        return _assigned_names(target.value)
+    return []
+
+
+def asks_for_function_mode(tree: ast.Module) -> bool:
+    """True when a top-level statement assigns ``inputs`` or ``function``."""
+    for node in _top_level_statements(tree):
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        if any({"inputs", "function"} & set(_assigned_names(t)) for t in targets):
+            return True
+    return False
+
+
+def traces_itself(tree: ast.Module) -> bool:
+    """True when a top-level statement calls tracegraph.trace / tracegraph.Tracer."""
+    modules, functions = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name == "tracegraph")
+        elif isinstance(node, ast.ImportFrom) and node.module == "tracegraph":
+            functions.update(a.asname or a.name for a in node.names
+                             if a.name in ("trace", "Tracer"))
+    for statement in _top_level_statements(tree):
+        nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        for node in _walk_outside(statement, nested):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in functions:
+                return True
+            if (isinstance(func, ast.Attribute) and func.attr in ("trace", "Tracer")
+                    and isinstance(func.value, ast.Name) and func.value.id in modules):
+                return True
+    return False
+
+
+def _walk_outside(node: ast.AST, skip: tuple[type, ...]) -> Iterator[ast.AST]:
+    """ast.walk, not entering nested definitions, nor child statements (visited separately)."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if isinstance(child, skip) or isinstance(child, ast.stmt):
+                continue
+            pending.append(child)
+
+
+class NamingTransformer(ast.NodeTransformer):
+    """Make every assignment report ``(name, value, line, at_top_level)`` to the binder.
+
+    ``NAME = expr`` becomes ``NAME = __tracegraph_bind__("NAME", expr, line, top)``;
+    other forms (``a, b = ...``, ``a = b = ...``, ``y += ...``) are followed by
+    ``a = __tracegraph_bind__("a", a, line, top)`` for each name bound.  Line
+    numbers and columns are kept, so tracebacks point at the user's code.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    def _bind_call(self, name: str, value: ast.expr, lineno: int) -> ast.Call:
+        call = ast.Call(
+            func=ast.Name(BINDER, ast.Load()),
+            args=[ast.Constant(name), value, ast.Constant(lineno), ast.Constant(self.depth == 0)],
+            keywords=[])
+        return ast.copy_location(call, value)
+
+    def _rebind(self, names: list[str], statement: ast.stmt) -> list[ast.stmt]:
+        rebinds = []
+        for name in names:
+            load = ast.copy_location(ast.Name(name, ast.Load()), statement)
+            assign = ast.Assign(targets=[ast.Name(name, ast.Store())],
+                                value=self._bind_call(name, load, statement.lineno))
+            rebinds.append(ast.copy_location(assign, statement))
+        return rebinds
+
+    def _nested(self, node: ast.AST) -> ast.AST:
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _nested
+
+    def visit_Assign(self, node: ast.Assign) -> Any:
+        self.generic_visit(node)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            node.value = self._bind_call(node.targets[0].id, node.value, node.lineno)
+            return node
+        names = [n for target in node.targets for n in _assigned_names(target)]
+        return [node, *self._rebind(list(dict.fromkeys(names)), node)]
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
+        self.generic_visit(node)
+        if node.value is not None and isinstance(node.target, ast.Name):
+            node.value = self._bind_call(node.target.id, node.value, node.lineno)
+        return node
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        self.generic_visit(node)
+        if isinstance(node.target, ast.Name):
+            return [node, *self._rebind([node.target.id], node)]
+        return node
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> Any:
+        self.generic_visit(node)
+        node.value = self._bind_call(node.target.id, node.value, node.lineno)
+        return node
