@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
