@@ -216,6 +216,45 @@ def apply(prim: Primitive, *args: Any, **params: Any) -> Any:
         >>> float(apply(REGISTRY["sigmoid"], 0.0))
         0.5
     """
+    # The common case first, in one pass: Vars of one tape holding plain values, and
+    # plain real numbers or arrays.  Anything else (lists, object arrays, complex
+    # constants, values of other tapes, nested values) takes the general path.
+    tape = None
+    values = []
+    for arg in args:
+        kind = type(arg)
+        if kind is Var:
+            if tape is None:
+                tape = arg.tape
+            elif arg.tape is not tape:
+                break
+            value = arg.value
+            if type(value) is Var:
+                break
+            values.append(value)
+        elif kind is float or kind is int or kind is np.float64 or kind is bool or \
+                arg is None or (kind is np.ndarray and arg.dtype.kind in "fiub"):
+            values.append(arg)
+        else:
+            break
+    else:
+        if tape is None:
+            return _forward(prim, values, params)
+        if tape.closed:
+            raise finished_error()
+        impl = prim.impl
+        if impl is None:
+            return _forward(prim, values, params)  # raises: the rule is not declared
+        if len(values) == 1 and not params and type(values[0]) is float and \
+                prim.scalar_impl is not None:
+            value = scalar_call(prim, values[0])
+        else:
+            value = impl(*values, **params)
+        return record_equation(tape, prim, args, value, params or None)
+    return _apply_general(prim, args, params)
+
+
+def _apply_general(prim: Primitive, args: tuple, params: dict) -> Any:
     tape = _common_tape(args)
     if tape is None:
         return _forward(prim, list(args), params)
