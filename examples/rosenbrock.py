@@ -12,3 +12,11 @@ y = 1.0
 
 valley = y - x**2
 f = (1.0 - x) ** 2 + 100.0 * valley**2
+
+if __name__ == "__main__":
+    import tracegraph as tg
+
+    run = tg.descend(lambda x, y: (1.0 - x) ** 2 + 100.0 * (y - x**2) ** 2, x=x, y=y,
+                     optimizer="adam", lr=0.01, steps=5000)
+    print(f"{run.label}: f {run.losses[0]:.4g} -> {run.loss:.3g} at x = {run.final['x']:.5f}, "
+          f"y = {run.final['y']:.5f} ({run.steps} steps, {run.stopped})")

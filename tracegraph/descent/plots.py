@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SPANS_DECADES = 100.0
 """A positive curve whose largest/smallest value exceeds this is drawn on a log scale."""
+LINE_STYLES = ("-", "--")
 GRID = 80
 """Grid points per axis of a contour plot (GRID² evaluations of f, by replay)."""
 
@@ -74,9 +75,13 @@ def finite_losses(run: Descent) -> tuple[np.ndarray, np.ndarray]:
 def draw_loss_curve(ax: Any, runs: Sequence[Descent], *, labels: bool = False) -> None:
     """The loss against the step for each run, log-scaled when the curves span decades."""
     everything = np.concatenate([finite_losses(run)[1] for run in runs])
-    for run in runs:
+    for i, run in enumerate(runs):
         steps, losses = finite_losses(run)
-        ax.plot(steps, losses, lw=1.6, label=run.label if labels else None)
+        # Every other run dashed: two runs that coincide (gd and an Armijo search that
+        # always accepts lr) both stay visible.
+        ax.plot(steps, losses, lw=1.6, ls=LINE_STYLES[i % len(LINE_STYLES)],
+                label=(f"{run.label} ({run.stopped})" if run.stopped.startswith("diverged")
+                       else run.label) if labels else None)
     if wants_log(everything):
         ax.set_yscale("log")
     ax.set_xlabel("step")
@@ -86,10 +91,16 @@ def draw_loss_curve(ax: Any, runs: Sequence[Descent], *, labels: bool = False) -
         ax.legend(fontsize=8)
 
 
-def contour_grid(run: Descent, margin: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The loss on a grid around the path of a two-parameter run (evaluated by replay)."""
+def path_of(run: Descent) -> np.ndarray:
+    """The (steps + 1, 2) path of a two-parameter run, non-finite points left out."""
     path = np.column_stack([run.params[name] for name in run.layout.names])
-    path = path[np.all(np.isfinite(path), axis=1)]
+    return path[np.all(np.isfinite(path), axis=1)]
+
+
+def contour_grid(run: Descent, margin: float = 0.25, points: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The loss on a grid around the run's path (or ``points``), evaluated by replay."""
+    path = path_of(run) if points is None else points
     low, high = path.min(axis=0), path.max(axis=0)
     span = np.maximum(high - low, 1e-3 * np.maximum(1.0, np.abs(high)))
     low, high = low - margin * span, high + margin * span
@@ -112,9 +123,11 @@ def contour_levels(zs: np.ndarray, count: int = 25) -> np.ndarray:
     return np.linspace(low, high, count)
 
 
-def draw_contour(ax: Any, run: Descent, *, path: bool = True) -> None:
-    """The loss's contours around the path, the path (start ○, end ●) and axis names."""
-    xs, ys, zs = contour_grid(run)
+def draw_contour(ax: Any, run: Descent, *, path: bool = True,
+                 points: np.ndarray | None = None) -> None:
+    """The loss's contours around the path (or ``points``), the path (start ○, end ●) and
+    axis names."""
+    xs, ys, zs = contour_grid(run, points=points)
     zs = np.where(np.isfinite(zs), zs, np.nanmax(np.where(np.isfinite(zs), zs, np.nan)))
     ax.contourf(xs, ys, zs, levels=contour_levels(zs), cmap="viridis", alpha=0.85)
     ax.contour(xs, ys, zs, levels=contour_levels(zs), colors="white", linewidths=0.4, alpha=0.5)
@@ -178,12 +191,26 @@ def plot_run(run: Descent, path: Any, *, labels: Iterable[str] | None = None,
 
 
 def plot_runs(runs: Sequence[Descent], path: Any, *, title: str | None = None) -> Path:
-    """Several runs' loss curves on one figure (a learning-rate sweep, several optimisers)."""
+    """Several runs on one figure (a learning-rate sweep, several optimisers): their loss
+    curves, and beside them, when every run has the same two scalar parameters, all their
+    paths on one contour plot of the loss."""
+    runs = list(runs)
     Figure = figure_class()
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
-    ax = fig.subplots()
-    draw_loss_curve(ax, list(runs), labels=True)
-    ax.set_title(title or "loss against step", fontsize=10)
+    together = all(view_of(run) == "contour" and run.layout.names == runs[0].layout.names
+                   for run in runs)
+    fig = Figure(figsize=(12, 5) if together else (7, 4.5), layout="constrained")
+    axes = fig.subplots(1, 2 if together else 1, squeeze=False)[0]
+    draw_loss_curve(axes[0], runs, labels=True)
+    if together:
+        finite = [run for run in runs if not run.stopped.startswith("diverged")] or runs
+        draw_contour(axes[1], runs[0], path=False,
+                     points=np.concatenate([path_of(run) for run in finite]))
+        for run, line in zip(runs, axes[0].get_lines()):
+            if run in finite:  # a diverged path would only cross the picture
+                a, b = path_of(run).T
+                axes[1].plot(a, b, color=line.get_color(), ls=line.get_linestyle(), lw=1.4)
+                axes[1].plot(a[-1:], b[-1:], "o", color=line.get_color(), ms=5)
+    fig.suptitle(title or "loss against step", fontsize=10)
     return _save(fig, path)
 
 
