@@ -32,6 +32,7 @@ from ._common import (
     describe_value,
     load_with_gradients,
     parse_override,
+    parse_wrt,
     progress,
     reporting,
     say,
@@ -174,9 +175,10 @@ def command(
         _check_combination(out, history, compare, rates)
         result = load_with_gradients(file, sets=sets, output=output, function=function)
         overrides = dict(parse_override(text) for text in sets or ())
+        names = parse_wrt(result, wrt)
 
         def fresh() -> Any:
-            return script_objective(result, wrt, overrides=overrides, output=output,
+            return script_objective(result, names, overrides=overrides, output=output,
                                     function=function)
 
         if compare is not None:

@@ -168,8 +168,9 @@ def write_gif(run: Descent, path: Path, labels: Sequence[str] | None, steps: lis
             _dot(draw, view[k], 4, ink["path"])
         if np.all(np.isfinite(curve[k])):
             _dot(draw, curve[k], 4, ink["marker"])
-        painter.paste(frame, painter.stamp(f"step {k}   loss {run.losses[k]:.5g}"), 8, 6,
-                      ink["text"])
+        # Bottom left: the one corner no layout uses (the title is on top).
+        painter.paste(frame, painter.stamp(f"step {k}   loss {run.losses[k]:.5g}"), 6,
+                      background.height - 15, ink["text"])
         frames.append(frame)
     each = max(20, int(round(1000 * seconds / len(frames) / 10)) * 10)
     durations = [each] * (len(frames) - 1) + [1500]
@@ -356,6 +357,9 @@ function drawCurve(i) {
   g.strokeStyle = "#999"; g.strokeRect(pad, 16, curve.width - pad - 12, curve.height - pad - 16);
   g.fillStyle = "#444"; g.fillText("step", curve.width / 2, curve.height - 12);
   g.fillText(D.log ? "loss (log)" : "loss", 4, 12);
+  const hi = Math.max(...finite), lo = Math.min(...finite), txt = v => (D.log ? 10 ** v : v).toPrecision(3);
+  g.fillText(txt(hi), 2, 28); g.fillText(txt(lo), 2, curve.height - pad);
+  g.fillText("0", pad, curve.height - pad + 14); g.fillText(String(D.curve.length - 1), curve.width - 36, curve.height - pad + 14);
   const upto = D.steps[i];
   for (const [colour, last] of [["#ccc", D.curve.length - 1], ["#d62728", upto]]) {
     g.strokeStyle = colour; g.lineWidth = 2; g.beginPath(); let on = false;

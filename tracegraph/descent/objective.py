@@ -74,6 +74,9 @@ class Layout:
 
     def flatten(self, values: Mapping[str, Any]) -> np.ndarray:
         """One float64 vector holding every input's value (or gradient), in order."""
+        if len(self.names) == 1 and self.shapes[0]:
+            # One array input (the common case, e.g. MDS's X): a copy of it, raveled.
+            return np.array(plain_value(values[self.names[0]]), dtype=float).reshape(-1)
         theta = np.empty(self.size)
         for name, shape, start in zip(self.names, self.shapes, self.offsets):
             size = int(np.prod(shape, dtype=int))
@@ -82,6 +85,8 @@ class Layout:
 
     def unflatten(self, theta: np.ndarray) -> dict[str, Any]:
         """``{name: value}``: a Python float for a scalar input, an array (a view) otherwise."""
+        if len(self.names) == 1 and self.shapes[0]:
+            return {self.names[0]: theta.reshape(self.shapes[0])}
         values: dict[str, Any] = {}
         for name, shape, start in zip(self.names, self.shapes, self.offsets):
             if shape == ():
