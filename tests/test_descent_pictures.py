@@ -111,7 +111,7 @@ def test_a_diverged_run_still_draws(tmp_path):
 def test_several_runs_on_one_figure_and_a_comparison(tmp_path):
     runs = [tg.descend(rosenbrock, x=-1.0, y=1.0, lr=lr, steps=200) for lr in (1e-4, 1e-3)]
     with Image.open(plot_runs(runs, tmp_path / "sweep.png")) as image:
-        assert image.size == (770, 495)
+        assert image.size == (1320, 550)  # loss curves beside one contour plot of all paths
     table = tg.compare(rosenbrock, methods=["gd", "nelder-mead"], budget=300, lr=1e-3,
                        x=-1.0, y=1.0)
     assert table.plot(tmp_path / "compare.svg").read_text().startswith("<?xml")
