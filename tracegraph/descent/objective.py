@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,8 @@ class Layout:
         >>> theta = layout.flatten({"a": 1.5, "W": np.arange(4.0).reshape(2, 2)})
         >>> theta.tolist(), layout.unflatten(theta)["a"], layout.unflatten(theta)["W"].shape
         ([1.5, 0.0, 1.0, 2.0, 3.0], 1.5, (2, 2))
+        >>> layout.stack([theta, theta + 1.0])["W"][1].tolist()
+        [[1.0, 2.0], [3.0, 4.0]]
     """
 
     names: tuple[str, ...]
@@ -96,12 +98,15 @@ class Layout:
                 values[name] = theta[start:start + size].reshape(shape)
         return values
 
-    def stack(self, thetas: np.ndarray) -> dict[str, np.ndarray]:
-        """``{name: array of shape (len(thetas), *shape)}`` from a stack of vectors."""
-        rows = len(thetas)
-        return {name: thetas[:, start:start + int(np.prod(shape, dtype=int))]
-                .reshape((rows, *shape)).copy()
-                for name, shape, start in zip(self.names, self.shapes, self.offsets)}
+    def stack(self, thetas: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """``{name: array of shape (len(thetas), *shape)}`` from a list of vectors (one copy
+        of each input's values: a run of a large model keeps every step)."""
+        stacked = {}
+        for name, shape, start in zip(self.names, self.shapes, self.offsets):
+            stop = start + int(np.prod(shape, dtype=int))
+            stacked[name] = np.array([theta[start:stop] for theta in thetas]).reshape(
+                (len(thetas), *shape))
+        return stacked
 
     def element_names(self) -> list[str]:
         """A name per vector entry: ``b`` for a scalar, ``W[0,1]`` for an array element."""

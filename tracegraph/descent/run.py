@@ -73,8 +73,7 @@ class Descent:
         self.layout = layout
         self.losses = np.array(losses, dtype=float)
         self.grad_norms = np.array(grad_norms, dtype=float)
-        stacked = np.array(thetas, dtype=float).reshape(len(thetas), layout.size)
-        self.params = layout.stack(stacked)
+        self.params = layout.stack(thetas)
         self.final = {name: (float(values[-1]) if values.ndim == 1 else values[-1].copy())
                       for name, values in self.params.items()}
         self.loss = float(self.losses[-1])
