@@ -57,6 +57,7 @@ class Descent:
         gradient_evaluations: evaluations of the gradient.
         retraces: evaluations that ran the Python code (the first, and those where a guard
             flipped or a batch had another size); the others replayed the record.
+        history: the loss of every evaluation of f, in order (Armijo trials included).
         optimizer, lr: what made the run.
 
     Example:
@@ -98,7 +99,14 @@ class Descent:
 
     # -- tables -----------------------------------------------------------------------
     def history_header(self) -> list[str]:
-        """``step, loss, grad_norm`` then one column per scalar parameter (``X[0,1]``)."""
+        """``step, loss, grad_norm`` then one column per scalar parameter (``X[0,1]``).
+
+        Example:
+            >>> import numpy as np, tracegraph as tg
+            >>> tg.descend(lambda b, W: b * np.sum(W), b=1.0, W=np.ones((1, 2)),
+            ...            steps=0).history_header()
+            ['step', 'loss', 'grad_norm', 'b', 'W[0,0]', 'W[0,1]']
+        """
         return ["step", "loss", "grad_norm", *self.layout.element_names()]
 
     def history_rows(self) -> Iterator[list[Any]]:
@@ -276,6 +284,13 @@ def minimise(objective: Objective, optimizer: str, settings: Settings, *, steps:
 
     ``budget`` caps the evaluations of f (:func:`tracegraph.compare`): the run
     stops with ``"evaluation budget used"`` rather than evaluate once more.
+
+    Example:
+        >>> from tracegraph.descent.objective import function_objective
+        >>> f = function_objective(lambda x: x * x, {"x": 1.0})
+        >>> run = minimise(f, "gd", Settings(lr=0.25), steps=100, budget=3)
+        >>> run.losses.tolist(), run.stopped
+        ([1.0, 0.25, 0.0625], 'evaluation budget used')
     """
     if patience is not None and not (isinstance(patience, int) and patience >= 1):
         raise TracegraphError(f"patience must be a positive integer, got {patience!r}")
