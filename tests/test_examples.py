@@ -18,7 +18,7 @@ from tracegraph.script import load_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MINE = ["neuron", "linear_regression", "logistic_regression", "mlp", "kl_divergence",
-        "mds_cities"]
+        "mds_cities", "rosenbrock"]
 
 
 def sigmoid(z):
@@ -171,3 +171,68 @@ def test_mds_distances_stress_and_gradient():
         step[m, k] = 1e-6
         numeric = (stress(X + step) - stress(X - step)) / 2e-6
         assert grad[m, k] == pytest.approx(numeric, rel=1e-5)
+
+
+def _mds_module():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import mds_cities
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    return mds_cities
+
+
+def test_mds_takes_the_number_of_cities():
+    mds = _mds_module()
+    names, D, X = mds.problem(6)
+    assert names == ["Istanbul", "Moscow", "London", "Saint Petersburg", "Berlin", "Madrid"]
+    assert D.shape == (6, 6) and X.shape == (6, 2)
+    full = mds.problem(34)
+    np.testing.assert_array_equal(full[1], load_script(EXAMPLES / "mds_cities.py").inputs["D"])
+    done = subprocess.run([sys.executable, str(EXAMPLES / "mds_cities.py"), "15"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("15 cities, armijo") and len(done.stdout.splitlines()) == 16
+
+
+@pytest.mark.slow
+def test_seed_003_table_gap_grows_with_dimension(tmp_path):
+    """The 6/15/34 table: GD's evaluations to 99 % stay small, Nelder–Mead's grow."""
+    gif = tmp_path / "mds.gif"
+    done = subprocess.run([sys.executable, str(EXAMPLES / "mds_cities.py"), "--table", str(gif)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()[2:5]]
+    assert [row[0] for row in rows] == ["6", "15", "34"]
+    count = [[None if c == "—" else int(c.replace(",", "")) for c in row[2:5]] for row in rows]
+    gradient = [row[0] for row in count]
+    assert all(g is not None and g < 500 for g in gradient)
+    adaptive = [row[2] for row in count]
+    assert all(a is not None for a in adaptive) and adaptive[0] < adaptive[1] < adaptive[2]
+    gaps = [a - g for a, g in zip(adaptive, gradient)]
+    assert gaps[0] < gaps[1] < gaps[2]  # the gap grows with dimension
+    assert adaptive[2] / gradient[2] > 3 * adaptive[0] / gradient[0]
+    assert count[0][1] is not None and count[2][1] is None  # plain Nelder–Mead gives out
+    assert gif.stat().st_size < 300_000
+
+
+def test_seed_001_optimizers_which_converge_which_oscillate(tmp_path):
+    done = subprocess.run([sys.executable, str(EXAMPLES / "optimizers.py"),
+                           str(tmp_path / "opt.png")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    verdicts = {}
+    problem = None
+    for line in done.stdout.splitlines():
+        if line and not line.startswith(" "):
+            problem = line.split(":")[0]
+        elif line.strip() and not line.strip().startswith("optimizer"):
+            name, steps, loss, *rest = line.split()
+            verdicts[problem, name] = " ".join(rest)
+    assert verdicts["quadratic", "gd"] == "converged"
+    assert verdicts["quadratic", "momentum"] == "converged, oscillates"
+    assert verdicts["quadratic", "nesterov"].startswith("diverged at step")
+    assert verdicts["rosenbrock", "gd"] == "crawls"
+    assert verdicts["rosenbrock", "momentum"] == "converged"
+    assert verdicts["rosenbrock", "rmsprop"] == "crawls, oscillates"
+    assert (tmp_path / "opt_quadratic.png").exists() and (tmp_path / "opt_rosenbrock.png").exists()

@@ -20,6 +20,7 @@ from . import rules as _rules  # noqa: F401  (fills the derivative table)
 from .calculus import Hessian, grad, hessian, hvp, jvp
 from .check import check, numeric_check
 from .core import Var, constant, is_traced, name, scope, value_of
+from .descent import Comparison, Descent, compare, descend
 from .diagram import Diagram, DiagramOptions, build_diagram, render, to_dot
 from .errors import (
     ForeignTraceError,
@@ -53,7 +54,7 @@ __all__ = [
     "Diagram", "DiagramOptions", "build_diagram", "check", "numeric_check", "render", "to_dot",
     "ForeignTraceError", "GraphvizNotFoundError", "Node", "ScriptError", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
     "TracedValueLeakError", "Tracer", "TracegraphError", "UnsupportedOperationError", "Var",
-    "binary_cross_entropy", "constant", "cross_entropy", "is_traced", "kl_divergence",
+    "Comparison", "Descent", "binary_cross_entropy", "compare", "constant", "cross_entropy", "descend", "is_traced", "kl_divergence",
     "log_softmax", "logsumexp", "mse", "name", "defprimitive", "pass_through", "primitive", "primitives", "relu", "scope",
     "sigmoid", "softmax", "softmax_cross_entropy", "trace", "unregister", "value_of",
 ]

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from ..core.var import absolute, add, divide, multiply, negative, power, subtract
-from ..core.var import value_of
+from ..core import is_traced
 from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols, superscript
 from ..numbers import formula_constant
@@ -184,9 +184,13 @@ def _where_sample(rng):
 
 
 def _where_route(prim, condition, x=None, y=None):
+    if is_traced(condition):
+        # Through a gradient-free numpy call, so the trace keeps the mask as a guard
+        # and a replay with new values notices when it changes.
+        condition = np.not_equal(condition, 0)
     if x is None and y is None:
-        return np.where(value_of(condition))
-    return prim(value_of(condition), x, y)
+        return np.nonzero(condition)
+    return prim(condition, x, y)
 
 
 defprimitive(
