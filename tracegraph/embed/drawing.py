@@ -38,6 +38,7 @@ from typing import Any
 from ..check import check_script
 from ..diagram import Diagram, DiagramOptions, build_diagram, svg
 from ..diagram.inline import inline_svg
+from ..diagram.view import select
 from ..errors import GraphvizNotFoundError, NonFiniteWarning, TracegraphError, display_path
 from ..numbers import value_summary
 from ..script import ScriptResult, load_script, require_gradients
@@ -191,11 +192,13 @@ def draw(source: Source, options: EmbedOptions, *, cache: Cache,
 def _located(source: Source, cache: Cache) -> tuple[Path, bytes]:
     """The file to trace and its bytes; inline code is written to a file first."""
     if source.path is not None:
+        if not source.path.is_file():
+            try:  # load_script says what is wrong (missing, a folder ...) and how to fix it
+                load_script(source.path)
+            except TracegraphError as err:
+                raise DrawingError(str(err)) from err
         try:
             return source.path, source.path.read_bytes()
-        except FileNotFoundError:
-            raise DrawingError(f"{source.name} does not exist",
-                               line=None) from None
         except OSError as err:
             raise DrawingError(f"cannot read {source.name}: {err.strerror}") from None
     content = (source.code or "").encode("utf-8")
@@ -282,21 +285,35 @@ def _diagram_options(result: ScriptResult, options: EmbedOptions,
         end = _node(result, options.path[1], "path") if len(options.path) > 1 else result.output
         path = (start, end)
     budget = DEFAULT_BUDGET if options.max_nodes is None else (options.max_nodes or None)
+    focus = _node(result, options.focus, "focus") if options.focus else None
+    if marks and (focus is not None or path is not None):
+        # The page chose to leave part of the graph out: its marks go too (the diagram
+        # would otherwise list every one of them as "not drawn").
+        kept = set(select(result.trace.graph, DiagramOptions(
+            focus=focus, path=path, max_nodes=None, legend=False)).nodes)
+        marks = {target: mark for target, mark in marks.items() if _ends(target) <= kept}
     return DiagramOptions(
         show=options.show, rankdir=options.rankdir, precision=options.precision,
-        max_nodes=budget, focus=_node(result, options.focus, "focus") if options.focus else None,
-        path=path, expand=frozenset(options.expand), show_constants=options.constants,
-        legend=options.legend, title=options.title, marks=marks)
+        max_nodes=budget, focus=focus, path=path, expand=frozenset(options.expand),
+        show_constants=options.constants, legend=options.legend, title=options.title,
+        marks=marks)
+
+
+def _ends(target: Any) -> set[str]:
+    """The nodes a mark is on: the node itself, or an edge's two ends."""
+    return set(target[:2]) if isinstance(target, tuple) else {target}
 
 
 def _node(result: ScriptResult, name: str, option: str) -> str:
     graph = result.trace.graph
     if name in graph:
         return name
-    nodes = [str(n) for n, data in graph.nodes(data=True) if data["kind"] != "constant"]
-    close = difflib.get_close_matches(name, nodes, n=3)
+    nodes = [(str(n), data["label"]) for n, data in graph.nodes(data=True)
+             if data["kind"] != "constant"]
+    close = difflib.get_close_matches(name, [n for n, _ in nodes], n=3)
+    shown = [n if n == label else f"{n} ({label})" for n, label in nodes]
     hint = (f"did you mean {' or '.join(close)}? " if close else "") + "nodes: " + ", ".join(
-        nodes[:30]) + (f", ... ({len(nodes) - 30} more)" if len(nodes) > 30 else "")
+        shown[:30]) + (f", ... ({len(shown) - 30} more)" if len(shown) > 30 else "")
     raise TracegraphError(f"{option}: there is no node {name!r} in the graph", hint=hint)
 
 

@@ -36,12 +36,13 @@ from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
+from ..embed import fingerprint
 from .config import CACHE_SETTING, COUNTS, FORMAT
 from .directive import TracegraphDirective
 from .nodes import FallbackTransform, add_nodes
 
 logger = logging.getLogger(__name__)
-VERSION = "1"  # of the extension's doctree data (Sphinx rereads every page when it changes)
+VERSION = "1"
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -68,7 +69,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("build-finished", _report)
-    return {"version": VERSION, "env_version": 1, "parallel_read_safe": True,
+    # A new tracegraph or Graphviz may draw differently: Sphinx then rereads every page.
+    env_version = int(fingerprint()[:12], 16)
+    return {"version": VERSION, "env_version": env_version, "parallel_read_safe": True,
             "parallel_write_safe": True}
 
 
