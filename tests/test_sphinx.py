@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,12 @@ def built(make_app, srcdir: Path, builder: str = "html", **kwargs):
 def svg_attributes(block: str) -> dict[str, str]:
     opening = re.search(r"<svg ([^>]*)>", block).group(1)
     return dict(re.findall(r'([\w:-]+)="([^"]*)"', opening))
+
+
+def ours(app) -> list[str]:
+    """The extension's warnings (several apps in one test also warn about Sphinx's own
+    node classes being registered again)."""
+    return [line for line in app.warning.getvalue().splitlines() if "[tracegraph." in line]
 
 
 def counts(app) -> tuple[int, int]:
@@ -118,7 +125,9 @@ def test_html_is_inline_svg_with_unique_ids_caption_and_table(make_app, tmp_path
     assert "Chain-rule diagram of neuron.py: Loss = 0.1811" in page
     assert '<span class="caption-text">The <em>seed-002</em> neuron.</span>' in page
     assert 'id="fig-neuron"' in page
-    assert "∂A/∂w1 = x1 = 1" in page  # the :table: under the picture (in the figure's legend)
+    # The :table: follows the figure (a LaTeX float could not break across pages).
+    table = page.index("tracegraph-table")
+    assert page.index("</figure>") < table < page.index('<div class="line">∂A/∂w1 = x1 = 1')
     other = (app.outdir / "other.html").read_text(encoding="utf-8")
     loss = load_script(EXAMPLES / "neuron.py", overrides={"w1": 0.1}).trace.value
     assert f"Chain-rule diagram of /neuron.py: Loss = {value_summary(loss)}" in other
@@ -213,6 +222,22 @@ def test_latex_gets_a_pdf_image(make_app, tmp_path):
     for name in images:
         assert (app.outdir / name).read_bytes().startswith(b"%PDF-")
     assert "The \\sphinxstyleemphasis{seed\\sphinxhyphen{}002} neuron." in tex
+    assert "\\DeclareUnicodeCharacter{2202}{\\ensuremath{\\partial}}" in tex  # pdflatex: ∂
+
+
+@pytest.mark.slow
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdflatex") is None,
+                    reason="needs a TeX installation (latexmk, pdflatex)")
+def test_the_latex_output_compiles_with_pdflatex(make_app, tmp_path):
+    app = built(make_app, project(tmp_path / "src", {"index.rst": INDEX, "other.md": OTHER_MD}),
+                "latex")
+    tex = next(app.outdir.glob("*.tex"))
+    done = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                           tex.name], cwd=app.outdir, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert tex.with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_text_builder_writes_the_chain_rule_table(make_app, tmp_path, no_dot):
@@ -302,3 +327,20 @@ def test_expect_wrong_draws_the_marks_without_a_warning(make_app, tmp_path):
                      r"expects a wrong one", warnings), warnings
     page = (app.outdir / "index.html").read_text(encoding="utf-8")
     assert "✗ WRONG" in page and "first wrong step" in page
+
+
+def test_a_page_that_warned_warns_again_in_an_incremental_build(make_app, tmp_path):
+    srcdir = project(tmp_path / "src", {
+        "index.rst": "Index\n=====\n\n.. toctree::\n\n   fine\n\n.. tracegraph::\n   :check:\n\n"
+                     "   w = 2.0\n   loss = w * w\n   dloss_dw = 3 * w\n",
+        "fine.rst": "Fine\n====\n\n.. tracegraph:: neuron.py\n"})
+    first = built(make_app, srcdir, "text")
+    assert "index.rst:13: WARNING" in first.warning.getvalue()
+    again = built(make_app, srcdir, "text")  # nothing changed
+    assert "index.rst:13: WARNING" in again.warning.getvalue()
+    assert counts(again) == (1, 1)  # only the page that warned was read, from the cache
+    (srcdir / "index.rst").write_text((srcdir / "index.rst").read_text().replace(
+        "dloss_dw = 3 * w", "dloss_dw = 2 * w"))
+    fixed = built(make_app, srcdir, "text")
+    assert ours(fixed) == [] and counts(fixed) == (1, 0)
+    assert counts(built(make_app, srcdir, "text")) == (0, 0)

@@ -121,6 +121,12 @@ class Drawing:
         dependencies: the files the picture depends on (the expression file and the
             files it read).
         from_cache: True when nothing was traced or laid out.
+
+    Example:
+        >>> d = draw(Source.inline("x = 2.0\\ny = x * x\\n", name="p"), EmbedOptions(),
+        ...          cache=Cache(None), image=None)
+        >>> d.dot.startswith("digraph"), d.svg, d.from_cache
+        (True, None, False)
     """
 
     key: str

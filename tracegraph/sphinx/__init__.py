@@ -37,9 +37,10 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from ..embed import fingerprint
-from .config import CACHE_SETTING, COUNTS, FORMAT
+from .config import CACHE_SETTING, COUNTS, FORMAT, warned_pages
 from .directive import TracegraphDirective
-from .nodes import FallbackTransform, add_nodes
+from .latex import declare_characters
+from .nodes import NODE_VISITORS, FallbackTransform, tracegraph_diagram
 
 logger = logging.getLogger(__name__)
 VERSION = "1"
@@ -62,9 +63,11 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value(CACHE_SETTING, "", "", str,
                          description="Where diagrams are cached (default: <doctrees>/tracegraph); "
                                      "'off' disables the cache")
-    add_nodes(app)
+    app.add_node(tracegraph_diagram, **NODE_VISITORS)
     app.add_directive("tracegraph", TracegraphDirective)
     app.add_post_transform(FallbackTransform)
+    app.connect("config-inited", declare_characters)
+    app.connect("env-get-outdated", _still_warning)
     app.connect("env-before-read-docs", _before_reading)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
@@ -75,6 +78,13 @@ def setup(app: Sphinx) -> dict[str, Any]:
             "parallel_write_safe": True}
 
 
+def _still_warning(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                   removed: set[str]) -> list[str]:
+    # A page that warned is read again by every build until it is fixed, so an
+    # incremental `-W` build fails as long as a clean one would (it comes from the cache).
+    return sorted(warned_pages(env) - removed)
+
+
 def _before_reading(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     # Counts are per build; the builder's format decides what the directive lays out.
     setattr(env, COUNTS, {})
@@ -83,6 +93,7 @@ def _before_reading(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> 
 
 def _purge(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     getattr(env, COUNTS, {}).pop(docname, None)
+    warned_pages(env).discard(docname)
 
 
 def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str],
@@ -93,6 +104,7 @@ def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str],
         setattr(env, COUNTS, counts)
     theirs = getattr(other, COUNTS, {})
     counts.update({name: theirs[name] for name in docnames if name in theirs})
+    warned_pages(env).update(warned_pages(other) & set(docnames))
 
 
 def _report(app: Sphinx, exception: BaseException | None) -> None:

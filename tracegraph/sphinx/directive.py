@@ -29,7 +29,7 @@ from ..embed import (
 )
 from ..embed.cache import digest
 from ..errors import GraphvizNotFoundError
-from .config import COUNTS, WARNING_TYPE, builder_format, cache_of
+from .config import COUNTS, WARNING_TYPE, builder_format, cache_of, warned_pages
 from .nodes import fallback_nodes, table_nodes, tracegraph_diagram
 
 logger = logging.getLogger(__name__)
@@ -110,15 +110,15 @@ class TracegraphDirective(SphinxDirective):
             wrapper = nodes.figure("", *picture, classes=["tracegraph"])
             text_nodes, messages = self.state.inline_text(options.caption, self.lineno)
             wrapper += nodes.caption(options.caption, "", *text_nodes)
-            if table:
-                wrapper += nodes.legend("", *table)
             wrapper.extend(messages)
         else:
-            wrapper = nodes.container("", *picture, *table, classes=["tracegraph"])
+            wrapper = nodes.container("", *picture, classes=["tracegraph"])
         wrapper["classes"].extend(self.options.get("class", []))
         self.set_source_info(wrapper)
         self.add_name(wrapper)
-        return [wrapper]
+        # The table follows the figure rather than sitting in it: a LaTeX float cannot
+        # break across pages, and a long table must.
+        return [wrapper, *table]
 
     def _failure(self, message: str, line: int | None = None) -> list[nodes.Node]:
         self._warn(message, line, "error")
@@ -128,6 +128,7 @@ class TracegraphDirective(SphinxDirective):
         return [box]
 
     def _warn(self, message: str, line: int | None, kind: str) -> None:
+        warned_pages(self.env).add(self.env.docname)
         logger.warning("%s", message, location=(self.env.docname, line or self.lineno),
                        type=WARNING_TYPE, subtype=kind)
 

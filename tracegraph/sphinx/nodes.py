@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
-from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
@@ -36,11 +35,7 @@ class tracegraph_diagram(nodes.General, nodes.Element):  # noqa: N801 (docutils'
     ``key`` (the cache key), ``id_prefix``, ``table`` (JSON) and ``has_table``."""
 
 
-def add_nodes(app: Sphinx) -> None:
-    app.add_node(tracegraph_diagram, html=(visit_html, None), latex=(visit_latex, None))
-
-
-def visit_html(translator: Any, node: tracegraph_diagram) -> None:
+def _visit_html(translator: Any, node: tracegraph_diagram) -> None:
     markup = node["svg"]
     if markup is None:  # the page was read by a builder of another format
         try:
@@ -52,7 +47,7 @@ def visit_html(translator: Any, node: tracegraph_diagram) -> None:
     raise nodes.SkipNode
 
 
-def visit_latex(translator: Any, node: tracegraph_diagram) -> None:
+def _visit_latex(translator: Any, node: tracegraph_diagram) -> None:
     builder = translator.builder
     name = f"tracegraph-{node['key'][:24]}.pdf"
     target = Path(builder.outdir) / builder.imagedir / name
@@ -75,6 +70,10 @@ def visit_latex(translator: Any, node: tracegraph_diagram) -> None:
     raise nodes.SkipNode
 
 
+# How the builders that draw the picture write the node (app.add_node's keywords).
+NODE_VISITORS = {"html": (_visit_html, None), "latex": (_visit_latex, None)}
+
+
 class FallbackTransform(SphinxPostTransform):
     """For builders that cannot show the picture: the chain-rule table in its place
     (nothing when the page already shows the table)."""
@@ -92,7 +91,15 @@ class FallbackTransform(SphinxPostTransform):
 
 
 def fallback_nodes(drawing: Drawing, *, with_table: bool) -> list[nodes.Node]:
-    """Without ``dot``: the chain-rule table and the diagram's DOT source."""
+    """Without ``dot``: the chain-rule table and the diagram's DOT source.
+
+    Example:
+        >>> from tracegraph.embed import Cache, EmbedOptions, Source, draw
+        >>> d = draw(Source.inline("x = 1.0\\ny = x + x\\n", name="p"), EmbedOptions(),
+        ...          cache=Cache(None), image=None)
+        >>> [type(n).__name__ for n in fallback_nodes(d, with_table=True)]
+        ['table', 'paragraph', 'paragraph', 'literal_block']
+    """
     shown = table_nodes(drawing.table) if with_table else []
     return shown + [
         nodes.paragraph(text=f"{drawing.alt} (not drawn: Graphviz's dot is missing; "
@@ -102,7 +109,13 @@ def fallback_nodes(drawing: Drawing, *, with_table: bool) -> list[nodes.Node]:
 
 
 def table_nodes(table: ChainRuleTable) -> list[nodes.Node]:
-    """The chain-rule table as a docutils table, and the sentence explaining its columns."""
+    """The chain-rule table as a docutils table, and the sentence explaining its columns.
+
+    Example:
+        >>> grid, caption = table_nodes(ChainRuleTable(("node", "value"), (), "columns"))
+        >>> grid["classes"], caption.astext()
+        (['tracegraph-table', 'colwidths-auto'], 'columns')
+    """
     grid = nodes.table(classes=["tracegraph-table", "colwidths-auto"])
     group = nodes.tgroup(cols=len(table.header))
     grid += group
