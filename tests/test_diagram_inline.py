@@ -6,6 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from seed002 import neuron
 
 import tracegraph as tg
 from tracegraph.diagram import style, svg
@@ -18,7 +19,6 @@ from tracegraph.diagram.inline import (
     with_id_prefix,
 )
 from tracegraph.diagram.output import html, mimebundle
-from seed002 import neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
@@ -158,7 +158,7 @@ def test_inline_markup_is_byte_identical_run_to_run(seed_trace):
 def test_trace_reprs_for_notebooks_and_galleries(seed_trace):
     first, second = seed_trace._repr_html_(), seed_trace._repr_html_()
     assert first.startswith('<div class="tracegraph-diagram" style="overflow-x:auto"><svg ')
-    prefix = lambda block: re.search(r'id="([^"]+)graph0"', block).group(1)  # noqa: E731
+    prefix = lambda block: re.search(r'id="([^"]+)graph0"', block).group(1)
     assert prefix(first) != prefix(second)  # two outputs in one notebook stay valid HTML
     assert seed_trace._repr_svg_() == mimebundle(seed_trace)["image/svg+xml"]
     assert set(mimebundle(seed_trace)) == {"image/svg+xml", "text/html", "text/plain"}

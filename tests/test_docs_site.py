@@ -22,7 +22,7 @@ def test_the_gallery_has_a_page_drawing_every_example():
 
 def test_every_guide_is_in_the_site():
     index = (DOCS / "index.md").read_text(encoding="utf-8")
-    listed = set(re.findall(r"^([\w/-]+)$", index.split("```{toctree}")[1], re.M))
+    listed = set(re.findall(r"^([\w/-]+)$", index.split("```{toctree}")[1], re.MULTILINE))
     guides = {p.stem for p in DOCS.glob("*.md")} - {"index"}
     assert guides <= listed, f"add {sorted(guides - listed)} to the toctree of docs/index.md"
 

@@ -205,7 +205,8 @@ def test_checked_claims(example, expect_wrong, complaint):
 
 def test_names_in_options_are_checked_against_the_graph():
     source = Source.file(EXAMPLES / "neuron.py", name="neuron.py")
-    with pytest.raises(DrawingError, match="(?s)there is no node 'Lose'.*did you mean Loss.*n13 \\(gold − S\\)"):
+    unknown = "(?s)there is no node 'Lose'.*did you mean Loss.*n13 \\(gold − S\\)"
+    with pytest.raises(DrawingError, match=unknown):
         draw(source, EmbedOptions(focus="Lose"), cache=Cache(None), image=None)
     with pytest.raises(DrawingError, match="(?s)'w9' is not an input.*inputs: x1"):
         draw(source, EmbedOptions(wrt=("w9",)), cache=Cache(None), image=None)

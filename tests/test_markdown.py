@@ -12,8 +12,8 @@ import pytest
 markdown = pytest.importorskip("markdown")
 pytest.importorskip("pymdownx")
 
-import tracegraph.embed.drawing  # noqa: E402
-from tracegraph.markdown import fence_format, fence_validator  # noqa: E402
+import tracegraph.embed.drawing
+from tracegraph.markdown import fence_format, fence_validator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FENCE = {"name": "tracegraph", "class": "tracegraph", "format": fence_format,

@@ -12,17 +12,17 @@ import pytest
 pytest.importorskip("sphinx")
 pytest.importorskip("myst_parser")
 
-from sphinx.cmd.build import build_main  # noqa: E402
-from sphinx.testing.fixtures import make_app, test_params  # noqa: E402,F401 (fixtures)
+from sphinx.cmd.build import build_main
+from sphinx.testing.fixtures import make_app, test_params  # noqa: F401 (fixtures)
 
-import tracegraph.embed.drawing  # noqa: E402
-from tracegraph.numbers import value_summary  # noqa: E402
-from tracegraph.script import load_script  # noqa: E402
+import tracegraph.embed.drawing
+from tracegraph.numbers import value_summary
+from tracegraph.script import load_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONF = 'extensions = ["myst_parser", "tracegraph.sphinx"]\nexclude_patterns = ["_build"]\n'
 COUNT_LINE = re.compile(r"tracegraph: (\d+) diagrams \((\d+) from cache\)")
-DIAGRAM_BLOCK = re.compile(r'<div class="tracegraph-diagram".*?</svg></div>', re.S)
+DIAGRAM_BLOCK = re.compile(r'<div class="tracegraph-diagram".*?</svg></div>', re.DOTALL)
 
 
 def project(folder: Path, pages: dict[str, str], conf: str = CONF) -> Path:

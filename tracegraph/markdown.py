@@ -74,9 +74,11 @@ def fence_format(source: str, language: str, class_name: str, options: dict[str,
     """The fence as HTML: the diagram (and, with ``table``, the chain-rule table).
 
     Example:
-        >>> print(fence_format("x = 1.0\\n", "tracegraph", "tracegraph", {"show": "all-of-it"},
-        ...                    None))
-        <div class="tracegraph tracegraph-error"><p>tracegraph could not draw this diagram:</p><pre>show: 'all-of-it' is not a display mode
+        >>> page = fence_format("x = 1.0\\n", "tracegraph", "tracegraph", {"show": "all-of-it"},
+        ...                     None)
+        >>> print(page.replace("<pre>", "\\n<pre>"))
+        <div class="tracegraph tracegraph-error"><p>tracegraph could not draw this diagram:</p>
+        <pre>show: 'all-of-it' is not a display mode
           how to fix: use one of all, values, grads, local, flow</pre></div>
     """
     given = {**options, **kwargs.get("attrs", {})}

@@ -27,7 +27,6 @@ import io
 import json
 import os
 import re
-import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -151,8 +150,9 @@ def draw(source: Source, options: EmbedOptions, *, cache: Cache,
         >>> code = "w = 2.0\\nLoss = w * w\\ndLoss_dw = 3 * w\\n"
         >>> drawing = draw(Source.inline(code, name="page.md", first_line=10),
         ...                EmbedOptions(check=True), cache=Cache(None), image=None)
-        >>> print(drawing.problems[0].message)
-        page.md: 1 claim: 1 wrong; first wrong step: dLoss_dw (line 12): claimed 6, true dLoss/dw = w + w = 4
+        >>> print(drawing.problems[0].message.replace("; ", "\\n"))
+        page.md: 1 claim: 1 wrong
+        first wrong step: dLoss_dw (line 12): claimed 6, true dLoss/dw = w + w = 4
     """
     path, content = _located(source, cache)
     key = digest(json.dumps({"fingerprint": fingerprint(), "path": str(path.resolve()),

@@ -65,8 +65,12 @@ class ChainRuleTable:
         """The table as an HTML ``<table>`` (local derivatives one per line).
 
         Example:
-            >>> print(ChainRuleTable(("node", "value"), (), "").html())
-            <table class="tracegraph-table"><thead><tr><th>node</th><th>value</th></tr></thead><tbody></tbody></table>
+            >>> row = ("x", "input", "1", (), "2")
+        >>> markup = ChainRuleTable(("node", "value"), (row,), "").html()
+        >>> markup.startswith('<table class="tracegraph-table"><thead><tr><th>node</th>')
+        True
+        >>> "<td>x</td><td>input</td><td>1</td><td>—</td><td>2</td>" in markup
+        True
         """
         head = "".join(f"<th>{escape(cell)}</th>" for cell in self.header)
         body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in _html_cells(row))

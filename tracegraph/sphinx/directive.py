@@ -18,7 +18,6 @@ from sphinx.util.docutils import SphinxDirective
 
 from ..embed import (
     OPTION_NAMES,
-    Cache,
     Drawing,
     DrawingError,
     EmbedOptionError,

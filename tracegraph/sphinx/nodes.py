@@ -30,7 +30,7 @@ DRAWN_FORMATS = ("html", "latex")
 MAX_TEXT_COLUMN = 40
 
 
-class tracegraph_diagram(nodes.General, nodes.Element):  # noqa: N801 (docutils' naming)
+class tracegraph_diagram(nodes.General, nodes.Element):
     """A drawn diagram: ``svg`` (inline markup, or None until written), ``dot``, ``alt``,
     ``key`` (the cache key), ``id_prefix``, ``table`` (JSON) and ``has_table``."""
 
@@ -66,7 +66,7 @@ def _visit_latex(translator: Any, node: tracegraph_diagram) -> None:
             logger.warning("%s", err, location=node, type=WARNING_TYPE, subtype="dot")
             raise nodes.SkipNode from None
     translator.body.append(
-        "\n\\sphinxincludegraphics{%s}\n" % posixpath.join(builder.imgpath, name))
+        f"\n\\sphinxincludegraphics{{{posixpath.join(builder.imgpath, name)}}}\n")
     raise nodes.SkipNode
 
 
