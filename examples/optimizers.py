@@ -1,6 +1,8 @@
 """The optimisers of seed 001 on two classic test functions: which converge, which oscillate.
 
     python examples/optimizers.py            # the two tables, and optimizers.png
+    tracegraph descend examples/optimizers.py --compare gd,momentum,adam,armijo --lr 0.035
+    tracegraph render examples/optimizers.py # the quadratic's chain rule at the start
 
 - an ill-conditioned quadratic, f = ½(x² + 50·y²): one direction 50 times steeper than the
   other, so a step size safe for the steep one crawls along the flat one;
@@ -13,6 +15,10 @@ previous one) in more than 10 % of them.
 """
 
 import numpy as np
+
+# For the command line: the quadratic at the optimisers' starting point.
+inputs = {"x": 1.0, "y": 1.0}
+function = "quadratic"
 
 
 def quadratic(x, y):

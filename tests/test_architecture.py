@@ -2,7 +2,7 @@
 
 - Layers depend only downward (module-level and function-level imports alike):
   errors/text/verdicts → core → extend → rules/ops → autodiff → graph → check/diagram →
-  the Trace facade → calculus → script → descent/testing/docs → cli.
+  the Trace facade → calculus → script → descent/testing/embed/sphinx/markdown → cli.
 - No import cycles between modules.
 - No private name (``_x``) imported from another module.
 - ``import tracegraph`` loads none of the optional or CLI-only packages.
@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("trace",),
     ("calculus",),
     ("script",),
-    ("descent", "testing", "sphinx", "markdown"),
+    ("descent", "testing", "embed", "sphinx", "markdown"),
     ("cli", "__main__"),
     ("__init__",),
 ]

@@ -435,6 +435,16 @@ class Trace:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return mimebundle(self)
 
+    # For tools that ask for one format (sphinx-gallery ignores _repr_mimebundle_).
+    def _repr_html_(self) -> str | None:
+        """The diagram as inline SVG in HTML that follows the page's light or dark theme
+        and scrolls rather than crops (None without Graphviz)."""
+        return mimebundle(self).get("text/html")
+
+    def _repr_svg_(self) -> str | None:
+        """The diagram as SVG, scaled to the width when wider (None without Graphviz)."""
+        return mimebundle(self).get("image/svg+xml")
+
     # -- graph ------------------------------------------------------------------------
     @cached_property
     def graph(self) -> nx.MultiDiGraph:

@@ -27,9 +27,9 @@ Example:
 
 from .dot import Diagram, build_diagram, graph_of, to_dot
 from .options import DiagramOptionError, DiagramOptions
-from .output import mimebundle, render, svg
+from .output import html, mimebundle, render, svg
 
 __all__ = [
-    "Diagram", "DiagramOptionError", "DiagramOptions", "build_diagram", "graph_of", "mimebundle",
+    "Diagram", "DiagramOptionError", "DiagramOptions", "build_diagram", "graph_of", "html", "mimebundle",
     "render", "svg", "to_dot",
 ]

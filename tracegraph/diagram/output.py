@@ -27,6 +27,7 @@ from typing import Any
 from ..errors import GraphvizNotFoundError, TracegraphError
 from ..graph import to_json
 from .dot import Diagram, build_diagram, graph_of
+from .inline import html_block, inline_svg, unique_id_prefix
 from .options import FORMATS, DiagramOptions, resolve_options
 
 GRAPHVIZ_PROGRAM = "dot"
@@ -85,26 +86,50 @@ def _built_dot(diagram: Diagram, fmt: str, options: Any, overrides: dict) -> str
 def svg(source: Any, options: DiagramOptions | None = None, **overrides: Any) -> str:
     """The diagram as SVG text (needs Graphviz's ``dot`` program).
 
+    ``source`` is a Trace, its graph, or a :class:`Diagram` already built.
+
     Example:
         >>> import shutil, tracegraph as tg
         >>> if shutil.which("dot"):
         ...     text = svg(tg.trace(lambda x: x * 2.0, x=1.0))
         ...     assert text.lstrip().startswith("<?xml") and "</svg>" in text
     """
-    return _run_graphviz(build_diagram(source, options, **overrides).dot, "svg").decode("utf-8")
+    dot_text = (_built_dot(source, "svg", options, overrides) if isinstance(source, Diagram)
+                else build_diagram(source, options, **overrides).dot)
+    return _run_graphviz(dot_text, "svg").decode("utf-8")
+
+
+def html(source: Any, options: DiagramOptions | None = None, *, alt: str = "",
+         id_prefix: str | None = None, **overrides: Any) -> str:
+    """The diagram as an HTML block holding inline SVG that follows the page's light or
+    dark theme (see :mod:`tracegraph.diagram.inline`; needs Graphviz's ``dot``).
+
+    ``id_prefix`` starts every id (default: one unique in this process).
+
+    Example:
+        >>> import shutil, tracegraph as tg
+        >>> if shutil.which("dot"):
+        ...     block = html(tg.trace(lambda x: x * 2.0, x=1.0), id_prefix="cell1-")
+        ...     assert block.startswith('<div class="tracegraph-diagram"')
+        ...     assert 'id="cell1-node1"' in block
+    """
+    image = svg(source, options, **overrides)
+    prefix = id_prefix if id_prefix is not None else unique_id_prefix(image)
+    return html_block(inline_svg(image, alt=alt, id_prefix=prefix))
 
 
 def mimebundle(source: Any, options: DiagramOptions | None = None,
                **overrides: Any) -> dict[str, str]:
     """What Jupyter shows for a trace: its diagram as SVG, scaled to the cell
-    width when wider (never cropped), or without Graphviz a text saying how
-    to install it.
+    width when wider (never cropped), the same as inline HTML that follows the
+    notebook's light or dark theme (:mod:`tracegraph.diagram.inline`), or
+    without Graphviz a text saying how to install it.
 
     Example:
         >>> import shutil, tracegraph as tg
         >>> bundle = mimebundle(tg.trace(lambda x: x * 2.0, x=1.0))
-        >>> sorted(bundle) == (["image/svg+xml", "text/plain"] if shutil.which("dot")
-        ...                    else ["text/plain"])
+        >>> sorted(bundle) == (["image/svg+xml", "text/html", "text/plain"]
+        ...                    if shutil.which("dot") else ["text/plain"])
         True
     """
     text = repr(source)
@@ -112,7 +137,8 @@ def mimebundle(source: Any, options: DiagramOptions | None = None,
         image = svg(source, options, **overrides)
     except GraphvizNotFoundError as err:
         return {"text/plain": f"{text}\n(no diagram: {err.message})\n{err.hint}"}
-    return {"image/svg+xml": fit_to_width(image), "text/plain": text}
+    block = html_block(inline_svg(image, alt=text, id_prefix=unique_id_prefix(image)))
+    return {"image/svg+xml": fit_to_width(image), "text/html": block, "text/plain": text}
 
 
 def fit_to_width(svg_text: str, max_width_pt: float = NOTEBOOK_WIDTH_PT) -> str:

@@ -1,0 +1,141 @@
+"""The ``tracegraph`` directive: trace a file (or the directive's body) when a page is read.
+
+Everything is decided while the page is read, where the page's file and line
+are known: every failure and every problem (a wrong claim, a NaN, a warning
+raised by the file, a missing ``dot``) is a Sphinx warning located there.
+HTML builds get the inline SVG now; LaTeX builds lay the PDF out when they
+write (:mod:`tracegraph.sphinx.nodes`).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from ..embed import (
+    OPTION_NAMES,
+    Drawing,
+    DrawingError,
+    EmbedOptionError,
+    EmbedOptions,
+    Source,
+    draw,
+    parse_options,
+)
+from ..embed.cache import digest
+from ..errors import GraphvizNotFoundError
+from .config import COUNTS, WARNING_TYPE, builder_format, cache_of, warned_pages
+from .nodes import fallback_nodes, table_nodes, tracegraph_diagram
+
+logger = logging.getLogger(__name__)
+
+
+class TracegraphDirective(SphinxDirective):
+    """``.. tracegraph:: [PATH]`` with the options of ``tracegraph render`` (see the package)."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = True
+    option_spec = {name: directives.unchanged for name in OPTION_NAMES} | {
+        "name": directives.unchanged, "class": directives.class_option}
+
+    def run(self) -> list[nodes.Node]:
+        try:
+            source = self._source()
+            options = parse_options({name: value for name, value in self.options.items()
+                                     if name in OPTION_NAMES})
+        except (DrawingError, EmbedOptionError) as err:
+            return self._failure(str(err))
+        image = "svg" if builder_format(self.env) == "html" else None
+        try:
+            drawing = draw(source, options, cache=cache_of(self.env), image=image)
+        except DrawingError as err:
+            if source.path is not None:
+                self.env.note_dependency(str(source.path.resolve()))
+            return self._failure(str(err), err.line)
+        for dependency in drawing.dependencies:
+            self.env.note_dependency(dependency)
+        self._count(drawing.from_cache)
+        for problem in drawing.problems:
+            self._warn(problem.message, problem.line, problem.kind)
+        drawn = drawing.svg is not None if image == "svg" else True
+        if builder_format(self.env) == "latex" and shutil.which("dot") is None:
+            missing = GraphvizNotFoundError(what="the diagram's PDF")
+            self._warn(f"{missing.message}; the page shows the chain-rule table and the DOT "
+                       f"source instead\n  how to fix: {missing.hint}", None, "dot")
+            drawn = False
+        return self._page_nodes(drawing, options, drawn)
+
+    # -- what to draw ---------------------------------------------------------------------------
+    def _source(self) -> Source:
+        if self.arguments and self.content:
+            raise DrawingError("give either a file or the expression code in the body, "
+                               "not both")
+        if self.arguments:
+            written = self.arguments[0]
+            _, absolute = self.env.relfn2path(written, self.env.docname)
+            return Source.file(absolute, name=written)
+        if not self.content:
+            raise DrawingError("give a file (.. tracegraph:: path/to/file.py) or the "
+                               "expression code in the body")
+        page = self.env.doc2path(self.env.docname, False)
+        return Source.inline("\n".join(self.content) + "\n",
+                             name=f"{page} (the tracegraph block)",
+                             first_line=self._first_body_line())
+
+    def _first_body_line(self) -> int:
+        if type(self.state).__module__.startswith("myst_parser"):
+            # MyST counts the body's offset from the line after the opening fence.
+            return self.lineno + 1 + self.content_offset
+        return self.content_offset + 1  # docutils: the 0-based line of the body in the file
+
+    # -- what the page gets -----------------------------------------------------------------------
+    def _page_nodes(self, drawing: Drawing, options: EmbedOptions,
+                    drawn: bool) -> list[nodes.Node]:
+        table = table_nodes(drawing.table) if options.table else []
+        if not drawn:
+            picture = fallback_nodes(drawing, with_table=not options.table)
+        else:
+            serial = self.env.new_serialno("tracegraph")
+            picture = [tracegraph_diagram(
+                "", svg=drawing.svg, dot=drawing.dot, alt=drawing.alt, key=drawing.key,
+                table=drawing.table.to_json(), has_table=options.table,
+                id_prefix=f"tg-{digest(self.env.docname)[:6]}-{serial}-")]
+        if options.caption:
+            wrapper = nodes.figure("", *picture, classes=["tracegraph"])
+            text_nodes, messages = self.state.inline_text(options.caption, self.lineno)
+            wrapper += nodes.caption(options.caption, "", *text_nodes)
+            wrapper.extend(messages)
+        else:
+            wrapper = nodes.container("", *picture, classes=["tracegraph"])
+        wrapper["classes"].extend(self.options.get("class", []))
+        self.set_source_info(wrapper)
+        self.add_name(wrapper)
+        # The table follows the figure rather than sitting in it: a LaTeX float cannot
+        # break across pages, and a long table must.
+        return [wrapper, *table]
+
+    def _failure(self, message: str, line: int | None = None) -> list[nodes.Node]:
+        self._warn(message, line, "error")
+        box = nodes.error("", nodes.paragraph(text="tracegraph could not draw this diagram:"),
+                          nodes.literal_block(message, message))
+        self.set_source_info(box)
+        return [box]
+
+    def _warn(self, message: str, line: int | None, kind: str) -> None:
+        warned_pages(self.env).add(self.env.docname)
+        logger.warning("%s", message, location=(self.env.docname, line or self.lineno),
+                       type=WARNING_TYPE, subtype=kind)
+
+    def _count(self, from_cache: bool) -> None:
+        counts = getattr(self.env, COUNTS, None)
+        if counts is None:
+            counts = {}
+            setattr(self.env, COUNTS, counts)
+        entry = counts.setdefault(self.env.docname, [0, 0])
+        entry[0] += 1
+        entry[1] += int(from_cache)

@@ -1,0 +1,149 @@
+"""The diagram's doctree node and how each builder writes it.
+
+HTML: the inline SVG in a wrapper that scrolls sideways rather than shrink the
+text past readability (:mod:`tracegraph.diagram.inline`).  LaTeX: a PDF laid
+out by Graphviz (kept in the cache), included with ``\\sphinxincludegraphics``
+so it fits the text block.  Every other builder (text, man, texinfo ...):
+the chain-rule table instead of the picture, put in place by
+:class:`FallbackTransform`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shutil
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging
+
+from ..diagram import Diagram, render, svg
+from ..diagram.inline import html_block, inline_svg, with_id_prefix
+from ..embed import ChainRuleTable, Drawing
+from ..errors import TracegraphError
+from .config import WARNING_TYPE, builder_format, cache_of
+
+logger = logging.getLogger(__name__)
+DRAWN_FORMATS = ("html", "latex")
+MAX_TEXT_COLUMN = 40
+
+
+class tracegraph_diagram(nodes.General, nodes.Element):
+    """A drawn diagram: ``svg`` (inline markup, or None until written), ``dot``, ``alt``,
+    ``key`` (the cache key), ``id_prefix``, ``table`` (JSON) and ``has_table``."""
+
+
+def _visit_html(translator: Any, node: tracegraph_diagram) -> None:
+    markup = node["svg"]
+    if markup is None:  # the page was read by a builder of another format
+        try:
+            markup = inline_svg(svg(Diagram(node["dot"])), alt=node["alt"])
+        except TracegraphError as err:
+            logger.warning("%s", err, location=node, type=WARNING_TYPE, subtype="dot")
+            raise nodes.SkipNode from None
+    translator.body.append(html_block(with_id_prefix(markup, node["id_prefix"])))
+    raise nodes.SkipNode
+
+
+def _visit_latex(translator: Any, node: tracegraph_diagram) -> None:
+    builder = translator.builder
+    name = f"tracegraph-{node['key'][:24]}.pdf"
+    target = Path(builder.outdir) / builder.imagedir / name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cached = cache_of(builder.env).image(node["key"], "pdf")
+        try:
+            if cached is None:
+                render(Diagram(node["dot"]), target, format="pdf")
+            else:
+                if not cached.exists():
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    render(Diagram(node["dot"]), cached, format="pdf")
+                shutil.copyfile(cached, target)
+        except TracegraphError as err:
+            logger.warning("%s", err, location=node, type=WARNING_TYPE, subtype="dot")
+            raise nodes.SkipNode from None
+    translator.body.append(
+        f"\n\\sphinxincludegraphics{{{posixpath.join(builder.imgpath, name)}}}\n")
+    raise nodes.SkipNode
+
+
+# How the builders that draw the picture write the node (app.add_node's keywords).
+NODE_VISITORS = {"html": (_visit_html, None), "latex": (_visit_latex, None)}
+
+
+class FallbackTransform(SphinxPostTransform):
+    """For builders that cannot show the picture: the chain-rule table in its place
+    (nothing when the page already shows the table)."""
+
+    default_priority = 200
+
+    def is_supported(self) -> bool:
+        return builder_format(self.env) not in DRAWN_FORMATS
+
+    def run(self, **kwargs: Any) -> None:
+        for node in list(self.document.findall(tracegraph_diagram)):
+            table = [] if node["has_table"] else table_nodes(
+                ChainRuleTable.from_json(node["table"]))
+            node.replace_self(table or [nodes.paragraph(text=node["alt"])])
+
+
+def fallback_nodes(drawing: Drawing, *, with_table: bool) -> list[nodes.Node]:
+    """Without ``dot``: the chain-rule table and the diagram's DOT source.
+
+    Example:
+        >>> from tracegraph.embed import Cache, EmbedOptions, Source, draw
+        >>> d = draw(Source.inline("x = 1.0\\ny = x + x\\n", name="p"), EmbedOptions(),
+        ...          cache=Cache(None), image=None)
+        >>> [type(n).__name__ for n in fallback_nodes(d, with_table=True)]
+        ['table', 'paragraph', 'paragraph', 'literal_block']
+    """
+    shown = table_nodes(drawing.table) if with_table else []
+    return shown + [
+        nodes.paragraph(text=f"{drawing.alt} (not drawn: Graphviz's dot is missing; "
+                             "the DOT source follows)"),
+        nodes.literal_block(drawing.dot, drawing.dot, classes=["tracegraph-dot"]),
+    ]
+
+
+def table_nodes(table: ChainRuleTable) -> list[nodes.Node]:
+    """The chain-rule table as a docutils table, and the sentence explaining its columns.
+
+    Example:
+        >>> grid, caption = table_nodes(ChainRuleTable(("node", "value"), (), "columns"))
+        >>> grid["classes"], caption.astext()
+        (['tracegraph-table', 'colwidths-auto'], 'columns')
+    """
+    grid = nodes.table(classes=["tracegraph-table", "colwidths-auto"])
+    group = nodes.tgroup(cols=len(table.header))
+    grid += group
+    cells = [[[cell] for cell in table.header]] + [
+        [[node], [computes], [value], list(local) or ["—"], [grad]]
+        for node, computes, value, local, grad in table.rows]
+    for column in range(len(table.header)):
+        # Only the text builder reads the widths (as characters); HTML and LaTeX size
+        # the columns themselves (colwidths-auto).
+        widest = max(len(line) for row in cells for line in row[column])
+        group += nodes.colspec(colwidth=min(widest, MAX_TEXT_COLUMN))
+    head = nodes.thead()
+    head += _row(cells[0])
+    group += head
+    body = nodes.tbody()
+    for row in cells[1:]:
+        body += _row(row)
+    group += body
+    return [grid, nodes.paragraph(text=table.caption, classes=["tracegraph-table-caption"])]
+
+
+def _row(cells: list[list[str]]) -> nodes.row:
+    row = nodes.row()
+    for lines in cells:
+        entry = nodes.entry()
+        if len(lines) == 1:
+            entry += nodes.paragraph(text=lines[0])
+        else:
+            entry += nodes.line_block("", *(nodes.line(text=line) for line in lines))
+        row += entry
+    return row
