@@ -14,6 +14,9 @@ sampling domain:
 - :mod:`.decompositions` np.linalg inv, solve, det, slogdet, pinv, cholesky, qr, eigh, svd
 - :mod:`.norms`          np.linalg.norm of every other order
 - :mod:`.shape`          reshape, transpose, indexing, concatenate, stack, broadcast_to, pack
+- :mod:`.indexing`       np.take, take_along_axis, flip, split ... as indexing (routes only)
+- :mod:`.arrange`        tile, repeat, roll, rot90, pad
+- :mod:`.selection`      sort, partition, select
 - :mod:`.neural`         sigmoid, relu, softmax, logsumexp, the losses
 - :mod:`.gradient_free`  comparisons, argmax, sign ... (no gradient; guarded)
 
@@ -24,4 +27,4 @@ Example:
 """
 
 from . import arithmetic, elementwise, gradient_free, linalg, neural, reductions, shape  # noqa: F401
-from . import decompositions, einsum, norms  # noqa: F401  (after the sections they build on)
+from . import arrange, decompositions, einsum, norms, selection  # noqa: F401  (built on the above)
