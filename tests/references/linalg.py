@@ -216,7 +216,7 @@ def _matrix_norm(x, ord="nuc", axis=(-2, -1), keepdims=False):
 
 
 REFERENCES = {
-    "tensordot": lambda x, y, axes: anp.tensordot(x, y, axes=axes),
+    "tensordot": lambda x, y, axes, via="tensordot": anp.tensordot(x, y, axes=axes),
     "vdot": lambda x, y: anp.sum(anp.ravel(x) * anp.ravel(y)),
     "outer": lambda x, y: anp.ravel(x)[:, None] * anp.ravel(y)[None, :],
     "kron": _kron,

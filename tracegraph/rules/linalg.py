@@ -94,23 +94,20 @@ def _matmul_sample(rng):
 
 
 def _dot_route(prim, a, b, out=None):
+    # np.dot is a tensordot of a's last axis with b's second-to-last (its first when
+    # 1-D); recorded with np.dot itself so the value is numpy's to the last bit.
     reject_arguments("np.dot", out=out)
     a_ndim, b_ndim = _ndim(a), _ndim(b)
     if a_ndim == 0 or b_ndim == 0:
         return multiply(a, b)
-    if (a_ndim <= 2 and b_ndim <= 2) or a_ndim == 1 or b_ndim == 1:
-        # With a 1-D operand, or up to 2-D, np.dot and matmul agree.
-        return prim(a, b)
-    return TENSORDOT(a, b, axes=((a_ndim - 1,), (b_ndim - 2,)))
+    return TENSORDOT(a, b, axes=((a_ndim - 1,), (max(b_ndim - 2, 0),)), via="dot")
 
 
 def _inner_route(prim, a, b):
     a_ndim, b_ndim = _ndim(a), _ndim(b)
     if a_ndim == 0 or b_ndim == 0:
         return multiply(a, b)
-    if a_ndim == 1 and b_ndim == 1:
-        return prim(a, b)
-    return TENSORDOT(a, b, axes=((a_ndim - 1,), (b_ndim - 1,)))
+    return TENSORDOT(a, b, axes=((a_ndim - 1,), (b_ndim - 1,)), via="inner")
 
 
 def _matmul_route(prim, x1, x2, /):
@@ -119,8 +116,7 @@ def _matmul_route(prim, x1, x2, /):
 
 defprimitive(
     matmul, np.matmul, display="{x:p} @ {y:p}", category=LINALG,
-    numpy={np.matmul: None, np.dot: _dot_route, np.inner: _inner_route,
-           np.linalg.matmul: _matmul_route},
+    numpy={np.matmul: None, np.linalg.matmul: _matmul_route},
     grads={"x": (_matmul_vjp_x, "ḡ @ {y:p}ᵀ"),
            "y": (_matmul_vjp_y, "{x:p}ᵀ @ ḡ")},
     sample=_matmul_sample,
@@ -148,11 +144,18 @@ def _normal_tensordot_axes(axes, a_ndim, b_ndim):
             tuple(int(i) % b_ndim for i in b_axes) if b_ndim else ())
 
 
-def _tensordot(x, y, axes):
-    return np.tensordot(x, y, axes=axes)
+_TENSORDOT_FORMS = {"tensordot": lambda x, y, axes: np.tensordot(x, y, axes=axes),
+                    "dot": lambda x, y, axes: np.dot(x, y),
+                    "inner": lambda x, y, axes: np.inner(x, y)}
 
 
-def _tensordot_vjp_x(g, out, x, y, axes):
+def _tensordot(x, y, axes, via="tensordot"):
+    """``via``: the numpy function that computes the value (np.dot and np.inner are
+    tensordots over particular axes, but round differently)."""
+    return _TENSORDOT_FORMS[via](x, y, axes)
+
+
+def _tensordot_vjp_x(g, out, x, y, axes, via="tensordot"):
     x_axes, y_axes = axes
     x_ndim, y_ndim = _ndim(x), _ndim(y)
     y_free = [i for i in range(y_ndim) if i not in y_axes]
@@ -165,7 +168,7 @@ def _tensordot_vjp_x(g, out, x, y, axes):
     return np.transpose(grad, tuple(int(i) for i in np.argsort(layout)))
 
 
-def _tensordot_vjp_y(g, out, x, y, axes):
+def _tensordot_vjp_y(g, out, x, y, axes, via="tensordot"):
     x_axes, y_axes = axes
     x_ndim, y_ndim = _ndim(x), _ndim(y)
     x_free = [i for i in range(x_ndim) if i not in x_axes]
@@ -212,15 +215,38 @@ def _axes_text(s: Symbols) -> str:
     return f"{list(a_axes)}, {list(b_axes)}"
 
 
+def _tensordot_display(s: Symbols) -> str:
+    via = s.params.get("via", "tensordot")
+    if via != "tensordot":
+        return f"{via}({s['x']}, {s['y']})"
+    return f"tensordot({s['x']}, {s['y']}, axes={_axes_text(s)})"
+
+
+def _tensordot_sample_with_forms(rng):
+    form = ["tensordot", "tensordot", "dot", "inner"][int(rng.integers(0, 4))]
+    if form == "tensordot":
+        return _tensordot_sample(rng)
+    x = rng.normal(size=_random_shape(rng, ndim=int(rng.integers(1, 4))))
+    k = x.shape[-1]
+    if form == "dot":
+        y_shape = (k,) if rng.integers(0, 2) else \
+            _random_shape(rng, ndim=int(rng.integers(0, 2))) + (k, int(rng.integers(1, 4)))
+        axes = ((x.ndim - 1,), (max(len(y_shape) - 2, 0),))
+    else:
+        y_shape = _random_shape(rng, ndim=int(rng.integers(0, 3))) + (k,)
+        axes = ((x.ndim - 1,), (len(y_shape) - 1,))
+    return (x, rng.normal(size=y_shape)), {"axes": axes, "via": form}
+
+
 TENSORDOT = defprimitive(
-    "tensordot", _tensordot, category=LINALG,
-    display=lambda s: f"tensordot({s['x']}, {s['y']}, axes={_axes_text(s)})",
-    numpy={np.tensordot: _tensordot_route, np.linalg.tensordot: _linalg_tensordot_route},
+    "tensordot", _tensordot, category=LINALG, display=_tensordot_display,
+    numpy={np.tensordot: _tensordot_route, np.linalg.tensordot: _linalg_tensordot_route,
+           np.dot: _dot_route, np.inner: _inner_route},
     grads={"x": (_tensordot_vjp_x, "ḡ ⋅ {y:p} over y's free axes"),
            "y": (_tensordot_vjp_y, "{x:p} ⋅ ḡ over x's free axes")},
-    sample=_tensordot_sample,
-    doc="np.tensordot(x, y, axes): sum of products over paired axes (also np.dot and "
-        "np.inner on N-D arrays)",
+    sample=_tensordot_sample_with_forms,
+    doc="np.tensordot(x, y, axes): sum of products over paired axes; np.dot and np.inner "
+        "are tensordots too",
 )
 
 
