@@ -45,6 +45,7 @@ from ..core.var import plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive
 from .linalg import LINALG, TRIL, TRIU, matrix_transpose
+from .shape import available
 
 _mT = matrix_transpose
 
@@ -95,10 +96,16 @@ class SharedDecompositions:
 
 DECOMPOSITIONS = SharedDecompositions()
 
-_EighResult = type(np.linalg.eigh(np.eye(1)))
-_SVDResult = type(np.linalg.svd(np.eye(1)))
-_QRResult = type(np.linalg.qr(np.eye(1)))
-_SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
+def _result_type(example):
+    """numpy's named tuple for a decomposition's results (numpy 2), else ``tuple``."""
+    kind = type(example)
+    return kind if kind is not tuple else (lambda *parts: parts)
+
+
+_EighResult = _result_type(np.linalg.eigh(np.eye(1)))
+_SVDResult = _result_type(np.linalg.svd(np.eye(1)))
+_QRResult = _result_type(np.linalg.qr(np.eye(1)))
+_SlogdetResult = _result_type(np.linalg.slogdet(np.eye(1)))
 
 
 def fold(grad, lower: bool = True):
@@ -156,19 +163,25 @@ INV = defprimitive(
 )
 
 
-def _solve_as_vector(b) -> bool:
-    return np.ndim(plain_value(b)) == 1  # numpy 2: b is a vector only when it is 1-D
+_NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
+def _solve_as_vector(a, b) -> bool:
+    """Whether np.linalg.solve treats b as a vector: numpy 2 when it is 1-D, numpy 1
+    when it has one dimension less than a."""
+    b_ndim = np.ndim(plain_value(b))
+    return b_ndim == 1 if _NUMPY_2 else b_ndim == np.ndim(plain_value(a)) - 1
 
 
 def _solve_vjp_b(g, out, a, b):
-    if _solve_as_vector(b):
+    if _solve_as_vector(a, b):
         return SOLVE(_mT(a), np.expand_dims(g, -1))[..., 0]
     return SOLVE(_mT(a), g)
 
 
 def _solve_vjp_a(g, out, a, b):
     grad_b = _solve_vjp_b(g, out, a, b)
-    if _solve_as_vector(b):
+    if _solve_as_vector(a, b):
         return -(np.expand_dims(grad_b, -1) * np.expand_dims(out, -2))
     return -(grad_b @ _mT(out))
 
@@ -313,7 +326,8 @@ def _cholesky_sample(rng):
 
 
 defprimitive(
-    "cholesky", lambda x, upper=False: np.linalg.cholesky(x, upper=upper), category=LINALG,
+    "cholesky", lambda x, upper=False: np.linalg.cholesky(x, upper=True) if upper
+    else np.linalg.cholesky(x), category=LINALG,
     display="cholesky({x})", numpy={np.linalg.cholesky: _cholesky_route},
     grads={"x": (_cholesky_vjp, "L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹ on the triangle read")},
     sample=_cholesky_sample,
@@ -525,7 +539,7 @@ SVD_S = defprimitive(
     "svd_s", _svd_s, category=LINALG,
     display=lambda s: f"svd({s['x']}).S" if s.params.get("compute_uv", True)
     else f"svdvals({s['x']})",
-    numpy={np.linalg.svdvals: _svdvals_route},
+    numpy=available({getattr(np.linalg, "svdvals", None): _svdvals_route}),
     grads={"x": (_svd_s_vjp, "U diag(ḡ) Vᵀ")},
     kink=_svd_kink, sample=_svd_s_sample,
     doc="np.linalg.svd(x).S / svdvals: the singular values, descending",

@@ -21,7 +21,7 @@ from ..core.var import matmul, multiply, plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols
-from .shape import SCATTER_ADD, normalize_axes
+from .shape import SCATTER_ADD, available, normalize_axes
 
 LINALG = "linear algebra"
 
@@ -116,7 +116,7 @@ def _matmul_route(prim, x1, x2, /):
 
 defprimitive(
     matmul, np.matmul, display="{x:p} @ {y:p}", category=LINALG,
-    numpy={np.matmul: None, np.linalg.matmul: _matmul_route},
+    numpy=available({np.matmul: None, getattr(np.linalg, "matmul", None): _matmul_route}),
     grads={"x": (_matmul_vjp_x, "ḡ @ {y:p}ᵀ"),
            "y": (_matmul_vjp_y, "{x:p}ᵀ @ ḡ")},
     sample=_matmul_sample,
@@ -240,8 +240,8 @@ def _tensordot_sample_with_forms(rng):
 
 TENSORDOT = defprimitive(
     "tensordot", _tensordot, category=LINALG, display=_tensordot_display,
-    numpy={np.tensordot: _tensordot_route, np.linalg.tensordot: _linalg_tensordot_route,
-           np.dot: _dot_route, np.inner: _inner_route},
+    numpy=available({np.tensordot: _tensordot_route, np.dot: _dot_route, np.inner: _inner_route,
+                     getattr(np.linalg, "tensordot", None): _linalg_tensordot_route}),
     grads={"x": (_tensordot_vjp_x, "ḡ ⋅ {y:p} over y's free axes"),
            "y": (_tensordot_vjp_y, "{x:p} ⋅ ḡ over x's free axes")},
     sample=_tensordot_sample_with_forms,
@@ -289,7 +289,8 @@ def _linalg_outer_route(prim, x1, x2, /):
 
 OUTER = defprimitive(
     "outer", _outer, category=LINALG, display="{x:p} ⊗ {y:p}",
-    numpy={np.outer: _outer_route, np.linalg.outer: _linalg_outer_route},
+    numpy=available({np.outer: _outer_route,
+                     getattr(np.linalg, "outer", None): _linalg_outer_route}),
     grads={"x": (lambda g, out, x, y: np.reshape(g @ np.ravel(y), _shape(x)),
                  "ḡ @ {y}"),
            "y": (lambda g, out, x, y: np.reshape(np.ravel(x) @ g, _shape(y)),
@@ -395,7 +396,8 @@ def _trace_sample(rng):
 defprimitive(
     "trace", lambda x, offset=0, axis1=0, axis2=1: np.trace(x, offset, axis1, axis2),
     category=LINALG, display="tr({x})",
-    numpy={np.trace: _trace_route, np.linalg.trace: _linalg_trace_route},
+    numpy=available({np.trace: _trace_route,
+                     getattr(np.linalg, "trace", None): _linalg_trace_route}),
     grads={"x": (_trace_vjp, "ḡ on the diagonal (I)")},
     sample=_trace_sample,
     doc="np.trace(x, offset, axis1, axis2): the sum along a diagonal",
@@ -429,7 +431,8 @@ def _diagonal_display(s: Symbols) -> str:
 DIAGONAL = defprimitive(
     "diagonal", lambda x, offset=0, axis1=0, axis2=1: np.diagonal(x, offset, axis1, axis2),
     category=LINALG, display=_diagonal_display,
-    numpy={np.diagonal: _diagonal_route, np.linalg.diagonal: _linalg_diagonal_route},
+    numpy=available({np.diagonal: _diagonal_route,
+                     getattr(np.linalg, "diagonal", None): _linalg_diagonal_route}),
     grads={"x": (_diagonal_vjp, "ḡ placed on the diagonal")},
     sample=_trace_sample,
     doc="np.diagonal(x, offset, axis1, axis2) / np.diag of a matrix: the diagonal entries",
@@ -544,7 +547,8 @@ def _cross_sample(rng):
 
 CROSS = defprimitive(
     "cross", _cross, category=LINALG, display="{x:p} × {y:p}",
-    numpy={np.cross: _cross_route, np.linalg.cross: _linalg_cross_route},
+    numpy=available({np.cross: _cross_route,
+                     getattr(np.linalg, "cross", None): _linalg_cross_route}),
     grads={"x": (_cross_vjp_x, "{y:p} × ḡ"),
            "y": (_cross_vjp_y, "ḡ × {x:p}")},
     sample=_cross_sample,

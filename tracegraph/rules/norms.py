@@ -31,7 +31,7 @@ from ..formula import Symbols
 from .decompositions import SVD_U, SVD_VH, spectrum_gap
 from .linalg import LINALG
 from .reductions import reduced_axes, restore_axes
-from .shape import normalize_axes
+from .shape import available, normalize_axes
 
 NORM = REGISTRY["norm"]
 
@@ -52,7 +52,7 @@ def _ord_text(ord_) -> str:
 
 
 def _vector_norm(x, ord=1, axis=None, keepdims=False):
-    if axis is None or isinstance(axis, tuple):
+    if axis is None or isinstance(axis, tuple):  # from np.linalg.vector_norm (numpy 2)
         return np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)
     return np.linalg.norm(x, ord=ord, axis=axis, keepdims=keepdims)
 
@@ -272,8 +272,9 @@ def _matrix_norm_route(prim, x, /, *, keepdims=False, ord="fro"):
 MATRIX_NORM = defprimitive(
     "matrix_norm", _matrix_norm, category=LINALG,
     display=lambda s: f"‖{s['x']}‖{_ord_text(s.params.get('ord', 'nuc'))}",
-    numpy={np.linalg.norm: _norm_route, np.linalg.vector_norm: _vector_norm_route,
-           np.linalg.matrix_norm: _matrix_norm_route},
+    numpy=available({np.linalg.norm: _norm_route,
+                     getattr(np.linalg, "vector_norm", None): _vector_norm_route,
+                     getattr(np.linalg, "matrix_norm", None): _matrix_norm_route}),
     grads={"x": (_matrix_norm_vjp, _matrix_norm_formula)},
     kink=_matrix_norm_kink, sample=_matrix_norm_sample,
     doc="np.linalg.norm(x, ord) of matrices for ord ≠ 'fro': 'nuc', ±2, ±1, ±∞",

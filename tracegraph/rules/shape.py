@@ -25,6 +25,17 @@ def _ndim(a) -> int:
     return np.ndim(plain_value(a))
 
 
+def available(routes: dict) -> dict:
+    """``routes`` without the entries for functions this numpy lacks (written
+    ``getattr(np, "unstack", None)``: the array-API names arrived with numpy 2).
+
+    Example:
+        >>> list(available({np.sum: None, getattr(np, "no_such_function", None): None})) == [np.sum]
+        True
+    """
+    return {func: adapter for func, adapter in routes.items() if func is not None}
+
+
 def _shape(a) -> tuple[int, ...]:
     return np.shape(plain_value(a))
 
@@ -202,8 +213,11 @@ TRANSPOSE = defprimitive(
            np.swapaxes: _permutation_route(np.swapaxes),
            np.moveaxis: _permutation_route(np.moveaxis),
            np.rollaxis: _permutation_route(np.rollaxis),
-           np.matrix_transpose: _permutation_route(np.matrix_transpose),
-           np.linalg.matrix_transpose: _permutation_route(np.linalg.matrix_transpose)},
+           **available({
+               getattr(np, "matrix_transpose", None):
+                   _permutation_route(getattr(np, "matrix_transpose", None)),
+               getattr(np.linalg, "matrix_transpose", None):
+                   _permutation_route(getattr(np.linalg, "matrix_transpose", None))})},
     sample=_transpose_sample,
     doc="np.transpose(x, axes) / x.T / np.swapaxes / np.moveaxis / np.rollaxis",
 )
@@ -238,8 +252,8 @@ defprimitive(
     astype, _astype, category=SHAPE,
     display=lambda s: f"{s['x']}.astype({np.dtype(s.params['dtype']).name})",
     grads={"x": (_astype_vjp, _astype_formula)},
-    numpy={np.astype: lambda prim, x, dtype, /, *, copy=True, device=None:
-           prim(x, dtype=np.dtype(dtype))},
+    numpy=available({getattr(np, "astype", None): lambda prim, x, dtype, /, *, copy=True,
+                     device=None: prim(x, dtype=np.dtype(dtype))}),
     sample=_astype_sample,
     doc="x.astype(dtype) / np.astype: between float dtypes (a cast to integers has "
         "gradient 0)",
@@ -468,7 +482,8 @@ def _unstack_route(prim, x, /, *, axis=0):
 defprimitive(
     "concatenate", _concatenate, variadic=True, category=SHAPE,
     numpy={np.concatenate: _concatenate_route,  # np.concat is the same function
-           np.hstack: _hstack_route, np.vstack: _vstack_route, np.row_stack: _vstack_route,
+           np.hstack: _hstack_route, np.vstack: _vstack_route,
+           **available({getattr(np, "row_stack", None): _vstack_route}),
            np.dstack: _dstack_route, np.column_stack: _column_stack_route},
     display=lambda s: f"concat({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
@@ -479,7 +494,7 @@ defprimitive(
 )
 defprimitive(
     "stack", _stack, variadic=True, category=SHAPE,
-    numpy={np.stack: _stack_route, np.unstack: _unstack_route},
+    numpy=available({np.stack: _stack_route, getattr(np, "unstack", None): _unstack_route}),
     display=lambda s: f"stack({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
                       getitem(g, index=(slice(None),) * (axis % _ndim(g)) + (position,)),
