@@ -47,11 +47,25 @@ def _sort(x, axis=-1, kind=None):
     return _along(x, np.argsort(values, axis=axis, kind="stable"), axis)
 
 
+def _sources(values, arranged):
+    """Where each entry of ``arranged`` (a rearrangement of the 1-D ``values``) came from."""
+    order = np.argsort(values, kind="stable")
+    return order[np.searchsorted(values[order], arranged)]
+
+
 def _partition(x, kth, axis=-1, kind="introselect"):
+    # np.argpartition may arrange the elements differently from np.partition: find
+    # where each element of numpy's own result came from.
     values = getval(x)
     if axis is None:
-        return anp.ravel(x)[np.argpartition(np.ravel(values), kth)]
-    return _along(x, np.argpartition(values, kth, axis=axis), axis)
+        flat = np.ravel(values)
+        return anp.ravel(x)[_sources(flat, np.partition(flat, kth))]
+    moved = np.moveaxis(values, axis, -1)
+    arranged = np.partition(moved, kth, axis=-1)
+    sources = np.empty(moved.shape, dtype=np.intp)
+    for index in np.ndindex(moved.shape[:-1]):
+        sources[index] = _sources(moved[index], arranged[index])
+    return _along(x, np.moveaxis(sources, -1, axis), axis)
 
 
 def _select(*choices, conditions=()):

@@ -80,6 +80,11 @@ class SharedDecompositions:
         self._entries: list[tuple[object, np.ndarray, tuple]] = []
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every stored decomposition (benchmarks call this between runs)."""
+        with self._lock:
+            self._entries.clear()
+
     def get(self, key: object, x, compute) -> tuple:
         x = np.asarray(x)
         with self._lock:

@@ -22,7 +22,7 @@ from ..core.var import getitem, plain_value, value_of
 from ..extend import defprimitive
 from ..formula import Symbols
 from .indexing import along_axis_index
-from .shape import SCATTER_ADD, SHAPE, normalize_axes
+from .shape import SHAPE, normalize_axes
 
 
 def _shape(a) -> tuple[int, ...]:
@@ -33,16 +33,25 @@ def _stable_order(values, axis):
     return np.argsort(values, axis=axis, kind="stable")
 
 
+def _inverse_permutation(permutation, axis):
+    """``inverse`` with ``take_along_axis(permutation, inverse) == arange`` (O(n), no sort)."""
+    count = permutation.shape[axis]
+    positions = np.arange(count).reshape([-1 if d == axis % permutation.ndim else 1
+                                          for d in range(permutation.ndim)])
+    inverse = np.empty_like(permutation)
+    np.put_along_axis(inverse, permutation, np.broadcast_to(positions, permutation.shape),
+                      axis=axis)
+    return inverse
+
+
 def _route_back(g, x, source, axis):
     """The VJP of ``out = take_along_axis(x, source, axis)`` (``axis=None``: of the
-    flattened x) for a permutation ``source``."""
+    flattened x) for a permutation ``source``: each input takes its output's gradient."""
     shape = _shape(x)
     if axis is None:
-        flat = SCATTER_ADD(np.ravel(g), shape=(int(np.prod(shape, dtype=np.int64)),),
-                           index=source)
+        flat = getitem(np.ravel(g), index=_inverse_permutation(source, 0))
         return np.reshape(flat, shape)
-    inverse = _stable_order(source, axis)
-    return getitem(g, index=along_axis_index(inverse, shape, axis))
+    return getitem(g, index=along_axis_index(_inverse_permutation(source, axis), shape, axis))
 
 
 def _tie_gap(x, axis=None, **params):
@@ -106,7 +115,7 @@ def _partition_vjp(g, out, x, kth, axis=-1, kind="introselect"):
     along = -1 if axis is None else axis
     # Which input each output element is: the input of the same rank.
     by_rank = _stable_order(values, along)
-    rank_of_output = _stable_order(_stable_order(result, along), along)
+    rank_of_output = _inverse_permutation(_stable_order(result, along), along)
     source = np.take_along_axis(by_rank, rank_of_output, axis=along)
     return _route_back(g, x, source, axis)
 
@@ -145,14 +154,17 @@ def _select(*choices, conditions=()):
     return np.select(list(conditions), list(choices[:-1]), choices[-1])
 
 
-def _chosen(conditions, count):
-    """For every element, the index of the first condition that holds (count: none)."""
-    return np.select(list(conditions), list(range(count)), count)
+def _picked(conditions, position):
+    """Where choice ``position`` is the one np.select takes: its condition holds and no
+    earlier one does (for the default, the one past the conditions: none holds)."""
+    earlier = np.zeros(np.broadcast_shapes(*(np.shape(c) for c in conditions)), dtype=bool)
+    for condition in conditions[:position]:
+        earlier = earlier | condition
+    return ~earlier if position == len(conditions) else conditions[position] & ~earlier
 
 
 def _select_vjp(g, out, *choices, conditions=(), position=0):
-    picked = np.equal(_chosen(conditions, len(choices) - 1), position)
-    return g * picked
+    return g * _picked(conditions, position)
 
 
 def _select_route(prim, condlist, choicelist, default=0):
