@@ -220,7 +220,7 @@ REFERENCES = {
     "vdot": lambda x, y: anp.sum(anp.ravel(x) * anp.ravel(y)),
     "outer": lambda x, y: anp.ravel(x)[:, None] * anp.ravel(y)[None, :],
     "kron": _kron,
-    "trace": lambda x, offset=0, axis1=0, axis2=1: anp.sum(
+    "matrix_trace": lambda x, offset=0, axis1=0, axis2=1: anp.sum(
         _diagonal(x, offset, axis1, axis2), axis=-1),
     "diagonal": _diagonal,
     "diag": lambda x, k=0: anp.diag(x, k),

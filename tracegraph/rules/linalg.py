@@ -394,7 +394,8 @@ def _trace_sample(rng):
 
 
 defprimitive(
-    "trace", lambda x, offset=0, axis1=0, axis2=1: np.trace(x, offset, axis1, axis2),
+    # Not "trace": tracegraph.trace is the tracing function.
+    "matrix_trace", lambda x, offset=0, axis1=0, axis2=1: np.trace(x, offset, axis1, axis2),
     category=LINALG, display="tr({x})",
     numpy=available({np.trace: _trace_route,
                      getattr(np.linalg, "trace", None): _linalg_trace_route}),
