@@ -37,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import tracegraph as tg  # noqa: E402
-from tracegraph.rules.decompositions import DECOMPOSITIONS  # noqa: E402
+import tracegraph as tg
+from tracegraph.rules.decompositions import DECOMPOSITIONS
 
 Case = tuple[dict[str, np.ndarray], Callable[..., Any], Callable[..., Any]]
 
@@ -52,12 +52,20 @@ def _fold(grad):
     return np.tril(grad + grad.T) - np.diag(np.diag(grad))
 
 
+def gradient_of(name: str, vjp: Callable[..., tuple]) -> Callable[..., tuple]:
+    """A hand-written case from ``vjp(*inputs, g) -> (value, gradient of input name)``."""
+    def by_hand(g, **inputs):
+        value, grad = vjp(*inputs.values(), g)
+        return value, {name: grad}
+    return by_hand
+
+
 def cases(n: int, rng: np.random.Generator) -> dict[str, Callable[[], Case]]:
     """name -> builder of (inputs, traced function, hand-written forward + VJP).
 
     The hand-written function takes the inputs and the cotangent and returns
     (value, {input name: gradient})."""
-    side = int(round(n ** 0.5)) // 4 * 4
+    side = round(n ** 0.5) // 4 * 4
     n = side * side
     vector = rng.normal(size=n)
     matrix = rng.normal(size=(side, side))
@@ -118,6 +126,23 @@ def cases(n: int, rng: np.random.Generator) -> dict[str, Callable[[], Case]]:
         grad = np.zeros_like(A)
         grad[:, j] = g * np.sign(A[:, j])
         return sums[j], grad
+
+    def inv_vjp(A, g):
+        inverse = np.linalg.inv(A)
+        return inverse, -inverse.T @ g @ inverse.T
+
+    def solve_by_hand(A, b, g):
+        x = np.linalg.solve(A, b)
+        grad_b = np.linalg.solve(A.T, g)
+        return x, {"A": -np.outer(grad_b, x), "b": grad_b}
+
+    def det_vjp(A, g):
+        d = np.linalg.det(A)
+        return d, g * d * np.linalg.inv(A).T
+
+    def p_norm_vjp(x, g):
+        total = np.sum(np.abs(x) ** 3) ** (1 / 3)
+        return total, g * np.sign(x) * (np.abs(x) / total) ** 2
 
     def sort_vjp(x, g):
         order = np.argsort(x, kind="stable")
@@ -194,48 +219,36 @@ def cases(n: int, rng: np.random.Generator) -> dict[str, Callable[[], Case]]:
         "tril": lambda: ({"A": matrix}, lambda A: np.tril(A),
                          lambda A, g: (np.tril(A), {"A": np.tril(g)})),
         # ------------------------------------------------------------ np.linalg
-        "inv": lambda: ({"A": well}, lambda A: np.linalg.inv(A),
-                        lambda A, g: (lambda Ai: (Ai, {"A": -Ai.T @ g @ Ai.T}))(
-                            np.linalg.inv(A))),
+        "inv": lambda: ({"A": well}, lambda A: np.linalg.inv(A), gradient_of("A", inv_vjp)),
         "solve": lambda: ({"A": well, "b": vector[:side]}, lambda A, b: np.linalg.solve(A, b),
-                          lambda A, b, g: (lambda x, gb: (x, {"A": -np.outer(gb, x), "b": gb}))(
-                              np.linalg.solve(A, b), np.linalg.solve(A.T, g))),
+                          solve_by_hand),
         "det": lambda: ({"A": well / side}, lambda A: np.linalg.det(A),
-                        lambda A, g: (lambda d: (d, {"A": g * d * np.linalg.inv(A).T}))(
-                            np.linalg.det(A))),
+                        gradient_of("A", det_vjp)),
         "slogdet": lambda: ({"A": well}, lambda A: np.linalg.slogdet(A)[1],
                             lambda A, g: (np.linalg.slogdet(A)[1],
                                           {"A": g * np.linalg.inv(A).T})),
-        "pinv": lambda: ({"A": tall}, lambda A: np.linalg.pinv(A),
-                         lambda A, g: (lambda r: (r[0], {"A": r[1]}))(pinv_vjp(A, g))),
+        "pinv": lambda: ({"A": tall}, lambda A: np.linalg.pinv(A), gradient_of("A", pinv_vjp)),
         "cholesky": lambda: ({"A": spd}, lambda A: np.linalg.cholesky(A),
-                             lambda A, g: (lambda r: (r[0], {"A": r[1]}))(cholesky_vjp(A, g))),
+                             gradient_of("A", cholesky_vjp)),
         "qr (Q and R)": lambda: ({"A": tall}, lambda A: tuple(np.linalg.qr(A)),
-                                 lambda A, g: (lambda r: (r[0], {"A": r[1]}))(
-                                     qr_vjp(A, *g))),
+                                 gradient_of("A", lambda A, g: qr_vjp(A, *g))),
         "eigh (w and V)": lambda: ({"A": sym}, lambda A: tuple(np.linalg.eigh(A)),
-                                   lambda A, g: (lambda r: (r[0], {"A": r[1]}))(
-                                       eigh_vjp(A, *g))),
+                                   gradient_of("A", lambda A, g: eigh_vjp(A, *g))),
         "svd (U, S, Vh)": lambda: ({"A": tall},
                                    lambda A: tuple(np.linalg.svd(A, full_matrices=False)),
-                                   lambda A, g: (lambda r: (r[0], {"A": r[1]}))(
-                                       svd_vjp(A, *g))),
+                                   gradient_of("A", lambda A, g: svd_vjp(A, *g))),
         "norm ord=2 (matrix)": lambda: ({"A": matrix}, lambda A: np.linalg.norm(A, 2),
-                                        lambda A, g: (lambda r: (r[0], {"A": r[1]}))(
-                                            top_singular_vjp(A, g))),
+                                        gradient_of("A", top_singular_vjp)),
         "norm nuc": lambda: ({"A": matrix}, lambda A: np.linalg.norm(A, "nuc"),
-                             lambda A, g: (lambda r: (r[0], {"A": r[1]}))(nuclear_vjp(A, g))),
+                             gradient_of("A", nuclear_vjp)),
         "norm ord=1 (matrix)": lambda: ({"A": matrix}, lambda A: np.linalg.norm(A, 1),
-                                        lambda A, g: (lambda r: (r[0], {"A": r[1]}))(
-                                            max_column_vjp(A, g))),
+                                        gradient_of("A", max_column_vjp)),
         "norm ord=inf (vector)": lambda: ({"x": vector}, lambda x: np.linalg.norm(x, np.inf),
                                           lambda x, g: (np.max(np.abs(x)), {
                                               "x": g * np.sign(x) * (np.abs(x) == np.max(
                                                   np.abs(x)))})),
         "norm ord=3 (vector)": lambda: ({"x": vector}, lambda x: np.linalg.norm(x, 3),
-                                        lambda x, g: (lambda r: (r, {
-                                            "x": g * np.sign(x) * (np.abs(x) / r) ** 2}))(
-                                            np.sum(np.abs(x) ** 3) ** (1 / 3))),
+                                        gradient_of("x", p_norm_vjp)),
         # ------------------------------------------------------------ shapes
         "reshape order=F": lambda: ({"x": vector}, lambda x: np.reshape(x, (side, -1), order="F"),
                                     lambda x, g: (np.reshape(x, (side, -1), order="F"),
@@ -249,7 +262,7 @@ def cases(n: int, rng: np.random.Generator) -> dict[str, Callable[[], Case]]:
         "tile": lambda: ({"x": vector[:n // 4]}, lambda x: np.tile(x, 4),
                          lambda x, g: (np.tile(x, 4), {"x": g.reshape(4, -1).sum(axis=0)})),
         "repeat": lambda: ({"x": vector[:n // 4]}, lambda x: np.repeat(x, 4),
-                           lambda x, g: (lambda r: (r[0], {"x": r[1]}))(repeat_vjp(x, g, 4))),
+                           gradient_of("x", lambda x, g: repeat_vjp(x, g, 4))),
         "split": lambda: ({"x": vector}, lambda x: tuple(np.split(x, 4)),
                           lambda x, g: (tuple(np.split(x, 4)), {"x": np.concatenate(g)})),
         "flip": lambda: ({"x": matrix}, lambda x: np.flip(x),
@@ -261,19 +274,16 @@ def cases(n: int, rng: np.random.Generator) -> dict[str, Callable[[], Case]]:
         "pad constant": lambda: ({"x": matrix}, lambda x: np.pad(x, 2),
                                  lambda x, g: (np.pad(x, 2), {"x": g[2:-2, 2:-2]})),
         "pad reflect": lambda: ({"x": matrix}, lambda x: np.pad(x, 2, mode="reflect"),
-                                lambda x, g: (lambda r: (r[0], {"x": r[1]}))(
-                                    pad_reflect_vjp(x, g, 2))),
+                                gradient_of("x", lambda x, g: pad_reflect_vjp(x, g, 2))),
         "take": lambda: ({"x": vector}, lambda x: np.take(x, idx),
-                         lambda x, g: (lambda r: (r[0], {"x": r[1]}))(take_vjp(x, g, idx))),
+                         gradient_of("x", lambda x, g: take_vjp(x, g, idx))),
         "take_along_axis": lambda: ({"x": matrix},
                                     lambda x: np.take_along_axis(x, take_along, axis=1),
                                     lambda x, g: (np.take_along_axis(x, take_along, axis=1),
                                                   {"x": _put_along(g, take_along, x.shape)})),
-        "sort": lambda: ({"x": vector}, lambda x: np.sort(x),
-                         lambda x, g: (lambda r: (r[0], {"x": r[1]}))(sort_vjp(x, g))),
+        "sort": lambda: ({"x": vector}, lambda x: np.sort(x), gradient_of("x", sort_vjp)),
         "partition": lambda: ({"x": vector}, lambda x: np.partition(x, n // 2),
-                              lambda x, g: (lambda r: (r[0], {"x": r[1]}))(
-                                  partition_vjp(x, g, n // 2))),
+                              gradient_of("x", lambda x, g: partition_vjp(x, g, n // 2))),
         "select": lambda: ({"x": matrix}, lambda x: np.select(conditions, [x, 2 * matrix], -x),
                            lambda x, g: (np.select(conditions, [x, 2 * matrix], -x),
                                          {"x": g * conditions[0] - g * ~(conditions[0]
@@ -354,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.only:
         wanted = [w.strip() for w in args.only.split(",")]
         table = {k: v for k, v in table.items() if any(w in k for w in wanted)}
-    side = int(round(n ** 0.5)) // 4 * 4
+    side = round(n ** 0.5) // 4 * 4
     baseline = rng.normal(size=side * side)
     fixed = measure("x·1.0", lambda: ({"x": baseline}, lambda x: x * 1.0,
                                       lambda x, g: (x * 1.0, {"x": g * 1.0})), repeats, rng)

@@ -70,7 +70,7 @@ class SharedDecompositions:
         ...     calls.append(1)
         ...     return (x * 2.0,)
         >>> a = np.ones(2)
-        >>> _ = cache.get("double", a, count); _ = cache.get("double", a.copy(), count)
+        >>> _ = cache.get("double", a, count, 0); _ = cache.get("double", a.copy(), count, 0)
         >>> len(calls)
         1
     """
@@ -85,18 +85,19 @@ class SharedDecompositions:
         with self._lock:
             self._entries.clear()
 
-    def get(self, key: object, x, compute) -> tuple:
+    def get(self, key: object, x, compute, part: int):
+        """Result ``part`` of ``compute(x)``, computed once for equal inputs (a copy)."""
         x = np.asarray(x)
         with self._lock:
             for stored_key, stored, result in self._entries:
                 if stored_key == key and stored.shape == x.shape and stored.dtype == x.dtype \
                         and np.array_equal(stored, x):
-                    return tuple(np.copy(r) for r in result)
+                    return np.copy(result[part])
         result = tuple(compute(x))
         with self._lock:
             self._entries.insert(0, (key, x.copy(), result))
             del self._entries[self._size:]
-        return tuple(np.copy(r) for r in result)
+        return np.copy(result[part])
 
 
 DECOMPOSITIONS = SharedDecompositions()
@@ -296,8 +297,8 @@ def _pinv_sample(rng):
 defprimitive(
     "pinv", _pinv, category=LINALG, display="{x:p}⁺",
     numpy={np.linalg.pinv: _pinv_route},
-    grads={"x": (_pinv_vjp, "−{out:p}ᵀ ḡ {out:p}ᵀ + (I − {x}{out})ḡᵀ{out}{out}ᵀ + "
-                            "{out}ᵀ{out}ḡᵀ(I − {out}{x})")},
+    grads={"x": (_pinv_vjp, ("−{out:p}ᵀ ḡ {out:p}ᵀ + (I − {x}{out})ḡᵀ{out}{out}ᵀ + "
+                             "{out}ᵀ{out}ḡᵀ(I − {out}{x})"))},
     kink=_pinv_kink, sample=_pinv_sample,
     doc="np.linalg.pinv(x): the Moore-Penrose pseudo-inverse (differentiable where the "
         "rank does not change)",
@@ -344,13 +345,13 @@ defprimitive(
 # --------------------------------------------------------------------------- eigh
 
 
-def _eigh(x, UPLO):
-    return DECOMPOSITIONS.get(("eigh", UPLO), x, lambda a: np.linalg.eigh(a, UPLO=UPLO))
+def _eigh(x, UPLO, part):
+    return DECOMPOSITIONS.get(("eigh", UPLO), x, lambda a: np.linalg.eigh(a, UPLO=UPLO), part)
 
 
 def _eigh_values(x, UPLO="L", with_vectors=True):
     if with_vectors:
-        return _eigh(x, UPLO)[0]
+        return _eigh(x, UPLO, 0)
     return np.linalg.eigvalsh(x, UPLO=UPLO)
 
 
@@ -410,7 +411,7 @@ EIGH_VALUES = defprimitive(
         "matrix x reads from one triangle",
 )
 EIGH_VECTORS = defprimitive(
-    "eigh_vectors", lambda x, UPLO="L": _eigh(x, UPLO)[1], category=LINALG,
+    "eigh_vectors", lambda x, UPLO="L": _eigh(x, UPLO, 1), category=LINALG,
     display="eigh({x}).eigenvectors",
     numpy={np.linalg.eigh: _eigh_route},
     grads={"x": (_eigh_vectors_vjp, "V (F ∘ Vᵀḡ) Vᵀ, F = 1/(wⱼ − wᵢ), on the triangle read")},
@@ -423,15 +424,15 @@ EIGH_VECTORS = defprimitive(
 # --------------------------------------------------------------------------- svd
 
 
-def _svd(x, full_matrices, hermitian):
+def _svd(x, full_matrices, hermitian, part):
     return DECOMPOSITIONS.get(("svd", full_matrices, hermitian), x,
                               lambda a: np.linalg.svd(a, full_matrices=full_matrices,
-                                                      hermitian=hermitian))
+                                                      hermitian=hermitian), part)
 
 
 def _svd_s(x, full_matrices=True, compute_uv=True, hermitian=False):
     if compute_uv:
-        return _svd(x, full_matrices, hermitian)[1]
+        return _svd(x, full_matrices, hermitian, 1)
     return np.linalg.svd(x, compute_uv=False, hermitian=hermitian)
 
 
@@ -481,7 +482,7 @@ def _svd_u_vjp(g, out, x, full_matrices=True, hermitian=False):
 
 
 def _svd_s_vjp(g, out, x, full_matrices=True, compute_uv=True, hermitian=False):
-    u, s, v, k = _svd_parts(x, full_matrices, hermitian)
+    u, _, v, _ = _svd_parts(x, full_matrices, hermitian)
     grad = (u * np.expand_dims(g, -2)) @ _mT(v)
     return fold(grad) if hermitian else grad
 
@@ -534,7 +535,7 @@ def _svd_s_sample(rng):
 
 
 SVD_U = defprimitive(
-    "svd_u", lambda x, full_matrices=True, hermitian=False: _svd(x, full_matrices, hermitian)[0],
+    "svd_u", lambda x, full_matrices=True, hermitian=False: _svd(x, full_matrices, hermitian, 0),
     category=LINALG, display="svd({x}).U", numpy={np.linalg.svd: _svd_route},
     grads={"x": (_svd_u_vjp, "U(F ∘ (Uᵀḡ − ḡᵀU))SVᵀ + (I − UUᵀ)ḡS⁻¹Vᵀ")},
     kink=_svd_kink, sample=_svd_sample,
@@ -550,7 +551,7 @@ SVD_S = defprimitive(
     doc="np.linalg.svd(x).S / svdvals: the singular values, descending",
 )
 SVD_VH = defprimitive(
-    "svd_vh", lambda x, full_matrices=True, hermitian=False: _svd(x, full_matrices, hermitian)[2],
+    "svd_vh", lambda x, full_matrices=True, hermitian=False: _svd(x, full_matrices, hermitian, 2),
     category=LINALG, display="svd({x}).Vh",
     grads={"x": (_svd_vh_vjp, "US(F ∘ (Vᵀḡᵀ − ḡV))Vᵀ + US⁻¹ḡ(I − VVᵀ)")},
     kink=_svd_kink, sample=_svd_sample,
@@ -561,8 +562,8 @@ SVD_VH = defprimitive(
 # --------------------------------------------------------------------------- qr
 
 
-def _qr(x, mode):
-    return DECOMPOSITIONS.get(("qr", mode), x, lambda a: np.linalg.qr(a, mode=mode))
+def _qr(x, mode, part):
+    return DECOMPOSITIONS.get(("qr", mode), x, lambda a: np.linalg.qr(a, mode=mode), part)
 
 
 def _copy_lower_to_upper(m):
@@ -641,7 +642,7 @@ def _qr_sample(rng):
 
 
 QR_Q = defprimitive(
-    "qr_q", lambda x, mode="reduced": _qr(x, mode)[0], category=LINALG, display="qr({x}).Q",
+    "qr_q", lambda x, mode="reduced": _qr(x, mode, 0), category=LINALG, display="qr({x}).Q",
     numpy={np.linalg.qr: _qr_route},
     grads={"x": (lambda g, out, x, mode="reduced": _qr_vjp(x, g, None, mode),
                  "(ḡ − Q copyltu(ḡᵀQ)) R⁻ᵀ")},
@@ -649,7 +650,7 @@ QR_Q = defprimitive(
     doc="np.linalg.qr(x).Q: the orthonormal factor",
 )
 QR_R = defprimitive(
-    "qr_r", lambda x, mode="reduced": _qr(x, mode)[1], category=LINALG, display="qr({x}).R",
+    "qr_r", lambda x, mode="reduced": _qr(x, mode, 1), category=LINALG, display="qr({x}).R",
     grads={"x": (lambda g, out, x, mode="reduced": _qr_vjp(x, None, g, mode),
                  "Q copyltu(R ḡᵀ) R⁻ᵀ")},
     kink=_qr_kink, sample=_qr_sample,

@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..core.var import plain_value, value_of
@@ -87,7 +89,7 @@ def _pieces(prim, ary, indices_or_sections, axis, equal):
     points = split_points(_shape(ary)[axis], indices_or_sections, equal=equal)
     lead = (slice(None),) * axis
     return [prim(ary, index=lead + (slice(start, stop),))
-            for start, stop in zip(points[:-1], points[1:])]
+            for start, stop in itertools.pairwise(points)]
 
 
 def _split_route(prim, ary, indices_or_sections, axis=0):

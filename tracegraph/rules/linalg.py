@@ -69,7 +69,7 @@ def _matmul_vjp_x(g, out, x, y):
         return g @ np.transpose(y)
     if x_ndim == 1 and y_ndim == 1:  # dot product: scalar output
         return g * y
-    x2, y2, g2 = _promoted(x, y, g)
+    _, y2, g2 = _promoted(x, y, g)
     grad = g2 @ matrix_transpose(y2)
     return grad[..., 0, :] if x_ndim == 1 else grad
 
@@ -80,7 +80,7 @@ def _matmul_vjp_y(g, out, x, y):
         return np.transpose(x) @ g
     if x_ndim == 1 and y_ndim == 1:
         return g * x
-    x2, y2, g2 = _promoted(x, y, g)
+    x2, _, g2 = _promoted(x, y, g)
     grad = matrix_transpose(x2) @ g2
     return grad[..., 0] if y_ndim == 1 else grad
 
@@ -320,7 +320,7 @@ def _kron_vjp_x(g, out, x, y):
 
 
 def _kron_vjp_y(g, out, x, y):
-    x_full, y_full, interleaved = _kron_layout(x, y)
+    x_full, _, interleaved = _kron_layout(x, y)
     spread_x = np.reshape(x, tuple(n for m in x_full for n in (m, 1)))
     grad = np.sum(np.reshape(g, interleaved) * spread_x,
                   axis=tuple(range(0, 2 * len(x_full), 2)))
