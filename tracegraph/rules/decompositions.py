@@ -92,12 +92,17 @@ class SharedDecompositions:
             for stored_key, stored, result in self._entries:
                 if stored_key == key and stored.shape == x.shape and stored.dtype == x.dtype \
                         and np.array_equal(stored, x):
-                    return np.copy(result[part])
+                    return _own(result[part])
         result = tuple(compute(x))
         with self._lock:
             self._entries.insert(0, (key, x.copy(), result))
             del self._entries[self._size:]
-        return np.copy(result[part])
+        return _own(result[part])
+
+
+def _own(value):
+    """A copy of a stored array (numpy scalars are immutable and stay as they are)."""
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 DECOMPOSITIONS = SharedDecompositions()
@@ -226,21 +231,25 @@ defprimitive(
 )
 
 
+def _slogdet(x, part=1):
+    return DECOMPOSITIONS.get(("slogdet",), x, np.linalg.slogdet, part)
+
+
+def _slogdet_sign(a):
+    return _slogdet(a, 0)
+
+
 def _slogdet_route(prim, a):
     logabsdet = prim(a)
-    sign = np.linalg.slogdet(plain_value(a))[0]
+    sign = _slogdet_sign(plain_value(a))  # the same factorisation as logabsdet's
     tape = getattr(a, "tape", None)
     if tape is not None:  # the sign is piecewise constant: a replay checks it still holds
         tape.guard(_slogdet_sign, (a,), {}, sign)
     return _SlogdetResult(sign, logabsdet)
 
 
-def _slogdet_sign(a):
-    return np.linalg.slogdet(a)[0]
-
-
 defprimitive(
-    "slogdet", lambda x: np.linalg.slogdet(x)[1], category=LINALG, display="log|det({x})|",
+    "slogdet", lambda x: _slogdet(x), category=LINALG, display="log|det({x})|",
     numpy={np.linalg.slogdet: _slogdet_route},
     grads={"x": (lambda g, out, x: np.expand_dims(g, (-1, -2)) * _mT(INV(x)), "{x:p}⁻ᵀ")},
     sample=_square_sample,
