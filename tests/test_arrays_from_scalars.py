@@ -104,3 +104,10 @@ def test_np_r_of_traced_arrays_says_to_concatenate():
 def test_a_dtype_on_np_array_of_traced_numbers_says_to_leave_it_out():
     with pytest.raises(tg.TracedValueLeakError, match="leave out dtype="):
         tg.trace(lambda a, b: np.sum(np.array([a, b], dtype=float)), a=1.0, b=2.0)
+
+
+def test_np_stack_keeps_one_node_through_plain_numpy_functions():
+    t = tg.trace(lambda a, b, c: -np.sum(np.array([0.2, 0.3, 0.5]) * np.log(np.stack([a, b, c]))),
+                 a=0.2, b=0.3, c=0.5)
+    assert _ops(t) == ["input", "input", "input", "stack", "log", "multiply", "sum", "negative"]
+    assert (t.grads["a"], t.grads["b"], t.grads["c"]) == pytest.approx((-1.0, -1.0, -1.0))
