@@ -8,6 +8,8 @@ environment, hypothesis runs derandomized (see the profile below).
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import shutil
 
@@ -21,6 +23,12 @@ HAVE_DOT = shutil.which("dot") is not None
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+# scipy's rules are declared only when asked for; declare them before the registry-wide
+# tests are collected, so the finite-difference, second-order and autograd checks cover them.
+if importlib.util.find_spec("scipy") is not None:
+    importlib.import_module("tracegraph.rules.scipy_linalg")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -156,8 +156,8 @@ def test_numpy_function_without_a_rule_names_it_and_how_to_register():
         tg.trace(lambda x: np.cbrt(x), x=8.0)
     assert info.value.operation == "np.cbrt"
     assert "tracegraph.primitive" in str(info.value)
-    with pytest.raises(tg.UnsupportedOperationError, match="np.sort"):
-        tg.trace(lambda x: np.sum(np.sort(x)), x=np.ones(3))
+    with pytest.raises(tg.UnsupportedOperationError, match=r"np\.fft\.rfft"):
+        tg.trace(lambda x: np.sum(np.fft.rfft(x)), x=np.ones(3))
 
 
 def test_in_place_updates_are_refused():

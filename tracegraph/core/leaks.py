@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import (
     ForeignTraceError,
     TracedValueLeakError,
@@ -81,12 +83,23 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     function, _ = call_parts(expression)
     via = f"{function}(...)" if function else "np.array / np.asarray"
     target = f" of dtype {dtype}" if dtype is not None else ""
+    hint = ("build arrays of traced values with np.stack([...]) or np.concatenate([...]) "
+            "(np.array([a, b]) works for traced numbers); use .value if you only need the "
+            "numbers")
+    index_trick = next((name for name in ("r_", "c_") if f"{name}[" in expression), None)
+    if index_trick:
+        # np.r_[...] converts each piece with np.array before joining: numpy gives a
+        # traced array no way in.
+        via = f"np.{index_trick}[...]"
+        hint = (f"use {'np.concatenate([...])' if index_trick == 'r_' else 'np.column_stack([...])'}"
+                f" for traced arrays (np.{index_trick}[a, b] of traced numbers works)")
+    elif dtype is not None and np.ndim(var.value) == 0:
+        hint = ("leave out dtype=: np.array([a, b]) of traced numbers becomes one traced "
+                "array (use .astype on it if you need another float dtype)")
     return TracedValueLeakError(
         f"{via} converts the traced value {var.label!r} to a plain numpy array{target}, "
         "which would drop it from the trace",
-        location=location, node=var.label,
-        hint="build arrays of traced values with np.stack([...]) or np.concatenate([...]) "
-        "(np.array([a, b]) works for traced numbers); use .value if you only need the numbers",
+        location=location, node=var.label, hint=hint,
     )
 
 

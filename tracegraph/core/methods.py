@@ -123,6 +123,13 @@ class ArrayMethods:
     def dot(self, other: Any) -> Any:
         return np.dot(self, other)
 
+    def conjugate(self) -> Any:
+        # Traced values are real (complex inputs are refused): numpy's object loops call
+        # this (np.var([a, b]) does), and it is the identity.
+        return self
+
+    conj = conjugate
+
     def clip(self, *args: Any, **kwargs: Any) -> Any:
         return np.clip(self, *args, **kwargs)
 

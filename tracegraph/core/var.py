@@ -597,10 +597,11 @@ class Var(ArrayMethods):
     @property
     def dtype(self) -> np.dtype:
         value = plain_value(self.value)
-        if type(value) is float:
-            # Like the Python float it stands for: numpy code that meets a traced number
-            # (np.mean([a, b]) sums objects) then treats it as a Python number.
-            raise AttributeError("a traced Python float has no dtype")
+        if type(value) is float or isinstance(value, np.generic):
+            # Like the Python number it stands for: numpy code that meets a traced number
+            # (np.mean([a, b]) sums objects) then treats it as one, instead of converting
+            # it with ret.dtype.type(ret), which would drop it from the trace.
+            raise AttributeError("a traced number has no dtype")
         return np.result_type(value)
 
     def __repr__(self) -> str:

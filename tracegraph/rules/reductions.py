@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 from ..core import broadcast_view, normalize_axis, shape_of
-from ..errors import UnsupportedOperationError
 from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols
 
@@ -117,13 +116,6 @@ def _mean_route(prim, a, axis=None, dtype=None, out=None, keepdims=False, *, whe
     return prim(a, axis=normalize_axis(axis), keepdims=bool(keepdims))
 
 
-def _norm_route(prim, x, ord=None, axis=None, keepdims=False):
-    if ord not in (None, 2, "fro") or (ord == 2 and axis is None and np.ndim(x) > 1):
-        raise UnsupportedOperationError(
-            f"np.linalg.norm(ord={ord!r})", reason="only the 2-norm / Frobenius norm is traced")
-    return prim(x, axis=normalize_axis(axis), keepdims=bool(keepdims))
-
-
 def _np_sum(x, axis=None, keepdims=False):
     return np.sum(x, axis=axis, keepdims=keepdims)
 
@@ -175,9 +167,9 @@ defprimitive(
 )
 defprimitive(
     "norm", _norm, display=lambda s: f"‖{s['x']}{_axis_text(s)}‖", category=REDUCTION,
-    numpy={np.linalg.norm: _norm_route},
     grads={"x": (_norm_vjp, "{x:p}/{out:p}")},
     sample=lambda rng: _sample_reduction(rng, positive=True),
     kink=lambda x, axis=None, keepdims=False: float(np.min(_norm(x, axis))) if np.size(x) else 0.0,
-    doc="np.linalg.norm(x, axis=..., keepdims=...): the 2-norm (Frobenius for matrices)",
+    doc="np.linalg.norm(x, axis=..., keepdims=...): the 2-norm (Frobenius for matrices; "
+        "the other orders are in rules/norms.py)",
 )

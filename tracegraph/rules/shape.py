@@ -16,12 +16,24 @@ from ..core.var import astype, getitem, pack, plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols
+from .indexing import GETITEM_ROUTES, SCATTER_ROUTES
 
 SHAPE = "shape and indexing"
 
 
 def _ndim(a) -> int:
     return np.ndim(plain_value(a))
+
+
+def available(routes: dict) -> dict:
+    """``routes`` without the entries for functions this numpy lacks (written
+    ``getattr(np, "unstack", None)``: the array-API names arrived with numpy 2).
+
+    Example:
+        >>> list(available({np.sum: None, getattr(np, "no_such_function", None): None})) == [np.sum]
+        True
+    """
+    return {func: adapter for func, adapter in routes.items() if func is not None}
 
 
 def _shape(a) -> tuple[int, ...]:
@@ -50,8 +62,25 @@ def normalize_axes(axes, ndim: int) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- reshape / transpose
 
 
-def _reshape(x, shape):
-    return np.reshape(x, shape)
+def shape_probe(shape) -> np.ndarray:
+    """A read-only array of ``shape`` that takes no memory: numpy's own shape
+    functions run on it to learn a result's shape (``np.squeeze(probe, axis)``).
+
+    Example:
+        >>> np.squeeze(shape_probe((1, 3, 1)), axis=0).shape
+        (3, 1)
+    """
+    return np.broadcast_to(np.empty((), np.uint8), tuple(shape))
+
+
+def axes_probe(ndim: int) -> np.ndarray:
+    """A probe whose axis ``i`` has length ``i + 1``, so a transposed probe's shape
+    spells the permutation (``np.rollaxis(axes_probe(3), 2).shape`` is ``(3, 1, 2)``)."""
+    return shape_probe(tuple(range(1, ndim + 1)))
+
+
+def _reshape(x, shape, order="C"):
+    return np.reshape(x, shape, order=order)
 
 
 def _target_shape(a, shape) -> tuple[int, ...]:
@@ -59,27 +88,58 @@ def _target_shape(a, shape) -> tuple[int, ...]:
     return tuple(int(s) for s in shape)
 
 
-def _only_c_order(order, what):
-    if order not in ("C", "A", "K", None):
-        raise UnsupportedOperationError(f"{what}(order={order!r})", reason="only C order is traced")
+def _memory_order(a, order, what) -> str:
+    """numpy's ``order`` argument resolved to "C" or "F" for this value ("A": F when the
+    value is Fortran- and not C-contiguous)."""
+    if order in ("C", None):
+        return "C"
+    if order == "F":
+        return "F"
+    if order == "A":
+        flags = np.asarray(plain_value(a)).flags
+        return "F" if flags.f_contiguous and not flags.c_contiguous else "C"
+    raise ValueError(f"{what}: order must be one of 'C', 'F', 'A' (got {order!r})")
 
 
 def _reshape_route(prim, a, shape=None, order="C", *, newshape=None, copy=None):
-    _only_c_order(order, "np.reshape")
-    return prim(a, shape=_target_shape(a, shape if shape is not None else newshape))
+    target = _target_shape(a, shape if shape is not None else newshape)
+    memory = _memory_order(a, order, "np.reshape")
+    return prim(a, shape=target) if memory == "C" else prim(a, shape=target, order=memory)
 
 
 def _ravel_route(prim, a, order="C"):
-    _only_c_order(order, "np.ravel")
-    return prim(a, shape=(-1,))
+    if order != "K":
+        memory = _memory_order(a, order, "np.ravel")
+        return prim(a, shape=(-1,)) if memory == "C" else prim(a, shape=(-1,), order=memory)
+    # "K": the order the elements have in memory, which depends on the value's strides.
+    value = np.asarray(plain_value(a))
+    numbering = np.empty_like(value, dtype=np.intp)  # same memory layout as the value
+    numbering[...] = np.arange(value.size).reshape(value.shape)
+    positions = np.ravel(numbering, order="K")
+    if np.array_equal(positions, np.arange(value.size)):
+        return prim(a, shape=(-1,))
+    if np.array_equal(positions, np.ravel(numbering, order="F")):
+        return prim(a, shape=(-1,), order="F")
+    return getitem(prim(a, shape=(-1,)), index=positions)
 
 
 def _squeeze_route(prim, a, axis=None):
-    return prim(a, shape=np.squeeze(np.empty(_shape(a), np.uint8), axis=axis).shape)
+    return prim(a, shape=np.squeeze(shape_probe(_shape(a)), axis=axis).shape)
 
 
 def _expand_dims_route(prim, a, axis):
-    return prim(a, shape=np.expand_dims(np.empty(_shape(a), np.uint8), axis).shape)
+    return prim(a, shape=np.expand_dims(shape_probe(_shape(a)), axis).shape)
+
+
+def _atleast(function):
+    def route(prim, *arys):
+        results = []
+        for ary in arys:
+            shape = _shape(ary)
+            target = function(shape_probe(shape)).shape
+            results.append(ary if target == shape else prim(ary, shape=target))
+        return results[0] if len(results) == 1 else tuple(results)
+    return route
 
 
 def _copy_route(prim, a, order="K", subok=False):
@@ -100,31 +160,23 @@ def _transpose_route(prim, a, axes=None):
     return prim(a, axes=None if axes is None else tuple(int(i) for i in axes))
 
 
-def _swapaxes_route(prim, a, axis1, axis2):
-    ndim = _ndim(a)
-    first, second = normalize_axes((axis1,), ndim)[0], normalize_axes((axis2,), ndim)[0]
-    axes = list(range(ndim))
-    axes[first], axes[second] = axes[second], axes[first]
-    return prim(a, axes=tuple(axes))
-
-
-def _moveaxis_route(prim, a, source, destination):
-    ndim = _ndim(a)
-    source = normalize_axes(source, ndim)
-    destination = normalize_axes(destination, ndim)
-    if len(source) != len(destination):
-        raise ValueError("`source` and `destination` arguments must have the same number of "
-                         "elements")
-    order = [n for n in range(ndim) if n not in source]
-    for dest, src in sorted(zip(destination, source)):
-        order.insert(dest, src)
-    return prim(a, axes=tuple(order))
+def _permutation_route(function):
+    """A route for numpy functions that permute axes (swapaxes, moveaxis, rollaxis,
+    matrix_transpose): numpy itself permutes a probe, whose shape gives the axes."""
+    def route(prim, a, *args, **kwargs):
+        ndim = _ndim(a)
+        order = tuple(n - 1 for n in function(axes_probe(ndim), *args, **kwargs).shape)
+        return a if order == tuple(range(ndim)) and ndim else prim(a, axes=order)
+    return route
 
 
 def _reshape_sample(rng):
     shape = tuple(int(n) for n in rng.integers(1, 4, size=int(rng.integers(1, 4))))
     target = (-1,) if rng.integers(0, 2) else tuple(reversed(shape))
-    return (rng.normal(size=shape),), {"shape": target}
+    params = {"shape": target}
+    if rng.integers(0, 2):
+        params["order"] = "F"
+    return (rng.normal(size=shape),), params
 
 
 def _transpose_sample(rng):
@@ -134,36 +186,77 @@ def _transpose_sample(rng):
     return (rng.normal(size=shape),), {"axes": axes}
 
 
-defprimitive(
-    "reshape", _reshape, display=lambda s: f"reshape({s['x']}, {s.params['shape']})",
-    category=SHAPE, grads={"x": (lambda g, out, x, shape: np.reshape(g, _shape(x)),
-                                 "reshape ḡ back")},
+def _reshape_display(s: Symbols) -> str:
+    order = s.params.get("order", "C")
+    suffix = "" if order == "C" else f", order='{order}'"
+    return f"reshape({s['x']}, {s.params['shape']}{suffix})"
+
+
+RESHAPE = defprimitive(
+    "reshape", _reshape, display=_reshape_display,
+    category=SHAPE, grads={"x": (lambda g, out, x, shape, order="C":
+                                 np.reshape(g, _shape(x), order=order), "reshape ḡ back")},
     numpy={np.reshape: _reshape_route, np.ravel: _ravel_route, np.squeeze: _squeeze_route,
-           np.expand_dims: _expand_dims_route, np.copy: _copy_route},
-    sample=_reshape_sample, doc="np.reshape(x, shape) / x.reshape / np.ravel / np.squeeze",
+           np.expand_dims: _expand_dims_route, np.copy: _copy_route,
+           np.atleast_1d: _atleast(np.atleast_1d), np.atleast_2d: _atleast(np.atleast_2d),
+           np.atleast_3d: _atleast(np.atleast_3d)},
+    sample=_reshape_sample,
+    doc="np.reshape(x, shape, order) / x.reshape / np.ravel / np.squeeze / np.expand_dims / "
+        "np.atleast_1d, 2d, 3d",
 )
-defprimitive(
+TRANSPOSE = defprimitive(
     "transpose", _transpose, category=SHAPE,
     display=lambda s: f"{s['x']:p}ᵀ" if s.params.get("axes") is None
     else f"transpose({s['x']}, {s.params['axes']})",
     grads={"x": (_transpose_vjp, "transpose ḡ back")},
-    numpy={np.transpose: _transpose_route, np.swapaxes: _swapaxes_route,
-           np.moveaxis: _moveaxis_route},
-    sample=_transpose_sample, doc="np.transpose(x, axes) / x.T / np.swapaxes / np.moveaxis",
+    numpy={np.transpose: _transpose_route,  # np.permute_dims is the same function
+           np.swapaxes: _permutation_route(np.swapaxes),
+           np.moveaxis: _permutation_route(np.moveaxis),
+           np.rollaxis: _permutation_route(np.rollaxis),
+           **available({
+               getattr(np, "matrix_transpose", None):
+                   _permutation_route(getattr(np, "matrix_transpose", None)),
+               getattr(np.linalg, "matrix_transpose", None):
+                   _permutation_route(getattr(np.linalg, "matrix_transpose", None))})},
+    sample=_transpose_sample,
+    doc="np.transpose(x, axes) / x.T / np.swapaxes / np.moveaxis / np.rollaxis",
 )
 
 
 def _astype(x, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        raise UnsupportedOperationError(
+            f"astype({dtype.name})", reason="complex values are not traced")
     return np.asarray(x).astype(dtype)
+
+
+def _astype_vjp(g, out, x, dtype):
+    if np.dtype(dtype).kind != "f":
+        return None  # a cast to integers or booleans is piecewise constant, like np.floor
+    return astype(g, dtype=np.result_type(plain_value(x)))
+
+
+def _astype_formula(s: Symbols) -> str:
+    return "1 (in the input's dtype)" if np.dtype(s.params["dtype"]).kind == "f" \
+        else "0 (a cast to integers)"
+
+
+def _astype_sample(rng):
+    # float32 -> float64 only: finite differences cannot resolve a float32 result.
+    shape = tuple(int(n) for n in rng.integers(1, 4, size=int(rng.integers(0, 3))))
+    return (rng.normal(size=shape).astype(np.float32),), {"dtype": np.dtype(float)}
 
 
 defprimitive(
     astype, _astype, category=SHAPE,
     display=lambda s: f"{s['x']}.astype({np.dtype(s.params['dtype']).name})",
-    grads={"x": (lambda g, out, x, dtype: astype(g, dtype=np.result_type(plain_value(x))),
-                 "1 (in the input's dtype)")},
-    sample=lambda rng: ((rng.normal(size=(2, 3)).astype(np.float32),), {"dtype": np.dtype(float)}),
-    doc="x.astype(dtype) between float dtypes",
+    grads={"x": (_astype_vjp, _astype_formula)},
+    numpy=available({getattr(np, "astype", None): lambda prim, x, dtype, /, *, copy=True,
+                     device=None: prim(x, dtype=np.dtype(dtype))}),
+    sample=_astype_sample,
+    doc="x.astype(dtype) / np.astype: between float dtypes (a cast to integers has "
+        "gradient 0)",
 )
 
 
@@ -283,15 +376,18 @@ SCATTER_ADD = defprimitive(
     display=lambda s: f"scatter({s['g']} → [{format_index(s.params['index'])}])",
     grads={"g": (lambda g2, out, g, shape, index: getitem(g2, index=index),
                  "ḡ[index]")},
-    sample=_scatter_sample,
-    doc="zeros(shape) with g added at index (repeats add up): the VJP of indexing",
+    numpy=SCATTER_ROUTES, sample=_scatter_sample,
+    doc="zeros(shape) with g added at index (repeats add up): the VJP of indexing, and "
+        "np.bincount(bins, weights=g)",
 )
 defprimitive(
     getitem, _getitem, category=SHAPE,
     display=lambda s: f"{s['x']:p}[{format_index(s.params['index'])}]",
     grads={"x": (lambda g, out, x, index: SCATTER_ADD(g, shape=_shape(x), index=index),
                  "scatter ḡ into zeros (repeats add up)")},
-    sample=_getitem_sample, doc="x[index]: slices, masks, integer and repeated indices",
+    numpy=GETITEM_ROUTES, sample=_getitem_sample,
+    doc="x[index]: slices, masks, integer and repeated indices; np.take, take_along_axis, "
+        "flip, split",
 )
 
 
@@ -359,24 +455,46 @@ def _vstack_route(prim, tup, *, dtype=None, casting="same_kind"):
     return _concatenate_route(prim, arrays, axis=0, dtype=dtype, casting=casting)
 
 
+def _dstack_route(prim, tup):
+    arrays = [np.atleast_3d(a) for a in tup]
+    return _concatenate_route(prim, arrays, axis=2)
+
+
+def _column_stack_route(prim, tup):
+    arrays = [np.reshape(a, (-1, 1)) if _ndim(a) < 2 else a for a in tup]
+    return _concatenate_route(prim, arrays, axis=1)
+
+
 def _stack_route(prim, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     reject_arguments("np.stack", out=out, dtype=dtype,
                      casting=None if casting == "same_kind" else casting)
-    return prim(*list(arrays), axis=int(axis))
+    arrays = list(arrays)
+    axis = normalize_axes(axis, _ndim(arrays[0]) + 1)[0] if arrays else int(axis)
+    return prim(*arrays, axis=axis)
+
+
+def _unstack_route(prim, x, /, *, axis=0):
+    (axis,) = normalize_axes(axis, _ndim(x))
+    return tuple(getitem(x, index=(slice(None),) * axis + (i,))
+                 for i in range(_shape(x)[axis]))
 
 
 defprimitive(
     "concatenate", _concatenate, variadic=True, category=SHAPE,
-    numpy={np.concatenate: _concatenate_route, np.hstack: _hstack_route,
-           np.vstack: _vstack_route},
+    numpy={np.concatenate: _concatenate_route,  # np.concat is the same function
+           np.hstack: _hstack_route, np.vstack: _vstack_route,
+           **available({getattr(np, "row_stack", None): _vstack_route}),
+           np.dstack: _dstack_route, np.column_stack: _column_stack_route},
     display=lambda s: f"concat({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
                       _block(g, arrays, axis, position),
                       lambda s: f"ḡ block {s.position}")},
-    sample=_join_sample(stacked=False), doc="np.concatenate(arrays, axis)",
+    sample=_join_sample(stacked=False),
+    doc="np.concatenate(arrays, axis) / np.hstack, vstack, dstack, column_stack",
 )
 defprimitive(
-    "stack", _stack, variadic=True, category=SHAPE, numpy={np.stack: _stack_route},
+    "stack", _stack, variadic=True, category=SHAPE,
+    numpy=available({np.stack: _stack_route, getattr(np, "unstack", None): _unstack_route}),
     display=lambda s: f"stack({_joined(s)})",
     grads={"arrays": (lambda g, out, *arrays, axis=0, position=0:
                       getitem(g, index=(slice(None),) * (axis % _ndim(g)) + (position,)),
@@ -387,13 +505,25 @@ def _broadcast_to_route(prim, array, shape, subok=False):
     return prim(array, shape=_target_shape(array, shape))
 
 
+def _broadcast_arrays_route(prim, *args, subok=False):
+    shape = np.broadcast_shapes(*(_shape(a) for a in args))
+    return tuple(a if _shape(a) == shape else prim(a, shape=shape) for a in args)
+
+
+def _broadcast_sample(rng):
+    target = tuple(int(n) for n in rng.integers(1, 4, size=int(rng.integers(0, 4))))
+    kept = target[int(rng.integers(0, len(target) + 1)):]
+    shape = tuple(1 if rng.integers(0, 2) else n for n in kept)
+    return (rng.normal(size=shape),), {"shape": target}
+
+
 defprimitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape), category=SHAPE,
-    numpy={np.broadcast_to: _broadcast_to_route},
+    numpy={np.broadcast_to: _broadcast_to_route, np.broadcast_arrays: _broadcast_arrays_route},
     display=lambda s: f"broadcast({s['x']}, {s.params['shape']})",
     grads={"x": (lambda g, out, x, shape: g, "sum ḡ over broadcast axes")},
-    sample=lambda rng: ((rng.normal(size=(1, 3)),), {"shape": (2, 3)}),
-    doc="np.broadcast_to(x, shape)",
+    sample=_broadcast_sample,
+    doc="np.broadcast_to(x, shape) / np.broadcast_arrays",
 )
 
 

@@ -1,0 +1,303 @@
+"""np.linalg and the products as users call them: numpy's signatures, defaults,
+result types (named tuples), exact values, gradients against central differences."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tracegraph as tg
+from tracegraph.rules import decompositions
+
+
+def numeric_gradient(f, x, cotangent, step=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        shifted = []
+        for sign in (1.0, -1.0):
+            probe = x.copy()
+            probe[index] += sign * step
+            shifted.append(np.sum(np.asarray(f(probe)) * cotangent))
+        grad[index] = (shifted[0] - shifted[1]) / (2 * step)
+    return grad
+
+
+def assert_traces_like_numpy(f, x, *, rtol=1e-5, atol=1e-7):
+    expected = np.asarray(f(x))
+    cotangent = np.random.default_rng(1).normal(size=expected.shape)
+    t = tg.trace(lambda x: np.sum(f(x) * cotangent), x=x)
+    inner = tg.trace(lambda x: f(x), x=x)
+    np.testing.assert_array_equal(inner.value, expected)
+    np.testing.assert_allclose(t.grads["x"], numeric_gradient(f, x, cotangent),
+                               rtol=rtol, atol=atol)
+    return inner
+
+
+# --------------------------------------------------------------------------- norms
+
+VECTOR_ORDS = [None, 2, 1, math.inf, -math.inf, 0, 3, 0.5, -1.5]
+MATRIX_ORDS = [None, "fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_norm_of_every_ord_and_axis(data):
+    ndim = data.draw(st.integers(1, 3), label="ndim")
+    shape = tuple(data.draw(st.lists(st.integers(1, 3), min_size=ndim, max_size=ndim)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000), label="seed"))
+    x = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    matrix = ndim >= 2 and data.draw(st.booleans(), label="matrix")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    if matrix:
+        axes = data.draw(st.permutations(range(ndim)), label="axes")[:2]
+        axis = (axes[0] - ndim, axes[1]) if data.draw(st.booleans()) else tuple(axes)
+        ord_ = data.draw(st.sampled_from(MATRIX_ORDS), label="ord")
+        if ndim == 2 and data.draw(st.booleans(), label="axis None"):
+            axis = None
+    else:
+        axis = data.draw(st.integers(-ndim, ndim - 1), label="axis") if ndim > 1 or \
+            data.draw(st.booleans()) else None
+        ord_ = data.draw(st.sampled_from(VECTOR_ORDS), label="ord")
+    f = lambda x: np.linalg.norm(x, ord=ord_, axis=axis, keepdims=keepdims)
+    kink = REGISTRY_KINKS.get(ord_)
+    if kink is not None and kink(x, axis if axis is not None else (0, 1), matrix) < 1e-3:
+        return
+    assert_traces_like_numpy(f, x)
+
+
+def _tie_distance(x, axis, matrix):
+    # the competing sums (or entries) of max/min norms must not tie
+    moved = np.moveaxis(np.abs(x), axis, (-2, -1)) if matrix else np.abs(x)
+    values = np.sort(np.concatenate([np.sum(moved, axis=-1).ravel(),
+                                     np.sum(moved, axis=-2).ravel()])) if matrix \
+        else np.sort(moved.ravel())
+    return float(np.min(np.diff(values))) if values.size > 1 else math.inf
+
+
+def _singular_gap(x, axis, matrix):
+    if not matrix:
+        return math.inf
+    s = np.linalg.svd(np.moveaxis(x, axis, (-2, -1)), compute_uv=False)
+    gaps = np.diff(np.sort(s, axis=-1), axis=-1)
+    return float(min(np.min(s), np.min(gaps) if gaps.size else math.inf))
+
+
+REGISTRY_KINKS = {1: _tie_distance, -1: _tie_distance, math.inf: _tie_distance,
+                  -math.inf: _tie_distance, 2: _singular_gap, -2: _singular_gap,
+                  "nuc": _singular_gap}
+
+
+def test_norm_refuses_what_numpy_refuses():
+    with pytest.raises(ValueError, match="Invalid norm order 'nuc' for vectors"):
+        tg.trace(lambda x: np.linalg.norm(x, "nuc"), x=np.ones(3))
+    with pytest.raises(ValueError, match="Invalid norm order for matrices"):
+        tg.trace(lambda x: np.linalg.norm(x, 3), x=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="Improper number of dimensions"):
+        tg.trace(lambda x: np.linalg.norm(x, 1), x=np.ones((2, 2, 2)))
+
+
+def test_norm_orders_are_drawn_with_their_order():
+    t = tg.trace(lambda A: np.linalg.norm(A, "nuc") + np.linalg.norm(A[0], np.inf),
+                 A=np.array([[3.0, 0.0], [0.0, -4.0]]))
+    exprs = {d["expr"] for _, d in t.graph.nodes(data=True) if d["kind"] != "input"}
+    assert "‖A‖nuc" in exprs and any(e.endswith("‖∞") for e in exprs)
+    np.testing.assert_allclose(t.grads["A"], [[1.0 + 1.0, 0.0], [0.0, -1.0]])
+
+
+def test_array_api_norms():
+    x = np.array([[3.0, -4.0], [1.0, 2.0]])
+    assert_traces_like_numpy(lambda x: np.linalg.vector_norm(x, ord=1, axis=(0, 1)), x)
+    assert_traces_like_numpy(lambda x: np.linalg.matrix_norm(x, ord="nuc"), x)
+    assert_traces_like_numpy(lambda x: np.linalg.vector_norm(x), x)
+
+
+# --------------------------------------------------------------------------- decompositions
+
+
+def _symmetric(n, seed=0):
+    a = np.random.default_rng(seed).normal(size=(n, n))
+    return a + a.T
+
+
+def test_eigh_returns_numpys_named_tuple_of_two_nodes():
+    A = _symmetric(3)
+    with tg.Tracer() as tracer:
+        result = np.linalg.eigh(tracer.input("A", A))
+        assert type(result).__name__ == "EighResult"
+        w, V = result
+        assert (w.op, V.op) == ("eigh_values", "eigh_vectors")
+        np.testing.assert_array_equal(result.eigenvalues.value, np.linalg.eigh(A).eigenvalues)
+        np.testing.assert_array_equal(V.value, np.linalg.eigh(A).eigenvectors)
+
+
+def test_eigh_reads_one_triangle_and_symmetric_inputs_get_symmetric_gradients():
+    A = _symmetric(3)
+    t = tg.trace(lambda A: np.linalg.eigh(A)[0][-1], A=A)
+    assert np.all(np.triu(t.grads["A"], 1) == 0.0)  # numpy ignores the upper triangle
+    t = tg.trace(lambda A: np.linalg.eigh(A, UPLO="U")[0][-1], A=A)
+    assert np.all(np.tril(t.grads["A"], -1) == 0.0)
+    B = np.random.default_rng(3).normal(size=(3, 3))
+    t = assert_traces_like_numpy(lambda B: np.linalg.eigh(B + B.T)[1] ** 3, B)
+    gradient = tg.trace(lambda B: np.sum(np.linalg.eigh(B + B.T)[0] * [1.0, 2.0, 3.0]),
+                        B=B).grads["B"]
+    A = B + B.T
+    V = np.linalg.eigh(A)[1]
+    np.testing.assert_allclose(gradient, 2 * (V * [1.0, 2.0, 3.0]) @ V.T, atol=1e-12)
+    assert t.graph.nodes["output"]["op"] == "power"
+
+
+def test_eigh_at_a_repeated_eigenvalue_drops_the_coupling_terms():
+    A = np.diag([1.0, 1.0, 3.0])
+    # the projector onto the repeated eigenspace is well defined: its gradient exists
+    def projector_weight(A):
+        w, V = np.linalg.eigh(A)
+        P = V[:, :2] @ V[:, :2].T
+        return P[0, 2] * 1.0 + P[2, 2] * 2.0 + w[2]
+    t = tg.trace(projector_weight, A=A)
+    assert np.all(np.isfinite(t.grads["A"]))
+    np.testing.assert_allclose(t.grads["A"], numeric_gradient(projector_weight, A, 1.0),
+                               atol=1e-6)
+
+
+def test_svd_values_and_one_shared_factorisation(monkeypatch):
+    A = np.random.default_rng(0).normal(size=(4, 3))
+    calls = []
+    original = np.linalg.svd
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+    monkeypatch.setattr(decompositions.np.linalg, "svd", counting)
+    with tg.Tracer() as tracer:
+        U, S, Vh = np.linalg.svd(tracer.input("A", A), full_matrices=False)
+        loss = np.sum(U ** 3) + np.sum(S) + np.sum(Vh ** 3)
+        trace = tracer.finish(loss)
+    monkeypatch.setattr(decompositions.np.linalg, "svd", original)
+    assert len(calls) == 2  # the user's call, then one factorisation shared by U, S, Vh
+    reference = original(A, full_matrices=False)
+    for got, want in zip((U, S, Vh), reference):
+        np.testing.assert_array_equal(got.value, want)
+    f = lambda A: sum(np.sum(p ** 3 if p.ndim == 2 else p)
+                      for p in np.linalg.svd(A, full_matrices=False))
+    np.testing.assert_allclose(trace.grads["A"], numeric_gradient(f, A, 1.0), rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_svd_full_matrices_extra_columns_are_refused_only_when_used():
+    A = np.random.default_rng(0).normal(size=(4, 2))
+    t = tg.trace(lambda A: np.sum(np.linalg.svd(A)[0][:, :2] ** 3), A=A)  # default full
+    assert t.grads["A"].shape == (4, 2)
+    with pytest.raises(tg.UnsupportedOperationError, match="full_matrices=False"):
+        _ = tg.trace(lambda A: np.sum(np.linalg.svd(A)[0] ** 3), A=A).grads
+
+
+def test_svd_without_vectors_and_svdvals():
+    A = np.random.default_rng(1).normal(size=(2, 3, 4))
+    assert_traces_like_numpy(lambda A: np.linalg.svd(A, compute_uv=False), A)
+    assert_traces_like_numpy(lambda A: np.linalg.svdvals(A), A)
+
+
+def test_qr_modes():
+    A = np.random.default_rng(2).normal(size=(4, 3))
+    with tg.Tracer() as tracer:
+        result = np.linalg.qr(tracer.input("A", A))
+        assert type(result).__name__ == "QRResult"
+        np.testing.assert_array_equal(result.Q.value, np.linalg.qr(A).Q)
+    assert_traces_like_numpy(lambda A: np.linalg.qr(A)[0], A)
+    assert_traces_like_numpy(lambda A: np.linalg.qr(A, mode="r"), A)
+    assert_traces_like_numpy(lambda A: np.linalg.qr(A.T)[1], A)  # wide
+    with pytest.raises(tg.UnsupportedOperationError, match="raw"):
+        tg.trace(lambda A: np.sum(np.linalg.qr(A, mode="raw")[0]), A=A)
+
+
+def test_slogdet_sign_is_plain_and_guarded():
+    A = np.array([[0.0, 2.0], [1.0, 0.5]])  # det = -2
+    with tg.Tracer() as tracer:
+        x = tracer.input("A", A)
+        sign, logabsdet = np.linalg.slogdet(x)
+        assert sign == -1.0 and not tg.is_traced(sign)
+        trace = tracer.finish(sign * logabsdet)
+    assert trace.value == -math.log(2.0)
+    np.testing.assert_allclose(trace.grads["A"], -np.linalg.inv(A).T)
+    assert len(trace.tape.guards) == 1
+
+
+def test_solve_inv_det_cholesky_pinv_on_stacks():
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(2, 3, 3)) + 3.0 * np.eye(3)
+    b = rng.normal(size=3)
+    assert_traces_like_numpy(lambda A: np.linalg.solve(A, b), A)
+    assert_traces_like_numpy(lambda b: np.linalg.solve(A, b), b)
+    assert_traces_like_numpy(lambda A: np.linalg.inv(A), A)
+    assert_traces_like_numpy(lambda A: np.linalg.det(A), A)
+    spd = A @ np.swapaxes(A, -1, -2)
+    assert_traces_like_numpy(lambda S: np.linalg.cholesky(S), spd)
+    assert_traces_like_numpy(lambda S: np.linalg.cholesky(S, upper=True), spd)
+    assert_traces_like_numpy(lambda A: np.linalg.pinv(A[0, :2]), A)
+
+
+# --------------------------------------------------------------------------- products
+
+
+def test_np_dot_on_nd_arrays_follows_numpy_not_matmul():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(5, 4, 2))
+    t = assert_traces_like_numpy(lambda a: np.dot(a, b), a)
+    assert t.value.shape == (2, 3, 5, 2)
+    assert t.graph.nodes["output"]["expr"].startswith("dot(x, ")
+    assert_traces_like_numpy(lambda b: np.dot(a, b), b)
+    assert_traces_like_numpy(lambda a: np.inner(a, b[:, :, 0]), a)
+    assert_traces_like_numpy(lambda a: np.dot(a[0, 0], b), a)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_einsum_every_form(data):
+    sizes = {"i": 2, "j": 3, "k": 1, "l": 2}
+    first = data.draw(st.text(alphabet="ijkl", max_size=3), label="first")
+    second = data.draw(st.text(alphabet="ijkl", max_size=3), label="second")
+    rng = np.random.default_rng(0)
+    ellipsis = data.draw(st.booleans(), label="ellipsis")
+    batch = (2,) if ellipsis else ()
+    x = rng.normal(size=batch + tuple(sizes[c] for c in first))
+    y = rng.normal(size=tuple(sizes[c] for c in second))
+    lead = "..." if ellipsis else ""
+    form = data.draw(st.sampled_from(["implicit", "explicit", "sublist"]), label="form")
+    if form == "implicit":
+        f = lambda x: np.einsum(f"{lead}{first},{second}", x, y)
+    elif form == "explicit":
+        letters = sorted(set(first + second))
+        out = "".join(data.draw(st.permutations(letters), label="out")[
+            :data.draw(st.integers(0, len(letters)), label="count")])
+        f = lambda x: np.einsum(f"{lead}{first},{second}->{lead}{out}", x, y)
+    else:
+        code = {c: i for i, c in enumerate("ijkl")}
+        sub = ([Ellipsis] if ellipsis else []) + [code[c] for c in first]
+        f = lambda x: np.einsum(x, sub, y, [code[c] for c in second])
+    assert_traces_like_numpy(f, x)
+
+
+def test_einsum_node_and_formula_read_like_the_call():
+    A, B = np.ones((2, 3)), np.ones((3, 4))
+    t = tg.trace(lambda A, B: np.sum(np.einsum("ij,jk->ik", A, B)), A=A, B=B)
+    node = next(n for n, d in t.graph.nodes(data=True) if d["op"] == "einsum")
+    assert t.graph.nodes[node]["expr"] == "einsum('ij,jk->ik', A, B)"
+    assert t.graph.edges["A", node, 0]["formula"] == "einsum('ik,jk->ij', ḡ, B)"
+    np.testing.assert_array_equal(t.grads["A"], np.full((2, 3), 4.0))
+
+
+def test_trace_diagonal_kron_cross_outer_vdot():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, 3, 2))
+    assert_traces_like_numpy(lambda x: np.trace(x, 1, 0, -2), x)
+    assert_traces_like_numpy(lambda x: np.diagonal(x, -1, 2, 0), x)
+    assert_traces_like_numpy(lambda x: np.kron(x[0], np.arange(3.0)), x)
+    assert_traces_like_numpy(lambda x: np.cross(x[:, :, 0], x[0, :, 1] + 1.0, axisa=0), x)
+    assert_traces_like_numpy(lambda x: np.outer(x[0], x[1]), x)
+    assert_traces_like_numpy(lambda x: np.vdot(x[0], x[1].T), x)
+    with pytest.raises(tg.UnsupportedOperationError, match="3-vectors"):
+        tg.trace(lambda x: np.sum(np.cross(x, x)), x=np.ones((2, 2)))
