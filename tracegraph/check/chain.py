@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from ..core import shape_of
-from ..verdicts import NO_PATH
+from ..verdicts import NO_PATH, SHAPE
 from .results import Chain, ChainPath, ChainStep, ClaimResult
 
 if TYPE_CHECKING:
@@ -55,7 +55,10 @@ class ChainAnalyst:
     def __init__(self, grader: Grader, results: Sequence[ClaimResult]) -> None:
         self.grader = grader
         self.graph = grader.graph
-        self.by_pair = {(r.of, r.wrt): r for r in results if r.of is not None}
+        graph = self.graph
+        # Chains run through the graph: first-order claims about the nodes it shows.
+        self.by_pair = {(r.of, r.wrt): r for r in results if r.of is not None and r.degree == 1
+                        and r.of in graph and r.wrt in graph}
         self.claimed_of: dict[str, list[str]] = {}
         for of, wrt in self.by_pair:
             self.claimed_of.setdefault(wrt, []).append(of)
@@ -65,12 +68,16 @@ class ChainAnalyst:
 
     def analyse(self, result: ClaimResult) -> Chain | None:
         """The chain of a wrong claim (``None`` when it is a single step)."""
+        if (result.of, result.wrt) not in self.by_pair:
+            return None
         paths, truncated = self._station_paths(result.wrt, result.of)
         if not paths or all(len(path) == 2 for path in paths):
             return None
         chain_paths = tuple(ChainPath(path, tuple(self._steps(path))) for path in paths)
+        # A claim with the right values in another shape (verdict "shape") breaks nothing.
         broken = [step for path in chain_paths for step in path.steps
-                  if step.claimed and not self.by_pair[(step.of, step.wrt)].holds]
+                  if step.claimed and not self.by_pair[(step.of, step.wrt)].holds
+                  and self.by_pair[(step.of, step.wrt)].verdict != SHAPE]
         first = min(broken, key=self._order) if broken else None
         return Chain(chain_paths, first, truncated, self._explain(result, chain_paths, first))
 

@@ -146,7 +146,7 @@ def command(
         <BLANKLINE>
     """
     with reporting(debug):
-        result = load_with_gradients(file, sets=sets, output=output, function=function)
+        result = load_with_gradients(file, sets=sets, output=output, function=function, wrt=wrt)
         names = parse_wrt(result, wrt)
         digits = precision or 4
         rows = chain_rule_rows(result, wrt=names, precision=digits)

@@ -149,7 +149,7 @@ def command(
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
             article = "an" if fmt is ImageFormat.svg else "a"
             raise GraphvizNotFoundError(what=f"{article} {fmt.value.upper()} image")
-        result = load(file, sets=sets, output=output, function=function)
+        result = load(file, sets=sets, output=output, function=function, wrt=wrt)
         names = parse_wrt(result, wrt)
         chosen_show = show.value if show else None
         if chosen_show != Show.values.value:

@@ -53,12 +53,13 @@ Example:
 """
 
 from ..errors import ScriptError
-from .binder import CLAIM_NAME, Binding, ClaimSource
+from .binder import CLAIM_NAME, Binding, ClaimSource, NotAClaim, Version
 from .modes import ScriptResult, load_script, require_gradients
+from .output import parse_ref
 from .overrides import parse_override
 from .running import MODULE_NAME
 
 __all__ = [
-    "Binding", "CLAIM_NAME", "ClaimSource", "MODULE_NAME", "ScriptError", "ScriptResult",
-    "load_script", "parse_override", "require_gradients",
+    "Binding", "CLAIM_NAME", "ClaimSource", "MODULE_NAME", "NotAClaim", "ScriptError",
+    "ScriptResult", "Version", "load_script", "parse_override", "parse_ref", "require_gradients",
 ]
