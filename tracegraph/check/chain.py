@@ -66,6 +66,14 @@ class ChainAnalyst:
         self.stations = {node for node, data in self.graph.nodes(data=True)
                          if data["name"] is not None or node in claimed_nodes}
 
+    def label(self, node: str) -> str:
+        """How text names a node: its label (versions read ``h₂``)."""
+        return self.graph.nodes[node]["label"] if node in self.graph else node
+
+    def text(self, of: str, wrt: str) -> str:
+        """``dh₂/dx`` for two nodes."""
+        return f"d{self.label(of)}/d{self.label(wrt)}"
+
     def analyse(self, result: ClaimResult) -> Chain | None:
         """The chain of a wrong claim (``None`` when it is a single step)."""
         if (result.of, result.wrt) not in self.by_pair:
@@ -137,11 +145,11 @@ class ChainAnalyst:
 
     def _explain(self, result: ClaimResult, paths: tuple[ChainPath, ...],
                  first: ChainStep | None) -> str:
-        target = f"d{result.of}/d{result.wrt}"
+        target = self.text(result.of, result.wrt)
         if first is not None:
             return self._explain_break(target, first)
         factors = [step for path in paths for step in path.steps if step.factor]
-        missing = list(dict.fromkeys(f"d{s.of}/d{s.wrt}" for s in factors if not s.claimed))
+        missing = list(dict.fromkeys(self.text(s.of, s.wrt) for s in factors if not s.claimed))
         if missing:
             listed = ", ".join(missing[:LONG_CHAIN]) + (
                 f" and {len(missing) - LONG_CHAIN:,} more" if len(missing) > LONG_CHAIN else "")
@@ -159,12 +167,12 @@ class ChainAnalyst:
             return (f"{target} inherits the error of {claim.where}, the first wrong step "
                     "on this chain")
         text = (f"the first wrong step on this chain is {claim.where}: claimed "
-                f"{claim.claimed_text()}, true d{first.of}/d{first.wrt} = "
+                f"{claim.claimed_text()}, true {self.text(first.of, first.wrt)} = "
                 f"{claim.expected_text()}")
         inner = self._last_right_partial(first)
         if inner is not None:
-            text += (f"; d{first.of}/d{inner} is right, so the error is in the step from "
-                     f"{inner} to {first.wrt}")
+            text += (f"; {self.text(first.of, inner)} is right, so the error is in the step "
+                     f"from {self.label(inner)} to {self.label(first.wrt)}")
         return text
 
     def _last_right_partial(self, step: ChainStep) -> str | None:

@@ -400,8 +400,8 @@ def _subject(subject: Any, claims: Mapping[Any, Any] | None
     if hasattr(subject, "trace") and hasattr(subject, "claims"):
         trace = subject.trace
         source = _display_path(getattr(subject, "path", None))
-        for name, claim in sorted(subject.claims.items(), key=lambda kv: kv[1].lineno):
-            items.append((name, name, claim.value, claim.lineno, claim))
+        for claim in sorted(subject.claims.values(), key=lambda claim: claim.lineno):
+            items.append((claim.name, claim.name, claim.value, claim.lineno, claim))
         not_claims = getattr(subject, "not_claims", {}) or {}
         notes.extend(item.describe() for item in
                      sorted(not_claims.values(), key=lambda item: item.lineno))

@@ -214,7 +214,7 @@ class CheckReport:
             if heirs:
                 lines.append("  built on it, so also wrong: " + ", ".join(h.name for h in heirs))
             if result.chain is not None:
-                lines.extend(_chain_lines(result))
+                lines.extend(_chain_lines(result, self._label))
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -256,6 +256,10 @@ class CheckReport:
                 self._mark_unclaimed(marks, result.chain)
         return marks
 
+    def _label(self, node: str) -> str:
+        graph = self._graph
+        return graph.nodes[node]["label"] if node in graph else node
+
     def _targets(self, of: str, wrt: str) -> list[Any]:
         edges = self._graph.get_edge_data(wrt, of)
         if edges:
@@ -269,7 +273,8 @@ class CheckReport:
                     continue
                 for target in self._targets(step.of, step.wrt):
                     if isinstance(target, tuple) and target not in marks:
-                        put_mark(marks, target, "unchecked", f"d{step.of}/d{step.wrt} not claimed")
+                        put_mark(marks, target, "unchecked",
+                                 f"d{self._label(step.of)}/d{self._label(step.wrt)} not claimed")
 
     def table(self) -> str:
         """The claims as a plain-text table (the columns of :meth:`rows`)."""
@@ -294,31 +299,36 @@ def _claimed_vs_true(result: ClaimResult) -> list[str]:
     return [f"  claimed {_full_text(result.claimed)}, true {true}{detail}"]
 
 
-def _chain_lines(result: ClaimResult) -> list[str]:
+def _chain_lines(result: ClaimResult, label: Any) -> list[str]:
     chain = result.chain
     lines = []
+
+    def text(step: ChainStep) -> str:
+        return f"d{label(step.of)}/d{label(step.wrt)}"
+
     for path in chain.paths:
         factors = [step for step in path.steps if step.factor]
         partials = [step for step in path.steps if not step.factor and step.claimed]
-        lines.append(f"  d{result.of}/d{result.wrt} = {_product_text(factors)}   "
-                     f"(path {_abbreviated(path.nodes[::-1], ' ← ')})")
+        nodes = [label(node) for node in path.nodes[::-1]]
+        lines.append(f"  {result.derivative()} = {_product_text(factors, text)}   "
+                     f"(path {_abbreviated(nodes, ' ← ')})")
         shown = factors if len(factors) <= LONG_CHAIN else [s for s in factors if s.claimed]
-        listing = [f"d{s.of}/d{s.wrt} {s.verdict}" for s in shown]
+        listing = [f"{text(s)} {s.verdict}" for s in shown]
         if len(shown) < len(factors):
             listing.append(f"{len(factors) - len(shown):,} not claimed")
         lines.append("    factors: " + ", ".join(listing))
         if partials:
             lines.append("    partial results: " + ", ".join(
-                f"d{s.of}/d{s.wrt} {s.verdict}" for s in partials))
+                f"{text(s)} {s.verdict}" for s in partials))
     if chain.truncated:
         lines.append(f"    (only the first {len(chain.paths)} paths are shown)")
     lines.append(f"  {chain.explanation}")
     return lines
 
 
-def _product_text(factors: Sequence[ChainStep]) -> str:
+def _product_text(factors: Sequence[ChainStep], text: Any) -> str:
     if len(factors) <= LONG_CHAIN:
-        return " · ".join(f"d{s.of}/d{s.wrt}" for s in factors)
+        return " · ".join(text(s) for s in factors)
     return f"the product of {len(factors):,} factors"
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..check.names import Reading, claim_readings, is_claim_name
-from ..core import Var, as_python_scalar, is_constant, shape_of
+from ..core import Var, as_python_scalar, deep_value_of, is_constant, shape_of
 from ..core import name as name_value
 from ..core.constants import IntBinding
 from ..numbers import shape_text
@@ -147,8 +147,15 @@ class Version:
 
 
 def _plain(value: Any) -> Any:
-    """A claim's value as a plain float / ndarray."""
+    """A claim's value as a plain float / ndarray (``np.array([a, b])`` of traced numbers
+    holds them as objects: their values are the claim)."""
     value = value.value if type(value) is Var else value
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        plain = deep_value_of(value)
+        try:
+            return np.asarray(plain, dtype=float)
+        except (TypeError, ValueError):
+            return value
     if isinstance(value, (list, tuple)) and all_numbers(value):
         return np.asarray(value, dtype=float)
     return as_python_scalar(value)
@@ -175,16 +182,18 @@ class Binder:
     float or float array declares an input; an int (``n = 5``) stays the int
     it is until it meets a traced value in arithmetic, then it is an input
     (:class:`~tracegraph.core.constants.IntBinding`); names in ``wrt`` are
-    inputs from the start.  Integer arrays and ``tracegraph.constant(...)``
-    values become named constants.  Without a tracer, top-level numbers are
+    inputs from the start.  Integer arrays, float arrays the file changes in
+    place (``changed_in_place``: ``onehot[i, y] = 1.0``) and
+    ``tracegraph.constant(...)`` values become named constants.  Without a tracer, top-level numbers are
     only replaced by their ``--set`` overrides.
     """
 
     def __init__(self, tracer: Tracer | None, overrides: Mapping[str, Any],
-                 wrt: Iterable[str] = ()) -> None:
+                 wrt: Iterable[str] = (), changed_in_place: Iterable[str] = ()) -> None:
         self.tracer = tracer
         self.overrides = dict(overrides)
         self.wrt = set(wrt)
+        self.changed_in_place = set(changed_in_place) - self.wrt
         self.used_overrides: set[str] = set()
         self.seen: set[str] = set()
         self.inputs: dict[str, Any] = {}
@@ -206,6 +215,10 @@ class Binder:
 
     def __call__(self, name: str, value: Any, lineno: int, top_level: bool,
                  reads: tuple[str, ...] = ()) -> Any:
+        # Every run of the assignment counts, traced or not: Version.count is the how-many-th
+        # time this line bound the name, as Python ran it.
+        key = (name, lineno)
+        self._line_counts[key] = self._line_counts.get(key, 0) + 1
         if top_level:
             if name in OUTPUT_DECLARATIONS and isinstance(value, str):
                 self.declared_output = (value, lineno)
@@ -244,9 +257,11 @@ class Binder:
                 return self._input(name, value)
             self.int_lines[name] = lineno
             return IntBinding(value, name, self._promote)
-        if _is_float_input(value):
+        if _is_float_input(value) and not (name in self.changed_in_place
+                                           and isinstance(value, np.ndarray)):
             return self._input(name, value)
-        if isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+        if isinstance(value, np.ndarray) and value.dtype.kind in "iubf":
+            # Integer arrays, and float arrays the file fills in place, are data.
             return self.tracer.constant(name, value)
         return value
 
@@ -267,14 +282,15 @@ class Binder:
         if tracer is None or tracer.tape.closed:
             return None
         leaf = self._input(binding.name, int(binding))
-        self._version(binding.name, leaf, self.int_lines.get(binding.name, 0), True)
+        # The int's first binding is the version it stands for.
+        self._version(binding.name, leaf, self.int_lines.get(binding.name, 0), True, count=1)
         return leaf
 
     # -- versions and names -------------------------------------------------------------
-    def _version(self, name: str, value: Var, lineno: int, top_level: bool) -> None:
-        key = (name, lineno)
-        count = self._line_counts.get(key, 0) + 1
-        self._line_counts[key] = count
+    def _version(self, name: str, value: Var, lineno: int, top_level: bool,
+                 count: int | None = None) -> None:
+        if count is None:
+            count = self._line_counts.get((name, lineno), 1)
         self.versions.append(Version(name, lineno, count, value.index, top_level))
 
     def _name_at_top_level(self, name: str, value: Var, lineno: int,
@@ -298,7 +314,7 @@ class Binder:
         False (with a note when it looks meant) when it is an ordinary value."""
         dtype = _dtype_name(value)
         if self.tracer is None:  # function mode: resolved later, by node names
-            self.claims[name] = ClaimSource(name, _plain(value), lineno, dtype=dtype)
+            self._record_claim(ClaimSource(name, _plain(value), lineno, dtype=dtype))
             return True
         readings = claim_readings(name, strict=True)
         resolved = [(r, nodes) for r in readings
@@ -308,20 +324,28 @@ class Binder:
             self.claim_indices.add(value.index)
         if len(resolved) == 1:
             reading, nodes = resolved[0]
-            self.claims[name] = ClaimSource(name, _plain(value), lineno, reading, nodes,
-                                            dtype=dtype)
+            self._record_claim(ClaimSource(name, _plain(value), lineno, reading, nodes,
+                                           dtype=dtype))
             return True
         if len(resolved) > 1:
             texts = " or ".join(r.text() for r, _ in resolved)
-            self.claims[name] = ClaimSource(
+            self._record_claim(ClaimSource(
                 name, _plain(value), lineno, None, None, dtype=dtype,
                 problem=f"{name!r} is ambiguous: it reads as {texts}; rename a value so that "
-                "only one reading names traced values")
+                "only one reading names traced values"))
             return True
         reason = self._why_not_a_claim(readings)
         if reason:
             self.not_claims[name] = NotAClaim(name, lineno, reason)
         return False
+
+    def _record_claim(self, claim: ClaimSource) -> None:
+        """Keep one claim per line: ``claims[name]`` is the last line claiming ``name`` (in a
+        loop, its last run); an earlier line's claim of the same name is ``name@line``."""
+        earlier = self.claims.get(claim.name)
+        if earlier is not None and earlier.lineno != claim.lineno:
+            self.claims[f"{claim.name}@{earlier.lineno}"] = earlier
+        self.claims[claim.name] = claim
 
     def _resolve_names(self, names: tuple[str, ...]) -> tuple[int, ...] | None:
         nodes = []

@@ -30,7 +30,14 @@ from .binder import Binder, Binding, ClaimSource, NotAClaim, Version
 from .output import choose_output, parse_ref
 from .overrides import apply_override, unknown_override
 from .running import execute, user_errors
-from .source import asks_for_function_mode, compile_tree, is_main_guard, read_source, traces_itself
+from .source import (
+    asks_for_function_mode,
+    changed_in_place,
+    compile_tree,
+    is_main_guard,
+    read_source,
+    traces_itself,
+)
 
 _CONVENTION = (
     "bind numbers or float arrays to names at the top level (w1 = 0.5), compute with them "
@@ -172,7 +179,7 @@ def _load_script_mode(tree: ast.Module, path: Path, filename: str,
                       wrt: list[str]) -> ScriptResult:
     code = compile_tree(tree, filename)
     tracer = Tracer()
-    binder = Binder(tracer, overrides, wrt)
+    binder = Binder(tracer, overrides, wrt, changed_in_place(tree))
     with tracer:
         execute(code, path, filename, binder)
         binder.check_overrides(path)

@@ -112,7 +112,7 @@ def _by_rule(binder: Binder) -> Choice | None:
         if binding.alias:
             reason = f"line {binding.lineno}, an alias: the last value assigned"
         if skipped:
-            reason += "; " + "; ".join(skipped) + ", so not the output"
+            reason += "; later values are not: " + ", ".join(skipped)
         hint = _derivative_lookalike(binding, binder)
         if hint:
             reason += "; " + hint

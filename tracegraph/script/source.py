@@ -145,6 +145,26 @@ def asks_for_function_mode(tree: ast.Module) -> bool:
     return False
 
 
+def changed_in_place(tree: ast.Module) -> frozenset[str]:
+    """Top-level names whose value the file changes in place (``onehot[i, y] = 1.0``,
+    ``x[0] += 1``): data being built, so the binder keeps them constants.
+
+    Example:
+        >>> sorted(changed_in_place(ast.parse("a = np.zeros(3)\\na[0] = 1.0\\nb = a * 2")))
+        ['a']
+    """
+    names = set()
+    for statement in _top_level_statements(tree):
+        targets = (statement.targets if isinstance(statement, ast.Assign)
+                   else [statement.target] if isinstance(statement, (ast.AugAssign,
+                                                                    ast.AnnAssign)) else [])
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                    names.add(node.value.id)
+    return frozenset(names)
+
+
 def traces_itself(tree: ast.Module) -> bool:
     """True when a top-level statement calls tracegraph.trace / tracegraph.Tracer."""
     modules, functions = set(), set()
