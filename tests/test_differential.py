@@ -101,7 +101,9 @@ def programs(draw):
     for _ in range(draw(st.integers(2, 7))):
         target = draw(st.sampled_from(["a", "b", "c", *inputs]))
         squash = draw(st.sampled_from(SQUASH))
-        expression = squash.format(draw(_scalar(names)))
+        # Each value reads a name, so every name holds a value computed from the inputs.
+        read = draw(st.sampled_from(names))
+        expression = squash.format(f"{draw(_scalar(names))} + 0.25 * {read}")
         form = draw(st.integers(0, 5))
         if form == 0 and target in names:
             lines.append(f"for _ in range(n):\n    {target} = {squash.format(target + ' * 0.9')}")

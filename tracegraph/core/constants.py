@@ -123,7 +123,8 @@ class IntBinding(int):
         return binding
 
     def traced(self) -> Any:
-        """The input this int stands for in the trace, declared on first use."""
+        """The input this int stands for in the trace, declared on first use (``None``
+        while the declaration is refused: the int is then a constant there)."""
         if self.leaf is None:
             self.leaf = self._declare(self)
         return self.leaf

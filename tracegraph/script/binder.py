@@ -22,9 +22,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,6 +213,7 @@ class Binder:
         self._line_counts: dict[tuple[str, int], int] = {}
         self._named_at_top: dict[int, Var] = {}
         self._auto_named: dict[int, Var] = {}
+        self._in_claim = False
 
     def __call__(self, name: str, value: Any, lineno: int, top_level: bool,
                  reads: tuple[str, ...] = ()) -> Any:
@@ -276,10 +278,19 @@ class Binder:
         self.inputs[name] = value
         return self.tracer.input(name, value)
 
+    @contextlib.contextmanager
+    def claiming(self) -> Iterator[None]:
+        """While a claim is computed, ints meeting traced values stay constants."""
+        self._in_claim = True
+        try:
+            yield
+        finally:
+            self._in_claim = False
+
     def _promote(self, binding: IntBinding) -> Var | None:
         """An int of the file met a traced value in arithmetic: it is an input from now on."""
         tracer = self.tracer
-        if tracer is None or tracer.tape.closed:
+        if tracer is None or tracer.tape.closed or self._in_claim:
             return None
         leaf = self._input(binding.name, int(binding))
         # The int's first binding is the version it stands for.

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..check.names import is_claim_name
 from ..errors import ScriptFileError, display_path
 
 BINDER = "__tracegraph_bind__"
@@ -245,9 +246,19 @@ class NamingTransformer(ast.NodeTransformer):
         reads = names_read(node.value)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             node.value = self._bind_call(node.targets[0].id, node.value, node.lineno, reads)
+            if self.depth == 0 and is_claim_name(node.targets[0].id):
+                return self._as_claim(node)
             return node
         names = [n for target in node.targets for n in _assigned_names(target)]
         return [node, *self._rebind(list(dict.fromkeys(names)), node, reads)]
+
+    def _as_claim(self, node: ast.Assign) -> ast.With:
+        """``with __tracegraph_bind__.claiming(): dS_dG = ...``: computing a claim makes
+        nothing an input (an int it divides by stays a constant)."""
+        call = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "claiming", ast.Load()),
+                        [], [])
+        block = ast.With(items=[ast.withitem(ast.copy_location(call, node))], body=[node])
+        return ast.copy_location(block, node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
         self.generic_visit(node)
