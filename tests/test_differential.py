@@ -129,16 +129,17 @@ def _run_generated(source, folder):
     assert problems == [], source + "\n" + "\n".join(problems)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+QUIET = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=QUIET)
 @given(source=programs())
 def test_generated_programs_trace_as_python_runs_them(source, tmp_path):
     _run_generated(source, tmp_path)
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=QUIET)
 @given(source=programs())
 def test_many_generated_programs_trace_as_python_runs_them(source, tmp_path):
     _run_generated(source, tmp_path)

@@ -185,8 +185,8 @@ class Binder:
     (:class:`~tracegraph.core.constants.IntBinding`); names in ``wrt`` are
     inputs from the start.  Integer arrays, float arrays the file changes in
     place (``changed_in_place``: ``onehot[i, y] = 1.0``) and
-    ``tracegraph.constant(...)`` values become named constants.  Without a tracer, top-level numbers are
-    only replaced by their ``--set`` overrides.
+    ``tracegraph.constant(...)`` values become named constants.  Without a
+    tracer, top-level numbers are only replaced by their ``--set`` overrides.
     """
 
     def __init__(self, tracer: Tracer | None, overrides: Mapping[str, Any],
@@ -395,9 +395,11 @@ class Binder:
             missing = next(n for n in reading.names if self._node_of(n) is None)
             reason = f"no traced value named {missing!r}"
             if missing in self.namespace:
-                reason += f" ({missing} is a {type(self.namespace[missing]).__name__} here)"
+                kind = type(self.namespace[missing]).__name__
+                article = "an" if kind[:1] in "aeiou" else "a"
+                reason += f" ({missing} is {article} {kind} here)"
             else:
-                reason += " is assigned before this line"
+                reason += f" ({missing} is not assigned before this line)"
             close = difflib.get_close_matches(missing, self._traced_names(), n=1)
             return reason + (f"; did you mean {close[0]}?" if close else "")
         return ""

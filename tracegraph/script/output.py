@@ -158,8 +158,8 @@ def _derivative_lookalike(binding: Binding, binder: Binder) -> str:
               and not b.from_claims]
     if not others:
         return ""
-    return (f"{name} looks like a hand-written derivative (d{name[1:]}): if the function is "
-            f'{others[0]}, declare output = "{others[0]}" in the file')
+    return (f"{name} looks like a hand-written derivative (d + {name[1:]}): if the function "
+            f'is {others[0]}, declare output = "{others[0]}" in the file')
 
 
 def _candidates_hint(binder: Binder, wanted: str | None = None) -> str:
