@@ -157,4 +157,6 @@ def is_claim_name(name: str) -> bool:
         >>> is_claim_name("dLoss_dw1"), is_claim_name("dx")
         (True, False)
     """
+    if not name.startswith("d") or "_d" not in name:  # most names: no parse needed
+        return False
     return bool(name.isidentifier() and claim_readings(name, strict=True))

@@ -78,15 +78,18 @@ class NestedGradient:
     gradients: list[Any]
     value: Any
 
+    def derivatives_of_gradient(self, k: int, seed: Any) -> list[Any]:
+        """d(seed·∂f/∂xₖ)/dxⱼ for every j (one reverse pass), each shaped like xⱼ."""
+        gradient = self.gradients[k]
+        if type(gradient) is not Var or gradient.tape is not self.outer:
+            return [autodiff.as_derivative(None, leaf.value) for leaf in self.leaves]
+        adjoint = autodiff.backward(self.outer.equations, gradient.index, seed)
+        return [autodiff.as_derivative(adjoint[leaf.index] if leaf.index < len(adjoint)
+                                       else None, leaf.value) for leaf in self.leaves]
+
     def derivative_of_gradient(self, k: int, j: int, seed: Any) -> Any:
         """d(seed·∂f/∂xₖ)/dxⱼ, shaped like xⱼ."""
-        gradient = self.gradients[k]
-        like = self.leaves[j].value
-        if type(gradient) is not Var or gradient.tape is not self.outer:
-            return autodiff.as_derivative(None, like)
-        adjoint = autodiff.backward(self.outer.equations, gradient.index, seed)
-        index = self.leaves[j].index
-        return autodiff.as_derivative(adjoint[index] if index < len(adjoint) else None, like)
+        return self.derivatives_of_gradient(k, seed)[j]
 
     def block(self, k: int, j: int) -> np.ndarray:
         """∂²f/∂xₖ∂xⱼ, shape ``xₖ.shape + xⱼ.shape``."""

@@ -109,8 +109,8 @@ def _columns(nested: Any, function: Any, point: list[Any], names: list[str], k: 
         if shape:
             seed = np.zeros(shape)
             seed[column] = 1.0
-        analytic = np.concatenate([np.ravel(np.asarray(
-            nested.derivative_of_gradient(k, j, seed), dtype=float)) for j in range(len(names))])
+        analytic = np.concatenate([np.ravel(np.asarray(row, dtype=float))
+                                   for row in nested.derivatives_of_gradient(k, seed)])
         h = relative_step * max(1.0, abs(float(base[column])))
         shifted: dict[int, np.ndarray] = {}
         crossed: dict[int, str | None] = {}

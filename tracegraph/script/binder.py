@@ -122,7 +122,7 @@ class Binding:
         return f"{self.name} (line {self.lineno}, {size})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Version:
     """One value bound to a name: the ``count``-th time line ``lineno`` bound ``name``.
 
@@ -227,9 +227,9 @@ class Binder:
                 return value
             if is_claim_name(name) and self._claim(name, value, lineno):
                 return value
-            from_claims = bool(self.claim_derived.intersection(reads)
-                               or set(self.claims).intersection(reads))
-            (self.claim_derived.add if from_claims else self.claim_derived.discard)(name)
+            if self.claims:
+                from_claims = any(r in self.claims or r in self.claim_derived for r in reads)
+                (self.claim_derived.add if from_claims else self.claim_derived.discard)(name)
         if top_level and name not in self.seen:
             self.seen.add(name)
             value = self._declare(name, value, lineno)

@@ -100,8 +100,9 @@ def _named(binder: Binder, path: Path, ref: str, reason: str,
 def _by_rule(binder: Binder) -> Choice | None:
     tape = binder.tracer.tape
     skipped: list[str] = []
+    reads = _Dependence(tape, binder.claim_indices)
     for binding, var in reversed(binder.bindings):
-        why_not = _why_not_output(binding, var, binder, tape)
+        why_not = _why_not_output(binding, var, binder, reads)
         if why_not:
             if len(skipped) < 2:
                 skipped.append(f"{binding.name} (line {binding.lineno}) {why_not}")
@@ -120,25 +121,35 @@ def _by_rule(binder: Binder) -> Choice | None:
     return None
 
 
-def _why_not_output(binding: Binding, var: Var, binder: Binder, tape: object) -> str:
-    if binding.from_claims:
+class _Dependence:
+    """What each equation depends on, in one forward pass over the record (record order
+    is topological): a claim's value, and a float input (not only int inputs)."""
+
+    def __init__(self, tape: object, claims: set[int]) -> None:
+        equations = tape.equations
+        self.on_claims = [False] * len(equations)
+        self.on_floats = [False] * len(equations)
+        for eq in equations:
+            i = eq.index
+            if eq.primitive is None:
+                self.on_floats[i] = i not in tape.integer_leaves
+            sources = [x.index for x in eq.inputs if type(x) is Var and x.tape is tape]
+            self.on_claims[i] = i in claims or any(self.on_claims[j] for j in sources)
+            self.on_floats[i] = self.on_floats[i] or any(self.on_floats[j] for j in sources)
+
+
+def _why_not_output(binding: Binding, var: Var, binder: Binder, reads: _Dependence) -> str:
+    if binding.from_claims or reads.on_claims[var.index]:
         return "is computed from claims"
     if binding.name in binder.not_claims:
         return "is named like a claim"
-    ancestors = tape.ancestors(var.index)
-    if binder.claim_indices.intersection(ancestors):
-        return "is computed from claims"
-    if _is_counter(binding.name, var, ancestors, tape):
+    if not reads.on_floats[var.index] or _is_counter(binding.name, var):
         return "only counts"
     return ""
 
 
-def _is_counter(name: str, var: Var, ancestors: list[int], tape: object) -> bool:
-    """True for a value that only counts: computed from int inputs alone, or the same
-    name's input with numbers added (``steps = steps + 1``)."""
-    leaves = [i for i in ancestors if tape.equations[i].primitive is None]
-    if leaves and all(i in tape.integer_leaves for i in leaves):
-        return True
+def _is_counter(name: str, var: Var) -> bool:
+    """True for the same name's input with numbers added (``steps = steps + 1``)."""
     node = var
     while node.primitive is add or node.primitive is subtract:
         traced = [x for x in node.inputs if type(x) is Var]
