@@ -18,10 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from differential import PlainRun, differential, run_plain
-
 import tracegraph as tg
 from tracegraph.core import REGISTRY
+
+from differential import PlainRun, differential, run_plain
 
 HERE = Path(__file__).parent
 FILES = sorted((HERE.parent / "examples").glob("*.py")) + sorted((HERE / "corpus").glob("*.py"))

@@ -44,6 +44,7 @@ from .results import NumericResult
 from .second_numeric import SECOND_ORDER_ATOL, SECOND_ORDER_RTOL, second_order_check
 from .subject import Recorded, Traced
 
+
 def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
                   step: float | None = None, rtol: float | None = None,
                   atol: float | None = None, max_elements: int | None = None,

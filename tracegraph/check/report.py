@@ -24,11 +24,11 @@ from ..numbers import format_number, value_summary
 from ..verdicts import (
     FAILED,
     NO_PATH,
-    SHAPE,
     NOT_A_NUMBER,
     NOT_DIFFERENTIABLE,
     NOTHING_CHECKED,
     OK,
+    SHAPE,
     VERDICTS,
     WRONG,
     worse,

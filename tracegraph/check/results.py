@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..formula import partial
-from .names import derivative_text
 from ..numbers import value_summary
 from ..verdicts import CLOSE, EXACT, NO_PATH, NOT_DIFFERENTIABLE, OK, WRONG
+from .names import derivative_text
 
 
 def in_shape(claimed: Any, shape: tuple[int, ...]) -> np.ndarray:

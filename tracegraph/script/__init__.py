@@ -67,6 +67,16 @@ from .overrides import parse_override
 from .running import MODULE_NAME
 
 __all__ = [
-    "Binding", "CLAIM_NAME", "ClaimSource", "MODULE_NAME", "NotAClaim", "ScriptError",
-    "ScriptResult", "Version", "load_script", "parse_override", "parse_ref", "require_gradients",
+    "CLAIM_NAME",
+    "MODULE_NAME",
+    "Binding",
+    "ClaimSource",
+    "NotAClaim",
+    "ScriptError",
+    "ScriptResult",
+    "Version",
+    "load_script",
+    "parse_override",
+    "parse_ref",
+    "require_gradients",
 ]
