@@ -9,8 +9,9 @@ claim's line the top-level values are recorded too.  Then:
   must equal the plain run's value of that name, at that line, on that run;
 * the output's value, and every claim's value, must equal Python's;
 * every input's gradient must agree with central finite differences of the plain run
-  (re-run with that input moved), and so must the true derivative each first-order
-  claim is graded against: a wrong rule cannot hide behind its own replay.
+  (re-run with that input moved), and so must the true derivative each claim is graded
+  against (second differences for second-order claims): a wrong rule cannot hide behind
+  its own replay.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class PlainRun:
 
     values: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
     at_claims: dict[int, dict[str, Any]] = field(default_factory=dict)
-    shifted: bool = False
+    shifted: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,10 @@ def _copy(value: Any) -> Any:
 
 
 class _Recorder:
-    def __init__(self, claim_lines: set[int], shift: tuple[str, Any] | None) -> None:
+    def __init__(self, claim_lines: set[int], shift: dict[str, Any]) -> None:
         self.run = PlainRun()
         self.claim_lines = claim_lines
-        self.shift = shift
-        self.shifted = False  # the input is moved at its first binding only
+        self.shift = shift  # each input is moved at its first binding only
 
     def record(self, names: tuple[str, ...], line: int, scope: dict[str, Any],
                top: dict[str, Any]) -> None:
@@ -82,11 +82,11 @@ class _Recorder:
                                         if _copy(v) is not None}
 
     def move(self, name: str, value: Any) -> Any:
-        """The first top-level binding of the shifted input, moved by its step."""
-        if self.shift is None or self.shifted or name != self.shift[0]:
+        """The first top-level binding of a shifted input, moved by its step."""
+        if name not in self.shift or name in self.run.shifted:
             return value
-        self.shifted = self.run.shifted = True
-        return value + self.shift[1]
+        self.run.shifted.add(name)
+        return value + self.shift[name]
 
 
 class _Instrument(ast.NodeTransformer):
@@ -142,11 +142,11 @@ class _Instrument(ast.NodeTransformer):
 
 
 def run_plain(path: Path, claim_lines: set[int] = frozenset(),
-              shift: tuple[str, Any] | None = None) -> PlainRun:
+              shift: dict[str, Any] | None = None) -> PlainRun:
     """Run ``path`` as plain Python (not as ``__main__``), recording every assignment."""
     tree = _Instrument().visit(ast.parse(path.read_text(encoding="utf-8")))
     code = compile(ast.fix_missing_locations(tree), str(path), "exec")
-    recorder = _Recorder(set(claim_lines), shift)
+    recorder = _Recorder(set(claim_lines), dict(shift or {}))
     module = types.ModuleType("__differential__")
     module.__dict__.update(__file__=str(path), __builtins__=__builtins__)
     module.__dict__[RECORD] = recorder.record
@@ -217,13 +217,32 @@ def finite_difference(path: Path, name: str, value: Any, direction: Any,
     h = 1e-4 * scale
 
     def at(step: float) -> float:
-        run = run_plain(path, claim_lines, (name, step * direction))
+        run = run_plain(path, claim_lines, {name: step * direction})
         assert run.shifted, f"{name} is not bound by a plain assignment in {path.name}"
         return float(np.sum(np.asarray(read(run), dtype=float)))
 
     d1 = (at(h) - at(-h)) / (2 * h)
     d2 = (at(2 * h) - at(-2 * h)) / (4 * h)
     return (4 * d1 - d2) / 3
+
+
+def second_difference(path: Path, moves: list[tuple[str, Any, Any]], read: Any,
+                      claim_lines: set[int]) -> float:
+    """vᵀ·H·w of ``read(PlainRun)`` by central second differences of plain Python runs:
+    ``moves`` are (input, its value, direction) for X and Z (the same input twice for
+    ∂²/∂X²)."""
+    scale = max([1.0] + [float(np.max(np.abs(value), initial=0.0)) for _, value, _ in moves])
+    h = 1e-3 * scale
+    (x, _, v), (z, _, w) = moves
+
+    def at(s: float, t: float) -> float:
+        shift: dict[str, Any] = {}
+        shift[x] = s * v
+        shift[z] = shift.get(z, 0.0) + t * w
+        run = run_plain(path, claim_lines, shift)
+        return float(np.sum(np.asarray(read(run), dtype=float)))
+
+    return (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4 * h * h)
 
 
 def output_version(result: Any) -> Any:
@@ -258,6 +277,9 @@ def compare_gradients(path: Path, result: Any, *, seed: int = 0) -> list[str]:
     graded_by_line = {(r.name, r.lineno): r for r in (report.results if report else ())}
     for claim in result.claims.values():
         graded = graded_by_line.get((claim.name, claim.lineno))
+        if graded is not None and graded.degree == 2:
+            problems.extend(_second_order(path, claim, graded, floats, tape, rng))
+            continue
         if graded is None or graded.degree != 1 or graded.expected is None or claim.nodes is None:
             continue
         wrt_name = claim.reading.wrt[0]
@@ -277,6 +299,32 @@ def compare_gradients(path: Path, result: Any, *, seed: int = 0) -> list[str]:
             problems.append(f"the true value of claim {claim.name} (line {claim.lineno}): "
                             f"tracegraph {analytic!r}, Python's finite differences {numeric!r}")
     return problems
+
+
+def _second_order(path: Path, claim: Any, graded: Any, floats: dict[str, Any], tape: Any,
+                  rng: np.random.Generator) -> list[str]:
+    """A second-order claim's true value against second differences of the plain run."""
+    if graded.expected is None or claim.nodes is None:
+        return []
+    names = claim.reading.wrt
+    if any(n not in floats or tape.inputs[n] != i for n, i in zip(names, claim.nodes[1:])):
+        return []
+    if np.ndim(tape.equations[claim.nodes[0]].value):
+        return []
+    x, z = names
+    block = np.shape(floats[x]) + np.shape(floats[z])
+    if np.shape(graded.expected) != block:
+        return []  # the diagonal of a separable Hessian: the full block only
+    v, w = _direction(floats[x], rng), _direction(floats[z], rng)
+    analytic = float(np.sum(np.asarray(graded.expected) * np.multiply.outer(v, w)))
+    numeric = second_difference(
+        path, [(x, floats[x], v), (z, floats[z], w)],
+        lambda run, line=claim.lineno, of=claim.reading.of: run.at_claims[line][of],
+        {claim.lineno})
+    if math.isclose(analytic, numeric, rel_tol=1e-4, abs_tol=1e-5):
+        return []
+    return [f"the true value of claim {claim.name} (line {claim.lineno}): tracegraph "
+            f"{analytic!r}, Python's second differences {numeric!r}"]
 
 
 def differential(path: Path, *, gradients: bool = True) -> list[str]:

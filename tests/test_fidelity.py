@@ -344,6 +344,20 @@ def test_a_shape_claim_is_never_the_first_wrong_step_of_a_chain(tmp_path):
     assert report.first_wrong.name == "dloss_dS"
 
 
+def test_a_claim_is_computed_as_python_computes_it_never_traced(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        w = np.array([0.3, -0.5])
+        n = 2
+        L = np.sum(w ** 3)
+        d2L_dw2 = np.diag(6 * w)            # np.diag has no derivative rule: not needed
+        dL_dw = 3 * w ** 2 / n * n          # dividing by n makes no input of it
+    """))
+    assert list(result.inputs) == ["w"]
+    assert type(result.claims["d2L_dw2"].value) is np.ndarray
+    assert verdicts(check_script(result)) == [("d2L_dw2", "exact"), ("dL_dw", "exact")]
+
+
 def test_any_unicode_identifier_names_a_claim(tmp_path):
     report = check_script(load_script(write(tmp_path, """
         θ = 0.5

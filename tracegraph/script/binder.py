@@ -22,10 +22,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import types
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..check.names import Reading, claim_readings, is_claim_name
-from ..core import Var, as_python_scalar, deep_value_of, is_constant, shape_of
+from ..core import Var, as_python_scalar, deep_value_of, is_constant, plain_value, shape_of
 from ..core import name as name_value
 from ..core.constants import IntBinding
 from ..numbers import shape_text
@@ -162,6 +162,19 @@ def _plain(value: Any) -> Any:
     return as_python_scalar(value)
 
 
+def _plain_binding(value: Any) -> Any:
+    """A value of the file as plain Python has it: traced values by their values, a
+    file's int by the int."""
+    kind = type(value)
+    if kind is Var:
+        return plain_value(value)
+    if kind is IntBinding:
+        return int(value)
+    if kind in (list, tuple) or (kind is np.ndarray and value.dtype == object):
+        return deep_value_of(value)
+    return value
+
+
 def _dtype_name(value: Any) -> str:
     value = value.value if type(value) is Var else value
     dtype = getattr(value, "dtype", None)
@@ -278,12 +291,22 @@ class Binder:
         self.inputs[name] = value
         return self.tracer.input(name, value)
 
-    @contextlib.contextmanager
-    def claiming(self) -> Iterator[None]:
-        """While a claim is computed, ints meeting traced values stay constants."""
+    def claim(self, name: str, compute: Callable[[], Any], lineno: int) -> Any:
+        """The value of a top-level assignment to a claim-shaped name, ``compute()``.
+
+        A claim (its names are traced values here) is computed on the plain values
+        its names hold - as ``python FILE`` computes it, never traced, so it needs no
+        derivative rule (``np.diag``) and makes no int an input; an ordinary value
+        (``dx_dt`` with no traced ``t``) is computed as any other.
+        """
+        if self.tracer is None or not any(
+                self._resolve_names(r.names) is not None
+                for r in claim_readings(name, strict=True)):
+            return compute()
+        plain = {key: _plain_binding(value) for key, value in self.namespace.items()}
         self._in_claim = True
         try:
-            yield
+            return types.FunctionType(compute.__code__, plain, compute.__name__)()
         finally:
             self._in_claim = False
 

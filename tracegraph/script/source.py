@@ -245,20 +245,23 @@ class NamingTransformer(ast.NodeTransformer):
         self.generic_visit(node)
         reads = names_read(node.value)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            node.value = self._bind_call(node.targets[0].id, node.value, node.lineno, reads)
-            if self.depth == 0 and is_claim_name(node.targets[0].id):
-                return self._as_claim(node)
+            name = node.targets[0].id
+            if self.depth == 0 and is_claim_name(name):
+                node.value = self._claim_call(name, node.value, node.lineno)
+            node.value = self._bind_call(name, node.value, node.lineno, reads)
             return node
         names = [n for target in node.targets for n in _assigned_names(target)]
         return [node, *self._rebind(list(dict.fromkeys(names)), node, reads)]
 
-    def _as_claim(self, node: ast.Assign) -> ast.With:
-        """``with __tracegraph_bind__.claiming(): dS_dG = ...``: computing a claim makes
-        nothing an input (an int it divides by stays a constant)."""
-        call = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "claiming", ast.Load()),
-                        [], [])
-        block = ast.With(items=[ast.withitem(ast.copy_location(call, node))], body=[node])
-        return ast.copy_location(block, node)
+    def _claim_call(self, name: str, value: ast.expr, lineno: int) -> ast.Call:
+        """``__tracegraph_bind__.claim("dS_dG", lambda: <value>, line)``: the binder
+        computes a claim on the plain values its names hold (a claim is never traced)."""
+        no_arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                     kw_defaults=[], kwarg=None, defaults=[])
+        thunk = ast.copy_location(ast.Lambda(args=no_arguments, body=value), value)
+        call = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "claim", ast.Load()),
+                        [ast.Constant(name), thunk, ast.Constant(lineno)], [])
+        return ast.copy_location(call, value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
         self.generic_visit(node)
