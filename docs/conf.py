@@ -19,7 +19,7 @@ exclude_patterns = ["_build"]
 root_doc = "index"
 
 # Links such as [cli.md](cli.md#exit-codes) point at headings, as on GitHub.
-myst_heading_anchors = 3
+myst_heading_anchors = 4
 
 html_theme = "furo"
 html_title = "tracegraph"

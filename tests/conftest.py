@@ -18,6 +18,10 @@ from hypothesis import settings
 
 HAVE_DOT = shutil.which("dot") is not None
 
+# The corpus of the differential test (tests/corpus) is expression files, not test
+# modules: they are run by tests/test_differential.py, never imported for doctests.
+collect_ignore_glob = ["corpus/*"]
+
 # CI runs the property tests with a fixed seed so a green build stays green; run
 # locally without CI set to explore new random cases every time.
 settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -36,11 +36,16 @@ def files_in(folder: Path) -> list[str]:
 
 
 def failed(result, code: int) -> str:
-    """The error text, after checking the exit code and that no traceback leaked."""
+    """The error text, after checking the exit code and that no traceback leaked.
+
+    Once the file is traced, stderr starts with the one-line header naming the output
+    (issue 10); the error is the paragraph after it.
+    """
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
-    assert result.stderr.startswith("error: ")
-    return result.stderr
+    header, _, error = result.stderr.rpartition("error: ")
+    assert header == "" or (header.startswith("output: ") and header.count("\n") == 1), header
+    return "error: " + error
 
 
 # --------------------------------------------------------------------------- the app
@@ -141,12 +146,13 @@ def test_paths_are_capped_with_a_clear_message(tmp_path):
     source = "x = 1.0\ny = x\n" + "y = y * y\n" * 11
     result = run("paths", write(tmp_path, "many.py", source), "--from", "x", "--limit", "5")
     assert result.exit_code == 0, result.output
-    assert ("1,000+ chain-rule paths from x to y#11; showing the first 5 (use --limit N to see "
+    # Versions of y are told apart (issue 10): y₁ … y₁₁.
+    assert ("1,000+ chain-rule paths from x to y₁₁; showing the first 5 (use --limit N to see "
             "more):") in result.stdout
-    assert "x → y (as argument 1) → y#2 (as argument 1) → y#3 (as argument 1)" in result.stdout
+    assert "x → y₁ (as argument 1) → y₂ (as argument 1) → y₃ (as argument 1)" in result.stdout
     assert "sum over the 5 paths shown" in result.stdout and "raise --limit" in result.stdout
     assert result.stdout.count("product = ") == 5
-    assert "∂y#11/∂x from the backward pass = 2048" in result.stdout
+    assert "∂y₁₁/∂x from the backward pass = 2048" in result.stdout
 
 
 def test_paths_errors():

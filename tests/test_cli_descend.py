@@ -119,7 +119,10 @@ def test_usage_errors(tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     result = run(ROSENBROCK, *args)
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: ") and message in result.stderr
+    # Once the file is traced, stderr starts with the header naming the output.
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(("error: ", "output: ")), result.stderr
+    assert any(line.startswith("error: ") for line in lines) and message in result.stderr
     assert not list(tmp_path.iterdir())  # nothing written
 
 

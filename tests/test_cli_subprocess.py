@@ -29,7 +29,9 @@ def test_explain_runs_as_a_program(tmp_path, module):
     done = tracegraph("explain", NEURON, "--markdown", cwd=tmp_path, module=module)
     assert done.returncode == 0, done.stderr
     assert "| S | σ(G) | 0.5744 | ∂S/∂G = S·(1 − S) = 0.2445 | -0.8511 |" in done.stdout
-    assert done.stderr == ""
+    # Only the header naming the output (issue 10) is written to stderr.
+    assert done.stderr == ("output: Loss (line 31, the last value assigned that is computed "
+                           "from the inputs)\n")
     assert list(tmp_path.iterdir()) == []
 
 

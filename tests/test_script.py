@@ -124,18 +124,22 @@ def test_names_inside_functions_and_top_level_names_win(tmp_path):
     assert graph.nodes["h1"]["op"] == "tanh"
 
 
-def test_an_alias_renames_nothing_and_is_not_the_output(tmp_path):
+def test_an_alias_renames_nothing_unless_it_is_the_output(tmp_path):
+    # Issue 10: a trailing alias (loss = y) is the output, and names that node.
     result = load_script(write(tmp_path, "t.py", """
         x = 1.0
         y = x * 2.0
         z = y + 1.0
-        alias = y
+        alias = z
         x_again = x
+        loss = y
     """))
     graph = result.trace.graph
-    assert result.output == "z"
-    assert {"x", "y", "z"} <= set(graph)
+    assert result.output == "loss"
+    assert graph.nodes["loss"]["op"] == "multiply" and result.trace.value == 2.0
+    assert {"x", "z"} <= set(graph) - {"y"} or "z" not in graph
     assert "alias" not in graph and "x_again" not in graph
+    assert "an alias" in result.output_reason
 
 
 def test_a_name_given_with_tracegraph_name_is_kept(tmp_path):
@@ -226,19 +230,24 @@ def test_claims_are_recorded_never_inputs_names_or_outputs(tmp_path):
     result = load_script(write(tmp_path, "claims.py", NEURON + """
     dS_dG = 0.2445
     dLoss_dS = -2 * (gold - S)
+    dS_dA = S * (1 - S)
     dS_dG2 = S * (1 - S)
     """))
     assert result.output == "Loss"
     assert "dS_dG" not in result.inputs
-    claims = {"dS_dG", "dLoss_dS", "dS_dG2"}
+    claims = {"dS_dG", "dLoss_dS", "dS_dA"}
+    assert set(result.claims) == claims
     labels = {data["label"] for _, data in result.trace.graph.nodes(data=True)}
     assert not claims & set(result.trace.graph) and not claims & labels
     s = 1 / (1 + math.exp(-0.3))
     assert result.claims["dS_dG"] == ClaimSource("dS_dG", 0.2445, 19)
     assert result.claims["dLoss_dS"].value == pytest.approx(-2 * (1 - s))
     assert type(result.claims["dLoss_dS"].value) is float
-    assert result.claims["dS_dG2"].value == pytest.approx(s * (1 - s))
-    assert result.claims["dS_dG2"].lineno == 21
+    assert result.claims["dS_dA"].value == pytest.approx(s * (1 - s))
+    assert result.claims["dS_dA"].lineno == 21
+    # Issue 10: no traced value is named G2, so dS_dG2 is an ordinary value and a note.
+    assert "no traced value named 'G2'" in result.not_claims["dS_dG2"].reason
+    assert result.not_claims["dS_dG2"].lineno == 22
 
 
 def test_a_claim_cannot_be_the_output(tmp_path):

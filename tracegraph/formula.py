@@ -29,6 +29,7 @@ UPSTREAM = "ḡ"
 _ATOMIC = re.compile(r"[\w.#'′@₀-₉]+|[-−]?\d+(\.\d*)?(e[-+]?\d+)?")
 _CALL_HEAD = re.compile(r"[\w.|σ√]*[(\[]")
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -87,6 +88,26 @@ def superscript(n: int | str) -> str:
         '⁻²'
     """
     return str(n).translate(_SUPERSCRIPT)
+
+
+def subscript(n: int) -> str:
+    """A non-negative integer as subscript digits: versions of a name (``h₃``).
+
+    Example:
+        >>> "h" + subscript(12)
+        'h₁₂'
+    """
+    return str(n).translate(_SUBSCRIPT)
+
+
+def versioned(name: str, version: int) -> str:
+    """How text names the ``version``-th value bound to ``name`` (1-based): ``h₂``.
+
+    Example:
+        >>> versioned("h", 2), versioned("Loss", 1)
+        ('h₂', 'Loss₁')
+    """
+    return name + subscript(version)
 
 
 class Label(str):

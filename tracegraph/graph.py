@@ -8,15 +8,18 @@ Graph attributes (``G.graph``):
     the order given), ``differentiated`` (whether ``grad`` attributes hold
     gradients), ``tracegraph`` (format version).
 
-Node ids are deterministic strings: the user's name (``"G"``; a name used
-again gets ``"G#2"``, ``"G#3"`` ...), ``"n<k>"`` for an unnamed operation
-(k = its position on the tape) and ``"c<k>"`` for an unnamed constant.
+Node ids are deterministic strings: the user's name (``"G"``), ``"n<k>"`` for
+an unnamed operation (k = its position on the tape) and ``"c<k>"`` for an
+unnamed constant.  A name bound to several values has *versions*, numbered
+in record order over the whole tape: version k of ``h`` is ``"h#k"``
+(version 1 is ``"h"``), whichever versions the graph shows.
 
 Node attributes:
     ``kind``      ``"input"``, ``"constant"``, ``"op"`` or ``"output"``
     ``op``        the primitive's name (``"sigmoid"``), or ``"input"`` / ``"constant"``
-    ``label``     the user's name, or for an unnamed node its expression when short
-                  (``"gold − S"``), else ``"<op>#<k>"``
+    ``label``     the user's name (with the version as a subscript, ``h₂``, when
+                  the name has several versions), or for an unnamed node its
+                  expression when short (``"gold − S"``), else ``"<op>#<k>"``
     ``name``      the user's name or ``None``
     ``expr``      what the node computes in terms of its inputs' labels (``"A + B + C"``)
     ``value``     forward value (float for scalars, ndarray otherwise)
@@ -62,6 +65,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,7 +75,7 @@ import numpy as np
 from .autodiff import edge_contribution, is_finite
 from .core import Tape, Var, plain_value, shape_of
 from .core.var import add
-from .formula import Label, Symbols, symbols_for
+from .formula import Label, Symbols, symbols_for, versioned
 from .numbers import format_number
 
 FORMAT_VERSION = 1
@@ -137,6 +141,8 @@ class _GraphBuilder:
         self.constant_labels: dict[str, str] = {}
         self.scopes = tape.scope_table()
         self.folded: set[int] = set()
+        self.versions: dict[int, int] = {}
+        self.version_counts: dict[str, int] = {}
 
     # -- ids ----------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -152,15 +158,40 @@ class _GraphBuilder:
         self.used_ids.add(candidate)
         return candidate
 
+    def _count_versions(self) -> None:
+        """Number the values bound to each name in record order (the k-th ``h`` is
+        version k), over the whole tape, so ids and labels follow the file's versions
+        whichever of them the graph shows."""
+        counts: dict[str, int] = {}
+        tape = self.tape
+        for eq in self.equations:
+            name = eq.name
+            if name is not None and not tape.is_lifted(eq.index):
+                counts[name] = counts.get(name, 0) + 1
+                self.versions[eq.index] = counts[name]
+        self.version_counts = counts
+
     def _assign_ids(self, order: list[int]) -> None:
-        # Names first, so a generated id can never take a user's name.
+        # Names first, so a generated id can never take a user's name: version k of
+        # the name h is "h#k" (version 1 is "h").
+        self._count_versions()
         for i in order:
             name = self.equations[i].name
             if name is not None and not self.tape.is_lifted(i):
-                self.ids[i] = self._unique(name)
+                version = self.versions[i]
+                wanted = name if version == 1 else f"{name}#{version}"
+                self.ids[i] = wanted if wanted not in self.used_ids else self._unique(name)
+                self.used_ids.add(self.ids[i])
         for i in order:
             if i not in self.ids and not self.tape.is_lifted(i):
                 self.ids[i] = self._unique(f"n{i}")
+
+    def _name_label(self, eq: Var) -> str:
+        """A name, with its version as a subscript when the tape binds it more than once."""
+        name = eq.name
+        if self.version_counts.get(name, 1) > 1:
+            return versioned(name, self.versions[eq.index])
+        return name
 
     # -- operands, with n-ary sums folded -----------------------------------------------
     def _operands(self, order: list[int]) -> dict[int, list[tuple[Any, Var, int]]]:
@@ -269,7 +300,7 @@ class _GraphBuilder:
                 parent_ids.append(constant_id)
                 labels.append(Label(self.constant_labels[constant_id]))
         if prim is None:
-            label = eq.name or self.ids[i]
+            label = self._name_label(eq) if eq.name is not None else self.ids[i]
             self.labels[i] = Label(label)
             self._add_node(i, eq, label, label)
             return
@@ -319,7 +350,7 @@ class _GraphBuilder:
 
     def _label(self, eq: Var, expr: str) -> str:
         if eq.name is not None:
-            return eq.name
+            return self._name_label(eq)
         if len(expr) <= MAX_EXPRESSION_LABEL:
             return expr
         return f"{eq.op}#{eq.index}"
@@ -388,6 +419,23 @@ def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
 
 
 # --------------------------------------------------------------------------- queries
+
+
+def display_names(graph: nx.MultiDiGraph) -> dict[str, str]:
+    """How tables name each node: its label (versions of a name are ``y₁``, ``y₂``), or its
+    id where labels still repeat.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> def f(x):
+        ...     y = tg.name(x * x, "y")
+        ...     return tg.name(y * y, "y")
+        >>> display_names(tg.trace(f, x=2.0).graph)
+        {'x': 'x', 'y': 'y₁', 'y#2': 'y₂'}
+    """
+    counts = Counter(data["label"] for _, data in graph.nodes(data=True))
+    return {node: data["label"] if counts[data["label"]] == 1 else str(node)
+            for node, data in graph.nodes(data=True)}
 
 
 def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,

@@ -15,15 +15,20 @@ from __future__ import annotations
 EXACT = "exact"
 CLOSE = "close"
 WRONG = "wrong"
+SHAPE = "shape"
 SHAPE_MISMATCH = "shape mismatch"
 NO_PATH = "no path"
 UNKNOWN_NAME = "unknown name"
 NOT_DIFFERENTIABLE = "not differentiable here"
 NOT_A_NUMBER = "not a number"
 
-VERDICTS = (EXACT, CLOSE, WRONG, SHAPE_MISMATCH, NO_PATH, UNKNOWN_NAME, NOT_DIFFERENTIABLE,
-            NOT_A_NUMBER)
-"""Every verdict a claim can get, from best to worst-understood."""
+VERDICTS = (EXACT, CLOSE, WRONG, SHAPE, SHAPE_MISMATCH, NO_PATH, UNKNOWN_NAME,
+            NOT_DIFFERENTIABLE, NOT_A_NUMBER)
+"""Every verdict a claim can get, from best to worst-understood.
+
+``shape``: the right values in a different but compatible shape (``(6,)`` for a
+``(1, 6)`` value); it fails, but it is never the first wrong step of a chain.
+``shape mismatch``: a shape that cannot be this derivative's."""
 
 OK = "ok"
 NUMERIC_VERDICTS = (OK, WRONG, NOT_DIFFERENTIABLE)

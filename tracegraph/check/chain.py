@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from ..core import shape_of
-from ..verdicts import NO_PATH
+from ..verdicts import NO_PATH, SHAPE
 from .results import Chain, ChainPath, ChainStep, ClaimResult
 
 if TYPE_CHECKING:
@@ -55,7 +55,10 @@ class ChainAnalyst:
     def __init__(self, grader: Grader, results: Sequence[ClaimResult]) -> None:
         self.grader = grader
         self.graph = grader.graph
-        self.by_pair = {(r.of, r.wrt): r for r in results if r.of is not None}
+        graph = self.graph
+        # Chains run through the graph: first-order claims about the nodes it shows.
+        self.by_pair = {(r.of, r.wrt): r for r in results if r.of is not None and r.degree == 1
+                        and r.of in graph and r.wrt in graph}
         self.claimed_of: dict[str, list[str]] = {}
         for of, wrt in self.by_pair:
             self.claimed_of.setdefault(wrt, []).append(of)
@@ -63,14 +66,26 @@ class ChainAnalyst:
         self.stations = {node for node, data in self.graph.nodes(data=True)
                          if data["name"] is not None or node in claimed_nodes}
 
+    def label(self, node: str) -> str:
+        """How text names a node: its label (versions read ``h₂``)."""
+        return self.graph.nodes[node]["label"] if node in self.graph else node
+
+    def text(self, of: str, wrt: str) -> str:
+        """``dh₂/dx`` for two nodes."""
+        return f"d{self.label(of)}/d{self.label(wrt)}"
+
     def analyse(self, result: ClaimResult) -> Chain | None:
         """The chain of a wrong claim (``None`` when it is a single step)."""
+        if (result.of, result.wrt) not in self.by_pair:
+            return None
         paths, truncated = self._station_paths(result.wrt, result.of)
         if not paths or all(len(path) == 2 for path in paths):
             return None
         chain_paths = tuple(ChainPath(path, tuple(self._steps(path))) for path in paths)
+        # A claim with the right values in another shape (verdict "shape") breaks nothing.
         broken = [step for path in chain_paths for step in path.steps
-                  if step.claimed and not self.by_pair[(step.of, step.wrt)].holds]
+                  if step.claimed and not self.by_pair[(step.of, step.wrt)].holds
+                  and self.by_pair[(step.of, step.wrt)].verdict != SHAPE]
         first = min(broken, key=self._order) if broken else None
         return Chain(chain_paths, first, truncated, self._explain(result, chain_paths, first))
 
@@ -130,11 +145,11 @@ class ChainAnalyst:
 
     def _explain(self, result: ClaimResult, paths: tuple[ChainPath, ...],
                  first: ChainStep | None) -> str:
-        target = f"d{result.of}/d{result.wrt}"
+        target = self.text(result.of, result.wrt)
         if first is not None:
             return self._explain_break(target, first)
         factors = [step for path in paths for step in path.steps if step.factor]
-        missing = list(dict.fromkeys(f"d{s.of}/d{s.wrt}" for s in factors if not s.claimed))
+        missing = list(dict.fromkeys(self.text(s.of, s.wrt) for s in factors if not s.claimed))
         if missing:
             listed = ", ".join(missing[:LONG_CHAIN]) + (
                 f" and {len(missing) - LONG_CHAIN:,} more" if len(missing) > LONG_CHAIN else "")
@@ -152,12 +167,12 @@ class ChainAnalyst:
             return (f"{target} inherits the error of {claim.where}, the first wrong step "
                     "on this chain")
         text = (f"the first wrong step on this chain is {claim.where}: claimed "
-                f"{claim.claimed_text()}, true d{first.of}/d{first.wrt} = "
+                f"{claim.claimed_text()}, true {self.text(first.of, first.wrt)} = "
                 f"{claim.expected_text()}")
         inner = self._last_right_partial(first)
         if inner is not None:
-            text += (f"; d{first.of}/d{inner} is right, so the error is in the step from "
-                     f"{inner} to {first.wrt}")
+            text += (f"; {self.text(first.of, inner)} is right, so the error is in the step "
+                     f"from {self.label(inner)} to {self.label(first.wrt)}")
         return text
 
     def _last_right_partial(self, step: ChainStep) -> str | None:

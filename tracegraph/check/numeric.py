@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from .. import autodiff
@@ -41,179 +38,24 @@ from ..core import (
     unwrap_constant,
 )
 from ..errors import TracegraphError
-from ..numbers import format_number
-from ..verdicts import NOT_DIFFERENTIABLE, OK, WRONG
+from .differences import DEFAULT_STEP, Replay, classify, probe, relative, sample_elements
 from .report import NumericReport
 from .results import NumericResult
-from .subject import Recorded, Traced, node_ids
-
-_EPS = float(np.finfo(float).eps)
-DEFAULT_STEP = _EPS ** (1.0 / 3.0)
-"""The relative step: ∛eps balances truncation (h²) against rounding (eps/h) for float64."""
-
-_SHIFTS = (-2, -1, 1, 2)
-
-
-@dataclass(frozen=True)
-class _Probe:
-    """A function around a point: f(x + k·h) for k = −2, −1, 0, 1, 2, and the node
-    whose non-differentiable point the ±h steps (``kink``) or the ±2h steps
-    (``far_kink``) crossed."""
-
-    values: dict[int, float]
-    step: float
-    kink: str | None
-    far_kink: str | None
-
-    def central(self, scale: int = 1) -> float:
-        return (self.values[scale] - self.values[-scale]) / (2.0 * scale * self.step)
-
-    def one_sided(self) -> tuple[float, float]:
-        return ((self.values[1] - self.values[0]) / self.step,
-                (self.values[0] - self.values[-1]) / self.step)
-
-    def truncation(self) -> float:
-        """Richardson's estimate of the error of the central difference: |D(h) − D(2h)|/3.
-
-        Large only where the function curves sharply on the scale of the step
-        (sqrt near 0); a wrong rule does not change it.
-        """
-        if self.far_kink is not None:
-            return 0.0
-        error = abs(self.central(1) - self.central(2)) / 3.0
-        return error if math.isfinite(error) else 0.0
-
-
-def _probe(evaluate: Callable[[int], tuple[float, str | None]], centre: float,
-           step: float) -> _Probe:
-    """Evaluate ``f(x + k·h)`` (with the kink crossed, if any) at every shift."""
-    values, kinks = {0: centre}, {}
-    for shift in _SHIFTS:
-        values[shift], kinks[shift] = evaluate(shift)
-    near = kinks[-1] or kinks[1]
-    return _Probe(values, step, near, near or kinks[-2] or kinks[2])
-
-
-def _classify(analytic: float, probe: _Probe, rtol: float, atol: float
-              ) -> tuple[str, float, float, str]:
-    """Verdict, numeric value, abs diff, and a note."""
-    numeric = probe.central()
-    if not (math.isfinite(probe.values[-1]) and math.isfinite(probe.values[1])):
-        return (NOT_DIFFERENTIABLE, numeric, math.nan,
-                "finite differences gave NaN/inf (the step leaves the function's domain?)")
-    abs_diff = abs(analytic - numeric) if math.isfinite(analytic) else math.inf
-    rounding = 16.0 * _EPS * max(abs(v) for v in probe.values.values() if math.isfinite(v)) / (
-        probe.step)
-    tolerance = (atol + rtol * max(abs(analytic), abs(numeric)) + rounding
-                 + 2.0 * probe.truncation())
-    agrees = abs_diff <= tolerance
-    if probe.kink is not None:
-        forward, backward = probe.one_sided()
-        jump = abs(forward - backward) > 0.1 * max(abs(forward), abs(backward)) + tolerance
-        if jump or not agrees:
-            return (NOT_DIFFERENTIABLE, numeric, abs_diff,
-                    f"the step crosses a point where {probe.kink!r} is not differentiable "
-                    f"(one-sided slopes {format_number(forward)} and {format_number(backward)})")
-    return (OK if agrees else WRONG), numeric, abs_diff, ""
-
-
-def _relative(abs_diff: float, analytic: float, numeric: float) -> float:
-    scale = max(abs(analytic), abs(numeric))
-    if abs_diff == 0.0:
-        return 0.0
-    return abs_diff / scale if scale > 0 else math.inf
-
-
-class _Replay:
-    """Recompute a trace's recorded equations on perturbed input values."""
-
-    def __init__(self, trace: Traced, seed: Any) -> None:
-        self.tape = trace.tape
-        self.nodes = self.tape.equations
-        self.output = self.tape.output
-        self.seed = seed
-        self.relevant = self.tape.ancestors(self.output)
-        self.trace = trace
-        self._kink_distance: dict[int, float] = {}
-
-    # The graph only names nodes (edges, kinks): gradient checks of inputs do not need it.
-    @functools.cached_property
-    def graph(self) -> nx.MultiDiGraph:
-        return self.trace.graph
-
-    @functools.cached_property
-    def ids(self) -> dict[int, str]:
-        return node_ids(self.graph)
-
-    def edge_key(self, node: Var, position: int) -> int | None:
-        """The graph key of the edge into ``node`` from its input ``position``.
-
-        Keys are argument positions, except where partial sums were folded
-        into an n-ary ``+`` node; there the one edge between the two nodes is it.
-        """
-        child = self.ids[node.index]
-        edges = self.graph.get_edge_data(self.ids[node.inputs[position].index], child) or {}
-        if self.graph.in_degree(child) == len(node.inputs) and position in edges:
-            return position
-        return next(iter(edges)) if len(edges) == 1 else None
-
-    def weighted(self, value: Any) -> float:
-        return float(np.sum(self.seed * np.asarray(value, dtype=float)))
-
-    def downstream(self, leaf: int) -> list[int]:
-        """The equations on a path from ``leaf`` to the output, in tape order
-        (``tape.between(leaf, output)``, with the output's ancestors walked once)."""
-        if leaf > self.output:
-            return []
-        return [i for i in self.tape.descendants(leaf, self.output)[1:]
-                if i in self._relevant_set]
-
-    @functools.cached_property
-    def _relevant_set(self) -> frozenset[int]:
-        return frozenset(self.relevant)
-
-    def run(self, leaf: int, value: Any, downstream: Sequence[int]) -> tuple[float, str | None]:
-        """The weighted output with ``leaf`` set to ``value``, and a kink crossed, if any."""
-        values = {leaf: value}
-        kink = None
-        with np.errstate(all="ignore"):
-            for index in downstream:
-                node = self.nodes[index]
-                args = [values.get(x.index, x.value) if type(x) is Var else x
-                        for x in node.inputs]
-                if kink is None and node.primitive.kink is not None:
-                    kink = self._crossed_kink(index, node, args)
-                values[index] = node.primitive.impl(*args, **(node.params or {}))
-        if self.output == leaf:
-            return self.weighted(value), None
-        if self.output not in values:  # the leaf does not reach the output
-            return self.weighted(self.nodes[self.output].value), None
-        return self.weighted(values[self.output]), kink
-
-    def _crossed_kink(self, index: int, node: Var, args: list[Any]) -> str | None:
-        moved = max((_max_abs_change(new, x.value) for new, x in zip(args, node.inputs)
-                     if type(x) is Var), default=0.0)
-        if moved == 0.0:
-            return None
-        if index not in self._kink_distance:
-            original = autodiff.input_values(node)
-            self._kink_distance[index] = float(node.primitive.kink(*original,
-                                                               **(node.params or {})))
-        if self._kink_distance[index] <= moved:
-            return self.ids.get(index, node.label)
-        return None
-
-
-def _max_abs_change(new: Any, old: Any) -> float:
-    with np.errstate(all="ignore"):
-        change = np.abs(np.asarray(new, dtype=float) - np.asarray(old, dtype=float))
-    return float(np.max(change, initial=0.0)) if np.all(np.isfinite(change)) else math.inf
+from .second_numeric import SECOND_ORDER_ATOL, SECOND_ORDER_RTOL, second_order_check
+from .subject import Recorded, Traced
 
 
 def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
-                  step: float | None = None, rtol: float = 1e-5, atol: float = 1e-8,
-                  max_elements: int = 1000) -> NumericReport:
+                  step: float | None = None, rtol: float | None = None,
+                  atol: float | None = None, max_elements: int | None = None,
+                  order: int = 1) -> NumericReport:
     """Compare the engine's derivatives with central finite differences.
+
+    ``order=2`` checks second derivatives instead: every Hessian column
+    against central differences of the gradient, with tolerances for their
+    larger truncation error (defaults ``rtol=1e-4``, ``atol=1e-6``, 200
+    columns per input), and with ``edges=True`` each rule's own second
+    derivative, so a wrong one is named (:mod:`.second_numeric`).
 
     Every element of every input's gradient d(output)/d(input) is compared
     with ``(f(x + h) − f(x − h)) / 2h``, where f is computed by replaying the
@@ -245,6 +87,17 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
         [('x', 'not differentiable here'), ('y', 'ok'),
          ('∂(|x|)/∂x', 'not differentiable here'), ('∂output/∂(|x|)', 'ok'), ('∂output/∂y', 'ok')]
     """
+    if order == 2:
+        return second_order_check(
+            trace, edges=edges, seed=seed, step=step,
+            rtol=SECOND_ORDER_RTOL if rtol is None else rtol,
+            atol=SECOND_ORDER_ATOL if atol is None else atol,
+            max_elements=200 if max_elements is None else max_elements)
+    if order != 1:
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+    rtol = 1e-5 if rtol is None else rtol
+    atol = 1e-8 if atol is None else atol
+    max_elements = 1000 if max_elements is None else max_elements
     tape = trace.tape
     output = tape.output
     relative_step = DEFAULT_STEP if step is None else float(step)
@@ -252,7 +105,7 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
         return NumericReport([], relative_step, ["the output is a constant: nothing to check"])
     seed = autodiff.checked_seed(seed, shape_of(tape.equations[output].value),
                                  node=tape.output_name, how="pass seed=")
-    replay = _Replay(trace, seed)
+    replay = Replay(trace, seed)
     adjoints = autodiff.backward(replay.nodes, output, seed)
     results: list[NumericResult] = []
     notes: list[str] = []
@@ -264,17 +117,7 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
     return NumericReport(results, relative_step, notes)
 
 
-def _sample_elements(shape: tuple[int, ...], gradient: np.ndarray, limit: int
-                     ) -> list[tuple[int, ...]]:
-    size = math.prod(shape)
-    if size <= limit:
-        return list(np.ndindex(*shape)) if shape else [()]
-    flat = np.random.default_rng(0).choice(size, size=limit - 1, replace=False).tolist()
-    flat.append(int(np.argmax(np.abs(gradient))))
-    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in sorted(set(flat))]
-
-
-def _input_checks(replay: _Replay, name: str, leaf: int, adjoints: list[Any],
+def _input_checks(replay: Replay, name: str, leaf: int, adjoints: list[Any],
                   relative_step: float, rtol: float, atol: float, max_elements: int,
                   notes: list[str]) -> Iterator[NumericResult]:
     value = replay.nodes[leaf].value
@@ -283,7 +126,7 @@ def _input_checks(replay: _Replay, name: str, leaf: int, adjoints: list[Any],
     gradient = np.broadcast_to(np.asarray(gradient, dtype=float), shape)
     downstream = replay.downstream(leaf)
     centre = replay.weighted(replay.nodes[replay.output].value)
-    elements = _sample_elements(shape, gradient, max_elements)
+    elements = sample_elements(shape, gradient, max_elements)
     if len(elements) < math.prod(shape):
         notes.append(f"{name}: checked {len(elements):,} of {math.prod(shape):,} elements")
     base = np.asarray(value, dtype=float)
@@ -297,15 +140,15 @@ def _input_checks(replay: _Replay, name: str, leaf: int, adjoints: list[Any],
             moved[index] += shift * h
             return replay.run(leaf, moved, downstream)
 
-        probe = _probe(evaluate, centre, h)
+        probed = probe(evaluate, centre, h)
         analytic = float(gradient[index])
-        verdict, numeric, abs_diff, note = _classify(analytic, probe, rtol, atol)
+        verdict, numeric, abs_diff, note = classify(analytic, probed, rtol, atol)
         yield NumericResult("gradient", name, None, None, index if shape else None, analytic,
-                            numeric, abs_diff, _relative(abs_diff, analytic, numeric),
+                            numeric, abs_diff, relative(abs_diff, analytic, numeric),
                             verdict, note)
 
 
-def _edge_checks(replay: _Replay, relative_step: float, rtol: float, atol: float
+def _edge_checks(replay: Replay, relative_step: float, rtol: float, atol: float
                  ) -> Iterator[NumericResult]:
     for index in replay.relevant:
         node = replay.nodes[index]
@@ -321,7 +164,7 @@ def _edge_checks(replay: _Replay, relative_step: float, rtol: float, atol: float
                               relative_step, rtol, atol)
 
 
-def _edge_check(replay: _Replay, node: Var, position: int, values: list[Any], key: int | None,
+def _edge_check(replay: Replay, node: Var, position: int, values: list[Any], key: int | None,
                 relative_step: float, rtol: float, atol: float) -> NumericResult:
     prim = node.primitive
     params = node.params or {}
@@ -349,14 +192,14 @@ def _edge_check(replay: _Replay, node: Var, position: int, values: list[Any], ke
         crossed = replay.ids[node.index] if distance <= abs(shift) * reach else None
         return float(np.sum(upstream * out)), crossed
 
-    probe = _probe(evaluate, float(np.sum(upstream * np.asarray(node.value, dtype=float))), h)
-    verdict, numeric, abs_diff, note = _classify(analytic, probe, rtol, atol)
+    probed = probe(evaluate, float(np.sum(upstream * np.asarray(node.value, dtype=float))), h)
+    verdict, numeric, abs_diff, note = classify(analytic, probed, rtol, atol)
     if shape_of(x) or shape_of(node.value):
         note = "; ".join(filter(None, [note, "projected on random directions uᵀ·J·v"]))
     child, parent = replay.ids[node.index], replay.ids[node.inputs[position].index]
     labels = (replay.graph.nodes[child]["label"], replay.graph.nodes[parent]["label"])
     return NumericResult("local", child, parent, key, None, analytic, numeric, abs_diff,
-                         _relative(abs_diff, analytic, numeric), verdict, note, labels)
+                         relative(abs_diff, analytic, numeric), verdict, note, labels)
 
 
 # --------------------------------------------------------------------------- one primitive

@@ -28,6 +28,7 @@ from ..verdicts import (
     NOT_DIFFERENTIABLE,
     NOTHING_CHECKED,
     OK,
+    SHAPE,
     VERDICTS,
     WRONG,
     worse,
@@ -47,6 +48,12 @@ NUMERIC_COLUMNS = (("check", "check"), ("where", "where"), ("verdict", "verdict"
 
 Marks = dict[Any, dict[str, str]]
 
+NUMERIC_KINDS = {"gradient": "gradient element", "local": "local derivative",
+                 "second": "Hessian column", "rule": "rule second derivative"}
+"""The kinds of finite-difference comparison (:attr:`NumericResult.kind`), as counted."""
+NUMERIC_CHECK_WORDS = {"gradient": "gradient", "local": "local", "second": "hessian",
+                       "rule": "rule (2nd)"}
+
 
 class CheckReport:
     """The graded claims of one trace (or expression file).
@@ -54,6 +61,8 @@ class CheckReport:
     Attributes:
         results: one :class:`ClaimResult` per claim, in the order given (file order).
         source: the file the claims came from, if any.
+        notes: names of the file shaped like claims that are not claims (``dx_dt``
+            with no traced ``t``): ordinary values, reported but never failed.
 
     Example:
         >>> import tracegraph as tg
@@ -65,9 +74,10 @@ class CheckReport:
     """
 
     def __init__(self, results: Sequence[ClaimResult], graph: nx.MultiDiGraph,
-                 source: str | None = None) -> None:
+                 source: str | None = None, notes: Sequence[str] = ()) -> None:
         self.results = tuple(results)
         self.source = source
+        self.notes = tuple(notes)
         self._graph = graph
 
     def __repr__(self) -> str:
@@ -100,8 +110,10 @@ class CheckReport:
         claim comes after every claim it is built on and the first wrong one
         is an error of its own, not one inherited from an earlier step.
         """
-        wrong = [r for r in self.failed if r.of is not None and r.verdict != NOT_A_NUMBER]
-        return min(wrong, key=lambda r: r.order) if wrong else None
+        wrong = [r for r in self.failed if r.of is not None
+                 and r.verdict not in (NOT_A_NUMBER, SHAPE)]
+        # Second derivatives are built on first ones: they come after all of them.
+        return min(wrong, key=lambda r: (r.degree, r.order)) if wrong else None
 
     def counts(self) -> dict[str, int]:
         """How many claims got each verdict (only verdicts that occur)."""
@@ -114,8 +126,9 @@ class CheckReport:
         """One line, e.g. ``14 claims: 10 exact, 4 wrong; first wrong step: dS_dG (line 19):
         claimed 0.9044, true dS/dG = S·(1 − S) = 0.2445``."""
         if not self.results:
-            return ("no claims to check: name a variable dY_dX (dS_dG = S * (1 - S)) "
+            text = ("no claims to check: name a variable dY_dX (dS_dG = S * (1 - S)) "
                     "or pass {'dS/dG': value}")
+            return text + (f"; {self._notes_text()}" if self.notes else "")
         counts = ", ".join(f"{n} {verdict}" for verdict, n in self.counts().items())
         plural = "s" if len(self.results) != 1 else ""
         text = f"{len(self.results)} claim{plural}: {counts}"
@@ -123,8 +136,19 @@ class CheckReport:
         if first is not None:
             text += f"; first wrong step: {first.where}: {first.versus()}"
         elif self.failed:
-            text += f"; {len(self.failed)} could not be checked"
+            shaped = sum(r.verdict == SHAPE for r in self.failed)
+            if shaped:
+                text += f"; {shaped} with the right values in the wrong shape"
+            if len(self.failed) > shaped:
+                text += f"; {len(self.failed) - shaped} could not be checked"
+        if self.notes:
+            text += f"; {self._notes_text()}"
         return text
+
+    def _notes_text(self) -> str:
+        count = len(self.notes)
+        return (f"{count} name{'s' if count != 1 else ''} shaped like a claim "
+                f"{'are' if count != 1 else 'is'} not a claim (see the notes)")
 
     def rows(self) -> list[dict[str, str]]:
         """The table of claims for the command line: one dict per claim.
@@ -147,7 +171,7 @@ class CheckReport:
                 note = "first wrong step" + (f"; {note}" if note else "")
             elif result.chain is not None and result.chain.first_broken is not None:
                 note = f"inherits the error of {result.chain.first_broken.claim}"
-            derivative = f"d{result.of}/d{result.wrt}" if result.of is not None else ""
+            derivative = result.derivative()
             if result.formula and result.of is not None:
                 derivative += f" = {result.formula}"
             rows.append({
@@ -190,7 +214,8 @@ class CheckReport:
             if heirs:
                 lines.append("  built on it, so also wrong: " + ", ".join(h.name for h in heirs))
             if result.chain is not None:
-                lines.extend(_chain_lines(result))
+                lines.extend(_chain_lines(result, self._label))
+        lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
 
     def marks(self) -> Marks:
@@ -214,8 +239,9 @@ class CheckReport:
         marks: Marks = {}
         first = self.first_wrong
         for result in self.results:
-            if result.of is None:
-                continue
+            if result.of is None or result.of not in self._graph or (
+                    result.wrt not in self._graph):
+                continue  # a value the diagram does not show
             note = result.short_note()
             status = result.status
             if result is first:
@@ -230,6 +256,10 @@ class CheckReport:
                 self._mark_unclaimed(marks, result.chain)
         return marks
 
+    def _label(self, node: str) -> str:
+        graph = self._graph
+        return graph.nodes[node]["label"] if node in graph else node
+
     def _targets(self, of: str, wrt: str) -> list[Any]:
         edges = self._graph.get_edge_data(wrt, of)
         if edges:
@@ -243,7 +273,8 @@ class CheckReport:
                     continue
                 for target in self._targets(step.of, step.wrt):
                     if isinstance(target, tuple) and target not in marks:
-                        put_mark(marks, target, "unchecked", f"d{step.of}/d{step.wrt} not claimed")
+                        put_mark(marks, target, "unchecked",
+                                 f"d{self._label(step.of)}/d{self._label(step.wrt)} not claimed")
 
     def table(self) -> str:
         """The claims as a plain-text table (the columns of :meth:`rows`)."""
@@ -261,38 +292,43 @@ class CheckReport:
 def _claimed_vs_true(result: ClaimResult) -> list[str]:
     true = _full_text(result.expected)
     if result.formula and "\n" not in true:
-        true = f"d{result.of}/d{result.wrt} = {result.formula} = {true}"
+        true = f"{result.derivative()} = {result.formula} = {true}"
     detail = f" ({result.note})" if result.note else ""
     if "\n" in true or "\n" in _full_text(result.claimed):
         return [f"  claimed {_full_text(result.claimed)}", f"  true    {true}{detail}"]
     return [f"  claimed {_full_text(result.claimed)}, true {true}{detail}"]
 
 
-def _chain_lines(result: ClaimResult) -> list[str]:
+def _chain_lines(result: ClaimResult, label: Any) -> list[str]:
     chain = result.chain
     lines = []
+
+    def text(step: ChainStep) -> str:
+        return f"d{label(step.of)}/d{label(step.wrt)}"
+
     for path in chain.paths:
         factors = [step for step in path.steps if step.factor]
         partials = [step for step in path.steps if not step.factor and step.claimed]
-        lines.append(f"  d{result.of}/d{result.wrt} = {_product_text(factors)}   "
-                     f"(path {_abbreviated(path.nodes[::-1], ' ← ')})")
+        nodes = [label(node) for node in path.nodes[::-1]]
+        lines.append(f"  {result.derivative()} = {_product_text(factors, text)}   "
+                     f"(path {_abbreviated(nodes, ' ← ')})")
         shown = factors if len(factors) <= LONG_CHAIN else [s for s in factors if s.claimed]
-        listing = [f"d{s.of}/d{s.wrt} {s.verdict}" for s in shown]
+        listing = [f"{text(s)} {s.verdict}" for s in shown]
         if len(shown) < len(factors):
             listing.append(f"{len(factors) - len(shown):,} not claimed")
         lines.append("    factors: " + ", ".join(listing))
         if partials:
             lines.append("    partial results: " + ", ".join(
-                f"d{s.of}/d{s.wrt} {s.verdict}" for s in partials))
+                f"{text(s)} {s.verdict}" for s in partials))
     if chain.truncated:
         lines.append(f"    (only the first {len(chain.paths)} paths are shown)")
     lines.append(f"  {chain.explanation}")
     return lines
 
 
-def _product_text(factors: Sequence[ChainStep]) -> str:
+def _product_text(factors: Sequence[ChainStep], text: Any) -> str:
     if len(factors) <= LONG_CHAIN:
-        return " · ".join(f"d{s.of}/d{s.wrt}" for s in factors)
+        return " · ".join(text(s) for s in factors)
     return f"the product of {len(factors):,} factors"
 
 
@@ -407,11 +443,11 @@ class NumericReport:
 
     def summary(self) -> str:
         """``7 gradient elements and 11 local derivatives: 17 ok, 1 wrong (worst: ∂y/∂z)``."""
-        gradients = sum(r.kind == "gradient" for r in self.results)
-        checked = f"{gradients:,} gradient element{'s' if gradients != 1 else ''}"
-        local = len(self.results) - gradients
-        if local:
-            checked += f" and {local:,} local derivative{'s' if local != 1 else ''}"
+        kinds = {kind: sum(r.kind == kind for r in self.results) for kind in NUMERIC_KINDS}
+        parts = [f"{kinds[kind]:,} {word}{'s' if kinds[kind] != 1 else ''}"
+                 for kind, word in NUMERIC_KINDS.items()
+                 if kinds[kind] or (kind == "gradient" and not kinds["second"])]
+        checked = " and ".join(parts)
         counts: dict[str, int] = {}
         for result in self.results:
             counts[result.verdict] = counts.get(result.verdict, 0) + 1
@@ -427,7 +463,7 @@ class NumericReport:
         rows = []
         for result in self._per_subject():
             rows.append({
-                "check": "gradient" if result.kind == "gradient" else "local",
+                "check": NUMERIC_CHECK_WORDS[result.kind],
                 "where": result.where,
                 "verdict": result.verdict,
                 "analytic": format_number(result.analytic, 6),
@@ -439,14 +475,14 @@ class NumericReport:
 
     def _per_subject(self) -> list[NumericResult]:
         """The worst result per input, then every edge result that is not ok."""
-        worst: dict[str, NumericResult] = {}
+        worst: dict[tuple[str, str], NumericResult] = {}
         for result in self.results:
-            if result.kind != "gradient":
+            if result.kind not in ("gradient", "second"):
                 continue
-            current = worst.get(result.node)
+            current = worst.get((result.kind, result.node))
             if current is None or _severity(result) > _severity(current):
-                worst[result.node] = result
-        edges = [r for r in self.results if r.kind == "local" and r.verdict != OK]
+                worst[(result.kind, result.node)] = result
+        edges = [r for r in self.results if r.kind in ("local", "rule") and r.verdict != OK]
         return list(worst.values()) + edges
 
     def marks(self) -> Marks:

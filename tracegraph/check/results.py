@@ -18,6 +18,23 @@ import numpy as np
 from ..formula import partial
 from ..numbers import value_summary
 from ..verdicts import CLOSE, EXACT, NO_PATH, NOT_DIFFERENTIABLE, OK, WRONG
+from .names import derivative_text
+
+
+def in_shape(claimed: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A claimed value in the true derivative's shape: reshaped when it has as many
+    elements (a ``(6,)`` claim of a ``(1, 6)`` value), else broadcast.
+
+    Example:
+        >>> in_shape(np.arange(3.0), (1, 3)).shape, in_shape(2.0, (2,)).tolist()
+        ((1, 3), [2.0, 2.0])
+    """
+    array = np.asarray(claimed, dtype=float)
+    if array.shape == tuple(shape):
+        return array
+    if array.size == int(np.prod(shape, dtype=np.int64)) and array.ndim:
+        return array.reshape(shape)
+    return np.broadcast_to(array, shape)
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,9 @@ class ClaimResult:
 
     Attributes:
         name: the claim as written (``"dS_dG"``, ``"dS/dG"``).
-        of, wrt: the node ids it was resolved to (``None`` when it could not be).
+        of, wrt: the node ids it was resolved to (``None`` when it could not be; the
+            value's label when it is not a node of the graph, because the output
+            does not depend on it).
         claimed: the claimed value (float or ndarray; the raw object if not a number).
         expected: the true derivative (``None`` when it could not be computed).
         verdict: one of :data:`tracegraph.verdicts.VERDICTS`.
@@ -106,6 +125,10 @@ class ClaimResult:
         chain: for a wrong claim spanning several steps, the chain analysis.
         order: the claim's place in derivation order (a sort key; see
             :attr:`tracegraph.check.CheckReport.first_wrong`).
+        wrt2: for a second derivative ∂²Y/∂X∂Z, Z (``wrt`` again for ∂²Y/∂X²).
+        degree: 1 for a first derivative, 2 for a second one.
+        labels: how reports name ``of``, ``wrt`` (and ``wrt2``): the graph's labels,
+            which tell versions of a name apart (``y₂``).
 
     Example:
         >>> r = ClaimResult("dS_dG", "S", "G", 1.03, 0.1966, "wrong", False)
@@ -129,6 +152,16 @@ class ClaimResult:
     formula: str | None = None
     chain: Chain | None = None
     order: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)
+    wrt2: str | None = None
+    degree: int = 1
+    labels: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def derivative(self) -> str:
+        """The derivative claimed, as reports write it: ``dS/dG``, ``dy₂/dx``, ``∂²y/∂x²``."""
+        if self.of is None:
+            return ""
+        names = self.labels or (self.of, self.wrt) + ((self.wrt2,) if self.degree == 2 else ())
+        return derivative_text(names[0], tuple(names[1:]))
 
     @property
     def status(self) -> str:
@@ -159,10 +192,10 @@ class ClaimResult:
             return self.note
         claimed, expected, at = self.claimed, self.expected, ""
         if self.worst_index is not None and np.ndim(expected):
-            claimed = np.broadcast_to(claimed, np.shape(expected))[self.worst_index]
+            claimed = in_shape(claimed, np.shape(expected))[self.worst_index]
             expected = expected[self.worst_index]
             at = f"[{', '.join(map(str, self.worst_index))}]"
-        true = f"d{self.of}/d{self.wrt}{at}"
+        true = f"{self.derivative()}{at}"
         if self.formula:
             true += f" = {self.formula}"
         return f"claimed {value_summary(claimed)}, true {true} = {value_summary(expected)}"
@@ -184,9 +217,12 @@ class NumericResult:
     """One finite-difference comparison.
 
     ``kind`` is ``"gradient"`` (an element of an input's gradient: ``node``
-    is the input, ``index`` the element) or ``"local"`` (an edge's local
+    is the input, ``index`` the element), ``"local"`` (an edge's local
     derivative ``∂node/∂wrt``; for arrays it is projected on random
-    directions, so ``analytic`` and ``numeric`` are uᵀ·J·v).  ``verdict`` is
+    directions, so ``analytic`` and ``numeric`` are uᵀ·J·v), ``"second"``
+    (a Hessian column ∂∇f/∂``node[index]``, reported at its worst entry, the
+    row ``wrt``) or ``"rule"`` (a rule's second derivative at ``node``: its
+    VJP's derivative, projected on random directions).  ``verdict`` is
     one of :data:`tracegraph.verdicts.NUMERIC_VERDICTS`: ``"ok"``, ``"wrong"``
     or ``"not differentiable here"``.  ``node`` and ``wrt`` are graph ids;
     ``labels`` the (child, parent) labels for display.
@@ -211,10 +247,17 @@ class NumericResult:
 
     @property
     def where(self) -> str:
-        """``w1``, ``W[0, 2]`` or ``∂S/∂G`` (with the nodes' labels)."""
+        """``w1``, ``W[0, 2]``, ``∂S/∂G`` (with the nodes' labels), ``∂²/∂w∂b`` (a Hessian
+        entry) or ``the tanh rule at S``."""
         if self.kind == "local":
             child, parent = self.labels or (self.node, self.wrt)
             return partial(child, parent)
+        if self.kind == "second":
+            row, column = self.labels or (self.wrt, self.node)
+            return f"∂²/∂{row}²" if row == column else f"∂²/∂{row}∂{column}"
+        if self.kind == "rule":
+            child, rule = self.labels or (self.node, "")
+            return f"the {rule} rule at {child}"
         if self.index:
             return f"{self.node}[{', '.join(map(str, self.index))}]"
         return self.node

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import networkx as nx
 
+from ..formula import versioned
 from ..graph import build_graph
 
 
@@ -55,6 +56,25 @@ def node_ids(graph: nx.MultiDiGraph) -> dict[int, str]:
     """The graph's node id of every tape position it shows (constants have none)."""
     return {data["index"]: node for node, data in graph.nodes(data=True)
             if data["index"] is not None}
+
+
+def tape_label(tape: Any, index: int) -> str:
+    """How reports name an equation the graph does not show: its name, with its version
+    as a subscript when the tape binds the name more than once (as the graph labels it).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x: tg.name(tg.name(x * 2.0, "y") * 3.0, "y"), x=1.0)
+        >>> tape_label(t.tape, 1), tape_label(t.tape, 0)
+        ('y₁', 'x')
+    """
+    eq = tape.equations[index]
+    if eq.name is None:
+        return eq.label
+    versions = [e.index for e in tape.equations if e.name == eq.name]
+    if len(versions) == 1:
+        return eq.name
+    return versioned(eq.name, versions.index(index) + 1)
 
 
 def edge_formula(graph: nx.MultiDiGraph, of: str, wrt: str) -> str | None:

@@ -13,7 +13,6 @@ import os
 import sys
 import traceback
 import warnings
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
@@ -55,7 +54,8 @@ SetOption = Annotated[list[str] | None, typer.Option(
     rich_help_panel=TRACING)]
 OutputNodeOption = Annotated[str | None, typer.Option(
     "--output", metavar="NAME", show_default=False,
-    help="End the trace at this value instead of the last one assigned.",
+    help="End the trace at this value instead of the one the output rule picks; a version "
+    "of a reassigned name is [bold]h@12[/] (assigned on line 12) or [bold]h#2[/].",
     rich_help_panel=TRACING)]
 FunctionOption = Annotated[str | None, typer.Option(
     "--function", metavar="NAME", show_default=False,
@@ -185,20 +185,26 @@ def _fail(err: BaseException, message: str, code: int, debug: bool) -> None:
 
 
 def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = None,
-         function: str | None = None) -> ScriptResult:
+         function: str | None = None, wrt: str | None = None) -> ScriptResult:
     """Trace ``file`` with progress on stderr; the file's prints go to stderr too.
 
     Warnings raised while tracing (NaN or inf reached the output ...) are
-    printed after the trace, once each.
+    printed after the trace, once each, then the one-line header saying which
+    node is the output and why.  ``wrt`` (``--wrt a,b``) names values that
+    must be inputs (an int the file never mixes with traced values is a
+    constant otherwise).
     """
     overrides = dict(parse_override(text) for text in sets or ())
+    names = [name.strip() for name in (wrt or "").split(",") if name.strip()]
     with progress(f"Tracing {file}"), warnings.catch_warnings(record=True) as caught, \
             contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("always")
-        result = load_script(file, overrides=overrides, output=output, function=function)
+        result = load_script(file, overrides=overrides, output=output, function=function,
+                             wrt=names)
     for message in dict.fromkeys(_warning_text(w, file) for w in caught):
         if message:
             note(f"warning: {message}")
+    note(result.describe_output())
     return result
 
 
@@ -240,8 +246,9 @@ def parse_wrt(result: ScriptResult, wrt: str | None) -> list[str] | None:
 def check_node(result: ScriptResult, node: str, option: str) -> str:
     """``node`` if the graph has it, else a :class:`CommandError` naming the closest ones."""
     graph = result.trace.graph
-    if node in graph:
-        return node
+    found = result.node_id(node)  # a name means its last version; h@12, h#2, h₂ name others
+    if found is not None:
+        return found
     nodes = [(str(n), data["label"]) for n, data in graph.nodes(data=True)
              if data["kind"] != "constant"]
     close = difflib.get_close_matches(node, [n for n, _ in nodes], n=3)
@@ -257,22 +264,6 @@ def _listing(names: Sequence[str], limit: int = 30) -> str:
 
 
 # --------------------------------------------------------------------------- formatting
-
-
-def display_names(graph: Any) -> dict[str, str]:
-    """How tables name each node: its label, or its id where labels repeat (``y``, ``y#2``).
-
-    Example:
-        >>> import tracegraph as tg
-        >>> def f(x):
-        ...     y = tg.name(x * x, "y")
-        ...     return tg.name(y * y, "y")
-        >>> display_names(tg.trace(f, x=2.0).graph)
-        {'x': 'x', 'y': 'y', 'y#2': 'y#2'}
-    """
-    counts = Counter(data["label"] for _, data in graph.nodes(data=True))
-    return {node: data["label"] if counts[data["label"]] == 1 else str(node)
-            for node, data in graph.nodes(data=True)}
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -29,6 +29,7 @@ from ..verdicts import (
     NOT_A_NUMBER,
     NOT_DIFFERENTIABLE,
     OK,
+    SHAPE,
     SHAPE_MISMATCH,
     UNKNOWN_NAME,
     WRONG,
@@ -60,17 +61,22 @@ EPILOG = (
     "  tracegraph check examples/neuron_homework_wrong.py    [dim]# exit 1, names dS_dG[/]\n\n"
     "  tracegraph check examples/neuron_homework_wrong.py --render wrong.svg\n\n"
     "  tracegraph check examples/mlp.py --numeric            [dim]# engine vs finite "
-    "differences[/]"
+    "differences[/]\n\n"
+    "  tracegraph check examples/mlp.py --numeric --order 2  [dim]# second derivatives[/]"
 )
 RenderFormat = choices("RenderFormat", IMAGE_FORMATS + ("dot",),
                        "What --render draws: an image (needs Graphviz) or DOT text.")
 RENDER_SUFFIXES = suffix_table(RenderFormat)
 VERDICT_STYLE = {EXACT: "green", CLOSE: "green", OK: "green", NOT_DIFFERENTIABLE: "yellow",
-                 UNKNOWN_NAME: "red", NOT_A_NUMBER: "red", WRONG: "bold red",
+                 UNKNOWN_NAME: "red", NOT_A_NUMBER: "red", WRONG: "bold red", SHAPE: "red",
                  SHAPE_MISMATCH: "bold red", NO_PATH: "bold red"}
 
 NumericOption = Annotated[bool, typer.Option(
     "--numeric", help="Also compare the engine's gradients with central finite differences.")]
+OrderOption = Annotated[int, typer.Option(
+    "--order", min=1, max=2,
+    help="With --numeric: 1 compares gradients, 2 compares second derivatives (the Hessian) "
+    "with differences of the gradient and names a rule whose second derivative is wrong.")]
 EdgesOption = Annotated[bool, typer.Option(
     "--edges/--no-edges",
     help="With --numeric, also check every edge's local derivative [dim](default: yes)[/].")]
@@ -84,7 +90,8 @@ VerboseOption = Annotated[bool, typer.Option(
     "--verbose", "-v",
     help="Explain every wrong claim, also those that only inherit an earlier wrong step.")]
 RtolOption = Annotated[float, typer.Option(
-    "--rtol", min=0.0, help="Relative tolerance of a correct claim.")]
+    "--rtol", min=0.0, help="Relative tolerance of a correct claim (float32 values get at "
+    "least 128 units in the last place).")]
 AtolOption = Annotated[float, typer.Option(
     "--atol", min=0.0, help="Absolute tolerance of a correct claim.")]
 
@@ -92,6 +99,7 @@ AtolOption = Annotated[float, typer.Option(
 def command(
     file: FileArgument,
     numeric: NumericOption = False,
+    order: OrderOption = 1,
     edges: EdgesOption = True,
     render: RenderOption = None,
     markdown: MarkdownOption = False,
@@ -105,12 +113,13 @@ def command(
 ) -> None:
     """Grade the file's hand-derived derivatives: every name dY_dX is a claim of dY/dX.
 
-    Each claim is compared with the true derivative through every path
-    (exact / close / wrong, with the worst element for arrays); a wrong
-    end-to-end claim is traced back to the first wrong step of its chain.
-    Exit code 0 when every claim holds, 1 when any is wrong, so a course can
-    use it as an autograder.  --numeric checks the engine itself against
-    finite differences.
+    Y and X are the values the names hold at the claim's line; d2Y_dX2 and
+    d2Y_dX_dZ claim second derivatives.  Each claim is compared with the true
+    derivative through every path (exact / close / wrong, with the worst
+    element for arrays); a wrong end-to-end claim is traced back to the first
+    wrong step of its chain.  Exit code 0 when every claim holds, 1 when any
+    is wrong, so a course can use it as an autograder.  --numeric checks the
+    engine itself against finite differences (--order 2: second derivatives).
 
     Example:
         >>> import pathlib, tempfile
@@ -126,12 +135,19 @@ def command(
         if render is not None:
             _check_render_target(render, file)
         result = load(file, sets=sets, output=output, function=function)
+        if order != 1 and not numeric:
+            raise CommandError("--order 2 compares second derivatives with finite differences "
+                               "of the gradient", hint="add --numeric: "
+                               f"tracegraph check {file} --numeric --order 2")
         if not result.claims and not numeric:
+            for line in result.not_claims.values():
+                note(f"note: {line.describe()}")
             raise CommandError(
                 f"{file} has no claims to check",
                 hint="a claim is an assignment to a name dY_dX, e.g. dS_dG = S * (1 - S) or "
-                "dLoss_dw1 = 0.21 (Y and X are names of values in the file); or pass "
-                "--numeric to check the engine's gradients with finite differences")
+                "dLoss_dw1 = 0.21, where Y and X are traced values at that line (d2Y_dX2 for "
+                "a second derivative); or pass --numeric to check the engine's gradients "
+                "with finite differences")
         exit_code = exit_codes.SUCCESS
         marks: list[dict] = []
         if result.claims:
@@ -143,7 +159,7 @@ def command(
         if numeric:
             require_gradients(result)
             with progress("Comparing with finite differences"):
-                numeric_report = numeric_check(result.trace, edges=edges)
+                numeric_report = numeric_check(result.trace, edges=edges, order=order)
             _print_numeric(numeric_report, markdown)
             exit_code = max(exit_code, exit_codes.for_outcome(numeric_report.outcome))
             marks.append(numeric_report.marks())
@@ -173,6 +189,9 @@ def _print_claims(report: CheckReport, markdown: bool, verbose: bool) -> None:
     details = "" if markdown else report.explain(inherited=verbose)
     if details:
         stdout_console().print(Text(details), soft_wrap=True)
+    elif markdown:
+        for line in report.notes:
+            print(f"note: {line}")
 
 
 def _print_numeric(report: NumericReport, markdown: bool) -> None:

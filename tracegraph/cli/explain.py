@@ -13,6 +13,7 @@ from rich.text import Text
 from ..formula import partial
 from ..numbers import value_summary
 from ..script import ScriptResult
+from ..graph import display_names
 from ._common import (
     DebugOption,
     FileArgument,
@@ -20,7 +21,6 @@ from ._common import (
     OutputNodeOption,
     PrecisionOption,
     SetOption,
-    display_names,
     load_with_gradients,
     markdown_table,
     parse_wrt,
@@ -146,7 +146,7 @@ def command(
         <BLANKLINE>
     """
     with reporting(debug):
-        result = load_with_gradients(file, sets=sets, output=output, function=function)
+        result = load_with_gradients(file, sets=sets, output=output, function=function, wrt=wrt)
         names = parse_wrt(result, wrt)
         digits = precision or 4
         rows = chain_rule_rows(result, wrt=names, precision=digits)

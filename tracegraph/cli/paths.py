@@ -11,7 +11,7 @@ import typer
 
 from ..errors import NotDifferentiatedError
 from ..formula import partial
-from ..graph import chain_paths
+from ..graph import chain_paths, display_names
 from ..numbers import value_summary
 from ..script import ScriptResult
 from ._common import (
@@ -23,7 +23,6 @@ from ._common import (
     PrecisionOption,
     SetOption,
     check_node,
-    display_names,
     load_with_gradients,
     reporting,
     say,

@@ -22,6 +22,7 @@ from ..errors import GraphvizNotFoundError
 from ..formula import partial
 from ..numbers import value_summary
 from ..script import ScriptResult, require_gradients
+from ..graph import display_names
 from ._common import (
     DRAWING,
     CommandError,
@@ -35,7 +36,6 @@ from ._common import (
     check_node,
     check_output_path,
     choices,
-    display_names,
     load,
     note,
     parse_wrt,
@@ -149,7 +149,7 @@ def command(
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
             article = "an" if fmt is ImageFormat.svg else "a"
             raise GraphvizNotFoundError(what=f"{article} {fmt.value.upper()} image")
-        result = load(file, sets=sets, output=output, function=function)
+        result = load(file, sets=sets, output=output, function=function, wrt=wrt)
         names = parse_wrt(result, wrt)
         chosen_show = show.value if show else None
         if chosen_show != Show.values.value:

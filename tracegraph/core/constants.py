@@ -96,3 +96,38 @@ def unwrap_constant(value: Any) -> Any:
     if isinstance(value, ConstantArray):
         return value.view(np.ndarray)
     return value
+
+
+class IntBinding(int):
+    """An int bound to a name in an expression file (``n = 5``): a constant, exactly the
+    int Python has, until it meets a traced value in arithmetic (``total / n``); from
+    then on it stands for an input of the trace, declared by ``declare(binding)``.
+
+    Uses where Python needs an int (``range(n)``, ``x[k]``, ``np.arange(n)``, shapes,
+    axes, exponents) never make it an input: they are piecewise constant in ``n``.
+
+    Example:
+        >>> n = IntBinding(5, "n", lambda binding: None)
+        >>> n + 1, list(range(n))[-1], n.name, n.leaf is None
+        (6, 4, 'n', True)
+    """
+
+    name: str
+    leaf: Any
+
+    def __new__(cls, value: int, name: str, declare: Any) -> IntBinding:
+        binding = super().__new__(cls, value)
+        binding.name = name
+        binding.leaf = None
+        binding._declare = declare
+        return binding
+
+    def traced(self) -> Any:
+        """The input this int stands for in the trace, declared on first use (``None``
+        while the declaration is refused: the int is then a constant there)."""
+        if self.leaf is None:
+            self.leaf = self._declare(self)
+        return self.leaf
+
+    def __reduce__(self) -> Any:  # copies and pickles are plain ints
+        return (int, (int(self),))

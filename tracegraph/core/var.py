@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
+from .constants import IntBinding
 from .leaks import array_leak_error, complex_error, finished_error, foreign_error, leak_error
 from .methods import ArrayMethods
 from .primitive import PrimitiveRule
@@ -138,6 +139,8 @@ def _operand(arg: Any, tape: Any) -> Any:
     kind = type(arg)
     if kind is Var:
         return arg if arg.tape is tape else tape.lift(arg)
+    if kind is IntBinding:
+        return _int_operand(arg, tape)
     if kind is complex or isinstance(arg, (complex, np.complexfloating)) or (
             kind is np.ndarray and arg.dtype.kind == "c"):
         raise complex_error(arg)
@@ -148,6 +151,17 @@ def _operand(arg: Any, tape: Any) -> Any:
     if kind is np.ndarray and arg.dtype is _OBJECT and _traced_items(arg):
         return pack_values(arg, tape)
     return arg
+
+
+def _int_operand(binding: IntBinding, tape: Any) -> Any:
+    """A file's int meeting a traced value: the input it stands for (see
+    :class:`~tracegraph.core.constants.IntBinding`), lifted into a nested trace."""
+    leaf = binding.traced()
+    if type(leaf) is not Var:
+        return int(binding)
+    if leaf.tape is tape:
+        return leaf
+    return tape.lift(leaf) if leaf.tape.encloses(tape) else int(binding)
 
 
 def pack_values(container: Any, tape: Any) -> Var:
@@ -260,6 +274,8 @@ def _apply_general(prim: Primitive, args: tuple, params: dict) -> Any:
         return _forward(prim, list(args), params)
     if tape.closed:
         raise finished_error()
+    if prim is power and len(args) == 2 and type(args[1]) is IntBinding:
+        args = (args[0], int(args[1]))  # x ** n: an int exponent stays a constant
     inputs = tuple(_operand(a, tape) for a in args)
     values = [x.value if type(x) is Var else x for x in inputs]
     return record_equation(tape, prim, inputs, _forward(prim, values, params), params or None)
@@ -496,7 +512,7 @@ def _short_text(x: Any) -> str:
 
 def _index_part(part: Any) -> Any:
     kind = type(part)
-    if kind is Var:
+    if kind is Var or kind is IntBinding:
         return operator.index(part)
     if kind is tuple:
         return tuple(_index_part(p) for p in part)

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -27,6 +26,7 @@ from typing import Any
 import networkx as nx
 
 from ..formula import partial
+from ..graph import display_names
 from ..numbers import value_summary
 
 CAPTION = ("local derivatives: ∂node/∂input, the formula from the derivative table and its "
@@ -113,22 +113,6 @@ def chain_rule_table(graph: nx.MultiDiGraph, output: str, *, wrt: Sequence[str] 
     out = names[output]
     header = ("node", "computes", "value", "local derivatives", partial(out, "node"))
     return ChainRuleTable(header, tuple(rows), CAPTION.format(out=out))
-
-
-def display_names(graph: nx.MultiDiGraph) -> dict[str, str]:
-    """How the table names each node: its label, or its id where labels repeat.
-
-    Example:
-        >>> import tracegraph as tg
-        >>> def f(x):
-        ...     y = tg.name(x * x, "y")
-        ...     return tg.name(y * y, "y")
-        >>> display_names(tg.trace(f, x=2.0).graph)
-        {'x': 'x', 'y': 'y', 'y#2': 'y#2'}
-    """
-    counts = Counter(data["label"] for _, data in graph.nodes(data=True))
-    return {node: data["label"] if counts[data["label"]] == 1 else str(node)
-            for node, data in graph.nodes(data=True)}
 
 
 def _on_paths(graph: nx.MultiDiGraph, sources: Iterable[str], target: str) -> set[str]:

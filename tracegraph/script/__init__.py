@@ -14,22 +14,29 @@ contains, decided in this order (see docs/expr-files.md):
    the last :class:`~tracegraph.Trace` it binds to a top-level name is the
    result (``output=`` picks one by name).  Reported as ``mode="function"``.
 4. **Script mode** - otherwise the file traces as written: the first
-   top-level binding of a name to a number or float array makes that name an
-   input, every assignment names the value it binds (``G = A + B + C`` gives
-   node ``G``, also inside functions defined in the file), and the output is
-   the last traced value assigned at the top level (or ``output=``).
+   top-level binding of a name to a float or float array makes that name an
+   input (an int stays a constant until it meets a traced value in
+   arithmetic), every assignment names the value it binds and is a new
+   version of the name (``G = A + B + C`` gives node ``G``, also inside
+   functions defined in the file; ``h`` reassigned gives ``h₁ … h₅``), and
+   the output is chosen by the output rule (:mod:`.output`: ``output=``, a
+   declared ``output = "NAME"``, else the last value computed from the
+   inputs that is not computed from claims).
 
 Code under ``if __name__ == "__main__":`` does not run while tracing (the
 file runs as module ``__tracegraph__``), so a file can print, plot or train
 when run with ``python`` and still trace cleanly.
 
-Assignments to names like ``dS_dG`` or ``dLoss_dw1`` (``d<of>_d<wrt>``) are
-hand-derived *claims*: they are recorded in :attr:`ScriptResult.claims`,
-never become inputs, never name a node and are never the output.
+Assignments to names like ``dS_dG`` or ``dLoss_dw1`` (``d<of>_d<wrt>``; and
+``d2y_dx2``, ``d2f_dx_dy``) are hand-derived *claims* when their names are
+traced values at that line: they are recorded in :attr:`ScriptResult.claims`
+with the values those names hold there, never become inputs, never name a
+node and are never the output.  Otherwise they are ordinary values and a
+note (:attr:`ScriptResult.not_claims`).
 
 
 The parts: :mod:`.source` reads the file and transforms its assignments,
-:mod:`.binder` receives them, :mod:`.running` runs the file,
+:mod:`.binder` receives them, :mod:`.output` chooses the output, :mod:`.running` runs the file,
 :mod:`.overrides` replaces inputs' values and :mod:`.modes` puts it together
 (:func:`load_script`).  Problems are raised as the kinds of
 :class:`~tracegraph.errors.ScriptError` (file, override, choice, user code,
@@ -53,12 +60,23 @@ Example:
 """
 
 from ..errors import ScriptError
-from .binder import CLAIM_NAME, Binding, ClaimSource
+from .binder import CLAIM_NAME, Binding, ClaimSource, NotAClaim, Version
 from .modes import ScriptResult, load_script, require_gradients
+from .output import parse_ref
 from .overrides import parse_override
 from .running import MODULE_NAME
 
 __all__ = [
-    "Binding", "CLAIM_NAME", "ClaimSource", "MODULE_NAME", "ScriptError", "ScriptResult",
-    "load_script", "parse_override", "require_gradients",
+    "CLAIM_NAME",
+    "MODULE_NAME",
+    "Binding",
+    "ClaimSource",
+    "NotAClaim",
+    "ScriptError",
+    "ScriptResult",
+    "Version",
+    "load_script",
+    "parse_override",
+    "parse_ref",
+    "require_gradients",
 ]

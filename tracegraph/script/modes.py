@@ -16,10 +16,9 @@ Example:
 from __future__ import annotations
 
 import ast
-import difflib
 import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,10 +26,18 @@ from typing import Any, Literal
 from ..core import Var, shape_of
 from ..errors import NoGradientError, NothingToTraceError, ScriptChoiceError, display_path, mention
 from ..trace import Trace, Tracer
-from .binder import CLAIM_NAME, Binder, Binding, ClaimSource
+from .binder import Binder, Binding, ClaimSource, NotAClaim, Version
+from .output import choose_output, parse_ref
 from .overrides import apply_override, unknown_override
 from .running import execute, user_errors
-from .source import asks_for_function_mode, compile_tree, is_main_guard, read_source, traces_itself
+from .source import (
+    asks_for_function_mode,
+    changed_in_place,
+    compile_tree,
+    is_main_guard,
+    read_source,
+    traces_itself,
+)
 
 _CONVENTION = (
     "bind numbers or float arrays to names at the top level (w1 = 0.5), compute with them "
@@ -53,6 +60,13 @@ class ScriptResult:
         output: the output node's id in ``trace.graph``.
         claims: hand-derived derivatives (``dS_dG``) by name.
         bindings: traced values assigned to top-level names, in order (script mode).
+        output_reason: why the output is that value (``"line 16, the last value
+            assigned that is computed from the inputs"``); :meth:`describe_output`
+            makes the one-line header of the commands.
+        versions: every value bound to a name, in order (script mode; see
+            :class:`~tracegraph.script.Version`).
+        not_claims: names shaped like claims that are ordinary values (``dx_dt`` with
+            no traced ``t``), each with the reason.
 
     Example:
         >>> import pathlib, tempfile
@@ -70,19 +84,68 @@ class ScriptResult:
     output: str
     claims: dict[str, ClaimSource] = field(default_factory=dict)
     bindings: tuple[Binding, ...] = ()
+    output_reason: str = ""
+    versions: tuple[Version, ...] = ()
+    not_claims: dict[str, NotAClaim] = field(default_factory=dict)
+
+    def describe_output(self) -> str:
+        """One line saying which node is the output and why.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "square.py"
+            >>> _ = path.write_text("x = 3.0\\ny = x * x\\n")
+            >>> load_script(path).describe_output()
+            'output: y (line 2, the last value assigned that is computed from the inputs)'
+        """
+        label = self.trace.graph.nodes[self.output]["label"]
+        return f"output: {label}" + (f" ({self.output_reason})" if self.output_reason else "")
+
+    def node_id(self, ref: str) -> str | None:
+        """The graph id of the node ``ref`` names, or None when the graph has no such node.
+
+        A name means what Python means by it at the end of the file: its last
+        version (``y`` after ``y = x * 3; y = y ** 2`` is the second ``y``);
+        ``h@12`` is the value line 12 assigned to ``h``, ``h#2`` or ``h₂`` its
+        second version, and other graph ids (``n5``) are taken as they are.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "twice.py"
+            >>> _ = path.write_text("x = 2.0\\ny = x * 3\\ny = y ** 2\\n")
+            >>> r = load_script(path)
+            >>> r.node_id("y@2"), r.node_id("y₂"), r.node_id("y"), r.node_id("z")
+            ('y', 'y#2', 'y#2', None)
+        """
+        graph = self.trace.graph
+        name, line, version = parse_ref(ref)
+        if version is not None:
+            wanted = name if version == 1 else f"{name}#{version}"
+            return wanted if wanted in graph else None
+        found = [v for v in self.versions
+                 if v.name == name and (line is None or v.lineno == line)]
+        if found and (line is not None or name == ref):
+            ids = {data["index"]: node for node, data in graph.nodes(data=True)}
+            if found[-1].index in ids:
+                return ids[found[-1].index]
+        return ref if ref in graph else None
 
 
 def load_script(path: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None,
-                output: str | None = None, function: str | None = None) -> ScriptResult:
+                output: str | None = None, function: str | None = None,
+                wrt: Sequence[str] | None = None) -> ScriptResult:
     """Run an expression file and trace it (see the module docstring for the rules).
 
     Args:
         path: the ``.py`` file.
         overrides: ``{input name: value}`` replacing inputs' values;
             a name that is not an input is an error listing the inputs.
-        output: the name of the value to end the trace at
-            instead of the last one assigned.
+        output: the value to end the trace at (a name, or a version: ``h@12``,
+            ``h#2``) instead of the one the output rule picks.
         function: trace this function of the file.
+        wrt: names that must be inputs although the rules make them constants
+            (an int never used in arithmetic with traced values, a default
+            argument of the traced function).
 
     Raises:
         ScriptFileError: the file is missing, not Python, or has a syntax error.
@@ -103,18 +166,20 @@ def load_script(path: str | os.PathLike[str], *, overrides: Mapping[str, Any] | 
     path = Path(path)
     tree, filename = read_source(path)
     overrides = dict(overrides or {})
+    wrt = list(wrt or ())
     if function is not None or asks_for_function_mode(tree):
-        return _load_function(tree, path, filename, overrides, output, function)
+        return _load_function(tree, path, filename, overrides, output, function, wrt)
     if traces_itself(tree):
         return _load_self_traced(tree, path, filename, overrides, output)
-    return _load_script_mode(tree, path, filename, overrides, output)
+    return _load_script_mode(tree, path, filename, overrides, output, wrt)
 
 
 def _load_script_mode(tree: ast.Module, path: Path, filename: str,
-                      overrides: dict[str, Any], output: str | None) -> ScriptResult:
+                      overrides: dict[str, Any], output: str | None,
+                      wrt: list[str]) -> ScriptResult:
     code = compile_tree(tree, filename)
     tracer = Tracer()
-    binder = Binder(tracer, overrides)
+    binder = Binder(tracer, overrides, wrt, changed_in_place(tree))
     with tracer:
         execute(code, path, filename, binder)
         binder.check_overrides(path)
@@ -122,45 +187,23 @@ def _load_script_mode(tree: ast.Module, path: Path, filename: str,
             # The file traced something itself from a helper function.
             tracer.tape.closed = True
             return _self_traced_result(binder, path, output)
-        target, output_name = _script_output(binder, path, tree, output)
-        trace = tracer.finish(target, name=output_name)
+        choice = choose_output(binder, path, output)
+        if choice is None:
+            raise _no_traced_value(binder, path, tree)
+        trace = tracer.finish(choice.var, name=choice.name)
     return ScriptResult(trace, path, "script", dict(binder.inputs), _output_id(trace),
-                        dict(binder.claims), tuple(b for b, _ in binder.bindings))
-
-
-def _script_output(binder: Binder, path: Path, tree: ast.Module,
-                   output: str | None) -> tuple[Var, str]:
-    if output is not None:
-        return _named_output(binder, path, output), output
-    if not binder.bindings:
-        raise _no_traced_value(binder, path, tree)
-    binding, target = binder.bindings[-1]
-    return target, binding.name
-
-
-def _named_output(binder: Binder, path: Path, output: str) -> Var:
-    if CLAIM_NAME.match(output):
-        raise ScriptChoiceError(
-            f"{mention('output', output)}: {output!r} is a hand-derived derivative (a claim), "
-            "not a traced value", hint="choose the value the derivatives are of, e.g. the loss")
-    target = binder.latest.get(output)
-    if target is None:
-        raise ScriptChoiceError(
-            f"{mention('output', output)}: no traced value named {output!r} in "
-            f"{display_path(path)}", hint=_candidates_hint(binder.bindings, output))
-    return target
-
-
-def _candidates_hint(bindings: list[tuple[Binding, Var]], wanted: str | None = None) -> str:
-    names = list(dict.fromkeys(b.name for b, _ in bindings))
-    if not names:
-        return "no value computed from the inputs is assigned at the top level"
-    close = difflib.get_close_matches(wanted, names, n=1) if wanted else []
-    prefix = f"did you mean {close[0]}? " if close else ""
-    return prefix + "traced values assigned at the top level: " + ", ".join(names)
+                        dict(binder.claims), tuple(b for b, _ in binder.bindings),
+                        choice.reason, tuple(binder.versions), dict(binder.not_claims))
 
 
 def _no_traced_value(binder: Binder, path: Path, tree: ast.Module) -> NothingToTraceError:
+    if binder.bindings:
+        names = ", ".join(dict.fromkeys(b.name for b, _ in binder.bindings))
+        return NothingToTraceError(
+            f"no output found in {display_path(path)}: every value assigned at the top level "
+            f"({names}) is computed from claims or only counts",
+            hint='declare the output in the file (output = "loss") or pick it with '
+            + mention("output", "NAME"))
     if binder.inputs:
         found = ("its inputs are " + ", ".join(binder.inputs)
                  + ", but no top-level assignment computes a value from them")
@@ -192,40 +235,51 @@ def _self_traced_result(binder: Binder, path: Path, output: str | None) -> Scrip
             hint="assign the result at the top level (t = tracegraph.trace(loss, w=0.5)), or "
             "remove the call and let tracegraph trace the file: " + _CONVENTION)
     if output is None:
-        trace = binder.traces[-1][1]
+        name, trace = binder.traces[-1]
+        reason = f"the last Trace the file binds to a name: {name}"
     elif output in traces:
         trace = traces[output]
+        reason = f"the Trace {output}, chosen with {mention('output', output)}"
     else:
         raise ScriptChoiceError(
             f"{mention('output', output)}: {display_path(path)} binds no Trace named {output!r}",
             hint="this file traces itself; the output is one of its Trace variables: "
             + ", ".join(traces))
     return ScriptResult(trace, path, "function", dict(trace.inputs), _output_id(trace),
-                        dict(binder.claims))
+                        dict(binder.claims), output_reason=reason)
 
 
 # --------------------------------------------------------------------------- function mode
 
 
 def _load_function(tree: ast.Module, path: Path, filename: str, overrides: dict[str, Any],
-                   output: str | None, function: str | None) -> ScriptResult:
+                   output: str | None, function: str | None, wrt: list[str]) -> ScriptResult:
     binder = Binder(None, {})
     namespace = execute(compile_tree(tree, filename), path, filename, binder)
     fn = _pick_function(namespace, path, filename, function)
-    inputs = _function_inputs(namespace, fn, path)
+    inputs, defaults = _function_inputs(namespace, fn, path)
+    for name in wrt:  # --wrt makes a default argument an input
+        if name in defaults:
+            inputs[name] = defaults.pop(name)
     for name, value in overrides.items():
-        if name not in inputs:
-            raise unknown_override(name, path, list(inputs))
-        inputs[name] = apply_override(name, inputs[name], value)
+        given = inputs if name in inputs else defaults if name in defaults else None
+        if given is None:
+            raise unknown_override(name, path, list(inputs) + list(defaults))
+        given[name] = apply_override(name, given[name], value)
     binder.latest.clear()
     tracer = Tracer()
     with tracer, user_errors(path, filename):
         arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+        # Default arguments are the function's own constants, not inputs.
+        arguments.update({name: tracer.constant(name, value) for name, value in defaults.items()})
         result = fn(**arguments)
+        reason = f"the value {fn.__name__}() returns"
         if output is not None:
             result = _function_output(binder, fn, path, output)
+            reason = f"chosen with {mention('output', output)}"
         trace = tracer.finish(result, name=output or fn.__name__)
-    return ScriptResult(trace, path, "function", inputs, _output_id(trace), dict(binder.claims))
+    return ScriptResult(trace, path, "function", dict(trace.inputs), _output_id(trace),
+                        dict(binder.claims), output_reason=reason)
 
 
 def _function_output(binder: Binder, fn: Any, path: Path, output: str) -> Var:
@@ -289,7 +343,9 @@ def _accepts(fn: Any, keys: set[str]) -> bool:
     return required <= keys and (accepts_any or keys <= named)
 
 
-def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path) -> dict[str, Any]:
+def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The function's inputs (the ``inputs`` dict) and its other default arguments."""
     inputs = namespace.get("inputs")
     defaults = {p.name: p.default for p in inspect.signature(fn).parameters.values()
                 if p.default is not p.empty}
@@ -300,16 +356,16 @@ def _function_inputs(namespace: dict[str, Any], fn: Any, path: Path) -> dict[str
             f"`inputs` in {display_path(path)} is a {type(inputs).__name__}; it must be a dict "
             "from parameter names to values",
             hint=f"e.g. inputs = {{'w': 0.5, 'b': 0.1}} for def {fn.__name__}(w, b)")
-    merged = {**defaults, **inputs}
     missing = [p.name for p in inspect.signature(fn).parameters.values()
                if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-               and p.name not in merged]
+               and p.name not in inputs]
     if missing:
         raise NothingToTraceError(
             f"{fn.__name__}() in {display_path(path)} needs {', '.join(missing)}, which `inputs` "
             "does not give",
             hint="add them to the `inputs` dict, or give the parameters default values")
-    return {name: value for name, value in merged.items() if isinstance(name, str)}
+    given = {name: value for name, value in inputs.items() if isinstance(name, str)}
+    return given, {name: value for name, value in defaults.items() if name not in given}
 
 
 # --------------------------------------------------------------------------- for gradients

@@ -88,6 +88,7 @@ def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> 
     namespace = module.__dict__
     namespace.update(__file__=str(path), __builtins__=builtins, __cached__=None)
     namespace[BINDER] = binder
+    binder.namespace = namespace  # claims read Python's meaning of their names from it
     with _running_as_script(path, module), user_errors(path, filename):
         exec(code, namespace)
     return namespace

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..check.names import is_claim_name
 from ..errors import ScriptFileError, display_path
 
 BINDER = "__tracegraph_bind__"
@@ -145,6 +146,26 @@ def asks_for_function_mode(tree: ast.Module) -> bool:
     return False
 
 
+def changed_in_place(tree: ast.Module) -> frozenset[str]:
+    """Top-level names whose value the file changes in place (``onehot[i, y] = 1.0``,
+    ``x[0] += 1``): data being built, so the binder keeps them constants.
+
+    Example:
+        >>> sorted(changed_in_place(ast.parse("a = np.zeros(3)\\na[0] = 1.0\\nb = a * 2")))
+        ['a']
+    """
+    names = set()
+    for statement in _top_level_statements(tree):
+        targets = (statement.targets if isinstance(statement, ast.Assign)
+                   else [statement.target] if isinstance(statement, (ast.AugAssign,
+                                                                    ast.AnnAssign)) else [])
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+                    names.add(node.value.id)
+    return frozenset(names)
+
+
 def traces_itself(tree: ast.Module) -> bool:
     """True when a top-level statement calls tracegraph.trace / tracegraph.Tracer."""
     modules, functions = set(), set()
@@ -181,9 +202,10 @@ def _walk_outside(node: ast.AST, skip: tuple[type, ...]) -> Iterator[ast.AST]:
 
 
 class NamingTransformer(ast.NodeTransformer):
-    """Make every assignment report ``(name, value, line, at_top_level)`` to the binder.
+    """Make every assignment report ``(name, value, line, at_top_level, names_read)`` to
+    the binder.
 
-    ``NAME = expr`` becomes ``NAME = __tracegraph_bind__("NAME", expr, line, top)``;
+    ``NAME = expr`` becomes ``NAME = __tracegraph_bind__("NAME", expr, line, top, reads)``;
     other forms (``a, b = ...``, ``a = b = ...``, ``y += ...``) are followed by
     ``a = __tracegraph_bind__("a", a, line, top)`` for each name bound.  Line
     numbers and columns are kept, so tracebacks point at the user's code.
@@ -192,19 +214,22 @@ class NamingTransformer(ast.NodeTransformer):
     def __init__(self) -> None:
         self.depth = 0
 
-    def _bind_call(self, name: str, value: ast.expr, lineno: int) -> ast.Call:
+    def _bind_call(self, name: str, value: ast.expr, lineno: int,
+                   reads: tuple[str, ...] = ()) -> ast.Call:
         call = ast.Call(
             func=ast.Name(BINDER, ast.Load()),
-            args=[ast.Constant(name), value, ast.Constant(lineno), ast.Constant(self.depth == 0)],
+            args=[ast.Constant(name), value, ast.Constant(lineno), ast.Constant(self.depth == 0),
+                  ast.Constant(reads)],
             keywords=[])
         return ast.copy_location(call, value)
 
-    def _rebind(self, names: list[str], statement: ast.stmt) -> list[ast.stmt]:
+    def _rebind(self, names: list[str], statement: ast.stmt,
+                reads: tuple[str, ...]) -> list[ast.stmt]:
         rebinds = []
         for name in names:
             load = ast.copy_location(ast.Name(name, ast.Load()), statement)
             assign = ast.Assign(targets=[ast.Name(name, ast.Store())],
-                                value=self._bind_call(name, load, statement.lineno))
+                                value=self._bind_call(name, load, statement.lineno, reads))
             rebinds.append(ast.copy_location(assign, statement))
         return rebinds
 
@@ -218,25 +243,54 @@ class NamingTransformer(ast.NodeTransformer):
 
     def visit_Assign(self, node: ast.Assign) -> Any:
         self.generic_visit(node)
+        reads = names_read(node.value)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            node.value = self._bind_call(node.targets[0].id, node.value, node.lineno)
+            name = node.targets[0].id
+            if self.depth == 0 and is_claim_name(name):
+                node.value = self._claim_call(name, node.value, node.lineno)
+            node.value = self._bind_call(name, node.value, node.lineno, reads)
             return node
         names = [n for target in node.targets for n in _assigned_names(target)]
-        return [node, *self._rebind(list(dict.fromkeys(names)), node)]
+        return [node, *self._rebind(list(dict.fromkeys(names)), node, reads)]
+
+    def _claim_call(self, name: str, value: ast.expr, lineno: int) -> ast.Call:
+        """``__tracegraph_bind__.claim("dS_dG", lambda: <value>, line)``: the binder
+        computes a claim on the plain values its names hold (a claim is never traced)."""
+        no_arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
+                                     kw_defaults=[], kwarg=None, defaults=[])
+        thunk = ast.copy_location(ast.Lambda(args=no_arguments, body=value), value)
+        call = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "claim", ast.Load()),
+                        [ast.Constant(name), thunk, ast.Constant(lineno)], [])
+        return ast.copy_location(call, value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
         self.generic_visit(node)
         if node.value is not None and isinstance(node.target, ast.Name):
-            node.value = self._bind_call(node.target.id, node.value, node.lineno)
+            node.value = self._bind_call(node.target.id, node.value, node.lineno,
+                                         names_read(node.value))
         return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         self.generic_visit(node)
         if isinstance(node.target, ast.Name):
-            return [node, *self._rebind([node.target.id], node)]
+            reads = tuple(sorted({node.target.id, *names_read(node.value)}))
+            return [node, *self._rebind([node.target.id], node, reads)]
         return node
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> Any:
         self.generic_visit(node)
-        node.value = self._bind_call(node.target.id, node.value, node.lineno)
+        node.value = self._bind_call(node.target.id, node.value, node.lineno,
+                                     names_read(node.value))
         return node
+
+
+def names_read(expression: ast.expr) -> tuple[str, ...]:
+    """The names an expression reads (``w - 0.1 * dLoss_dw`` reads ``dLoss_dw`` and ``w``).
+
+    Example:
+        >>> names_read(ast.parse("w - 0.1 * dLoss_dw", mode="eval").body)
+        ('dLoss_dw', 'w')
+    """
+    return tuple(sorted({node.id for node in ast.walk(expression)
+                         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+                         and node.id != BINDER}))

@@ -1,0 +1,476 @@
+"""Issue 10's findings, one test each: an expression file is traced as Python runs it, and
+tracegraph never answers another question than the one asked (versions, the output rule,
+ints, claims, second-order claims)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import tracegraph as tg
+from tracegraph.check import check, check_script, numeric_check
+from tracegraph.cli import app
+from tracegraph.cli.exit_codes import for_error
+from tracegraph.errors import ScriptChoiceError
+from tracegraph.script import load_script
+
+
+def write(folder, source, name="f.py"):
+    path = folder / name
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+def verdicts(report):
+    return [(r.name, r.verdict) for r in report.results]
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def test_a_claim_refers_to_the_versions_live_at_its_line(tmp_path):
+    result = load_script(write(tmp_path, """
+        x = 2.0
+        y = x * 3
+        y = y ** 2
+        dy_dx = 18 * x
+    """))
+    report = check_script(result)
+    assert verdicts(report) == [("dy_dx", "exact")]
+    assert report.results[0].expected == 36.0
+    assert report.rows()[0]["derivative"] == "dy₂/dx"
+
+
+def test_an_earlier_claim_refers_to_the_earlier_version(tmp_path):
+    report = check_script(load_script(write(tmp_path, """
+        x = 2.0
+        y = x * 3
+        dy_dx = 3.0
+        y = y ** 2
+        dy_dx = 36.0
+    """)))
+    assert verdicts(report) == [("dy_dx", "exact"), ("dy_dx", "exact")]
+    assert [r.lineno for r in report.results] == [4, 6]
+    assert [r.derivative() for r in report.results] == ["dy₁/dx", "dy₂/dx"]
+
+
+def test_micrograds_published_gradients_hold(tmp_path):
+    report = check_script(load_script(write(tmp_path, """
+        from tracegraph import relu
+        a = -4.0
+        b = 2.0
+        c = a + b
+        d = a * b + b ** 3
+        c += c + 1
+        c += 1 + c + (-a)
+        d += d * 2 + relu(b + a)
+        d += 3 * d + relu(b - a)
+        e = c - d
+        f = e ** 2
+        g = f / 2.0
+        g += 10.0 / f
+        dg_da = 138.8338
+        dg_db = 645.5773
+    """)))
+    assert verdicts(report) == [("dg_da", "close"), ("dg_db", "close")]
+    assert report.outcome == "ok"
+
+
+def test_an_rnn_claim_is_about_the_last_hidden_state(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        W = np.array([[0.5, -0.3], [0.2, 0.4]])
+        h = np.array([0.1, -0.2])
+        for t in range(5):
+            h = np.tanh(W @ h + 0.1)
+        loss = np.sum(h ** 2)
+        dloss_dh = 2 * h
+    """))
+    report = check_script(result)
+    assert verdicts(report) == [("dloss_dh", "exact")]
+    labels = [data["label"] for _, data in result.trace.graph.nodes(data=True)
+              if data["name"] == "h"]
+    assert labels == ["h₁", "h₂", "h₃", "h₄", "h₅", "h₆"]
+    assert report.results[0].derivative() == "dloss/dh₆"
+
+
+def test_diagrams_and_edges_tell_versions_apart(tmp_path):
+    result = load_script(write(tmp_path, "c = 2.0\nc += c + 1\nc += c * 3\n"))
+    dot = result.trace.to_dot()
+    assert "∂c₂/∂c₁ (1 of 2)" in dot and "∂c₃/∂c₂" in dot
+    assert "∂c/∂c" not in dot
+    assert list(result.trace.graph) == ["c", "c#2", "c#3"] or "c#3" in result.trace.graph
+
+
+def test_output_and_node_references_accept_versions(tmp_path):
+    path = write(tmp_path, """
+        x = 2.0
+        y = x * 3
+        y = y ** 2
+        z = y + 1.0
+    """)
+    assert load_script(path, output="y@3").trace.value == 6.0
+    assert load_script(path, output="y#2").trace.value == 36.0
+    assert load_script(path, output="y₁").trace.value == 6.0
+    assert load_script(path, output="y").trace.value == 36.0  # Python's y at the end
+    result = load_script(path)
+    assert result.node_id("y") == "y#2" and result.node_id("y@3") == "y"
+    with pytest.raises(ScriptChoiceError, match="no traced value named 'y@9'") as err:
+        load_script(path, output="y@9")
+    assert "y@3, y@4" in err.value.hint
+    # The CLI takes versions too.
+    assert run("paths", path, "--from", "y@3").exit_code == 0
+
+
+def test_node_ids_stay_deterministic_with_versions(tmp_path):
+    path = write(tmp_path, "x = 1.0\nfor i in range(3):\n    x = x * 2.0 + 1.0\nloss = x\n")
+    first, second = load_script(path).trace.graph, load_script(path).trace.graph
+    assert list(first) == list(second)
+    # The alias loss = x names the last version of x.
+    assert [n for n, d in first.nodes(data=True) if d["name"]] == ["x", "x#2", "x#3", "loss"]
+
+
+# --------------------------------------------------------------------------- the output rule
+
+
+def test_a_trailing_alias_is_the_output_and_names_it(tmp_path):
+    result = load_script(write(tmp_path, "x = 2.0\ny = x * x + 1.0\nloss = y\n"))
+    assert result.output == "loss" and result.trace.grads == {"x": 4.0}
+    assert result.describe_output() == "output: loss (line 3, an alias: the last value assigned)"
+
+
+def test_the_update_rule_of_seed_002_is_not_the_output(tmp_path):
+    result = load_script(write(tmp_path, """
+        w = 0.5
+        x = 2.0
+        Loss = (w * x - 1.0) ** 2
+        dLoss_dw = 2 * (w * x - 1.0) * x
+        w_new = w - 0.001 * dLoss_dw
+    """))
+    assert result.output == "Loss"
+    assert "w_new (line 6) is computed from claims" in result.output_reason
+    assert check_script(result).outcome == "ok"
+
+
+def test_an_update_with_a_numeric_claim_is_not_the_output_either(tmp_path):
+    result = load_script(write(tmp_path, """
+        w = 0.5
+        Loss = (w - 1.0) ** 2
+        dLoss_dw = -1.0
+        step = 0.1 * dLoss_dw
+        w_new = w - step
+    """))
+    assert result.output == "Loss"
+
+
+def test_a_declared_output_wins_over_the_rule_and_option_over_both(tmp_path):
+    path = write(tmp_path, 'x = 3.0\nf = x * x\nddot = 2 * x\noutput = "f"\n')
+    result = load_script(path)
+    assert result.output == "f" and 'declared with output = "f" at line 4' in result.output_reason
+    assert load_script(path, output="ddot").output == "ddot"
+    bad = write(tmp_path, 'x = 3.0\nf = x * x\nOUTPUT = "g"\n', "bad.py")
+    with pytest.raises(ScriptChoiceError, match='output = "g" \\(line 3\\)'):
+        load_script(bad)
+
+
+def test_a_cs231n_style_file_is_told_to_declare_its_output(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        w = np.array([2.0, -3.0, -3.0])
+        x = np.array([-1.0, -2.0])
+        dot = w[0] * x[0] + w[1] * x[1] + w[2]
+        f = 1.0 / (1 + np.exp(-dot))
+        ddot = (1 - f) * f
+    """))
+    assert result.output == "ddot"
+    line = result.describe_output()
+    assert "\n" not in line and 'declare output = "f"' in line
+
+
+def test_counters_are_never_the_output(tmp_path):
+    result = load_script(write(tmp_path, """
+        x = 0.5
+        k = 0
+        steps = 0.0
+        total = x * 0.0
+        for _ in range(3):
+            total = total + x * x
+            k += 1
+            steps += 1
+    """))
+    assert result.output == "total#4" and result.trace.grads["x"] == 3.0
+    assert "k" not in result.trace.graph and "k" not in result.inputs
+
+
+def test_the_header_is_printed_once_on_stderr(tmp_path):
+    path = write(tmp_path, "x = 2.0\ny = x * x\nz = y + 1.0\n")
+    result = run("explain", path)
+    assert result.exit_code == 0
+    assert result.stderr == ("output: z (line 3, the last value assigned that is computed "
+                             "from the inputs)\n")
+
+
+# --------------------------------------------------------------------------- ints
+
+
+def test_ints_work_wherever_python_takes_an_int(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        x = np.array([1.0, 3.0, 2.0])
+        k = 1
+        n = 3
+        top = x[k] * 2
+        ramp = np.arange(n) * x
+        peak = x[np.argmax(x)]
+        grid = np.zeros((n, 2)) + x.reshape(n, 1)
+        loss = top + np.sum(ramp) + peak + np.sum(grid)
+    """))
+    assert list(result.inputs) == ["x"]  # k and n stay the ints they are
+    assert result.trace.value == pytest.approx(6.0 + 7.0 + 3.0 + 12.0)
+    np.testing.assert_allclose(result.trace.grads["x"], [0 + 2, 2 + 1 + 1 + 2, 2 + 2])
+
+
+def test_an_int_mixed_into_float_arithmetic_is_an_input(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        n = 4
+        x = np.array([1.0, 2.0, 3.0, 4.0])
+        mean = np.sum(x[:n]) / n
+    """))
+    assert result.inputs == {"x": result.inputs["x"], "n": 4}
+    assert result.trace.grads["n"] == pytest.approx(-10.0 / 16)
+    np.testing.assert_allclose(result.trace.grads["x"], [0.25] * 4)
+
+
+def test_an_int_exponent_stays_a_constant(tmp_path):
+    result = load_script(write(tmp_path, "x = -2.0\np = 2\ny = x ** p\n"))
+    assert list(result.inputs) == ["x"] and result.trace.grads == {"x": -4.0}
+
+
+def test_wrt_makes_an_int_an_input(tmp_path):
+    path = write(tmp_path, "x = 2.0\nn = 3\ny = x * 1.0\nfor _ in range(n):\n    y = y * x\n")
+    assert "n" not in load_script(path).inputs
+    assert load_script(path, wrt=["n"]).inputs["n"] == 3
+    result = run("explain", path, "--wrt", "n")
+    assert result.exit_code == 0, result.output
+
+
+def test_the_backprop_ninja_batch_size_works(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        rng = np.random.default_rng(0)
+        n = 5
+        logits = rng.normal(size=(n, 3))
+        Yb = rng.integers(0, 3, size=n)
+        counts = np.exp(logits - logits.max(1, keepdims=True))
+        probs = counts / counts.sum(1, keepdims=True)
+        loss = -np.log(probs)[np.arange(n), Yb].mean()
+        onehot = np.zeros((n, 3))
+        onehot[np.arange(n), Yb] = 1.0
+        dloss_dlogits = (probs - onehot) / n
+    """))
+    assert "n" not in result.inputs and "onehot" not in result.inputs
+    assert verdicts(check_script(result)) == [("dloss_dlogits", "close")] or verdicts(
+        check_script(result)) == [("dloss_dlogits", "exact")]
+
+
+def test_function_mode_defaults_are_constants(tmp_path):
+    path = write(tmp_path, """
+        def loss(w, eps=1e-3, scale=2.0):
+            return scale * w * w + eps
+        inputs = {"w": 0.5}
+    """)
+    result = load_script(path)
+    assert result.trace.grads == {"w": 2.0} and result.inputs == {"w": 0.5}
+    assert load_script(path, wrt=["scale"]).trace.grads == {"w": 2.0, "scale": 0.25}
+    assert load_script(path, overrides={"scale": 4.0}).trace.value == pytest.approx(1.001)
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def test_float32_derivations_get_float32_tolerances(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        w = np.linspace(-2, 2, 7).astype(np.float32)
+        y = np.sum(np.tanh(w) ** 2)
+        dy_dw = (2 * np.tanh(w) * (1 - np.tanh(w) ** 2)) * np.float32(1 + 3e-6)
+    """))
+    report = check_script(result)
+    assert verdicts(report) == [("dy_dw", "close")] and "float32 tolerance" in report.rows()[0][
+        "note"]
+    # The same relative error in float64 is wrong.
+    t = tg.trace(lambda w: tg.name(np.sum(np.tanh(w) ** 2), "y"), w=np.linspace(-2, 2, 7))
+    claim = 2 * np.tanh(t.inputs["w"]) * (1 - np.tanh(t.inputs["w"]) ** 2) * (1 + 3e-6)
+    assert verdicts(check(t, {"dy_dw": claim})) == [("dy_dw", "wrong")]
+
+
+def test_right_values_in_another_shape_get_the_shape_verdict(tmp_path):
+    path = write(tmp_path, """
+        import numpy as np
+        W = np.ones((1, 6)) * 0.5
+        S = np.sum(W * 3.0)
+        loss = S ** 2
+        dloss_dS = 2 * S
+        dS_dW = 3.0 * np.ones(6)
+        dloss_dW = dloss_dS * dS_dW
+    """)
+    report = check_script(load_script(path))
+    assert verdicts(report) == [("dloss_dS", "exact"), ("dS_dW", "shape"),
+                                ("dloss_dW", "shape")]
+    assert "(6,)" in report.results[1].note and "(1, 6)" in report.results[1].note
+    assert report.first_wrong is None and report.outcome == "failed"
+    result = run("check", path)
+    assert result.exit_code == 1 and "first wrong step" not in result.stdout
+
+
+def test_a_shape_claim_is_never_the_first_wrong_step_of_a_chain(tmp_path):
+    report = check_script(load_script(write(tmp_path, """
+        import numpy as np
+        W = np.ones((1, 3)) * 0.5
+        S = np.sum(W * 3.0)
+        loss = S ** 2
+        dloss_dS = 3 * S
+        dS_dW = 3.0 * np.ones(3)
+        dloss_dW = dloss_dS * dS_dW
+    """)))
+    assert report.first_wrong.name == "dloss_dS"
+
+
+def test_a_claim_is_computed_as_python_computes_it_never_traced(tmp_path):
+    result = load_script(write(tmp_path, """
+        import numpy as np
+        w = np.array([0.3, -0.5])
+        n = 2
+        L = np.sum(w ** 3)
+        d2L_dw2 = np.diag(6 * w)            # np.diag has no derivative rule: not needed
+        dL_dw = 3 * w ** 2 / n * n          # dividing by n makes no input of it
+    """))
+    assert list(result.inputs) == ["w"]
+    assert type(result.claims["d2L_dw2"].value) is np.ndarray
+    assert verdicts(check_script(result)) == [("d2L_dw2", "exact"), ("dL_dw", "exact")]
+
+
+def test_any_unicode_identifier_names_a_claim(tmp_path):
+    report = check_script(load_script(write(tmp_path, """
+        θ = 0.5
+        Δ = θ * θ
+        dΔ_dθ = 2 * θ
+    """)))
+    assert verdicts(report) == [("dΔ_dθ", "exact")]
+
+
+def test_a_claim_of_an_untraced_name_is_a_note_and_an_ordinary_value(tmp_path):
+    path = write(tmp_path, """
+        v0 = 3.0
+        for t in range(3):
+            x = v0 * t
+        dx_dt = v0
+        energy = 0.5 * v0 ** 2
+        dx_dt2 = dx_dt * 2
+    """)
+    result = load_script(path)
+    assert "dx_dt" not in result.claims
+    assert "no traced value named 't'" in result.not_claims["dx_dt"].reason
+    report = check_script(result)
+    assert report.results == () and report.outcome == "nothing checked"
+    assert "is not a claim" in report.notes[0]
+    assert result.output == "energy"
+    cli = run("check", path)
+    assert cli.exit_code == 2 and "dx_dt (line 5) is not a claim" in cli.stderr
+
+
+def test_a_misspelt_claim_gets_a_did_you_mean(tmp_path):
+    result = load_script(write(tmp_path, "w1 = 0.5\nLoss = w1 ** 2\ndLoss_dw11 = 1.0\n"))
+    assert "did you mean w1?" in result.not_claims["dLoss_dw11"].reason
+
+
+def test_second_order_claims_are_graded(tmp_path):
+    path = write(tmp_path, """
+        import numpy as np
+        x = 0.7
+        y = -1.2
+        f = x ** 3 * y + np.sin(x * y)
+        d2f_dx2 = 6 * x * y - y ** 2 * np.sin(x * y)
+        d2f_dx_dy = 3 * x ** 2 + np.cos(x * y) - x * y * np.sin(x * y)
+        d2f_dy2 = 0.0
+        df_dx = 3 * x ** 2 * y + 1.0
+    """)
+    report = check_script(load_script(path))
+    assert verdicts(report) == [("d2f_dx2", "exact"), ("d2f_dx_dy", "exact"),
+                                ("d2f_dy2", "wrong"), ("df_dx", "wrong")]
+    assert [r.derivative() for r in report.results[:3]] == ["∂²f/∂x²", "∂²f/∂x∂y", "∂²f/∂y²"]
+    # First derivatives come first in derivation order: the first wrong is the first-order one.
+    assert report.first_wrong.name == "df_dx"
+    result = run("check", path)
+    assert result.exit_code == 1 and "first wrong step: df_dx (line 9)" in result.stdout
+
+
+def test_second_order_claims_of_arrays(tmp_path):
+    report = check_script(load_script(write(tmp_path, """
+        import numpy as np
+        w = np.array([0.3, -0.5, 1.2])
+        L = np.sum(w ** 3)
+        z = np.tanh(w)
+        d2L_dw2 = 6 * w
+        d2z_dw2 = -2 * z * (1 - z ** 2)
+        dL_dw = 3 * w ** 2
+    """)))
+    assert [v in ("exact", "close") for _, v in verdicts(report)] == [True] * 3
+    t = tg.trace(lambda w: tg.name(np.sum(w[0] * w[1] * w), "L"), w=np.array([1.0, 2.0, 3.0]))
+    hessian = tg.hessian(lambda w: np.sum(w[0] * w[1] * w), w=np.array([1.0, 2.0, 3.0])).matrix
+    assert verdicts(check(t, {"d2L_dw2": hessian})) == [("d2L_dw2", "exact")]
+    mismatch = check(t, {"d2L_dw2": np.diag(hessian)}).results[0]
+    assert mismatch.verdict == "shape mismatch" and "not diagonal" in mismatch.note
+
+
+def test_numeric_check_of_second_derivatives_names_a_wrong_rule():
+    @tg.primitive(grads={"x": (lambda g, out, x: g * 2.0 * tg.value_of(x), "2·{x}")},
+                  name="square_right_once")
+    def square(x):
+        return x * x
+
+    try:
+        t = tg.trace(lambda x: square(x) * 3.0, x=1.5)
+        assert numeric_check(t).ok  # the first derivative is right
+        report = numeric_check(t, order=2, edges=True)
+        assert not report.ok
+        assert any(r.where.startswith("the square_right_once rule at")
+                   for r in report.wrong), [r.where for r in report.wrong]
+        assert numeric_check(tg.trace(lambda x: np.tanh(x) * x, x=0.4), order=2, edges=True).ok
+    finally:
+        tg.unregister("square_right_once")
+
+
+def test_check_numeric_order_2_from_the_command_line(tmp_path):
+    path = write(tmp_path, "import numpy as np\nx = 0.5\ny = 2.0\nf = np.sin(x * y) * y\n")
+    result = run("check", path, "--numeric", "--order", "2")
+    assert result.exit_code == 0, result.output
+    assert "hessian" in result.stdout and "Hessian columns" in result.stdout
+    assert run("check", path, "--order", "2").exit_code == 2
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize("source, words", [
+    ("x = 1.0\nc = 1 + 2j\ny = x * c\n", "complex"),
+    ("def f(x):\n    return x > 0\ninputs = {'x': 1.0}\n", "a bool"),
+    ("def f(x):\n    return 3\ninputs = {'x': 1.0}\n", "an int"),
+])
+def test_refusals_are_user_errors_on_the_command_line(tmp_path, source, words):
+    result = run("explain", write(tmp_path, source))
+    assert result.exit_code == 4 and words in result.stderr and "bug" not in result.stderr
+
+
+def test_exit_code_of_a_refusal_is_not_a_bug():
+    with pytest.raises(tg.TracegraphError) as err:
+        tg.trace(lambda x: x * 1j, x=1.0)
+    assert for_error(err.value) == 4
