@@ -19,4 +19,6 @@ Example:
     '{out:p}·(1 − {out:p})'
 """
 
-from . import arithmetic, elementwise, gradient_free, linalg, neural, reductions, shape  # noqa: F401
+from . import (  # noqa: F401
+    arithmetic, elementwise, gradient_free, linalg, neural, piecewise, reductions, shape,
+)

@@ -95,12 +95,13 @@ def _tie_gap(x, y):
     return float(np.min(np.abs(np.subtract(x, y)))) if np.size(np.subtract(x, y)) else math.inf
 
 
-def _select_larger(g, out, x, y):
-    return g * (np.greater(x, y) + 0.5 * np.equal(x, y))
+def _share_larger(g, out, x, y):
+    # 1 where x wins, ½ where x and y tie (ties share the gradient: docs/non-differentiable.md).
+    return g * np.heaviside(x - y, 0.5)
 
 
-def _select_smaller(g, out, x, y):
-    return g * (np.less(x, y) + 0.5 * np.equal(x, y))
+def _share_smaller(g, out, x, y):
+    return g * np.heaviside(y - x, 0.5)
 
 
 defprimitive(
@@ -145,7 +146,8 @@ defprimitive(
     numpy=(np.absolute, np.fabs), category=ARITHMETIC,
     grads={"x": (lambda g, out, x: g * np.sign(x), "sign({x})")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
-    doc="|x| (not differentiable at 0; the rule uses sign(0) = 0)",
+    doc="|x| (not differentiable at 0, where the rule gives sign(0) = 0: the two slopes ±1 "
+        "share the tie)",
 )
 defprimitive(
     "square", np.square, scalar_impl=lambda x: x * x, display="{x:p}²",
@@ -156,18 +158,18 @@ defprimitive(
 defprimitive(
     "maximum", np.maximum, display="max({x}, {y})", numpy=(np.maximum, np.fmax),
     category=ARITHMETIC,
-    grads={"x": (_select_larger, "[{x} > {y}]"),
-           "y": (lambda g, out, x, y: _select_larger(g, out, y, x), "[{y} > {x}]")},
+    grads={"x": (_share_larger, "[{x} > {y}] + ½[{x} = {y}]"),
+           "y": (lambda g, out, x, y: _share_larger(g, out, y, x), "[{y} > {x}] + ½[{x} = {y}]")},
     kink=_tie_gap,
-    doc="elementwise maximum (ties share the gradient equally)",
+    doc="np.maximum(x, y) / np.fmax: elementwise maximum (at a tie x and y get ½ each)",
 )
 defprimitive(
     "minimum", np.minimum, display="min({x}, {y})", numpy=(np.minimum, np.fmin),
     category=ARITHMETIC,
-    grads={"x": (_select_smaller, "[{x} < {y}]"),
-           "y": (lambda g, out, x, y: _select_smaller(g, out, y, x), "[{y} < {x}]")},
+    grads={"x": (_share_smaller, "[{x} < {y}] + ½[{x} = {y}]"),
+           "y": (lambda g, out, x, y: _share_smaller(g, out, y, x), "[{y} < {x}] + ½[{x} = {y}]")},
     kink=_tie_gap,
-    doc="elementwise minimum (ties share the gradient equally)",
+    doc="np.minimum(x, y) / np.fmin: elementwise minimum (at a tie x and y get ½ each)",
 )
 
 
@@ -198,13 +200,20 @@ def _clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
-def _inside(x, lo, hi):
-    mask = np.ones(np.shape(x), dtype=bool)
+def _clip_x_vjp(g, out, x, lo, hi):
+    # 1 strictly inside, ½ on a bound (x ties with it), 0 outside.
+    share = 1.0
     if lo is not None:
-        mask &= np.greater_equal(x, lo)
+        share = share * np.heaviside(x - lo, 0.5)
     if hi is not None:
-        mask &= np.less_equal(x, hi)
-    return mask
+        share = share * np.heaviside(hi - x, 0.5)
+    return g * share
+
+
+def _clip_bound_vjp(lower):
+    def vjp(g, out, x, lo, hi):
+        return g * np.heaviside((lo - x) if lower else (x - hi), 0.5)
+    return vjp
 
 
 def _clip_kink(x, lo, hi):
@@ -230,10 +239,11 @@ def _clip_route(prim, a, a_min=None, a_max=None, out=None, *, min=None, max=None
 defprimitive(
     "clip", _clip, display="clip({x}, {lo}, {hi})", category=ARITHMETIC,
     numpy={np.clip: _clip_route},
-    grads={"x": (lambda g, out, x, lo, hi: g * _inside(x, lo, hi), "[{lo} ≤ {x} ≤ {hi}]"),
-           "lo": (lambda g, out, x, lo, hi: g * np.less(x, lo), "[{x} < {lo}]"),
-           "hi": (lambda g, out, x, lo, hi: g * np.greater(x, hi), "[{x} > {hi}]")},
+    grads={"x": (_clip_x_vjp, "[{lo} < {x} < {hi}] (½ on a bound)"),
+           "lo": (_clip_bound_vjp(True), "[{x} < {lo}] + ½[{x} = {lo}]"),
+           "hi": (_clip_bound_vjp(False), "[{x} > {hi}] + ½[{x} = {hi}]")},
     kink=_clip_kink, sample=_clip_sample,
-    doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside",
+    doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside "
+        "(x and the bound share it, ½ each, when x is on the bound)",
 )
 

@@ -55,9 +55,9 @@ SIGMOID = defprimitive(
 )
 RELU = defprimitive(
     "relu", _relu, scalar_impl=_relu_scalar, display="relu({x})", category=NEURAL,
-    grads={"x": (lambda g, out, x: g * np.greater(x, 0.0), "[{x} > 0]")},
+    grads={"x": (lambda g, out, x: g * np.heaviside(x, 0.5), "[{x} > 0] + ½[{x} = 0]")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
-    doc="max(x, 0) (the rule uses 0 as the derivative at 0)",
+    doc="max(x, 0): derivative ½ at 0, where x ties with 0, as for np.maximum(x, 0)",
 )
 
 
