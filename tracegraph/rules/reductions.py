@@ -164,15 +164,27 @@ def _sample_masked(rng, *, initial):
     return (x,), params
 
 
+def sample_mask(rng, shape, axis, keep=1):
+    """A random where= mask keeping at least ``keep`` elements of every reduced slice.
+
+    Example:
+        >>> mask = sample_mask(np.random.default_rng(0), (2, 3), 1, keep=2)
+        >>> bool(np.all(mask.sum(axis=1) >= 2))
+        True
+    """
+    mask = rng.random(shape) > 0.4
+    axes = reduced_axes(len(shape), axis)
+    moved = np.moveaxis(mask, axes, tuple(range(-len(axes), 0)))  # a view: writes reach mask
+    slice_shape = moved.shape[len(shape) - len(axes):]
+    for k in range(min(keep, int(np.prod(slice_shape, dtype=np.int64)))):
+        moved[(...,) + np.unravel_index(k, slice_shape)] = True
+    return mask
+
+
 def _sample_mean(rng):
     (x,), params = sample_reduction(rng)
     if rng.integers(0, 2) and np.ndim(x):
-        # Every slice keeps at least one element (an empty slice has no mean).
-        mask = rng.random(np.shape(x)) > 0.4
-        moved = np.moveaxis(mask, reduced_axes(np.ndim(x), params["axis"]),
-                            tuple(range(-len(reduced_axes(np.ndim(x), params["axis"])), 0)))
-        moved[(...,) + (0,) * len(reduced_axes(np.ndim(x), params["axis"]))] = True
-        params["where"] = mask
+        params["where"] = sample_mask(rng, np.shape(x), params["axis"])
     return (x,), params
 
 
@@ -246,9 +258,15 @@ def extremum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None)
     return restore_axes(g, shape, axis, keepdims) * mask / np.maximum(ties, 1)
 
 
-def _extremum_kink(largest):
+def extremum_kink(largest):
+    """The kink of max (``largest``) or min: the gap between the extreme candidate and the
+    runner-up, since a tie is where the function is not differentiable.
+
+    Example:
+        >>> extremum_kink(True)(np.array([1.0, 3.0, 2.5]))
+        0.5
+    """
     def kink(x, axis=None, keepdims=False, where=None, initial=None):
-        """Gap between the extreme candidate and the runner-up (a tie is a kink)."""
         x = np.asarray(x, dtype=float)
         if x.size == 0:
             return math.inf
@@ -297,7 +315,7 @@ defprimitive(
     numpy={np.max: _extremum_route("np.max"), np.amax: _extremum_route("np.amax"),
            (np.maximum, "reduce"): _ufunc_reduce_route("np.maximum.reduce")},
     grads={"x": (extremum_vjp, "[{x} = max]/(number of ties)")},
-    sample=lambda rng: _sample_masked(rng, initial=True), kink=_extremum_kink(True),
+    sample=lambda rng: _sample_masked(rng, initial=True), kink=extremum_kink(True),
     doc="np.max(x, axis, keepdims, where=, initial=): ties share the gradient equally",
 )
 defprimitive(
@@ -306,7 +324,7 @@ defprimitive(
     numpy={np.min: _extremum_route("np.min"), np.amin: _extremum_route("np.amin"),
            (np.minimum, "reduce"): _ufunc_reduce_route("np.minimum.reduce")},
     grads={"x": (extremum_vjp, "[{x} = min]/(number of ties)")},
-    sample=lambda rng: _sample_masked(rng, initial=True), kink=_extremum_kink(False),
+    sample=lambda rng: _sample_masked(rng, initial=True), kink=extremum_kink(False),
     doc="np.min(x, axis, keepdims, where=, initial=): ties share the gradient equally",
 )
 
