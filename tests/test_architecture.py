@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "numbers", "formula"),
     ("core",),
     ("extend",),
-    ("rules", "ops"),
+    ("rules", "ops", "scipy"),
     ("autodiff",),
     ("graph",),
     ("check", "diagram"),

@@ -12,11 +12,18 @@ Example:
 
 from __future__ import annotations
 
+import linecache
+import os
 import re
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ForeignTraceError, TracedValueLeakError, user_location
+from ..errors import (
+    ForeignTraceError, SourceLocation, TracedValueLeakError, UnsupportedOperationError,
+    display_path, user_location,
+)
 from ..formula import operand
+from .registry import REPLACEMENTS
 
 if TYPE_CHECKING:
     from .var import Var
@@ -50,8 +57,108 @@ def call_parts(expression: str) -> tuple[str, str]:
     return head.strip(), rest[:-1].strip()
 
 
+_TRACEGRAPH = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+
+
+def library_call() -> tuple[str, SourceLocation] | None:
+    """When a traced value is converted inside a library function the user called
+    (``scipy.stats.norm.pdf(x)`` calls ``np.asarray(x)``): that function's public name
+    and the user's line that called it.  None when the user's own line converts it.
+
+    Example:
+        >>> library_call() is None
+        True
+    """
+    frame = sys._getframe(1)
+    entry = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_TRACEGRAPH) or filename.startswith("<frozen"):
+            frame = frame.f_back
+            continue
+        if not any(part in filename for part in _INSTALLED):
+            break
+        entry = frame
+        frame = frame.f_back
+    if entry is None or frame is None:
+        return None
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return public_name(entry), SourceLocation(display_path(frame.f_code.co_filename),
+                                              frame.f_lineno, line)
+
+
+def public_name(frame: Any) -> str:
+    """How the user writes the function a stack frame runs: ``scipy.stats.norm.pdf``,
+    ``scipy.stats.norm(...).pdf`` (a frozen distribution), ``scipy.special.logsumexp``.
+
+    Example:
+        >>> public_name(sys._getframe())
+        'tracegraph.core.leaks.public_name'
+    """
+    module = frame.f_globals.get("__name__", "")
+    parts = module.split(".")
+    public = ".".join(part for part in parts if not part.startswith("_"))
+    if parts[0] == "numpy":  # np.linalg.eig, else np.<name> (numpy._core.* is internal)
+        public = "np" + "".join(f".{sub}" for sub in ("linalg", "fft", "random", "polynomial")
+                                if sub in parts[1:2])
+    code = frame.f_code
+    qualname = getattr(code, "co_qualname", code.co_name)
+    function = qualname.rsplit(".", 1)[-1]
+    owner = frame.f_locals.get("self") if "." in qualname else None
+    if owner is None:
+        return f"{public}.{function}"
+    frozen = getattr(owner, "dist", None) or getattr(owner, "_dist", None)
+    source = frozen if frozen is not None else owner
+    name = getattr(source, "name", None) or type(source).__name__.removesuffix("_gen")
+    return f"{public}.{name}{'(...)' if frozen is not None else ''}.{function}"
+
+
+def _replacement_hint(function: str) -> str | None:
+    replacement = REPLACEMENTS.get(function.replace("(...)", ""))
+    if replacement is None:
+        return None
+    if "(...)" in function:
+        head, _, method = replacement.rpartition(".")
+        replacement = f"{head}(...).{method}"
+    return (f"use {replacement} (same arguments), which computes with scipy and records "
+            "the derivative rule")
+
+
+def _library_leak(var: Var, entry: tuple[str, SourceLocation]) -> TracedValueLeakError:
+    function, location = entry
+    hint = _replacement_hint(function) or (
+        f"{function} does not work on traced values: compute it with numpy operations, "
+        "or register a rule for it (docs/extending.md)")
+    return TracedValueLeakError(
+        f"{function} converts the traced value {var.label!r} to a plain numpy array, "
+        "which would drop it from the trace and make every gradient through it silently "
+        "wrong", location=location, node=var.label, hint=hint)
+
+
+def unsupported_error(name: str) -> UnsupportedOperationError:
+    """The error for a numpy callable without a rule, named as the user called it: the
+    library function they called when the callable runs inside one (``scipy.special.zeta``
+    calls the ufunc ``_zeta``).
+
+    Example:
+        >>> unsupported_error("np.spacing").operation
+        'np.spacing'
+    """
+    entry = library_call()
+    if entry is None:
+        return UnsupportedOperationError(name)
+    function, location = entry
+    return UnsupportedOperationError(
+        function, location=location,
+        reason=f"it calls {name} on the traced value, and {name} has no derivative rule")
+
+
 def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     """The error for ``float(x)``, ``math.exp(x)``, ``x.item()`` ... on a traced value."""
+    entry = library_call()
+    if entry is not None:
+        return _library_leak(var, entry)
     location = user_location()
     expression = location.expression if location else ""
     what = expression or f"{kind}(...)"
@@ -71,6 +178,9 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
 
 def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     """The error for converting a traced array to a plain numpy array."""
+    entry = library_call()
+    if entry is not None:
+        return _library_leak(var, entry)
     location = user_location()
     expression = location.expression if location else ""
     function, _ = call_parts(expression)

@@ -39,10 +39,14 @@ import numpy as np
 
 from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
-from .leaks import array_leak_error, finished_error, foreign_error, leak_error
+from .leaks import (
+    array_leak_error, finished_error, foreign_error, leak_error, unsupported_error,
+)
 from .methods import ArrayMethods
 from .primitive import PrimitiveRule
-from .registry import FUNCTION_ROUTES, PASS_THROUGH, STATIC, UFUNC_ROUTES, numpy_name
+from .registry import (
+    FUNCTION_ROUTES, PASS_THROUGH, STATIC, UFUNC_ROUTES, load_rules_for, numpy_name,
+)
 
 _OBJECT = np.dtype(object)
 
@@ -342,7 +346,9 @@ def _ufunc_slow_path(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) 
         return handler(*inputs, **given)
     prim = UFUNC_ROUTES.get(ufunc)
     if prim is None:
-        raise UnsupportedOperationError(name)
+        if load_rules_for(ufunc):  # scipy.special's rules are declared when first needed
+            return ufunc(*inputs, **kwargs)
+        raise unsupported_error(name)
     if not given:
         return apply(prim, *inputs)
     raise UnsupportedOperationError(
@@ -701,7 +707,7 @@ class Var(ArrayMethods):
             return handler(*args, **kwargs)
         if func in PASS_THROUGH:
             return _guarded(func, args, kwargs)
-        raise UnsupportedOperationError(numpy_name(func))
+        raise unsupported_error(numpy_name(func))
 
 
 def _as_int(x: Any) -> int:

@@ -15,7 +15,15 @@ sampling domain:
 - :mod:`.linalg`         matmul (and np.dot, np.outer, np.inner)
 - :mod:`.shape`          reshape, transpose, indexing, concatenate, stack, broadcast_to, pack
 - :mod:`.neural`         sigmoid, relu, softmax, logsumexp, the losses
+- :mod:`.convolution`    np.convolve / np.correlate (and scipy.signal's, any dimension)
 - :mod:`.gradient_free`  comparisons, argmax, isnan ... (no gradient; guarded)
+
+With scipy installed (never needed by ``import tracegraph``):
+
+- :mod:`.scipy_special`  erf, gamma, digamma, polygamma, beta, logit, xlogy, Bessel ...:
+  declared the first time one of scipy.special's ufuncs meets a traced value
+- :mod:`.scipy_stats`    norm, t, gamma, beta, chi2, poisson, multivariate_normal,
+  dirichlet (reached through :mod:`tracegraph.scipy.stats`)
 
 At every tie (relu at 0, max of equal elements, clip on a bound) the tied
 pieces share the gradient equally: docs/non-differentiable.md.
@@ -26,7 +34,55 @@ Example:
     '{out:p}·(1 − {out:p})'
 """
 
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import numpy as np
+
+from ..core import registry
 from . import (  # noqa: F401
-    arithmetic, elementwise, gradient_free, linalg, neural, order, piecewise, reductions, shape,
-    statistics,
+    arithmetic, convolution, elementwise, gradient_free, linalg, neural, order, piecewise,
+    reductions, shape, statistics,
 )
+from .scipy_names import MIRRORED
+
+registry.REPLACEMENTS.update(MIRRORED)
+
+
+def load_scipy_rules() -> bool:
+    """Declare the scipy rules (scipy.special and scipy.stats); False when scipy is missing.
+
+    ``import tracegraph`` never imports scipy: scipy.special's rules are declared
+    the first time one of its ufuncs meets a traced value, scipy.stats' when
+    :mod:`tracegraph.scipy.stats` is imported.  ``tracegraph rules`` calls this to
+    list them all.
+
+    Example:
+        >>> load_scipy_rules(), "erf" in registry.REGISTRY
+        (True, True)
+    """
+    try:
+        importlib.import_module("scipy.special")
+        importlib.import_module("scipy.stats")
+    except ImportError:
+        return False
+    importlib.import_module(f"{__name__}.scipy_special")
+    importlib.import_module(f"{__name__}.scipy_stats")
+    return True
+
+
+def _load_special_for(func: Any) -> bool:
+    """The core's deferred loader: a scipy.special ufunc met a traced value."""
+    special = sys.modules.get("scipy.special")
+    if special is None or f"{__name__}.scipy_special" in sys.modules:
+        return False
+    if not isinstance(func, np.ufunc) or getattr(special, func.__name__, None) is not func:
+        return False
+    importlib.import_module(f"{__name__}.scipy_special")
+    return True
+
+
+registry.LOADERS.append(_load_special_for)

@@ -27,6 +27,25 @@ NO_VALUE = getattr(np, "_NoValue", object())
 """numpy's "argument not given" sentinel."""
 
 
+def has_traced(*values: Any) -> bool:
+    """True when any value is traced, or a list/tuple/object array holding a traced value.
+
+    Example:
+        >>> has_traced(1.0, [2.0, (3.0,)]), has_traced(np.ones(2))
+        (False, False)
+    """
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        if type(value) is Var:
+            return True
+        if isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, np.ndarray) and value.dtype == object:
+            pending.extend(value.ravel().tolist())
+    return False
+
+
 def given(value: Any, *defaults: Any) -> bool:
     """True when ``value`` is neither numpy's "not given" sentinel nor one of ``defaults``.
 
