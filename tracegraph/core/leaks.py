@@ -131,7 +131,7 @@ def _library_leak(var: Var, entry: tuple[str, SourceLocation]) -> TracedValueLea
         f"{function} does not work on traced values: compute it with numpy operations, "
         "or register a rule for it (docs/extending.md)")
     return TracedValueLeakError(
-        f"{function} converts the traced value {var.label!r} to a plain numpy array, "
+        f"{function} converts {_described(var)} to a plain numpy array, "
         "which would drop it from the trace and make every gradient through it silently "
         "wrong", location=location, node=var.label, hint=hint)
 
@@ -152,6 +152,19 @@ def unsupported_error(name: str) -> UnsupportedOperationError:
     return UnsupportedOperationError(
         function, location=location,
         reason=f"it calls {name} on the traced value, and {name} has no derivative rule")
+
+
+def _described(var: Var) -> str:
+    """``the traced value 'mu'``, or for an unnamed intermediate (the library computed it)
+    ``a traced value computed from 'mu'``, naming the inputs it depends on."""
+    if var.name is not None:
+        return f"the traced value {var.name!r}"
+    tape = var.tape
+    leaves = [tape.equations[i].name for i in tape.ancestors(var.index)
+              if tape.equations[i].primitive is None and tape.equations[i].name]
+    if not leaves:
+        return f"the traced value {var.label!r}"
+    return "a traced value computed from " + ", ".join(repr(name) for name in leaves)
 
 
 def leak_error(kind: str, var: Var) -> TracedValueLeakError:

@@ -241,11 +241,11 @@ class MultivariateNormal(_Scipy):
                 f"scipy.stats.multivariate_normal.{method}(..., allow_singular=True)",
                 reason="the pseudo-inverse of a singular covariance is not traced",
                 hint="pass a positive definite cov")
-        mean_value = None if mean is None else np.asarray(deep_value_of(mean), dtype=float)
         cov_value = np.asarray(deep_value_of(cov), dtype=float)
-        d = (cov_value.shape[0] if cov_value.ndim else
-             (mean_value.size if mean_value is not None else
-              np.shape(deep_value_of(x))[-1] if np.ndim(deep_value_of(x)) else 1))
+        if mean is None:  # scipy's reading of the dimension
+            d = 1 if cov_value.ndim == 0 else cov_value.shape[0]
+        else:
+            d = int(np.size(deep_value_of(mean)))
         mean = np.zeros(d) if mean is None else np.reshape(mean, (d,))
         points = _quantiles(x, d)
         result = PRIMITIVES[f"multivariate_normal.{method}"](points, mean, _as_covariance(cov, d))
