@@ -88,6 +88,19 @@ def library_call() -> tuple[str, SourceLocation] | None:
                                               frame.f_lineno, line)
 
 
+def scipy_is_converting() -> bool:
+    """True when the conversion of a traced value happens inside a scipy function.
+
+    Example:
+        >>> scipy_is_converting()
+        False
+    """
+    if "scipy" not in sys.modules:
+        return False
+    entry = library_call()
+    return entry is not None and entry[0].startswith("scipy.")
+
+
 def public_name(frame: Any) -> str:
     """How the user writes the function a stack frame runs: ``scipy.stats.norm.pdf``,
     ``scipy.stats.norm(...).pdf`` (a frozen distribution), ``scipy.special.logsumexp``.

@@ -40,7 +40,8 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
 from .leaks import (
-    array_leak_error, finished_error, foreign_error, leak_error, unsupported_error,
+    array_leak_error, finished_error, foreign_error, leak_error, scipy_is_converting,
+    unsupported_error,
 )
 from .methods import ArrayMethods
 from .primitive import PrimitiveRule
@@ -608,8 +609,11 @@ class Var(ArrayMethods):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # np.array([a, b]) asks each element for an array: a traced number becomes an
         # object element, and the object array is packed into one node when it meets
-        # a traced operation.  Any other conversion would drop the trace.
-        if (dtype is None or np.dtype(dtype) is _OBJECT) and np.ndim(self.value) == 0:
+        # a traced operation.  Any other conversion would drop the trace.  scipy converts
+        # its arguments and later casts them to float, where numpy would replace the
+        # error with "setting an array element with a sequence": refuse at once there.
+        if (dtype is None or np.dtype(dtype) is _OBJECT) and np.ndim(self.value) == 0 \
+                and not scipy_is_converting():
             holder = np.empty((), dtype=object)
             holder[()] = self
             return holder

@@ -105,9 +105,9 @@ def polygamma(n: Any, x: Any) -> Any:
         >>> round(t.value, 6), round(t.grads["x"], 6)    # ψ(1) = −γ, ψ′(1) = π²/6
         (-0.577216, 1.644934)
     """
+    _rules.refuse_traced("scipy.special.polygamma", "n", n)
     if not has_traced(x):
         return _scipy_special.polygamma(n, x)
-    _rules.refuse_traced("scipy.special.polygamma", "n", n)
     order = np.asarray(n)
     if order.ndim or order != np.round(order):
         raise UnsupportedOperationError(
