@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from ..core import registry
-from . import (  # noqa: F401
-    arithmetic, convolution, elementwise, gradient_free, linalg, neural, order, piecewise,
-    reductions, shape, statistics,
+from . import (  # noqa: F401  (in the order `tracegraph rules` lists them)
+    arithmetic, elementwise, piecewise, reductions, statistics, order, linalg, shape, neural,
+    convolution, gradient_free,
 )
 from .scipy_names import MIRRORED
 

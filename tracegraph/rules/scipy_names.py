@@ -31,3 +31,12 @@ MIRRORED: dict[str, str] = {
        for dist, methods in DISTRIBUTIONS.items() for method in methods},
 }
 """scipy's function, as the user writes it -> the tracegraph function that traces it."""
+
+MIRROR_CALLS: dict[str, tuple[str, ...]] = {
+    **{name: (f"tracegraph.scipy.special.{name}",) for name in SPECIAL_FUNCTIONS},
+    "convolve": tuple(f"tracegraph.scipy.signal.{name}"
+                      for name in ("convolve", "correlate", "fftconvolve")),
+    **{f"{dist}.{method}": (f"tracegraph.scipy.stats.{dist}.{method}",)
+       for dist, methods in DISTRIBUTIONS.items() for method in methods},
+}
+"""Primitive name -> the :mod:`tracegraph.scipy` functions that record it (for listings)."""

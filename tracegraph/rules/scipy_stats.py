@@ -108,18 +108,26 @@ def _log_density_vjp(family: Family, position: int, times_out: bool):
 
 
 def _density_formulas(family: Family, times_out: bool):
-    def text(template: str) -> Callable[[Symbols], str]:
+    """Formulas for (x, shapes..., loc, scale), written with the score s and z."""
+    def text(template: str, *, score: bool) -> Callable[[Symbols], str]:
         def render(s: Symbols) -> str:
-            body = template.format_map({**{k: str(v) for k, v in s.names.items()}})
-            z = f"z = ({s['x']} − {s['loc']:p})/{s['scale']:p}"
-            prefix = f"{s['out']:p}·" if times_out else ""
-            return f"{prefix}{body}, {z}" if "z" in template else prefix + body
+            labels = {k: str(v) for k, v in s.names.items()}
+            body = template.format_map(labels)
+            if times_out:
+                sign, body = ("−", body[1:]) if body.startswith("−") else ("", body)
+                body = f"{sign}{s['out']:p}·{body}"
+            where = [f"s = {family.score_text.format_map(labels)}"] if score else []
+            where.append(f"z = ({s['x']} − {s['loc']:p})/{s['scale']:p}")
+            return f"{body}, " + ", ".join(where)
         return render
-    s_text = family.score_text
-    formulas = [text(f"({s_text})/{{scale}}")]
-    formulas += [text(t) for t in family.shape_texts]
-    formulas += [text(f"−({s_text})/{{scale}}"), text(f"−(z·({s_text}) + 1)/{{scale}}")]
-    return formulas
+    if family.score_text == "−z":  # the normal: s = −z, written out
+        location = [text("−z/{scale}", score=False), text("z/{scale}", score=False),
+                    text("(z² − 1)/{scale}", score=False)]
+    else:
+        location = [text("s/{scale}", score=True), text("−s/{scale}", score=True),
+                    text("−(z·s + 1)/{scale}", score=True)]
+    return ([location[0]] + [text(t, score=False) for t in family.shape_texts]
+            + location[1:])
 
 
 def _cdf_vjp(family: Family, position: int, log: bool):
