@@ -106,8 +106,10 @@ def public_name(frame: Any) -> str:
     ``scipy.stats.norm(...).pdf`` (a frozen distribution), ``scipy.special.logsumexp``.
 
     Example:
-        >>> public_name(sys._getframe())
-        'tracegraph.core.leaks.public_name'
+        >>> def logpdf():
+        ...     return public_name(sys._getframe())
+        >>> logpdf().rsplit(".", 1)[-1]
+        'logpdf'
     """
     module = frame.f_globals.get("__name__", "")
     parts = module.split(".")

@@ -37,11 +37,12 @@ def _window(shape1, shape2, mode):
 def _convolve(in1, in2, mode="full"):
     in1, in2 = np.asarray(in1, dtype=float), np.asarray(in2, dtype=float)
     if in1.ndim == 1:
-        full = np.convolve(in1, in2, "full")
+        # numpy's modes agree with scipy's except "same" with the shorter input first;
+        # "valid" must not go through "full" (the VJP of a kernel is a long × long valid).
+        if mode != "same" or in1.size >= in2.size:
+            return np.convolve(in1, in2, mode)
         start = _window(in1.shape, in2.shape, mode)[0]
-        length = {"full": full.size, "same": in1.size,
-                  "valid": abs(in1.size - in2.size) + 1}[mode]
-        return full[start:start + length]
+        return np.convolve(in1, in2, "full")[start:start + in1.size]
     from scipy import signal  # only N-D convolutions need scipy
 
     return signal.convolve(in1, in2, mode=mode)

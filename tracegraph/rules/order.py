@@ -52,9 +52,8 @@ def _positional_weights(n, q, method):
 
 
 def _sorted_rows(x, axis):
-    rows, axes, moved_shape = _rows(x, axis)
-    order = np.argsort(rows, axis=-1, kind="stable")
-    return rows, np.take_along_axis(rows, order, axis=-1), order, axes, moved_shape
+    rows, _, _ = _rows(x, axis)
+    return np.sort(rows, axis=-1)
 
 
 def _tie_average(weights, ordered):
@@ -86,22 +85,52 @@ def selection_weights(x, q, axis, method):
         [0.5, 0.0, 0.5, 0.0]
     """
     x = np.asarray(plain_value(x), dtype=float)
-    rows, ordered, order, axes, moved_shape = _sorted_rows(x, axis)
+    rows, axes, moved_shape = _rows(x, axis)
     n = rows.shape[-1]
     q = np.asarray(q, dtype=float)
     per_position = _positional_weights(n, q, method)  # q.shape + (n,)
-    lead = rows.shape[:-1]
-    sorted_weights = np.broadcast_to(
-        per_position.reshape(q.shape + (1,) * len(lead) + (n,)), q.shape + lead + (n,))
-    sorted_weights = _tie_average(np.array(sorted_weights), ordered)
-    weights = np.zeros(q.shape + lead + (n,))
-    np.put_along_axis(weights, np.broadcast_to(order, weights.shape), sorted_weights, axis=-1)
+    weights = _selected_without_ties(rows, per_position.reshape(-1, n))
+    if weights is None:
+        weights = _selected_with_ties(rows, per_position)
     weights = weights.reshape(q.shape + moved_shape)
     if axes:
         start = len(q.shape)
         weights = np.moveaxis(weights, tuple(range(-len(axes), 0)),
                               tuple(start + a for a in axes))
     return weights.reshape(q.shape + x.shape)
+
+
+def _selected_without_ties(rows, per_position):
+    """The weights from a partial sort (O(n)) when no selected element has a twin; None if
+    one does (ties need the full order to share their weights)."""
+    n = rows.shape[-1]
+    flat = rows.reshape(-1, n)
+    needed = np.unique(np.nonzero(per_position)[1])
+    picked = np.argpartition(flat, needed, axis=-1)[:, needed] if n > 1 else \
+        np.zeros((flat.shape[0], 1), dtype=int)
+    values = np.take_along_axis(flat, picked, axis=-1)
+    for k in range(needed.size):
+        if np.any(np.count_nonzero(flat == values[:, k:k + 1], axis=-1) > 1):
+            return None
+    weights = np.zeros((per_position.shape[0],) + flat.shape)
+    rows_index = np.arange(flat.shape[0])
+    for k, position in enumerate(needed):
+        weights[:, rows_index, picked[:, k]] += per_position[:, position][:, np.newaxis]
+    return weights.reshape((per_position.shape[0],) + rows.shape)
+
+
+def _selected_with_ties(rows, per_position):
+    q_shape = per_position.shape[:-1]
+    n = rows.shape[-1]
+    order = np.argsort(rows, axis=-1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=-1)
+    lead = rows.shape[:-1]
+    sorted_weights = np.broadcast_to(
+        per_position.reshape(q_shape + (1,) * len(lead) + (n,)), q_shape + lead + (n,))
+    sorted_weights = _tie_average(np.array(sorted_weights), ordered)
+    weights = np.zeros(q_shape + lead + (n,))
+    np.put_along_axis(weights, np.broadcast_to(order, weights.shape), sorted_weights, axis=-1)
+    return weights
 
 
 def _selection_vjp(g, x, q, axis, keepdims, method):
@@ -129,7 +158,7 @@ def selection_kink(x, q, axis, method):
     x = np.asarray(plain_value(x), dtype=float)
     if x.size < 2:
         return math.inf
-    _, ordered, _, _, _ = _sorted_rows(x, axis)
+    ordered = _sorted_rows(x, axis)
     n = ordered.shape[-1]
     if n < 2:
         return math.inf
