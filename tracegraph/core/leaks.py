@@ -140,13 +140,14 @@ def _replacement_hint(function: str) -> str | None:
             "the derivative rule")
 
 
-def _library_leak(var: Var, entry: tuple[str, SourceLocation]) -> TracedValueLeakError:
+def _library_leak(var: Var, entry: tuple[str, SourceLocation],
+                  into: str) -> TracedValueLeakError:
     function, location = entry
     hint = _replacement_hint(function) or (
         f"{function} does not work on traced values: compute it with numpy operations, "
         "or register a rule for it (docs/extending.md)")
     return TracedValueLeakError(
-        f"{function} converts {_described(var)} to a plain numpy array, "
+        f"{function} converts {_described(var)} to {into}, "
         "which would drop it from the trace and make every gradient through it silently "
         "wrong", location=location, node=var.label, hint=hint)
 
@@ -186,7 +187,7 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     """The error for ``float(x)``, ``math.exp(x)``, ``x.item()`` ... on a traced value."""
     entry = library_call()
     if entry is not None:
-        return _library_leak(var, entry)
+        return _library_leak(var, entry, "a plain Python number")
     location = user_location()
     expression = location.expression if location else ""
     what = expression or f"{kind}(...)"
@@ -208,7 +209,7 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     """The error for converting a traced array to a plain numpy array."""
     entry = library_call()
     if entry is not None:
-        return _library_leak(var, entry)
+        return _library_leak(var, entry, "a plain numpy array")
     location = user_location()
     expression = location.expression if location else ""
     function, _ = call_parts(expression)
