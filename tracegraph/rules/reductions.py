@@ -246,7 +246,12 @@ def _extremum(func):
 
 def extremum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     """VJP of max/min: the elements equal to the result share the gradient equally
-    (the initial value, when it ties, takes its share too)."""
+    (the initial value, when it ties, takes its share too).
+
+    Example:
+        >>> extremum_vjp(1.0, 3.0, np.array([1.0, 3.0, 3.0])).tolist()
+        [0.0, 0.5, 0.5]
+    """
     shape = np.shape(x)
     restored = restore_axes(out, shape, axis, keepdims)
     mask = np.equal(x, restored)

@@ -131,7 +131,15 @@ class LocationScale(_Scipy):
 
 
 class Frozen:
-    """A distribution with its parameters fixed (traced or not), like scipy's frozen ones."""
+    """A distribution with its parameters fixed (traced or not), like scipy's frozen ones:
+    ``pdf``, ``logpdf``, ``cdf``, ``logcdf`` of x, and scipy's other methods on plain values.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> frozen = norm(0.0, 2.0)
+        >>> float(frozen.std()), round(tg.trace(frozen.logpdf, x=2.0).grads["x"], 6)
+        (2.0, -0.5)
+    """
 
     def __init__(self, dist: LocationScale, args: tuple, kwds: dict) -> None:
         self.dist, self.args, self.kwds = dist, args, kwds
