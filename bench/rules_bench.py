@@ -208,7 +208,7 @@ def _var_by_hand(g, x):
     return out, [g[:, None] * 2.0 * (x - mean) / (x.shape[1] - 1)]
 
 
-reduction("var(axis=1, ddof=1)", lambda x: np.var(x, axis=1, ddof=1), _var_by_hand)
+reduction("var(axis=1; ddof=1)", lambda x: np.var(x, axis=1, ddof=1), _var_by_hand)
 
 
 def _std_by_hand(g, x):
@@ -312,7 +312,7 @@ def _quantile_by_hand(g, x):
     return np.quantile(x, 0.3, axis=1), [g[:, None] * weights]
 
 
-reduction("quantile(0.3, axis=1)", lambda x: np.quantile(x, 0.3, axis=1), _quantile_by_hand)
+reduction("quantile(0.3; axis=1)", lambda x: np.quantile(x, 0.3, axis=1), _quantile_by_hand)
 
 
 def _ptp_by_hand(g, x):

@@ -100,18 +100,33 @@ def selection_weights(x, q, axis, method):
     return weights.reshape(q.shape + x.shape)
 
 
+_PARTIAL_SORT_FROM = 5000  # below this many elements per slice a full argsort is faster
+
+
 def _selected_without_ties(rows, per_position):
-    """The weights from a partial sort (O(n)) when no selected element has a twin; None if
-    one does (ties need the full order to share their weights)."""
+    """The weights of the selected elements when none of them has a twin (None if one
+    does: ties need the full order to share their weights).  Long slices use a partial
+    sort, O(n), and look for twins of the selected values; short ones sort."""
     n = rows.shape[-1]
     flat = rows.reshape(-1, n)
     needed = np.unique(np.nonzero(per_position)[1])
-    picked = np.argpartition(flat, needed, axis=-1)[:, needed] if n > 1 else \
-        np.zeros((flat.shape[0], 1), dtype=int)
-    values = np.take_along_axis(flat, picked, axis=-1)
-    for k in range(needed.size):
-        if np.any(np.count_nonzero(flat == values[:, k:k + 1], axis=-1) > 1):
+    if n == 1:
+        picked = np.zeros((flat.shape[0], 1), dtype=int)
+    elif n >= _PARTIAL_SORT_FROM:
+        picked = np.argpartition(flat, needed, axis=-1)[:, needed]
+        values = np.take_along_axis(flat, picked, axis=-1)
+        for k in range(needed.size):
+            if np.any(np.count_nonzero(flat == values[:, k:k + 1], axis=-1) > 1):
+                return None
+    else:
+        order = np.argsort(flat, axis=-1)
+        # Only the selected positions and their neighbours can tie with them.
+        columns = np.unique(np.clip(np.concatenate([needed - 1, needed, needed + 1]), 0, n - 1))
+        nearby = np.take_along_axis(flat, order[:, columns], axis=-1)
+        adjacent = np.diff(columns) == 1
+        if np.any((nearby[:, 1:] == nearby[:, :-1])[:, adjacent]):
             return None
+        picked = order[:, needed]
     weights = np.zeros((per_position.shape[0],) + flat.shape)
     rows_index = np.arange(flat.shape[0])
     for k, position in enumerate(needed):
