@@ -103,3 +103,12 @@ def test_convolve_and_correlate_match_numpy_in_every_mode():
                 np.testing.assert_allclose(got.value, fn(first, second, mode))
                 assert_gradients_numeric(lambda p, q: np.sum(np.tanh(fn(p, q, mode))),
                                          p=first, q=second)
+
+
+def test_python_rounding_and_math_calls_name_the_numpy_replacement():
+    with pytest.raises(tg.TracedValueLeakError) as info:
+        tg.trace(lambda x: round(x, 2), x=1.5)
+    assert "the traced value 'x'" in str(info.value) and "use np.round(x, 2)" in str(info.value)
+    with pytest.raises(tg.TracedValueLeakError) as info:
+        tg.trace(lambda x: math.atan2(x, 1.0), x=1.5)
+    assert "use np.arctan2(x, 1.0)" in str(info.value) and "use x.value" in str(info.value)

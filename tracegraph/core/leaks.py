@@ -36,7 +36,7 @@ NUMPY_EQUIVALENT = {
                  "tanh", "sinh", "cosh", "expm1", "floor", "ceil", "asin", "acos", "atan",
                  "asinh", "acosh", "atanh", "erf", "gamma", "lgamma", "hypot", "atan2")
 }
-NUMPY_EQUIVALENT.update({"math.fabs": "np.abs", "math.pow": "np.power", "math.asin": "np.arcsin",
+NUMPY_EQUIVALENT.update({"round": "np.round", "math.trunc": "np.trunc", "math.fabs": "np.abs", "math.pow": "np.power", "math.asin": "np.arcsin",
                          "math.acos": "np.arccos", "math.atan": "np.arctan",
                          "math.asinh": "np.arcsinh", "math.acosh": "np.arccosh",
                          "math.atanh": "np.arctanh", "math.atan2": "np.arctan2",
@@ -183,6 +183,25 @@ def _described(var: Var) -> str:
     return "a traced value computed from " + ", ".join(repr(name) for name in leaves)
 
 
+def _traced_argument(argument: str, var: Var) -> str:
+    """The argument of a call that is the traced value (``x`` in ``round(x, 2)``): the one
+    written as the value's name, else the first."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(argument):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(argument[start:i].strip())
+            start = i + 1
+    parts.append(argument[start:].strip())
+    parts = [p for p in parts if p]
+    if var.name in parts:
+        return var.name
+    return parts[0] if parts else ""
+
+
 def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     """The error for ``float(x)``, ``math.exp(x)``, ``x.item()`` ... on a traced value."""
     entry = library_call()
@@ -192,7 +211,7 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     expression = location.expression if location else ""
     what = expression or f"{kind}(...)"
     function, argument = call_parts(what)
-    subject = argument or var.name or var.expression()
+    subject = _traced_argument(argument, var) or var.name or var.expression()
     numpy_name = NUMPY_EQUIVALENT.get(function)
     hint = (f"use {numpy_name}({argument or '...'}), which tracegraph traces" if numpy_name
             else "keep the computation in numpy operations, which tracegraph traces")
