@@ -152,9 +152,9 @@ def _prod_vjp(g, out, x, axis=None, keepdims=False):
     """g times the product of the other elements of each slice, exact with zeros."""
     shape = _shape(x)
     upstream = restore_axes(g, shape, axis, keepdims)
-    zero = np.equal(plain_value(x), 0)
-    if not np.any(zero):
+    if np.all(plain_value(out)):  # no product is 0, so no element is (a cheap test)
         return upstream * restore_axes(out, shape, axis, keepdims) / x
+    zero = np.equal(plain_value(x), 0)
     axes = reduced_axes(len(shape), axis)
     zeros = np.sum(zero, axis=axes, keepdims=True)
     # A slice with one zero: only the zero's position sees a nonzero product of the others;
