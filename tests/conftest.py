@@ -2,7 +2,8 @@
 
 Tests that run Graphviz's ``dot`` program carry ``@pytest.mark.needs_dot``;
 they are skipped (with the reason shown) when ``dot`` is not on PATH, so the
-rest of the suite runs on machines without Graphviz.  With ``CI`` set in the
+rest of the suite runs on machines without Graphviz.  The scipy rules are declared
+before collection (scipy is a test extra).  With ``CI`` set in the
 environment, hypothesis runs derandomized (see the profile below).
 """
 
@@ -15,6 +16,8 @@ import shutil
 
 import pytest
 from hypothesis import settings
+
+from tracegraph.rules import load_scipy_rules
 
 HAVE_DOT = shutil.which("dot") is not None
 
@@ -29,10 +32,9 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-# scipy's rules are declared only when asked for; declare them before the registry-wide
-# tests are collected, so the finite-difference, second-order and autograd checks cover them.
-if importlib.util.find_spec("scipy") is not None:
-    importlib.import_module("tracegraph.rules.scipy_linalg")
+# scipy is a test extra: declare its rules before the registry-wide tests are collected,
+# so the finite-difference, second-order and autograd cross-checks cover them too.
+load_scipy_rules()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

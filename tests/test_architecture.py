@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("errors", "numbers", "formula", "verdicts"),
     ("core",),
     ("extend",),
-    ("rules", "ops"),
+    ("rules", "ops", "scipy"),
     ("autodiff",),
     ("graph",),
     ("check", "diagram"),

@@ -239,10 +239,10 @@ def test_a_gradient_claim_of_the_wrong_shape_is_a_shape_mismatch(trace):
 
 def test_at_a_kink_a_claim_is_not_differentiable_here():
     t = tg.trace(lambda x: tg.name(tg.relu(tg.name(x * 1.0, "z")), "r") * 2.0, x=0.0)
-    results = check(t, {"dr_dz": 1.0, "dr/dz": 0.0}).results
+    results = check(t, {"dr_dz": 1.0, "dr/dz": 0.5}).results
     assert results[0].verdict == "not differentiable here" and results[0].holds
     assert "'r' sits exactly at a point where it is not differentiable" in results[0].note
-    assert results[1].verdict == "exact"     # tracegraph's convention: relu'(0) = 0
+    assert results[1].verdict == "exact"     # tracegraph's convention: relu'(0) = ½
     assert results[0].status == "nondiff"
     # The kink of r concerns r's input; d(output)/dr itself is an ordinary derivative.
     (after,) = check(t, {"doutput_dr": 3.0}).results

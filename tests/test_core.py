@@ -153,8 +153,8 @@ def test_float_feeding_the_output_is_refused():
 
 def test_numpy_function_without_a_rule_names_it_and_how_to_register():
     with pytest.raises(tg.UnsupportedOperationError) as info:
-        tg.trace(lambda x: np.cbrt(x), x=8.0)
-    assert info.value.operation == "np.cbrt"
+        tg.trace(lambda x: np.interp(x, [0.0, 1.0], [0.0, 2.0]), x=0.5)
+    assert info.value.operation == "np.interp"
     assert "tracegraph.primitive" in str(info.value)
     with pytest.raises(tg.UnsupportedOperationError, match=r"np\.fft\.rfft"):
         tg.trace(lambda x: np.sum(np.fft.rfft(x)), x=np.ones(3))
@@ -191,8 +191,8 @@ def test_converting_a_traced_array_to_a_plain_array_is_refused_with_a_fix():
 
 
 def test_ufunc_methods_and_keywords_are_named():
-    with pytest.raises(tg.UnsupportedOperationError, match="np.add.reduce"):
-        tg.trace(lambda x: np.add.reduce(x), x=np.ones(3))
+    with pytest.raises(tg.UnsupportedOperationError, match="np.add.reduceat"):
+        tg.trace(lambda x: np.add.reduceat(x, [0, 2]), x=np.ones(3))
 
 
 def test_printing_a_traced_value_is_allowed():

@@ -371,13 +371,15 @@ def test_astype_between_floats_and_to_integers():
         tg.trace(lambda x: np.sum(x.astype(complex)), x=np.ones(2))
 
 
-def test_sort_and_partition_send_gradients_back_in_stable_order():
+def test_sort_and_partition_send_gradients_back_and_ties_share_them():
     x = np.array([3.0, 1.0, 2.0, 1.0])
     weights = np.arange(1.0, 5.0)
     t = tg.trace(lambda x: np.sum(np.sort(x) * weights), x=x)
     assert t.value == np.sum(np.sort(x) * weights)
-    # sorted: 1 (x[1]), 1 (x[3]), 2 (x[2]), 3 (x[0]): the tie keeps its order
-    np.testing.assert_array_equal(t.grads["x"], [4.0, 1.0, 3.0, 2.0])
+    # sorted: 1 (x[1]), 1 (x[3]), 2 (x[2]), 3 (x[0]): the tied 1s share places 1 and 2
+    np.testing.assert_array_equal(t.grads["x"], [4.0, 1.5, 3.0, 1.5])
+    t = tg.trace(lambda x: np.sum(np.partition(x, 1) * weights), x=x)
+    assert t.grads["x"].sum() == weights.sum() and t.grads["x"][1] == t.grads["x"][3]
     x = np.array([5.0, -1.0, 4.0, 0.5, 2.0])
     t = tg.trace(lambda x: np.partition(x, 2)[2] * 10.0, x=x)
     assert t.value == 20.0

@@ -8,10 +8,10 @@ tracegraph nor numpy, which is the user's own line.
 Example:
     >>> import numpy as np, tracegraph as tg
     >>> try:
-    ...     tg.trace(lambda x: np.cbrt(x), x=8.0)
+    ...     tg.trace(lambda x: np.spacing(x), x=8.0)
     ... except tg.UnsupportedOperationError as err:
     ...     print(err.operation)
-    np.cbrt
+    np.spacing
 """
 
 from __future__ import annotations
@@ -140,10 +140,10 @@ class TracegraphError(Exception):
 class UnsupportedOperationError(TracegraphError, TypeError):
     """An operation on a traced value that has no derivative rule.
 
-    ``operation`` names it (``np.cbrt``, ``np.add.reduce``, ``x // y`` ...).
+    ``operation`` names it (``np.spacing``, ``np.add.reduceat``, ``scipy.special.zeta`` ...).
 
     Example:
-        >>> err = UnsupportedOperationError("np.cbrt")
+        >>> err = UnsupportedOperationError("np.spacing")
         >>> "register" in str(err)
         True
     """

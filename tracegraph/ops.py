@@ -30,7 +30,10 @@ def sigmoid(x: Any) -> Any:
 
 
 def relu(x: Any) -> Any:
-    """max(x, 0); derivative 1 where x > 0, else 0.
+    """max(x, 0); derivative 1 where x > 0, 0 where x < 0, and ½ at 0.
+
+    At 0, x ties with 0 and the tie shares the gradient, exactly as for
+    ``np.maximum(x, 0)`` and ``np.clip(x, 0, None)`` (docs/non-differentiable.md).
 
     Example:
         >>> import numpy as np

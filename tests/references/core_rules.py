@@ -47,6 +47,33 @@ def _kl(p, q):
     return anp.sum(p * (anp.log(p) - anp.log(q)) + 0.0 * q)
 
 
+def _masked(x, where, fill):
+    if where is None:
+        return x
+    if np.ndim(where) == 0 and np.ndim(x) == 0:  # autograd's where wants array cotangents
+        return x if where else fill + 0.0 * x
+    return anp.where(where, x, fill)
+
+
+def _sum(x, axis=None, keepdims=False, where=None, initial=None):
+    total = anp.sum(_masked(x, where, 0.0), axis=axis, keepdims=keepdims)
+    return total if initial is None else total + initial
+
+
+def _mean(x, axis=None, keepdims=False, where=None):
+    if where is None:
+        return anp.mean(x, axis=axis, keepdims=keepdims)
+    count = np.sum(np.broadcast_to(where, np.shape(x)), axis=axis, keepdims=keepdims)
+    return _sum(x, axis, keepdims, where) / count
+
+
+def _extremum(reduce, pairwise, fill):
+    def reference(x, axis=None, keepdims=False, where=None, initial=None):
+        result = reduce(_masked(x, where, fill), axis=axis, keepdims=keepdims)
+        return result if initial is None else pairwise(result, initial)
+    return reference
+
+
 def _norm(x, axis=None, keepdims=False):
     return anp.sqrt(anp.sum(x * x, axis=axis, keepdims=keepdims))
 
@@ -89,10 +116,10 @@ REFERENCES = {
     "tan": anp.tan, "arctan": anp.arctan, "sinh": anp.sinh, "cosh": anp.cosh,
     "tanh": anp.tanh,
     "matmul": lambda x, y: anp.matmul(x, y),
-    "sum": lambda x, axis=None, keepdims=False: anp.sum(x, axis=axis, keepdims=keepdims),
-    "mean": lambda x, axis=None, keepdims=False: anp.mean(x, axis=axis, keepdims=keepdims),
-    "max": lambda x, axis=None, keepdims=False: anp.max(x, axis=axis, keepdims=keepdims),
-    "min": lambda x, axis=None, keepdims=False: anp.min(x, axis=axis, keepdims=keepdims),
+    "sum": _sum,
+    "mean": _mean,
+    "max": _extremum(anp.max, anp.maximum, -np.inf),
+    "min": _extremum(anp.min, anp.minimum, np.inf),
     "norm": _norm,
     "sigmoid": lambda x: 1.0 / (1.0 + anp.exp(-x)),
     "relu": lambda x: anp.maximum(x, 0.0),

@@ -12,18 +12,20 @@ Example:
 
 from __future__ import annotations
 
+import linecache
+import os
 import re
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import (
-    ForeignTraceError,
-    TracedValueLeakError,
-    UnsupportedOperationError,
-    user_location,
+    ForeignTraceError, SourceLocation, TracedValueLeakError, UnsupportedOperationError,
+    display_path, user_location,
 )
 from ..formula import operand
+from .registry import REPLACEMENTS
 
 if TYPE_CHECKING:
     from .var import Var
@@ -36,7 +38,7 @@ NUMPY_EQUIVALENT = {
                  "tanh", "sinh", "cosh", "expm1", "floor", "ceil", "asin", "acos", "atan",
                  "asinh", "acosh", "atanh", "erf", "gamma", "lgamma", "hypot", "atan2")
 }
-NUMPY_EQUIVALENT.update({"math.fabs": "np.abs", "math.pow": "np.power", "math.asin": "np.arcsin",
+NUMPY_EQUIVALENT.update({"round": "np.round", "math.trunc": "np.trunc", "math.fabs": "np.abs", "math.pow": "np.power", "math.asin": "np.arcsin",
                          "math.acos": "np.arccos", "math.atan": "np.arctan",
                          "math.asinh": "np.arcsinh", "math.acosh": "np.arccosh",
                          "math.atanh": "np.arctanh", "math.atan2": "np.arctan2",
@@ -57,13 +59,161 @@ def call_parts(expression: str) -> tuple[str, str]:
     return head.strip(), rest[:-1].strip()
 
 
+_TRACEGRAPH = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+
+
+def library_call() -> tuple[str, SourceLocation] | None:
+    """When a traced value is converted inside a library function the user called
+    (``scipy.stats.norm.pdf(x)`` calls ``np.asarray(x)``): that function's public name
+    and the user's line that called it.  None when the user's own line converts it.
+
+    Example:
+        >>> library_call() is None
+        True
+    """
+    frame = sys._getframe(1)
+    entry = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_TRACEGRAPH) or filename.startswith("<frozen"):
+            frame = frame.f_back
+            continue
+        if not any(part in filename for part in _INSTALLED):
+            break
+        entry = frame
+        frame = frame.f_back
+    if entry is None or frame is None:
+        return None
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return public_name(entry), SourceLocation(display_path(frame.f_code.co_filename),
+                                              frame.f_lineno, line)
+
+
+def scipy_is_converting() -> bool:
+    """True when the conversion of a traced value happens inside a scipy function.
+
+    Example:
+        >>> scipy_is_converting()
+        False
+    """
+    if "scipy" not in sys.modules:
+        return False
+    entry = library_call()
+    return entry is not None and entry[0].startswith("scipy.")
+
+
+def public_name(frame: Any) -> str:
+    """How the user writes the function a stack frame runs: ``scipy.stats.norm.pdf``,
+    ``scipy.stats.norm(...).pdf`` (a frozen distribution), ``scipy.special.logsumexp``.
+
+    Example:
+        >>> def logpdf():
+        ...     return public_name(sys._getframe())
+        >>> logpdf().rsplit(".", 1)[-1]
+        'logpdf'
+    """
+    module = frame.f_globals.get("__name__", "")
+    parts = module.split(".")
+    public = ".".join(part for part in parts if not part.startswith("_"))
+    if parts[0] == "numpy":  # np.linalg.eig, else np.<name> (numpy._core.* is internal)
+        public = "np" + "".join(f".{sub}" for sub in ("linalg", "fft", "random", "polynomial")
+                                if sub in parts[1:2])
+    code = frame.f_code
+    qualname = getattr(code, "co_qualname", code.co_name)
+    function = qualname.rsplit(".", 1)[-1]
+    owner = frame.f_locals.get("self") if "." in qualname else None
+    if owner is None:
+        return f"{public}.{function}"
+    frozen = getattr(owner, "dist", None) or getattr(owner, "_dist", None)
+    source = frozen if frozen is not None else owner
+    name = getattr(source, "name", None) or type(source).__name__.removesuffix("_gen")
+    return f"{public}.{name}{'(...)' if frozen is not None else ''}.{function}"
+
+
+def _replacement_hint(function: str) -> str | None:
+    replacement = REPLACEMENTS.get(function.replace("(...)", ""))
+    if replacement is None:
+        return None
+    if "(...)" in function:
+        head, _, method = replacement.rpartition(".")
+        replacement = f"{head}(...).{method}"
+    return (f"use {replacement} (same arguments), which computes with scipy and records "
+            "the derivative rule")
+
+
+def _library_leak(var: Var, entry: tuple[str, SourceLocation],
+                  into: str) -> TracedValueLeakError:
+    function, location = entry
+    hint = _replacement_hint(function) or (
+        f"{function} does not work on traced values: compute it with numpy operations, "
+        "or register a rule for it (docs/extending.md)")
+    return TracedValueLeakError(
+        f"{function} converts {_described(var)} to {into}, "
+        "which would drop it from the trace and make every gradient through it silently "
+        "wrong", location=location, node=var.label, hint=hint)
+
+
+def unsupported_error(name: str) -> UnsupportedOperationError:
+    """The error for a numpy callable without a rule, named as the user called it: the
+    library function they called when the callable runs inside one (``scipy.special.zeta``
+    calls the ufunc ``_zeta``).
+
+    Example:
+        >>> unsupported_error("np.spacing").operation
+        'np.spacing'
+    """
+    entry = library_call()
+    if entry is None:
+        return UnsupportedOperationError(name)
+    function, location = entry
+    return UnsupportedOperationError(
+        function, location=location,
+        reason=f"it calls {name} on the traced value, and {name} has no derivative rule")
+
+
+def _described(var: Var) -> str:
+    """``the traced value 'mu'``, or for an unnamed intermediate (the library computed it)
+    ``a traced value computed from 'mu'``, naming the inputs it depends on."""
+    if var.name is not None:
+        return f"the traced value {var.name!r}"
+    tape = var.tape
+    leaves = [tape.equations[i].name for i in tape.ancestors(var.index)
+              if tape.equations[i].primitive is None and tape.equations[i].name]
+    if not leaves:
+        return f"the traced value {var.label!r}"
+    return "a traced value computed from " + ", ".join(repr(name) for name in leaves)
+
+
+def _traced_argument(argument: str, var: Var) -> str:
+    """The argument of a call that is the traced value (``x`` in ``round(x, 2)``): the one
+    written as the value's name, else the first."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(argument):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(argument[start:i].strip())
+            start = i + 1
+    parts.append(argument[start:].strip())
+    parts = [p for p in parts if p]
+    if var.name in parts:
+        return var.name
+    return parts[0] if parts else ""
+
+
 def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     """The error for ``float(x)``, ``math.exp(x)``, ``x.item()`` ... on a traced value."""
+    entry = library_call()
+    if entry is not None:
+        return _library_leak(var, entry, "a plain Python number")
     location = user_location()
     expression = location.expression if location else ""
     what = expression or f"{kind}(...)"
     function, argument = call_parts(what)
-    subject = argument or var.name or var.expression()
+    subject = _traced_argument(argument, var) or var.name or var.expression()
     numpy_name = NUMPY_EQUIVALENT.get(function)
     hint = (f"use {numpy_name}({argument or '...'}), which tracegraph traces" if numpy_name
             else "keep the computation in numpy operations, which tracegraph traces")
@@ -80,13 +230,16 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     """The error for converting a traced array to a plain numpy array."""
     location = user_location()
     expression = location.expression if location else ""
+    index_trick = next((name for name in ("r_", "c_") if f"{name}[" in expression), None)
+    entry = library_call()
+    if entry is not None and not index_trick:
+        return _library_leak(var, entry, "a plain numpy array")
     function, _ = call_parts(expression)
     via = f"{function}(...)" if function else "np.array / np.asarray"
     target = f" of dtype {dtype}" if dtype is not None else ""
     hint = ("build arrays of traced values with np.stack([...]) or np.concatenate([...]) "
             "(np.array([a, b]) works for traced numbers); use .value if you only need the "
             "numbers")
-    index_trick = next((name for name in ("r_", "c_") if f"{name}[" in expression), None)
     if index_trick:
         # np.r_[...] converts each piece with np.array before joining: numpy gives a
         # traced array no way in.

@@ -42,7 +42,26 @@ replay notices when their result would change."""
 STATIC: set[Any] = set()
 """Gradient-free numpy callables that only read shapes (``np.shape``): no guard needed."""
 
+LOADERS: list[Callable[[Any], bool]] = []
+"""Deferred rule sets: ``loader(func)`` declares the rules for an unrouted callable
+(scipy.special's ufuncs, the first time one meets a traced value) and says whether it
+declared anything new."""
+
+REPLACEMENTS: dict[str, str] = {}
+"""Library function, as the user writes it -> the tracegraph function that traces it
+(``scipy.stats.norm.logpdf`` -> ``tracegraph.scipy.stats.norm.logpdf``), for messages."""
+
 _lock = threading.Lock()
+
+
+def load_rules_for(func: Any) -> bool:
+    """Run the deferred loaders for an unrouted ``func``; True if one declared new rules.
+
+    Example:
+        >>> load_rules_for(len)
+        False
+    """
+    return any([loader(func) for loader in list(LOADERS)])
 
 
 def register(primitive: Primitive, routes: dict[Any, Callable[..., Any] | None],
@@ -135,7 +154,9 @@ def numpy_name(func: Any) -> str:
     module = getattr(func, "__module__", None) or ""
     if isinstance(func, np.ufunc) and not module:
         special = sys.modules.get("scipy.special")
-        module = "scipy.special" if getattr(special, name_, None) is func else "numpy"
+        private = getattr(special, "_ufuncs", None) if special is not None else None
+        module = ("scipy.special" if getattr(special, name_, None) is func
+                  or getattr(private, name_, None) is func else "numpy")
     if module.startswith("scipy."):
         public = ".".join(part for part in module.split(".") if not part.startswith("_"))
         return f"{public}.{name_}"

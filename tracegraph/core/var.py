@@ -40,10 +40,15 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
 from .constants import IntBinding
-from .leaks import array_leak_error, complex_error, finished_error, foreign_error, leak_error
+from .leaks import (
+    array_leak_error, complex_error, finished_error, foreign_error, leak_error, scipy_is_converting,
+    unsupported_error,
+)
 from .methods import ArrayMethods
 from .primitive import PrimitiveRule
-from .registry import FUNCTION_ROUTES, PASS_THROUGH, STATIC, UFUNC_ROUTES, numpy_name
+from .registry import (
+    FUNCTION_ROUTES, PASS_THROUGH, STATIC, UFUNC_ROUTES, load_rules_for, numpy_name,
+)
 
 _OBJECT = np.dtype(object)
 
@@ -400,7 +405,9 @@ def _ufunc_slow_path(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) 
         return handler(*inputs, **given)
     prim = UFUNC_ROUTES.get(ufunc)
     if prim is None:
-        raise UnsupportedOperationError(name)
+        if load_rules_for(ufunc):  # scipy.special's rules are declared when first needed
+            return ufunc(*inputs, **kwargs)
+        raise unsupported_error(name)
     if not given:
         return apply(prim, *inputs)
     raise UnsupportedOperationError(
@@ -661,8 +668,11 @@ class Var(ArrayMethods):
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # np.array([a, b]) asks each element for an array: a traced number becomes an
         # object element, and the object array is packed into one node when it meets
-        # a traced operation.  Any other conversion would drop the trace.
-        if (dtype is None or np.dtype(dtype) is _OBJECT) and np.ndim(self.value) == 0:
+        # a traced operation.  Any other conversion would drop the trace.  scipy converts
+        # its arguments and later casts them to float, where numpy would replace the
+        # error with "setting an array element with a sequence": refuse at once there.
+        if (dtype is None or np.dtype(dtype) is _OBJECT) and np.ndim(self.value) == 0 \
+                and not scipy_is_converting():
             holder = np.empty((), dtype=object)
             holder[()] = self
             return holder
@@ -760,7 +770,7 @@ class Var(ArrayMethods):
             return handler(*args, **kwargs)
         if func in PASS_THROUGH:
             return _guarded(func, args, kwargs)
-        raise UnsupportedOperationError(numpy_name(func))
+        raise unsupported_error(numpy_name(func))
 
 
 def _as_int(x: Any) -> int:

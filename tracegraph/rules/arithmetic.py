@@ -101,12 +101,29 @@ def _tie_gap(x, y):
     return float(np.min(np.abs(np.subtract(x, y)))) if np.size(np.subtract(x, y)) else math.inf
 
 
-def _select_larger(g, out, x, y):
-    return g * (np.greater(x, y) + 0.5 * np.equal(x, y))
+def winner_share(larger, smaller):
+    """1 where ``larger > smaller``, ½ where they tie, else 0: the share of the gradient
+    the first argument of a max gets (ties share it: docs/non-differentiable.md).  A plain
+    mask; the tie term is only built when there is a tie (comparisons are cheap,
+    np.heaviside is not).
+
+    Example:
+        >>> winner_share(np.array([2.0, 1.0, 0.0]), 1.0).tolist()
+        [1.0, 0.5, 0.0]
+    """
+    share = np.greater(larger, smaller)
+    tie = np.equal(larger, smaller)
+    if np.any(tie):
+        return share + 0.5 * tie
+    return share
 
 
-def _select_smaller(g, out, x, y):
-    return g * (np.less(x, y) + 0.5 * np.equal(x, y))
+def _share_larger(g, out, x, y):
+    return g * winner_share(x, y)
+
+
+def _share_smaller(g, out, x, y):
+    return g * winner_share(y, x)
 
 
 defprimitive(
@@ -151,7 +168,8 @@ defprimitive(
     numpy=(np.absolute, np.fabs), category=ARITHMETIC,
     grads={"x": (lambda g, out, x: g * np.sign(x), "sign({x})")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
-    doc="|x| (not differentiable at 0; the rule uses sign(0) = 0)",
+    doc="|x| (not differentiable at 0, where the rule gives sign(0) = 0: the two slopes ±1 "
+        "share the tie)",
 )
 defprimitive(
     "square", np.square, scalar_impl=lambda x: x * x, display="{x:p}²",
@@ -162,18 +180,18 @@ defprimitive(
 defprimitive(
     "maximum", np.maximum, display="max({x}, {y})", numpy=(np.maximum, np.fmax),
     category=ARITHMETIC,
-    grads={"x": (_select_larger, "[{x} > {y}]"),
-           "y": (lambda g, out, x, y: _select_larger(g, out, y, x), "[{y} > {x}]")},
+    grads={"x": (_share_larger, "[{x} > {y}] + ½[{x} = {y}]"),
+           "y": (lambda g, out, x, y: _share_larger(g, out, y, x), "[{y} > {x}] + ½[{x} = {y}]")},
     kink=_tie_gap,
-    doc="elementwise maximum (ties share the gradient equally)",
+    doc="np.maximum(x, y) / np.fmax: elementwise maximum (at a tie x and y get ½ each)",
 )
 defprimitive(
     "minimum", np.minimum, display="min({x}, {y})", numpy=(np.minimum, np.fmin),
     category=ARITHMETIC,
-    grads={"x": (_select_smaller, "[{x} < {y}]"),
-           "y": (lambda g, out, x, y: _select_smaller(g, out, y, x), "[{y} < {x}]")},
+    grads={"x": (_share_smaller, "[{x} < {y}] + ½[{x} = {y}]"),
+           "y": (lambda g, out, x, y: _share_smaller(g, out, y, x), "[{y} < {x}] + ½[{x} = {y}]")},
     kink=_tie_gap,
-    doc="elementwise minimum (ties share the gradient equally)",
+    doc="np.minimum(x, y) / np.fmin: elementwise minimum (at a tie x and y get ½ each)",
 )
 
 
@@ -208,13 +226,19 @@ def _clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
-def _inside(x, lo, hi):
-    mask = np.ones(np.shape(x), dtype=bool)
+def _clip_x_vjp(g, out, x, lo, hi):
+    # 1 strictly inside, ½ on a bound (x ties with it), 0 outside.
+    if lo is not None and hi is not None:
+        return g * (winner_share(x, lo) * winner_share(hi, x))
     if lo is not None:
-        mask &= np.greater_equal(x, lo)
-    if hi is not None:
-        mask &= np.less_equal(x, hi)
-    return mask
+        return g * winner_share(x, lo)
+    return g * winner_share(hi, x) if hi is not None else g
+
+
+def _clip_bound_vjp(lower):
+    def vjp(g, out, x, lo, hi):
+        return g * (winner_share(lo, x) if lower else winner_share(x, hi))
+    return vjp
 
 
 def _clip_kink(x, lo, hi):
@@ -240,10 +264,11 @@ def _clip_route(prim, a, a_min=None, a_max=None, out=None, *, min=None, max=None
 defprimitive(
     "clip", _clip, display="clip({x}, {lo}, {hi})", category=ARITHMETIC,
     numpy={np.clip: _clip_route},
-    grads={"x": (lambda g, out, x, lo, hi: g * _inside(x, lo, hi), "[{lo} ≤ {x} ≤ {hi}]"),
-           "lo": (lambda g, out, x, lo, hi: g * np.less(x, lo), "[{x} < {lo}]"),
-           "hi": (lambda g, out, x, lo, hi: g * np.greater(x, hi), "[{x} > {hi}]")},
+    grads={"x": (_clip_x_vjp, "[{lo} < {x} < {hi}] (½ on a bound)"),
+           "lo": (_clip_bound_vjp(True), "[{x} < {lo}] + ½[{x} = {lo}]"),
+           "hi": (_clip_bound_vjp(False), "[{x} > {hi}] + ½[{x} = {hi}]")},
     kink=_clip_kink, sample=_clip_sample,
-    doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside",
+    doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside "
+        "(x and the bound share it, ½ each, when x is on the bound)",
 )
 

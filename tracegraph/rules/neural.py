@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import plain_value
 from ..extend import defprimitive
+from .arithmetic import winner_share
 from .reductions import reduced_axes, restore_axes
 
 NEURAL = "neural network"
@@ -55,9 +56,9 @@ SIGMOID = defprimitive(
 )
 RELU = defprimitive(
     "relu", _relu, scalar_impl=_relu_scalar, display="relu({x})", category=NEURAL,
-    grads={"x": (lambda g, out, x: g * np.greater(x, 0.0), "[{x} > 0]")},
+    grads={"x": (lambda g, out, x: g * winner_share(x, 0.0), "[{x} > 0] + ½[{x} = 0]")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
-    doc="max(x, 0) (the rule uses 0 as the derivative at 0)",
+    doc="max(x, 0): derivative ½ at 0, where x ties with 0, as for np.maximum(x, 0)",
 )
 
 

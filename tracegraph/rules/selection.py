@@ -22,7 +22,7 @@ from ..core.var import getitem, plain_value, value_of
 from ..extend import defprimitive
 from ..formula import Symbols
 from .indexing import along_axis_index
-from .shape import SHAPE, normalize_axes
+from .shape import SCATTER_ADD, SHAPE, normalize_axes
 
 
 def _shape(a) -> tuple[int, ...]:
@@ -76,10 +76,37 @@ def _sort(x, axis=-1, kind=None):
     return np.sort(x, axis=axis, kind=kind)
 
 
+def share_ties(g, ordered, axis):
+    """``g`` (laid out like the sorted values ``ordered``) with every run of equal values
+    given the run's mean: tied elements share the gradient equally, the convention of
+    every rule at a tie (docs/non-differentiable.md).  Exact: each mean sums only its run.
+
+    Example:
+        >>> share_ties(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 1.0]), 0).tolist()
+        [1.0, 2.5, 2.5]
+    """
+    if ordered.shape[axis] < 2:
+        return g
+    tied = np.diff(ordered, axis=axis) == 0
+    if not tied.any():
+        return g
+    first = np.ones_like(np.take(tied, [0], axis=axis))
+    starts = np.concatenate([first, ~tied], axis=axis)
+    group = np.cumsum(starts, axis=axis) - 1  # run number of every position
+    index = along_axis_index(group, ordered.shape, axis)
+    counts = np.zeros(ordered.shape)
+    np.add.at(counts, index, 1.0)
+    sums = SCATTER_ADD(g, shape=ordered.shape, index=index)
+    return getitem(sums, index=index) / counts[index]
+
+
 def _sort_vjp(g, out, x, axis=-1, kind=None):
     values = plain_value(x)
-    return _route_back(g, x, _stable_order(np.ravel(values) if axis is None else values, axis),
-                       axis)
+    ordered = np.sort(np.ravel(values) if axis is None else values, axis=0 if axis is None
+                      else axis)
+    shared = share_ties(g, ordered, 0 if axis is None else axis)
+    return _route_back(shared, x, _stable_order(np.ravel(values) if axis is None else values,
+                                                axis), axis)
 
 
 def _sort_route(prim, a, axis=-1, kind=None, order=None, *, stable=None):
@@ -96,7 +123,7 @@ defprimitive(
     numpy={np.sort: _sort_route},
     grads={"x": (_sort_vjp, "ḡ sent back to each element's place")},
     kink=_tie_gap, sample=lambda rng: _selection_sample(rng),
-    doc="np.sort(x, axis): ascending values; ties take the stable order",
+    doc="np.sort(x, axis): ascending values; tied elements share their places' gradients",
 )
 
 
@@ -113,11 +140,14 @@ def _partition_vjp(g, out, x, kth, axis=-1, kind="introselect"):
     if axis is None:
         values = np.ravel(values)
     along = -1 if axis is None else axis
-    # Which input each output element is: the input of the same rank.
+    along %= values.ndim
+    # The gradient laid out by rank (as np.sort would give it), shared among ties like
+    # np.sort's, then sent back to the input element of each rank.
     by_rank = _stable_order(values, along)
-    rank_of_output = _inverse_permutation(_stable_order(result, along), along)
-    source = np.take_along_axis(by_rank, rank_of_output, axis=along)
-    return _route_back(g, x, source, axis)
+    output_by_rank = _stable_order(result, along)
+    ranked = getitem(g, index=along_axis_index(output_by_rank, result.shape, along))
+    shared = share_ties(ranked, np.take_along_axis(values, by_rank, axis=along), along)
+    return _route_back(shared, x, by_rank, axis)
 
 
 def _partition_route(prim, a, kth, axis=-1, kind="introselect", order=None):

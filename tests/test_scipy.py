@@ -1,0 +1,209 @@
+"""scipy through tracegraph: scipy.special's ufuncs as written, the tracegraph.scipy mirror
+for the rest, lazy loading (never on ``import tracegraph``), and the errors that name the
+real function and its replacement."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy
+import scipy.signal
+import scipy.special
+import scipy.stats
+
+import tracegraph as tg
+from tracegraph.rules.scipy_names import MIRRORED
+from tracegraph.scipy import signal, special, stats
+from tracegraph.testing import assert_gradients_numeric
+
+X = np.array([0.4, 1.3, 2.2])
+
+
+def test_scipy_special_ufuncs_trace_as_written():
+    def f(x):
+        return np.sum(scipy.special.erf(x) * scipy.special.gammaln(x + 1.0)
+                      + scipy.special.xlogy(x, x) + scipy.special.digamma(x))
+    np.testing.assert_allclose(tg.trace(f, x=X).value, f(X))
+    assert_gradients_numeric(f, x=X)
+
+
+def test_expit_is_the_sigmoid_rule():
+    t = tg.trace(lambda x: scipy.special.expit(x), x=0.0)
+    assert t.value == 0.5 and t.grads["x"] == 0.25
+    assert t.graph.nodes["output"]["op"] == "sigmoid"
+
+
+def test_the_rules_are_declared_on_first_use_and_never_by_import_tracegraph():
+    code = ("import sys, tracegraph as tg, scipy.special as sp; "
+            "before = 'tracegraph.rules.scipy_special' in sys.modules; "
+            "t = tg.trace(lambda x: sp.erf(x), x=0.5); "
+            "print(before, 'tracegraph.rules.scipy_special' in sys.modules, round(t.grads['x'], 6))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["False", "True", "0.878783"]
+
+
+@pytest.mark.parametrize("name, args", [
+    ("norm", (0.5, 1.5)), ("t", (3.0, 0.5, 1.5)), ("gamma", (2.0, 0.1, 1.5)),
+    ("beta", (2.0, 3.0, 0.0, 3.0)), ("chi2", (3.0, 0.0, 1.2)),
+])
+@pytest.mark.parametrize("method", ["pdf", "logpdf", "cdf", "logcdf"])
+def test_distributions_match_scipy_and_differentiate_every_parameter(name, args, method):
+    real = getattr(getattr(scipy.stats, name), method)
+    mirror = getattr(getattr(stats, name), method)
+    np.testing.assert_allclose(mirror(X, *args), real(X, *args))
+    shapes = len(args) - 2
+    traced = range(len(args)) if method in ("pdf", "logpdf") else range(shapes, len(args))
+    names = [f"p{k}" for k in traced]
+
+    def loss(x, **params):
+        full = [params.get(f"p{k}", a) for k, a in enumerate(args)]
+        return np.sum(mirror(x, *full))
+    inputs = {n: args[int(n[1:])] for n in names}
+    t = tg.trace(loss, x=X, **inputs)
+    assert t.value == pytest.approx(np.sum(real(X, *args)))
+    assert_gradients_numeric(loss, x=X, **inputs)
+
+
+def test_keywords_and_frozen_distributions():
+    t = tg.trace(lambda mu, s: stats.norm(loc=mu, scale=s).logpdf(1.0)
+                 + stats.t.logpdf(1.0, df=4.0, loc=mu), mu=0.5, s=2.0)
+    expected = scipy.stats.norm(loc=0.5, scale=2.0).logpdf(1.0) + scipy.stats.t.logpdf(
+        1.0, df=4.0, loc=0.5)
+    assert t.value == pytest.approx(expected)
+    assert stats.norm(0.0, 2.0).std() == 2.0 and stats.norm.ppf(0.5) == 0.0  # scipy's own
+
+
+def test_poisson_differentiates_mu():
+    k = np.array([0.0, 2.0, 5.0])
+    for method in ("pmf", "logpmf", "cdf"):
+        mirror = getattr(stats.poisson, method)
+        np.testing.assert_allclose(tg.trace(lambda mu: mirror(k, mu), mu=1.7).value,
+                                   getattr(scipy.stats.poisson, method)(k, 1.7))
+        assert_gradients_numeric(lambda mu: np.sum(mirror(k, mu)), mu=1.7)
+
+
+@pytest.mark.parametrize("x, mean, cov", [
+    (np.array([0.3, -0.2]), np.array([0.1, 0.0]), np.array([[2.0, 0.3], [0.3, 1.0]])),
+    (np.array([[0.3, -0.2], [1.0, 0.5], [0.0, 0.0]]), np.zeros(2), np.array([[1.5, -0.4],
+                                                                            [-0.4, 1.0]])),
+    (np.array([[0.3, -0.2]]), np.zeros(2), np.eye(2)),
+    (np.array([0.3, -0.2, 1.0]), None, 2.0),
+    (np.array([0.3, -0.2]), np.ones(2), np.array([1.0, 3.0])),
+])
+def test_multivariate_normal_matches_scipy_shapes_and_gradients(x, mean, cov):
+    for method in ("logpdf", "pdf"):
+        real = getattr(scipy.stats.multivariate_normal, method)(x, mean, cov)
+        got = tg.trace(lambda x: getattr(stats.multivariate_normal, method)(x, mean, cov),
+                       x=x)
+        assert np.shape(got.value) == np.shape(real)
+        np.testing.assert_allclose(got.value, real)
+    assert_gradients_numeric(lambda x: np.sum(stats.multivariate_normal.logpdf(x, mean, cov)),
+                             x=x)
+    if np.ndim(cov) == 2:
+        def loss(m, c):
+            return np.sum(stats.multivariate_normal.logpdf(x, m, (c + c.T) / 2.0))
+        assert_gradients_numeric(loss, m=np.zeros(2) if mean is None else mean, c=cov)
+
+
+def test_dirichlet_validates_like_scipy_and_differentiates_alpha():
+    x = np.array([0.2, 0.5, 0.3])
+    assert_gradients_numeric(lambda a: stats.dirichlet.logpdf(x, a), a=np.array([1.5, 2.0, 0.7]))
+    with pytest.raises(ValueError):
+        tg.trace(lambda a: stats.dirichlet.logpdf(np.array([0.2, 0.2, 0.2]), a), a=np.ones(3))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda p: stats.t.cdf(1.0, p), "scipy.stats.t.cdf with a traced df"),
+    (lambda p: stats.gamma.logcdf(1.0, a=p), "scipy.stats.gamma.logcdf with a traced a"),
+    (lambda p: stats.poisson.pmf(p, 2.0), "scipy.stats.poisson.pmf with a traced k"),
+    (lambda p: stats.multivariate_normal.logpdf(np.zeros(2), p * np.ones(2), np.eye(2),
+                                                allow_singular=True), "allow_singular=True"),
+    (lambda p: scipy.special.gammainc(p, 1.0), "scipy.special.gammainc with a traced a"),
+    (lambda p: special.polygamma(p, 1.0), "scipy.special.polygamma with a traced n"),
+])
+def test_arguments_without_a_rule_are_refused_not_given_zero(call, message):
+    with pytest.raises(tg.UnsupportedOperationError, match=message.replace(".", r"\.")):
+        tg.trace(call, p=2.0)
+
+
+def test_special_functions_that_convert_their_input():
+    a = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, 3.0]])
+    cases = [
+        lambda a: special.logsumexp(a, axis=1, b=np.array([1.0, 2.0, 0.5])),
+        lambda a: special.logsumexp(a, axis=(0, 1), keepdims=True),
+        lambda a: special.softmax(a),
+        lambda a: special.softmax(a, axis=0),
+        lambda a: special.log_softmax(a, axis=(0, 1)),
+        lambda a: special.polygamma(1, a + 2.0),
+    ]
+    real = [
+        scipy.special.logsumexp(a, axis=1, b=np.array([1.0, 2.0, 0.5])),
+        scipy.special.logsumexp(a, axis=(0, 1), keepdims=True),
+        scipy.special.softmax(a), scipy.special.softmax(a, axis=0),
+        scipy.special.log_softmax(a, axis=(0, 1)), scipy.special.polygamma(1, a + 2.0),
+    ]
+    for case, expected in zip(cases, real):
+        np.testing.assert_allclose(tg.trace(case, a=a).backward(np.ones(np.shape(expected)))
+                                   .value, expected)
+        assert_gradients_numeric(lambda a: np.sum(np.sin(case(a))), a=a)
+    assert special.erf is scipy.special.erf
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_signal_convolve_and_correlate_in_two_dimensions(mode):
+    image = np.arange(20.0).reshape(4, 5) / 10.0
+    kernel = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0]])
+    for mirror, real in ((signal.convolve, scipy.signal.convolve),
+                         (signal.correlate, scipy.signal.correlate),
+                         (signal.fftconvolve, scipy.signal.fftconvolve)):
+        got = tg.trace(lambda i, k: mirror(i, k, mode=mode), i=image, k=kernel)
+        np.testing.assert_allclose(got.value, real(image, kernel, mode=mode), atol=1e-12)
+        assert_gradients_numeric(lambda i, k: np.sum(np.tanh(mirror(i, k, mode=mode))),
+                                 i=image, k=kernel)
+
+
+def test_the_real_scipy_function_on_a_traced_value_names_itself_and_the_mirror():
+    with pytest.raises(tg.TracedValueLeakError) as info:
+        tg.trace(lambda mu: np.sum(scipy.stats.norm.logpdf(X, mu, 1.0)), mu=0.5)
+    message = str(info.value)
+    assert message.startswith("scipy.stats.norm.logpdf converts the traced value 'mu' to a "
+                              "plain numpy array")
+    assert "use tracegraph.scipy.stats.norm.logpdf (same arguments)" in message
+    assert "test_scipy.py:" in message  # the user's line, not scipy's
+    with pytest.raises(tg.TracedValueLeakError, match=r"tracegraph\.scipy\.stats\.norm\(\.\.\.\)\.pdf"):
+        tg.trace(lambda mu: scipy.stats.norm(mu, 1.0).pdf(1.0), mu=0.5)
+    with pytest.raises(tg.TracedValueLeakError, match="tracegraph.scipy.special.logsumexp"):
+        tg.trace(lambda a: scipy.special.logsumexp(a), a=np.ones(2))
+    with pytest.raises(tg.TracedValueLeakError, match="tracegraph.scipy.signal.convolve"):
+        tg.trace(lambda a: np.sum(scipy.signal.convolve(a, a)), a=np.ones(2))
+
+
+def test_an_unsupported_scipy_function_is_named_as_written():
+    with pytest.raises(tg.UnsupportedOperationError) as info:
+        tg.trace(lambda x: scipy.special.zeta(x, 1.0), x=2.0)
+    assert info.value.operation == "scipy.special.zeta"
+    assert "test_scipy.py:" in str(info.value)
+    with pytest.raises(tg.UnsupportedOperationError) as info:
+        tg.trace(lambda x: scipy.special.kv(1.0, x), x=2.0)
+    assert info.value.operation == "scipy.special.kv"
+
+
+def test_every_mirrored_name_exists():
+    namespaces = {"special": special, "stats": stats, "signal": signal}
+    for real, mirror in MIRRORED.items():
+        module, *path = mirror.removeprefix("tracegraph.scipy.").split(".")
+        target = namespaces[module]
+        for part in path:
+            target = getattr(target, part)
+        assert callable(target), mirror
+        real_target = scipy
+        for part in real.split(".")[1:]:
+            real_target = getattr(real_target, part)
+        assert callable(real_target), real
+
+
+
