@@ -286,8 +286,6 @@ def _sample_mvn(rng):
     return (x, mean, cov), {}
 
 
-_MVN_TWICE = ("; second derivatives are not traced: its VJPs solve with cov "
-              "(np.linalg.solve/inv)")
 for _method, _times_out, _impl in (("logpdf", False, _mvn_logpdf), ("pdf", True, _mvn_pdf)):
     _prefix = "{out:p}·" if _times_out else ""
     PRIMITIVES[f"multivariate_normal.{_method}"] = defprimitive(
@@ -297,8 +295,8 @@ for _method, _times_out, _impl in (("logpdf", False, _mvn_logpdf), ("pdf", True,
                "mean": (_mvn_vjp(1, _times_out), _prefix + "{cov}⁻¹({x} − {mean})"),
                "cov": (_mvn_vjp(2, _times_out),
                        _prefix + "½(Σ⁻¹rrᵀΣ⁻¹ − Σ⁻¹), Σ = {cov}, r = {x} − {mean}")},
-        sample=_sample_mvn, twice=False,
-        doc=f"scipy.stats.multivariate_normal.{_method}(x, mean, cov)" + _MVN_TWICE,
+        sample=_sample_mvn,
+        doc=f"scipy.stats.multivariate_normal.{_method}(x, mean, cov)",
     )
 
 
