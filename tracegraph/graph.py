@@ -59,10 +59,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import networkx as nx
@@ -70,6 +72,7 @@ import numpy as np
 
 from .autodiff import edge_contribution, is_finite
 from .core import Tape, Var, plain_value, shape_of
+from .core.pullback import fit
 from .core.var import add
 from .formula import Label, Symbols, symbols_for
 from .numbers import format_number
@@ -250,7 +253,8 @@ class _GraphBuilder:
         if tape.output is None:
             self._add_constant_output()
         graph.add_nodes_from(self.node_rows)
-        graph.add_edges_from(self.edge_rows)
+        for parent, child, key, data in self.edge_rows:  # faster than add_edges_from
+            graph.add_edge(parent, child, key, **data)
         graph.graph["output"] = (self.ids[tape.output] if tape.output is not None
                                  else self.node_rows[-1][0])
         return graph
@@ -280,10 +284,12 @@ class _GraphBuilder:
         self.labels[i] = Label(label)
         symbols.names["out"] = self.labels[i]
         self._add_node(i, eq, label, expr)
-        child_value = eq.value
+        scalar_child = _size_is_one(eq.value)
         upstream = None
         if self.adjoints is not None and i < len(self.adjoints):
             upstream = self.adjoints[i]
+        child_id = self.ids[i]
+        values_of: dict[int, list[Any]] = {}  # input values of each recorded equation used
         for position, (source, via, via_position) in enumerate(operands):
             if folded_sum or via is not eq:
                 formula = "1"
@@ -292,17 +298,20 @@ class _GraphBuilder:
             local = contribution = None
             if type(source) is Var:
                 differentiable = via.primitive.has_gradient(via_position)
-                values = [x.value if type(x) is Var else x for x in via.inputs]
-                if differentiable and _size_is_one(source.value) and _size_is_one(child_value):
-                    unit = 1.0 if not shape_of(child_value) else np.ones(shape_of(child_value))
-                    local = _scalar(edge_contribution(via, via_position, unit, values))
+                values = values_of.get(via.index)
+                if values is None:
+                    values = values_of[via.index] = [
+                        x.value if type(x) is Var else x for x in via.inputs]
+                if differentiable and scalar_child and _size_is_one(source.value):
+                    unit = 1.0 if type(eq.value) is float or not shape_of(eq.value) \
+                        else np.ones(shape_of(eq.value))
+                    local = _scalar(_vjp(via, via_position, unit, values))
                 if self.adjoints is not None:
                     contribution = None if upstream is None or not differentiable else \
-                        edge_contribution(via, via_position, upstream, values)
-                    if contribution is None:
-                        contribution = _zeros_like(_plain(source.value))
-                    contribution = _plain(contribution)
-            self.edge_rows.append((parent_ids[position], self.ids[i], position, dict(
+                        _vjp(via, via_position, upstream, values)
+                    contribution = _zeros_like(_plain(source.value)) if contribution is None \
+                        else _plain(contribution)
+            self.edge_rows.append((parent_ids[position], child_id, position, dict(
                 position=position, formula=formula, local=local, contribution=contribution)))
 
     def _add_constant_output(self) -> None:
@@ -356,7 +365,23 @@ class _GraphBuilder:
 
 
 def _scalar(value: Any) -> float:
+    if type(value) is float:
+        return value
     return float(np.asarray(_plain(value)).reshape(()))
+
+
+def _vjp(eq: Var, position: int, upstream: Any, values: list[Any]) -> Any:
+    """upstream × local along one edge; between Python floats the rule's VJP is called
+    directly (the common case of long scalar chains), else through the general path."""
+    prim = eq.primitive
+    if type(upstream) is float and type(values[position]) is float and not prim.variadic:
+        try:
+            found = prim.vjps[position](upstream, eq.value, *values, **(eq.params or {}))
+        except (ZeroDivisionError, OverflowError):
+            pass  # the general path redoes it with numpy scalars (a flagged inf/nan)
+        else:
+            return found if found is None or type(found) is float else fit(found, values[position])
+    return edge_contribution(eq, position, upstream, values)
 
 
 def _finite_or_object(value: Any) -> bool:
@@ -383,8 +408,42 @@ def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
     """
     # Contributions are recomputed here; any NaN/inf they hold was already
     # reported by the backward pass, so numpy's warnings would only repeat it.
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), _collector_paused():
         return _GraphBuilder(tape, adjoints, fold_sums).build()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the graph is built: it only allocates
+    (a few dicts per node, nothing cyclic to free), and on a 100,000-node trace the
+    collector's repeated walks over every live object took half the build time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def output_id(tape: Tape) -> str:
+    """The id the output will have in :func:`build_graph`'s graph, without building it.
+
+    Ids come from names in tape order, so the output's is known after one pass
+    over the names (a constant output, rare, is only named by a full build).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x: tg.name(tg.name(x * 2.0, "y") * 3.0, "y"), x=1.0)
+        >>> output_id(t.tape), t.graph.graph["output"]
+        ('y#2', 'y#2')
+    """
+    if tape.output is None or tape.is_lifted(tape.output):
+        return build_graph(tape).graph["output"]
+    builder = _GraphBuilder(tape, None, fold_sums=True)
+    # Folded partial sums are unnamed, and an unnamed node's id depends only on the names.
+    builder._assign_ids(tape.relevant())
+    return builder.ids[tape.output]
 
 
 # --------------------------------------------------------------------------- queries
@@ -399,6 +458,8 @@ def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
     share of d target / d source; the shares sum to the gradient.  The number
     of paths can grow exponentially with depth: :func:`count_paths` counts
     them without listing, :func:`strongest_paths` lists the largest shares.
+    The walk never enters a node that does not lead to ``target``, so the
+    first paths come at once whatever the size of the graph.
 
     Example:
         >>> import tracegraph as tg
@@ -407,11 +468,26 @@ def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
         [[0], [1]]
     """
     target = target if target is not None else graph.graph["output"]
-    paths = []
-    for path in nx.all_simple_edge_paths(graph, source, target):
-        paths.append(path)
-        if len(paths) >= limit:
-            break
+    between = set(_between_nodes(graph, source, target))
+    if source == target or not between:
+        return []
+    paths: list[list[tuple[str, str, int]]] = []
+    path: list[tuple[str, str, int]] = []
+    pending = [iter(graph.out_edges(source, keys=True))]
+    while pending and len(paths) < limit:
+        edge = next(pending[-1], None)
+        if edge is None:
+            pending.pop()
+            if path:
+                path.pop()
+            continue
+        if edge[1] not in between:
+            continue
+        if edge[1] == target:
+            paths.append([*path, edge])
+            continue
+        path.append(edge)
+        pending.append(iter(graph.out_edges(edge[1], keys=True)))
     return paths
 
 
@@ -451,6 +527,38 @@ def count_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None) 
                 if child in count:
                     count[child] += count[node]
     return count[target]
+
+
+def sum_over_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None
+                   ) -> float | None:
+    """Σ over every chain-rule path from ``source`` to ``target`` of the product of its
+    local derivatives, by dynamic programming (forward accumulation; no path is listed).
+
+    It equals d target / d source, computed independently of the backward pass.
+    ``None`` when a local derivative on the way is not a number (an array edge).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> def f(x):
+        ...     for _ in range(40):
+        ...         x = x * x          # 2⁴⁰ paths, each of share 2⁴⁰·x^(2⁴⁰ − 1)
+        ...     return x
+        >>> sum_over_paths(tg.trace(f, x=1.0).graph, "x") == 2.0 ** 40
+        True
+    """
+    target = target if target is not None else graph.graph["output"]
+    order = _between_nodes(graph, source, target)
+    if not order:
+        return 0.0
+    total = dict.fromkeys(order, 0.0)
+    total[source] = 1.0
+    for node in order:
+        for _, child, local in graph.out_edges(node, data="local"):
+            if child in total:
+                if local is None:
+                    return None
+                total[child] += total[node] * local
+    return total[target]
 
 
 def strongest_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
@@ -501,54 +609,109 @@ def strongest_paths(graph: nx.MultiDiGraph, source: str, target: str | None = No
 # --------------------------------------------------------------------------- export
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            return repr(value)
-        return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value[()])
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return repr(value)
+ARRAY_SUMMARY = "array summary"
+"""The ``summary`` field of an array left out of JSON (see :func:`to_node_link`)."""
 
 
-def to_node_link(graph: nx.MultiDiGraph) -> dict[str, Any]:
+class _Encoder:
+    """Values as JSON-ready data; arrays over ``max_elements`` elements as a summary."""
+
+    def __init__(self, max_elements: int | None) -> None:
+        self.max_elements = max_elements
+        self.summarised = 0
+
+    def __call__(self, value: Any) -> Any:
+        if value is None or isinstance(value, (bool, str, int)):
+            return value
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            if math.isnan(value):
+                return "NaN"
+            if math.isinf(value):
+                return "Infinity" if value > 0 else "-Infinity"
+            return value
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype == object:
+                return repr(value)
+            if self.max_elements is not None and value.size > self.max_elements:
+                return self._summary(value)
+            return [self(v) for v in value.tolist()] if value.ndim else self(value[()])
+        if isinstance(value, (list, tuple)):
+            return [self(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): self(v) for k, v in value.items()}
+        return repr(value)
+
+    def _summary(self, array: np.ndarray) -> dict[str, Any]:
+        self.summarised += 1
+        numbers = array.astype(float, copy=False).ravel() if array.dtype.kind in "fiub" \
+            else None
+        summary: dict[str, Any] = {"summary": ARRAY_SUMMARY, "shape": list(array.shape),
+                                   "dtype": array.dtype.name, "size": int(array.size)}
+        if numbers is not None:
+            finite = numbers[np.isfinite(numbers)]
+            summary.update(
+                nonfinite=int(numbers.size - finite.size),
+                min=self(finite.min()) if finite.size else None,
+                max=self(finite.max()) if finite.size else None,
+                mean=self(finite.mean()) if finite.size else None,
+                norm=self(np.linalg.norm(finite)),
+                first=[self(v) for v in numbers[:5].tolist()])
+        return summary
+
+
+def to_node_link(graph: nx.MultiDiGraph, *, max_elements: int | None = None) -> dict[str, Any]:
     """The graph as a JSON-ready node-link dict (arrays become nested lists;
     NaN and infinities become the strings ``"NaN"``, ``"Infinity"``).
 
+    With ``max_elements``, an array with more elements is written as a summary
+    instead (``{"summary": "array summary", "shape", "dtype", "size",
+    "nonfinite", "min", "max", "mean", "norm", "first"}``: the first five
+    elements in C order), and the graph's ``max_elements`` says so.
+
     Example:
-        >>> import tracegraph as tg
+        >>> import numpy as np, tracegraph as tg
         >>> data = to_node_link(tg.trace(lambda x: x * 2.0, x=1.0).graph)
         >>> sorted(data)[:3], data["graph"]["output"]
         (['directed', 'edges', 'graph'], 'output')
+        >>> t = tg.trace(lambda x: np.sum(x * 2.0), x=np.arange(8.0))
+        >>> summary = to_node_link(t.graph, max_elements=4)["nodes"][0]["value"]
+        >>> summary["shape"], summary["max"], summary["first"]
+        ([8], 7.0, [0.0, 1.0, 2.0, 3.0, 4.0])
     """
-    data = nx.node_link_data(graph, edges="edges")
-    return _jsonable(data)
+    encode = _Encoder(max_elements)
+    data = encode(nx.node_link_data(graph, edges="edges"))
+    if max_elements is not None:
+        data["graph"]["max_elements"] = max_elements
+        data["graph"]["summarised_arrays"] = encode.summarised
+    return data
 
 
-def to_json(graph: nx.MultiDiGraph, *, indent: int | None = 1) -> str:
-    """The graph as deterministic node-link JSON text (no pickle).
+def to_json(graph: nx.MultiDiGraph, *, indent: int | None = 1,
+            max_elements: int | None = None) -> str:
+    """The graph as deterministic node-link JSON text (no pickle); ``max_elements``
+    summarises bigger arrays (see :func:`to_node_link`).
 
     Example:
         >>> import json, tracegraph as tg
         >>> json.loads(to_json(tg.trace(lambda x: x + 1.0, x=1.0).graph))["directed"]
         True
     """
-    return json.dumps(to_node_link(graph), indent=indent, ensure_ascii=False, sort_keys=False)
+    return json_text(to_node_link(graph, max_elements=max_elements), indent=indent)
+
+
+def json_text(data: dict[str, Any], *, indent: int | None = 1) -> str:
+    """Node-link data (from :func:`to_node_link`) as JSON text, as :func:`to_json` writes it.
+
+    Example:
+        >>> json_text({"directed": True}, indent=None)
+        '{"directed": true}'
+    """
+    return json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=False)
 
 
 def from_json(text: str) -> nx.MultiDiGraph:

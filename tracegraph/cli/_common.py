@@ -122,14 +122,26 @@ def _console(*, stderr: bool) -> Console:
 
 
 @contextlib.contextmanager
-def progress(message: str) -> Iterator[None]:
-    """A spinner on stderr while the block runs, only when stderr is a terminal."""
+def progress(message: str, *, runs_user_code: bool = False) -> Iterator[None]:
+    """A spinner on stderr while the block runs, only when stderr is a terminal.
+
+    ``runs_user_code``: the block runs the file's own code, which may ask for
+    input (``input("n? ")``); then there is no spinner when standard input is a
+    terminal, since it would draw over the prompt and the file would look hung.
+    """
     console = stderr_console()
-    if not console.is_terminal:
+    if not console.is_terminal or (runs_user_code and _stdin_is_terminal()):
         yield
         return
     with console.status(escape(message), spinner="dots"):
         yield
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def say(message: str) -> None:
@@ -192,13 +204,15 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
     printed after the trace, once each.
     """
     overrides = dict(parse_override(text) for text in sets or ())
-    with progress(f"Tracing {file}"), warnings.catch_warnings(record=True) as caught, \
-            contextlib.redirect_stdout(sys.stderr):
+    with progress(f"Tracing {file}", runs_user_code=True), \
+            warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("always")
         result = load_script(file, overrides=overrides, output=output, function=function)
     for message in dict.fromkeys(_warning_text(w, file) for w in caught):
         if message:
             note(f"warning: {message}")
+    with progress(f"Building the graph of {file}"):
+        _ = result.trace.graph  # built here, once (it is cached), so its progress is shown
     return result
 
 
