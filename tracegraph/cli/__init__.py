@@ -29,7 +29,7 @@ import typer
 
 from .. import __version__
 
-COMMAND_MODULES = ("render", "explain", "paths", "export", "check", "rules")
+COMMAND_MODULES = ("render", "explain", "paths", "export", "check", "hessian", "rules")
 """Modules of this package that each define one command, in ``--help`` order."""
 
 app = typer.Typer(

@@ -14,7 +14,7 @@ import sys
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ from rich.text import Text
 from ..diagram.options import SUFFIX_ALIASES
 from ..errors import NonFiniteWarning, TracegraphError, worded
 from ..script import ScriptResult, load_script, parse_override, require_gradients
+from ..trace import Trace
 from . import exit_codes
 from .exit_codes import CommandError, OutputError
 
@@ -226,6 +227,19 @@ def _warning_text(caught: warnings.WarningMessage, file: Path) -> str:
     return ""
 
 
+def traced_file(file: Path, *, output: str | None = None, function: str | None = None
+                ) -> Callable[..., Trace]:
+    """The file as a function of its inputs, for second derivatives (``tg.hessian``,
+    ``tg.grad``): it runs again with its inputs replaced by the values given (traced
+    values of an enclosing trace), and its own trace stands in for the function
+    (``traces_itself``), so its backward pass is recorded by the enclosing trace."""
+    def run(**inputs: Any) -> Trace:
+        return load_script(file, overrides=inputs, output=output, function=function).trace
+
+    run.traces_itself = True  # type: ignore[attr-defined]
+    return run
+
+
 def load_with_gradients(file: Path, **options: Any) -> ScriptResult:
     """:func:`load`, then insist the output is a scalar (it has gradients)."""
     result = load(file, **options)
@@ -251,9 +265,10 @@ def parse_wrt(result: ScriptResult, wrt: str | None) -> list[str] | None:
     return names
 
 
-def check_node(result: ScriptResult, node: str, option: str) -> str:
-    """``node`` if the graph has it, else a :class:`CommandError` naming the closest ones."""
-    graph = result.trace.graph
+def check_node(result: ScriptResult, node: str, option: str, graph: Any = None) -> str:
+    """``node`` if the graph (default: the file's) has it, else a :class:`CommandError`
+    naming the closest ones."""
+    graph = result.trace.graph if graph is None else graph
     if node in graph:
         return node
     nodes = [(str(n), data["label"]) for n, data in graph.nodes(data=True)

@@ -43,6 +43,7 @@ from ._common import (
     reporting,
     say,
     suffix_table,
+    traced_file,
 )
 
 NAME = "render"
@@ -103,6 +104,12 @@ LegendOption = Annotated[bool | None, _drawing(
     "--legend/--no-legend", help="Draw the legend [dim](default: yes)[/].")]
 TitleOption = Annotated[str | None, _drawing(
     "--title", metavar="TEXT", help="A title above the diagram.")]
+BackwardOption = Annotated[bool, _drawing(
+    "--backward", help="Draw the backward pass as its own graph: the computation of the "
+    "gradient (of --wrt inputs, default all), one node per upstream × local product and per "
+    "sum, each with its value [dim](default file: FILE_backward.svg)[/].")]
+GRADIENTS_LISTED = 10
+"""The report lists this many gradients; the rest are counted (explain and export list all)."""
 
 
 def command(
@@ -119,6 +126,7 @@ def command(
     constants: ConstantsOption = None,
     legend: LegendOption = None,
     title: TitleOption = None,
+    backward: BackwardOption = False,
     wrt: WrtOption = None,
     sets: SetOption = None,
     output: OutputNodeOption = None,
@@ -144,7 +152,7 @@ def command(
     with reporting(debug):
         if out is not None:
             check_output_path(out, file)
-        fmt, target = _destination(file, out, image_format)
+        fmt, target = _destination(file, out, image_format, "_backward" if backward else "")
         check_output_path(target, file)
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
             article = "an" if fmt is ImageFormat.svg else "a"
@@ -152,21 +160,31 @@ def command(
         result = load(file, sets=sets, output=output, function=function)
         names = parse_wrt(result, wrt)
         chosen_show = show.value if show else None
-        if chosen_show != Show.values.value:
+        if chosen_show != Show.values.value or backward:
             require_gradients(result)
+        drawn = None
+        if backward:
+            if chosen_show in BACKWARD_NO_SHOW:
+                raise CommandError(
+                    f"--backward --show {chosen_show}: the backward pass is drawn with its "
+                    "values; it has no gradients of its own to show",
+                    hint="use --show all (values and local derivatives), values or local")
+            drawn = _backward_graph(file, result, names, output=output, function=function)
+            title = title or _backward_title(result)
         options = _options(result, show=chosen_show, rankdir=rankdir and rankdir.value,
                            precision=precision, max_nodes=max_nodes, focus=focus, path=path,
-                           expand=expand, show_constants=constants, legend=legend, title=title)
-        notes = _render(result, target, fmt, options)
-        _report(result, target, names, precision or 4, notes)
+                           expand=expand, show_constants=constants, legend=legend, title=title,
+                           graph=drawn)
+        notes = _render(drawn if drawn is not None else result.trace.graph, target, fmt, options)
+        _report(result, target, names, precision or 4, notes, drawn)
 
 
-def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
-                 ) -> tuple[ImageFormat, Path]:
+def _destination(file: Path, out: Path | None, image_format: ImageFormat | None,
+                 suffix: str = "") -> tuple[ImageFormat, Path]:
     """The format and the path to write, from -o and --format (they must agree)."""
     if out is None:
         fmt = image_format or ImageFormat.svg
-        return fmt, Path(f"{file.stem}.{fmt.value}")
+        return fmt, Path(f"{file.stem}{suffix}.{fmt.value}")
     inferred = SUFFIXES.get(out.suffix.lower())
     if image_format is None:
         if inferred is None:
@@ -183,9 +201,12 @@ def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
 
 
 def _options(result: ScriptResult, *, path: str | None, focus: str | None,
-             max_nodes: int | None, expand: list[str] | None, **given: Any) -> dict[str, Any]:
-    """Diagram overrides for the options given on the command line (the rest keep defaults)."""
+             max_nodes: int | None, expand: list[str] | None, graph: Any = None,
+             **given: Any) -> dict[str, Any]:
+    """Diagram overrides for the options given on the command line (the rest keep defaults);
+    ``--focus``/``--path`` name nodes of ``graph`` (default: the file's graph)."""
     options = {key: value for key, value in given.items() if value is not None}
+    graph = result.trace.graph if graph is None else graph
     if max_nodes is not None:
         if max_nodes != 0 and max_nodes < MIN_BUDGET:
             raise CommandError(
@@ -194,18 +215,19 @@ def _options(result: ScriptResult, *, path: str | None, focus: str | None,
                 "--max-nodes 0 to draw every node")
         options["max_nodes"] = max_nodes or None
     if focus is not None:
-        options["focus"] = check_node(result, focus, "--focus")
+        options["focus"] = check_node(result, focus, "--focus", graph)
     if path is not None:
         start, _, end = path.partition(",")
-        options["path"] = (check_node(result, start.strip(), "--path"),
-                           check_node(result, end.strip() or result.output, "--path"))
+        options["path"] = (check_node(result, start.strip(), "--path", graph),
+                           check_node(result, end.strip() or graph.graph["output"], "--path",
+                                      graph))
     if expand:
         options["expand"] = frozenset(expand)
     return options
 
 
-def _render(result: ScriptResult, target: Path, fmt: ImageFormat,
-            overrides: dict[str, Any]) -> list[str]:
+def _render(graph: Any, target: Path, fmt: ImageFormat, overrides: dict[str, Any]
+            ) -> list[str]:
     """Write the file; return the diagram's notes (what was collapsed or filtered, and how
     to see it)."""
     from ..diagram import DiagramOptions, build_diagram, render
@@ -213,24 +235,57 @@ def _render(result: ScriptResult, target: Path, fmt: ImageFormat,
     options = DiagramOptions(**overrides)
     with progress(f"Drawing {target}"):
         if fmt is ImageFormat.json:  # the graph as data: nothing is collapsed
-            render(result.trace, target, format=fmt.value, options=options)
+            render(graph, target, format=fmt.value, options=options)
             return []
-        diagram = build_diagram(result.trace, options)
+        diagram = build_diagram(graph, options)
         render(diagram, target, format=fmt.value)
     return list(diagram.notes)
 
 
+BACKWARD_NO_SHOW = ("grads", "flow")
+"""Show modes the backward pass cannot take: its nodes have values, not gradients."""
+
+
+def _backward_graph(file: Path, result: ScriptResult, wrt: list[str] | None, *,
+                    output: str | None, function: str | None) -> Any:
+    """The graph of the backward pass (values only): the file traced once more with its
+    inputs traced, so its backward pass is recorded (:func:`tracegraph.calculus.trace_backward`)."""
+    from ..calculus import trace_backward
+    from ..graph import build_graph
+
+    with progress(f"Tracing the backward pass of {file}", runs_user_code=True):
+        traced = trace_backward(traced_file(file, output=output, function=function), wrt,
+                                **result.inputs)
+    with progress("Building its graph"):
+        graph = build_graph(traced.tape)
+    graph.graph["backward_of"] = display_names(result.trace.graph)[result.output]
+    return graph
+
+
+def _backward_title(result: ScriptResult) -> str:
+    out = display_names(result.trace.graph)[result.output]
+    return f"The backward pass of {out}: computing its gradient, step by step"
+
+
 def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision: int,
-            notes: list[str]) -> None:
+            notes: list[str], drawn: Any = None) -> None:
     trace = result.trace
-    graph = trace.graph
-    out_label = display_names(graph)[result.output]
-    say(f"wrote {target}: {graph.number_of_nodes()} nodes, "
-        f"{out_label} = {value_summary(trace.value, precision)}")
+    graph = trace.graph if drawn is None else drawn
+    out_label = display_names(trace.graph)[result.output]
+    if drawn is None:
+        say(f"wrote {target}: {graph.number_of_nodes():,} nodes, "
+            f"{out_label} = {value_summary(trace.value, precision)}")
+    else:
+        say(f"wrote {target}: the backward pass of {out_label}, {graph.number_of_nodes():,} "
+            "nodes")
     if trace.differentiated:
         grads = trace.grads
-        for name in wrt or list(grads):
+        names = wrt or list(grads)
+        for name in names[:GRADIENTS_LISTED]:
             say(f"  {partial(out_label, name)} = {value_summary(grads[name], precision)}")
+        if len(names) > GRADIENTS_LISTED:
+            say(f"  … and {len(names) - GRADIENTS_LISTED:,} more gradients (tracegraph explain "
+                "or export lists them all)")
     for line in notes:
         note(f"note: {as_command_line(line)}")
 

@@ -97,7 +97,8 @@ def build_diagram(source: Any, options: DiagramOptions | None = None, **override
                                  hint="trace a computation that uses its inputs")
     view = select(graph, options)
     notes = list(view.notes)
-    if not graph.graph.get("differentiated", True) and options.show != "values":
+    if not graph.graph.get("differentiated", True) and options.show != "values" \
+            and "backward_of" not in graph.graph:  # a backward pass is drawn with values
         notes.append("no gradients yet: the output is an array; call t.backward(seed) "
                      "to get them")
     writer = _DotWriter(view, options, notes)
@@ -247,7 +248,9 @@ class _DotWriter:
         boxes = "".join(_kind_sample(kind) for kind in ("input", "op", "output", "constant"))
         rows.append("<TR>" + cell(f'<TABLE BORDER="0" CELLSPACING="4"><TR>{boxes}</TR></TABLE>',
                                   colspan=2) + "</TR>")
-        if self.options.show in ("all", "grads", "flow"):
+        # Gradients only where there are some (a backward pass is drawn with its values).
+        gradients = self.view.graph.graph.get("differentiated", True)
+        if self.options.show in ("all", "grads", "flow") and gradients:
             rows.append(_legend_text(
                 f"box colour: largest |∂{self.labels.output_label}/∂node|, log scale"))
             rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
@@ -257,7 +260,7 @@ class _DotWriter:
             if self._has_vector_jacobian_edges():
                 rows.append(_legend_text(f"back = …: what an array edge sends back, "
                                          f"with ḡ = ∂{out}/∂child"))
-        if self.options.show in ("all", "flow"):
+        if self.options.show in ("all", "flow") and gradients:
             rows.append(_legend_text(f"back: ∂{out}/∂child × local = contribution to the "
                                      "parent"))
             rows.append(_legend_text(f"∂{out}/∂node = the sum of the backs on its outgoing "
