@@ -27,13 +27,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import networkx as nx
 import numpy as np
 
 from . import autodiff
 from .core import Tape, Var, plain_value, shape_of
 from .errors import NotDifferentiatedError, TracegraphError
 from .formula import Label, partial, symbols_for
-from .graph import MAX_EXPRESSION_LABEL
+from .graph import MAX_EXPRESSION_LABEL, build_graph
 from .numbers import format_number
 from .trace import Trace, Tracer
 
@@ -467,6 +468,27 @@ def tangents_of(tape: Tape, tangents: Mapping[str, Any]) -> list[Any]:
     return pushed
 
 
+def tangent_graph(traced: Trace, tangents: Mapping[str, Any]) -> nx.MultiDiGraph:
+    """The trace's graph with every node's tangent (forward mode, pushed from the inputs'
+    ``tangents``) next to its gradient (reverse mode): draw it with ``show="tangent"``.
+
+    With one input's tangent set to 1, each node's tangent is d(node)/d(input):
+    forward mode answers "how does every node move when x moves", one input at
+    a time; reverse mode answers "how does the output move with every node",
+    all inputs at once (seed 001: why backpropagation is the efficient one).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda w, x: tg.name(w * x, "G") + w, w=0.5, x=2.0)
+        >>> g = tangent_graph(t, {"w": 1.0})
+        >>> g.nodes["G"]["tangent"], g.nodes["output"]["tangent"], t.grads["w"]
+        (2.0, 3.0, 3.0)
+    """
+    tape = traced.tape
+    return build_graph(tape, traced.adjoints(), tangents=tangents_of(tape, tangents),
+                       tangent_seed=tangents)
+
+
 def _push(eq: Var, position: int, tangent: Any) -> Any:
     """Jᵢ·t for input ``position`` of ``eq`` by transposing its VJP (see :func:`tangents_of`)."""
     out_shape = shape_of(plain_value(eq.value))
@@ -482,4 +504,4 @@ def _push(eq: Var, position: int, tangent: Any) -> Any:
 
 
 __all__ = ["CLASSIFICATIONS", "Hessian", "element_labels", "grad", "hessian", "hvp", "jvp",
-           "name_backward", "tangents_of", "trace_backward"]
+           "name_backward", "tangent_graph", "tangents_of", "trace_backward"]

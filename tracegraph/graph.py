@@ -25,6 +25,9 @@ Node attributes:
                   influence the output
     ``shape``, ``dtype``, ``index`` (position on the tape), ``scope`` (tuple of scope names)
     ``value_nonfinite`` / ``grad_nonfinite``  True when NaN or inf is present
+    ``tangent``   forward mode, only when asked (``build_graph(..., tangents=...)``):
+                  d(node)/d(seed direction), same shape as ``value``; the graph's
+                  ``tangent_seed`` holds the inputs' tangents (``{"x": 1.0}``)
 
 Edges go parent → child, keyed by the argument position (``x * x`` has keys
 0 and 1), with attributes:
@@ -64,7 +67,7 @@ import dataclasses
 import gc
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
@@ -123,10 +126,12 @@ def _plain(value: Any) -> Any:
 
 
 class _GraphBuilder:
-    def __init__(self, tape: Tape, adjoints: Sequence[Any] | None, fold_sums: bool) -> None:
+    def __init__(self, tape: Tape, adjoints: Sequence[Any] | None, fold_sums: bool,
+                 tangents: Sequence[Any] | None = None) -> None:
         self.tape = tape
         self.equations = tape.equations
         self.adjoints = adjoints
+        self.tangents = tangents
         self.fold_sums = fold_sums
         self.graph = nx.MultiDiGraph()
         self.ids: dict[int, str] = {}
@@ -348,12 +353,16 @@ class _GraphBuilder:
                 grad = _zeros_like(_plain(eq.value))
             grad = _plain(grad)
         value = _plain(eq.value)
-        self.node_rows.append((self.ids[i], dict(
+        row = dict(
             kind=kind, op=eq.op, label=label, name=eq.name, expr=expr,
             value=value, grad=grad, shape=tuple(shape_of(value)), dtype=_dtype_of(value),
             index=i, scope=self.scopes.get(i, ()), value_nonfinite=not is_finite(value),
             grad_nonfinite=grad is not None and not is_finite(grad),
-        )))
+        )
+        if self.tangents is not None:
+            tangent = self.tangents[i] if i < len(self.tangents) else None
+            row["tangent"] = _zeros_like(value) if tangent is None else _plain(tangent)
+        self.node_rows.append((self.ids[i], row))
 
     def _formula(self, prim: Any, symbols: Symbols, position: int) -> str:
         template = prim.formula(position)
@@ -392,11 +401,15 @@ def _finite_or_object(value: Any) -> bool:
 
 
 def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
-                fold_sums: bool = True) -> nx.MultiDiGraph:
+                fold_sums: bool = True, tangents: Sequence[Any] | None = None,
+                tangent_seed: Mapping[str, Any] | None = None) -> nx.MultiDiGraph:
     """The annotated graph of a finished tape (see the module docstring for the schema).
 
     ``adjoints`` are d output / d node for every equation (from
     :func:`tracegraph.autodiff.backward`), or ``None`` for values only.
+    ``tangents`` (from :func:`tracegraph.calculus.tangents_of`, forward mode)
+    add a ``tangent`` to every node, and ``tangent_seed`` (the inputs'
+    tangents they were pushed from) says which direction they are along.
     Usually reached as ``trace.graph`` (cached).
 
     Example:
@@ -409,7 +422,11 @@ def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
     # Contributions are recomputed here; any NaN/inf they hold was already
     # reported by the backward pass, so numpy's warnings would only repeat it.
     with np.errstate(all="ignore"), _collector_paused():
-        return _GraphBuilder(tape, adjoints, fold_sums).build()
+        graph = _GraphBuilder(tape, adjoints, fold_sums, tangents).build()
+    if tangents is not None:
+        graph.graph["tangent_seed"] = {name: _plain(value)
+                                       for name, value in (tangent_seed or {}).items()}
+    return graph
 
 
 @contextlib.contextmanager

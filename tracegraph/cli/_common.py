@@ -37,6 +37,7 @@ FLAG_WORDING = {
     "function": "--function {}",
     "values only": "render --show values, export",
     "traceback": "run with --debug for the full traceback",
+    "max evaluations": "--max-evaluations {}",
 }
 """How the command words the library's options in messages (:func:`tracegraph.errors.mention`)."""
 

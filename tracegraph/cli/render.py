@@ -5,23 +5,26 @@ vocabularies (:mod:`tracegraph.diagram.options`).
 
 Example:
     >>> ImageFormat("png") in NEEDS_DOT, SUFFIXES[".gv"].value, [mode.value for mode in Show]
-    (True, 'dot', ['all', 'values', 'grads', 'local', 'flow'])
+    (True, 'dot', ['all', 'values', 'grads', 'local', 'flow', 'tangent'])
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from ..diagram.options import FORMATS, IMAGE_FORMATS, MIN_BUDGET, RANKDIRS, SHOW_MODES
-from ..errors import GraphvizNotFoundError
+from ..errors import GraphvizNotFoundError, TracegraphError
 from ..formula import partial
 from ..numbers import value_summary
-from ..script import ScriptResult, require_gradients
+from ..script import ScriptResult, parse_override, require_gradients
 from ._common import (
     DRAWING,
     CommandError,
@@ -53,7 +56,9 @@ EPILOG = (
     "  tracegraph render examples/neuron.py -o out/neuron.png --show grads\n\n"
     "  tracegraph render examples/mlp.py --rankdir TB --max-nodes 40\n\n"
     "  tracegraph render examples/neuron.py --path w1,Loss --set w1=0.1\n\n"
-    "  tracegraph render examples/neuron.py -f dot           [dim]# no Graphviz needed[/]"
+    "  tracegraph render examples/neuron.py -f dot           [dim]# no Graphviz needed[/]\n\n"
+    "  tracegraph render examples/neuron.py --backward       [dim]# neuron_backward.svg[/]\n\n"
+    "  tracegraph render examples/neuron.py --tangent w1     [dim]# forward mode: ∂node/∂w1[/]"
 )
 
 
@@ -82,7 +87,8 @@ FormatOption = Annotated[ImageFormat | None, typer.Option(
     "else svg)[/].")]
 ShowOption = Annotated[Show | None, _drawing(
     "--show", help="all; values; grads (dOutput/dnode); local (∂child/∂parent on the edges); "
-    "flow (upstream × local on the edges) [dim](default all)[/].")]
+    "flow (upstream × local on the edges); tangent (forward mode, with --tangent) "
+    "[dim](default all)[/].")]
 RankdirOption = Annotated[Direction | None, _drawing(
     "--rankdir", help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].")]
 MaxNodesOption = Annotated[int | None, _drawing(
@@ -108,6 +114,11 @@ BackwardOption = Annotated[bool, _drawing(
     "--backward", help="Draw the backward pass as its own graph: the computation of the "
     "gradient (of --wrt inputs, default all), one node per upstream × local product and per "
     "sum, each with its value [dim](default file: FILE_backward.svg)[/].")]
+TangentOption = Annotated[list[str] | None, _drawing(
+    "--tangent", "-t", metavar="NAME[=VALUE]",
+    help="Forward mode: push this tangent from an input (NAME alone means NAME=1) and show "
+    "every node's tangent, d(node)/d(NAME), with --show tangent (the default then) or all. "
+    "Repeatable: the tangents add up to a direction.")]
 GRADIENTS_LISTED = 10
 """The report lists this many gradients; the rest are counted (explain and export list all)."""
 
@@ -127,6 +138,7 @@ def command(
     legend: LegendOption = None,
     title: TitleOption = None,
     backward: BackwardOption = False,
+    tangent: TangentOption = None,
     wrt: WrtOption = None,
     sets: SetOption = None,
     output: OutputNodeOption = None,
@@ -157,12 +169,18 @@ def command(
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
             article = "an" if fmt is ImageFormat.svg else "a"
             raise GraphvizNotFoundError(what=f"{article} {fmt.value.upper()} image")
+        chosen_show = show.value if show else None
+        if tangent and chosen_show is None:
+            chosen_show = Show.tangent.value
+        _check_tangent_options(chosen_show, tangent, backward)
         result = load(file, sets=sets, output=output, function=function)
         names = parse_wrt(result, wrt)
-        chosen_show = show.value if show else None
         if chosen_show != Show.values.value or backward:
             require_gradients(result)
         drawn = None
+        seed = _tangent_seed(result, tangent) if tangent else None
+        if seed is not None:
+            drawn = _tangent_graph(result, seed)
         if backward:
             if chosen_show in BACKWARD_NO_SHOW:
                 raise CommandError(
@@ -176,7 +194,9 @@ def command(
                            expand=expand, show_constants=constants, legend=legend, title=title,
                            graph=drawn)
         notes = _render(drawn if drawn is not None else result.trace.graph, target, fmt, options)
-        _report(result, target, names, precision or 4, notes, drawn)
+        _report(result, target, names, precision or 4, notes, drawn if backward else None)
+        if seed is not None:
+            _report_forward(result, drawn, seed, precision or 4)
 
 
 def _destination(file: Path, out: Path | None, image_format: ImageFormat | None,
@@ -260,6 +280,72 @@ def _backward_graph(file: Path, result: ScriptResult, wrt: list[str] | None, *,
         graph = build_graph(traced.tape)
     graph.graph["backward_of"] = display_names(result.trace.graph)[result.output]
     return graph
+
+
+def _check_tangent_options(show: str | None, tangent: list[str] | None, backward: bool) -> None:
+    if show == Show.tangent.value and not tangent:
+        raise CommandError("--show tangent needs the tangent to push forward",
+                           hint="add --tangent NAME (an input, tangent 1) or --tangent NAME=VALUE")
+    if tangent and backward:
+        raise CommandError("--tangent and --backward draw different graphs",
+                           hint="draw the forward-mode tangents and the backward pass "
+                           "separately")
+    if tangent and show is not None and show not in (Show.tangent.value, Show.all.value):
+        raise CommandError(f"--tangent with --show {show}: tangents are shown by --show tangent "
+                           "or --show all", hint="drop --show, or use --show all")
+
+
+def _tangent_seed(result: ScriptResult, given: list[str]) -> dict[str, Any]:
+    """``--tangent x``, ``--tangent w=0.5`` as ``{input: tangent}`` (checked)."""
+    seed: dict[str, Any] = {}
+    inputs = list(result.trace.inputs)
+    for text in given:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if name not in inputs:
+            close = difflib.get_close_matches(name, inputs, n=1)
+            raise CommandError(f"--tangent {text}: {name!r} is not an input of {result.path}",
+                               hint=(f"did you mean {close[0]}? " if close else "")
+                               + "inputs: " + (", ".join(inputs) or "(none)"))
+        try:
+            value = parse_override(f"{name}={raw}")[1] if sep else 1.0
+        except TracegraphError:
+            raise CommandError(f"--tangent {text}: the tangent must be a number or a list of "
+                               "numbers", hint="e.g. --tangent x, --tangent x=0.5 or "
+                               "--tangent w='[1, 0]'") from None
+        shape = np.shape(result.trace.inputs[name])
+        if np.ndim(value) and np.shape(value) != shape:
+            raise CommandError(f"--tangent {text}: {name} has shape {shape}, the tangent "
+                               f"{np.shape(value)}", hint="give one number (every element) or "
+                               "a list of the input's shape")
+        seed[name] = value
+    return seed
+
+
+def _tangent_graph(result: ScriptResult, seed: dict[str, Any]) -> Any:
+    from ..calculus import tangent_graph
+
+    with progress("Pushing the tangents forward"):
+        return tangent_graph(result.trace, seed)
+
+
+def _report_forward(result: ScriptResult, graph: Any, seed: dict[str, Any],
+                    precision: int) -> None:
+    """The output's tangent (forward mode) next to the same number from reverse mode."""
+    out_label = display_names(result.trace.graph)[result.output]
+    forward = graph.nodes[result.output]["tangent"]
+    grads = result.trace.grads
+    reverse = math.fsum(float(np.sum(np.asarray(grads[name]) * np.asarray(value, dtype=float)))
+                        for name, value in seed.items())
+    if len(seed) == 1 and np.ndim(next(iter(seed.values()))) == 0 \
+            and float(next(iter(seed.values()))) == 1.0:
+        what = partial(out_label, next(iter(seed)))
+    else:
+        what = f"the derivative of {out_label} along the tangents"
+    agree = bool(np.isclose(forward, reverse, rtol=1e-9, atol=1e-12))
+    say(f"forward mode: {what} = {value_summary(forward, precision)} (one pass per input "
+        f"direction); reverse mode: {value_summary(reverse, precision)} (one pass for all "
+        f"inputs)  {'✓ equal' if agree else '✗ different'}")
 
 
 def _backward_title(result: ScriptResult) -> str:

@@ -97,7 +97,7 @@ def build_diagram(source: Any, options: DiagramOptions | None = None, **override
                                  hint="trace a computation that uses its inputs")
     view = select(graph, options)
     notes = list(view.notes)
-    if not graph.graph.get("differentiated", True) and options.show != "values" \
+    if not graph.graph.get("differentiated", True) and options.show not in ("values", "tangent") \
             and "backward_of" not in graph.graph:  # a backward pass is drawn with values
         notes.append("no gradients yet: the output is an array; call t.backward(seed) "
                      "to get them")
@@ -255,11 +255,17 @@ class _DotWriter:
                 f"box colour: largest |∂{self.labels.output_label}/∂node|, log scale"))
             rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
         out = operand(self.labels.output_label)
-        if self.options.show in ("all", "local", "flow"):
+        if self.options.show in ("all", "local", "flow", "tangent"):
             rows.append(_legend_text("edge: ∂child/∂parent = formula = value (local derivative)"))
             if self._has_vector_jacobian_edges():
                 rows.append(_legend_text(f"back = …: what an array edge sends back, "
                                          f"with ḡ = ∂{out}/∂child"))
+        if self.labels.show_forward:
+            rows.append(_legend_text(f"forward mode, tangents along {self.labels.seed_text()}"
+                                     " (other inputs 0); box colour: largest |tangent|"))
+            rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
+            rows.append(_legend_text("fwd: local × the parent's tangent = its share of the "
+                                     "child's tangent (the tangent is their sum)"))
         if self.options.show in ("all", "flow") and gradients:
             rows.append(_legend_text(f"back: ∂{out}/∂child × local = contribution to the "
                                      "parent"))
