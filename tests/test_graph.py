@@ -290,3 +290,33 @@ def test_the_sum_over_paths_of_array_edges_is_not_a_number():
 def test_the_output_id_is_known_without_building_the_graph(fn):
     t = tg.trace(fn, x=1.5)
     assert tg.graph.output_id(t.tape) == t.graph.graph["output"]
+
+
+def test_node_link_json_has_networkx_layout_and_reads_back():
+    def f(w, x):
+        h = tg.name(np.tanh(w * x), "h")
+        return tg.name(np.sum(h ** 2) + np.log(x[0] - 1.0), "loss")  # log(0): −inf
+    with np.errstate(divide="ignore"), pytest.warns(tg.errors.NonFiniteWarning):
+        graph = tg.trace(f, w=np.array([0.5, -1.0]), x=np.array([1.0, 2.0])).graph
+
+    def plain(value):  # an independent encoder of what networkx's own layout holds
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, np.ndarray):
+            return plain(value.tolist())
+        if isinstance(value, (float, np.floating)):
+            v = float(value)
+            return "NaN" if math.isnan(v) else ("Infinity" if v == math.inf else
+                                                "-Infinity" if v == -math.inf else v)
+        if isinstance(value, np.bool_):
+            return bool(value)
+        return value
+
+    expected = plain(nx.node_link_data(graph, edges="edges"))
+    assert json.loads(to_json(graph)) == expected
+    assert json.loads(to_json(graph, indent=None)) == expected
+    back = from_json(to_json(graph))
+    assert sorted(back.nodes) == sorted(graph.nodes)
+    assert back.nodes["loss"]["value"] == "-Infinity"  # JSON has no infinities

@@ -62,23 +62,29 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from .autodiff import edge_contribution, is_finite
+from .bulk import collector_paused
 from .core import Tape, Var, plain_value, shape_of
 from .core.pullback import fit
 from .core.var import add
 from .formula import Label, Symbols, symbols_for
 from .numbers import format_number
+from .paths import (  # noqa: F401 - the path queries, as tracegraph.graph.count_paths ...
+    PathsBetween,
+    chain_paths,
+    count_paths,
+    strongest_paths,
+    sum_over_paths,
+)
 
 FORMAT_VERSION = 1
 MAX_EXPRESSION_LABEL = 32
@@ -421,26 +427,12 @@ def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
     """
     # Contributions are recomputed here; any NaN/inf they hold was already
     # reported by the backward pass, so numpy's warnings would only repeat it.
-    with np.errstate(all="ignore"), _collector_paused():
+    with np.errstate(all="ignore"), collector_paused():
         graph = _GraphBuilder(tape, adjoints, fold_sums, tangents).build()
     if tangents is not None:
         graph.graph["tangent_seed"] = {name: _plain(value)
                                        for name, value in (tangent_seed or {}).items()}
     return graph
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the graph is built: it only allocates
-    (a few dicts per node, nothing cyclic to free), and on a 100,000-node trace the
-    collector's repeated walks over every live object took half the build time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def output_id(tape: Tape) -> str:
@@ -463,166 +455,6 @@ def output_id(tape: Tape) -> str:
     return builder.ids[tape.output]
 
 
-# --------------------------------------------------------------------------- queries
-
-
-def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
-                limit: int = 1000) -> list[list[tuple[str, str, int]]]:
-    """Chain-rule paths (as edge lists) from ``source`` to ``target`` (default: the
-    output), at most ``limit`` of them, in depth-first order.
-
-    Along a path the product of the edges' local derivatives is that path's
-    share of d target / d source; the shares sum to the gradient.  The number
-    of paths can grow exponentially with depth: :func:`count_paths` counts
-    them without listing, :func:`strongest_paths` lists the largest shares.
-    The walk never enters a node that does not lead to ``target``, so the
-    first paths come at once whatever the size of the graph.
-
-    Example:
-        >>> import tracegraph as tg
-        >>> t = tg.trace(lambda x: x * x, x=3.0)
-        >>> [[k for _, _, k in p] for p in chain_paths(t.graph, "x")]
-        [[0], [1]]
-    """
-    target = target if target is not None else graph.graph["output"]
-    between = set(_between_nodes(graph, source, target))
-    if source == target or not between:
-        return []
-    paths: list[list[tuple[str, str, int]]] = []
-    path: list[tuple[str, str, int]] = []
-    pending = [iter(graph.out_edges(source, keys=True))]
-    while pending and len(paths) < limit:
-        edge = next(pending[-1], None)
-        if edge is None:
-            pending.pop()
-            if path:
-                path.pop()
-            continue
-        if edge[1] not in between:
-            continue
-        if edge[1] == target:
-            paths.append([*path, edge])
-            continue
-        path.append(edge)
-        pending.append(iter(graph.out_edges(edge[1], keys=True)))
-    return paths
-
-
-def _between_nodes(graph: nx.MultiDiGraph, source: str, target: str) -> list[str]:
-    """Nodes on some path source → target, in topological order."""
-    if source == target:
-        return [source]
-    if source not in nx.ancestors(graph, target):
-        return []
-    keep = (nx.descendants(graph, source) | {source}) & (nx.ancestors(graph, target) | {target})
-    # Nodes are stored in tape order (constants first), which is a topological order.
-    return [node for node in graph.nodes if node in keep]
-
-
-def count_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None) -> int:
-    """How many chain-rule paths lead from ``source`` to ``target``, by dynamic
-    programming over the DAG (never by listing them).
-
-    Example:
-        >>> import tracegraph as tg
-        >>> def f(x):
-        ...     for _ in range(40):
-        ...         x = x * x          # two edges per step: 2⁴⁰ paths
-        ...     return x
-        >>> count_paths(tg.trace(f, x=1.0).graph, "x")
-        1099511627776
-    """
-    target = target if target is not None else graph.graph["output"]
-    order = _between_nodes(graph, source, target)
-    count = dict.fromkeys(order, 0)
-    if not order:
-        return 0
-    count[source] = 1
-    for node in order:
-        if count[node]:
-            for _, child, _ in graph.out_edges(node, keys=True):
-                if child in count:
-                    count[child] += count[node]
-    return count[target]
-
-
-def sum_over_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None
-                   ) -> float | None:
-    """Σ over every chain-rule path from ``source`` to ``target`` of the product of its
-    local derivatives, by dynamic programming (forward accumulation; no path is listed).
-
-    It equals d target / d source, computed independently of the backward pass.
-    ``None`` when a local derivative on the way is not a number (an array edge).
-
-    Example:
-        >>> import tracegraph as tg
-        >>> def f(x):
-        ...     for _ in range(40):
-        ...         x = x * x          # 2⁴⁰ paths, each of share 2⁴⁰·x^(2⁴⁰ − 1)
-        ...     return x
-        >>> sum_over_paths(tg.trace(f, x=1.0).graph, "x") == 2.0 ** 40
-        True
-    """
-    target = target if target is not None else graph.graph["output"]
-    order = _between_nodes(graph, source, target)
-    if not order:
-        return 0.0
-    total = dict.fromkeys(order, 0.0)
-    total[source] = 1.0
-    for node in order:
-        for _, child, local in graph.out_edges(node, data="local"):
-            if child in total:
-                if local is None:
-                    return None
-                total[child] += total[node] * local
-    return total[target]
-
-
-def strongest_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
-                    k: int = 20) -> list[tuple[list[tuple[str, str, int]], float]]:
-    """The ``k`` chain-rule paths with the largest shares |Π local derivatives|,
-    largest first, as ``(edges, share)``, by dynamic programming (k best per node).
-
-    Every local derivative on the way must be a number (scalar edges); returns
-    ``[]`` when one is not (an array edge: shares are products of Jacobians).
-
-    Example:
-        >>> import tracegraph as tg
-        >>> t = tg.trace(lambda x: tg.name(x * 3.0, "a") + tg.name(x * 0.5, "b"), x=1.0)
-        >>> [(p[0][1], share) for p, share in strongest_paths(t.graph, "x")]
-        [('a', 3.0), ('b', 0.5)]
-    """
-    target = target if target is not None else graph.graph["output"]
-    order = _between_nodes(graph, source, target)
-    if not order or source == target:
-        return []
-    position = {node: i for i, node in enumerate(order)}
-    # best[node]: up to k entries (|share|, share, predecessor node, edge key, entry index)
-    best: dict[str, list[tuple[float, float, str | None, int, int]]] = {
-        source: [(1.0, 1.0, None, -1, -1)]}
-    for node in order[1:]:
-        candidates = []
-        for parent, _, key, local in graph.in_edges(node, keys=True, data="local"):
-            if parent not in position or parent not in best:
-                continue
-            if local is None:
-                return []
-            for index, (_, share, _, _, _) in enumerate(best[parent]):
-                product = share * float(local)
-                candidates.append((abs(product), product, parent, key, index))
-        candidates.sort(key=lambda entry: (-entry[0], position[entry[2]], entry[3], entry[4]))
-        best[node] = candidates[:k]
-    paths = []
-    for magnitude, share, parent, key, index in best.get(target, []):
-        edges = []
-        node = target
-        while parent is not None:
-            edges.append((parent, node, key))
-            node, (_, _, parent, key, index) = parent, best[parent][index]
-        paths.append((edges[::-1], share))
-    return paths
-
-
 # --------------------------------------------------------------------------- export
 
 
@@ -638,15 +470,13 @@ class _Encoder:
         self.summarised = 0
 
     def __call__(self, value: Any) -> Any:
+        if type(value) is float:  # most values: skip the other checks
+            return value if math.isfinite(value) else self._nonfinite(value)
         if value is None or isinstance(value, (bool, str, int)):
             return value
         if isinstance(value, (float, np.floating)):
             value = float(value)
-            if math.isnan(value):
-                return "NaN"
-            if math.isinf(value):
-                return "Infinity" if value > 0 else "-Infinity"
-            return value
+            return value if math.isfinite(value) else self._nonfinite(value)
         if isinstance(value, np.integer):
             return int(value)
         if isinstance(value, np.bool_):
@@ -662,6 +492,24 @@ class _Encoder:
         if isinstance(value, dict):
             return {str(k): self(v) for k, v in value.items()}
         return repr(value)
+
+    def attributes(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A node's or edge's attributes, encoded (strings and finite floats as they are)."""
+        encoded = {}
+        for key, value in data.items():
+            kind = type(value)
+            if kind is str or value is None or kind is bool or kind is int or (
+                    kind is float and value - value == 0.0):  # finite: inf − inf is NaN
+                encoded[key] = value
+            else:
+                encoded[key] = self(value)
+        return encoded
+
+    @staticmethod
+    def _nonfinite(value: float) -> str:
+        if math.isnan(value):
+            return "NaN"
+        return "Infinity" if value > 0 else "-Infinity"
 
     def _summary(self, array: np.ndarray) -> dict[str, Any]:
         self.summarised += 1
@@ -701,7 +549,17 @@ def to_node_link(graph: nx.MultiDiGraph, *, max_elements: int | None = None) -> 
         ([8], 7.0, [0.0, 1.0, 2.0, 3.0, 4.0])
     """
     encode = _Encoder(max_elements)
-    data = encode(nx.node_link_data(graph, edges="edges"))
+    # networkx's node_link_data layout (read back by nx.node_link_graph), built directly:
+    # encoding while copying halves the time on big graphs.
+    with collector_paused():
+        data = {
+            "directed": True, "multigraph": True, "graph": encode(dict(graph.graph)),
+            "nodes": [{**encode.attributes(attrs), "id": encode(node)}
+                      for node, attrs in graph.nodes(data=True)],
+            "edges": [{**encode.attributes(attrs), "source": encode(parent),
+                       "target": encode(child), "key": encode(key)}
+                      for parent, child, key, attrs in graph.edges(keys=True, data=True)],
+        }
     if max_elements is not None:
         data["graph"]["max_elements"] = max_elements
         data["graph"]["summarised_arrays"] = encode.summarised

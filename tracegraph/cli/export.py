@@ -43,6 +43,8 @@ EPILOG = (
 
 
 DEFAULT_MAX_ELEMENTS = 1000
+INDENTED_UP_TO = 10_000
+"""JSON of bigger graphs is written compact (one line): three times faster to write."""
 
 DataFormat = choices("DataFormat", DATA_FORMATS, "What ``export`` writes.")
 SUFFIXES = suffix_table(DataFormat)
@@ -131,7 +133,8 @@ def _serialise(result: ScriptResult, data_format: DataFormat, max_elements: int 
     if data_format is DataFormat.json:
         data = to_node_link(graph, max_elements=max_elements)
         summarised = data["graph"].get("summarised_arrays", 0)
-        return json_text(data), summarised
+        indent = 1 if graph.number_of_nodes() <= INDENTED_UP_TO else None
+        return json_text(data, indent=indent), summarised
     if data_format is DataFormat.graphml:
         return to_graphml(graph), 0
     from ..diagram import to_dot

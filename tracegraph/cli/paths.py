@@ -2,7 +2,7 @@
 
 Paths are counted and summed by dynamic programming over the graph, never by
 listing them (their number grows exponentially with depth); only the ``--limit``
-largest shares are listed, found the same way (:func:`tracegraph.graph.strongest_paths`).
+largest shares are listed, found the same way (:class:`tracegraph.paths.PathsBetween`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import typer
 
 from ..errors import NotDifferentiatedError
 from ..formula import partial
-from ..graph import chain_paths, count_paths, strongest_paths, sum_over_paths
+from ..paths import PathsBetween
 from ..numbers import value_summary
 from ..script import ScriptResult
 from ._common import (
@@ -119,17 +119,18 @@ class _Report:
         self.label = display_names(graph)
         self.source, self.target, self.limit, self.precision = source, target, limit, precision
         self.what = partial(self.label[target], self.label[source])
-        self.count = count_paths(graph, source, target) if source != target else 1
-        self.total = sum_over_paths(graph, source, target) if self.count else 0.0
+        between = PathsBetween(graph, source, target)
+        self.count = between.count()
+        self.total = between.total() if self.count else 0.0
         # Numbers on every edge: rank by share.  Arrays on the way: shares are
         # Jacobian products, so the first paths found are listed, with formulas only.
         self.scalar = self.total is not None
         if not self.count or source == target:
             self.shown: list[tuple[list[Edge], float | None]] = []
         elif self.scalar:
-            self.shown = list(strongest_paths(graph, source, target, k=limit))
+            self.shown = list(between.strongest(limit))
         else:
-            self.shown = [(path, None) for path in chain_paths(graph, source, target, limit=limit)]
+            self.shown = [(path, None) for path in between.first(limit)]
         self.derivative = _derivative(result, source, target) if self.count else None
 
     def print(self) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from ..bulk import collector_paused
 from ..formula import UPSTREAM, operand
 from . import style
 from .labels import Labels
@@ -95,14 +96,17 @@ def build_diagram(source: Any, options: DiagramOptions | None = None, **override
     if graph.number_of_nodes() == 0:
         raise DiagramOptionError("the graph has no nodes to draw",
                                  hint="trace a computation that uses its inputs")
-    view = select(graph, options)
+    with collector_paused():  # a big graph's walks allocate only (see tracegraph.bulk)
+        view = select(graph, options)
     notes = list(view.notes)
     if not graph.graph.get("differentiated", True) and options.show not in ("values", "tangent") \
             and "backward_of" not in graph.graph:  # a backward pass is drawn with values
         notes.append("no gradients yet: the output is an array; call t.backward(seed) "
                      "to get them")
-    writer = _DotWriter(view, options, notes)
-    return Diagram(writer.text(), notes, len(view.items), len(view.edges))
+    with collector_paused():
+        writer = _DotWriter(view, options, notes)
+        text = writer.text()
+    return Diagram(text, notes, len(view.items), len(view.edges))
 
 
 def to_dot(source: Any, options: DiagramOptions | None = None, **overrides: Any) -> str:
@@ -283,8 +287,8 @@ class _DotWriter:
 
 
     def _has_vector_jacobian_edges(self) -> bool:
-        edges = self.view.graph.edges
-        return any(UPSTREAM in (edges[member].get("formula") or "")
+        data = self.view.graph.get_edge_data  # no view objects: this looks at every edge
+        return any(UPSTREAM in (data(*member).get("formula") or "")
                    for edge in self.view.edges for member in edge.members)
 
 

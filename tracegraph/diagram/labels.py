@@ -215,11 +215,12 @@ class Labels:
 
     def _fan_out(self, node: str) -> str:
         """``Σ back: 3 + 3 = 6`` when the gradient sums contributions of several edges."""
-        contributions = [data.get("contribution") for _, _, data
-                         in self.graph.out_edges(node, data=True)]
-        contributions = [c for c in contributions if c is not None]
+        contributions = [c for _, _, c in self.graph.out_edges(node, data="contribution")
+                         if c is not None]
         if len(contributions) < 2:
             return ""
+        if len(contributions) > MAX_SUM_TERMS:  # not spelled out: no need to look at them
+            return f"Σ back over {len(contributions):,} edges (sum of their contributions)"
         arrays = [as_array(c) for c in contributions]
         total = self.nodes[node].get("grad")
         if (len(arrays) <= MAX_SUM_TERMS and all(a is not None and a.size == 1 for a in arrays)
@@ -419,7 +420,7 @@ class Labels:
             >>> Labels(t.graph, DiagramOptions()).edge_is_nonfinite(("x", "n1", 0))
             True
         """
-        data = self.graph.edges[edge]
+        data = self.graph.get_edge_data(*edge)  # no view objects: called per merged member
         for value in (data.get("local"), data.get("contribution")):
             if type(value) is float:
                 if not math.isfinite(value):
@@ -462,10 +463,16 @@ class Labels:
         lines = [f"×{len(edges):,} edges"]
         if not self.show_back:
             return lines
-        contributions = [as_array(self.graph.edges[e].get("contribution")) for e in edges]
         parents = {e[0] for e in edges}
-        if len(parents) == 1 and all(c is not None and c.size == 1 for c in contributions):
-            total = math.fsum(float(c.reshape(())) for c in contributions)
+        if len(parents) != 1:
+            return lines
+        contributions = [self.graph.get_edge_data(*e).get("contribution") for e in edges]
+        if all(type(c) is float for c in contributions):  # the common case, kept cheap
+            lines.append(f"back, summed: {self._num(math.fsum(contributions))}")
+            return lines
+        arrays = [as_array(c) for c in contributions]
+        if all(a is not None and a.size == 1 for a in arrays):
+            total = math.fsum(float(a.reshape(())) for a in arrays)
             lines.append(f"back, summed: {self._num(total)}")
         return lines
 
