@@ -15,7 +15,8 @@ as the user waits for it), timed by wall clock, with its output's size:
 The commands: ``render`` (SVG with the default node budget, Graphviz's
 layout included; DOT when ``dot`` is missing), ``explain``, ``paths --from x``,
 ``export`` (JSON to a file), ``check`` (the file's claims: one hand-derived
-derivative per file, graded through the whole chain) and ``check --numeric``.
+derivative per file, graded through the whole chain) and ``check --numeric``
+(finite differences within its default budget).
 The start-up time of ``tracegraph --version`` is reported first; an import
 of the package is most of it.
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -52,6 +54,7 @@ def s1_self_traced(steps: int) -> str:
         "        b = tr.input(f'b{i}', 0.1 * math.cos(i))\n"
         "        y = np.tanh(y * w + b)\n"
         "    t = tr.finish(tg.name(y, 'y'))\n"
+        "dy_dx = 0.0  # a claim, graded through the whole chain\n"
     )
 
 
@@ -98,16 +101,22 @@ def commands(folder: Path, have_dot: bool) -> dict[str, list[str]]:
     }
 
 
-def run(arguments: list[str], timeout: float) -> tuple[float | None, int, int | None]:
-    """Wall seconds (None: stopped at the timeout), bytes written to stdout, exit code."""
+def run(arguments: list[str], timeout: float
+        ) -> tuple[float | None, float, int, int | None]:
+    """Wall seconds (None: stopped at the timeout), CPU seconds of the process (user +
+    system: what a quiet machine's wall time would be), bytes on stdout, exit code."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="120")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "tracegraph", *arguments],
                               capture_output=True, timeout=timeout, env=environment)
     except subprocess.TimeoutExpired:
-        return None, 0, None
-    return time.perf_counter() - start, len(done.stdout), done.returncode
+        return None, math.nan, 0, None
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, len(done.stdout), done.returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     have_dot = subprocess.run(["which", "dot"], capture_output=True).returncode == 0
     chosen = [name for name in FILES
               if not args.only or name in [n.strip() for n in args.only.split(",")]]
-    startup, _, _ = run(["--version"], args.timeout)
+    startup, startup_cpu, _, _ = run(["--version"], args.timeout)
     print(f"Python {sys.version.split()[0]}; Graphviz {'yes' if have_dot else 'no'}; "
-          f"start-up (tracegraph --version) {startup:.2f} s")
+          f"start-up (tracegraph --version) {startup:.2f} s wall, {startup_cpu:.2f} s CPU")
+    print("per command: wall-clock seconds, CPU seconds (user + system of the process), "
+          "exit code, output")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in chosen:
@@ -134,14 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{name}: {args.steps * factor:,} steps ({path.stat().st_size / 1e6:.1f} MB "
                   "of source)")
             for label, arguments in commands(folder, have_dot).items():
-                took, size, code = run([arguments[0], str(path), *arguments[1:]], args.timeout)
+                took, cpu, size, code = run([arguments[0], str(path), *arguments[1:]],
+                                            args.timeout)
                 written = ""
                 for out in ("out.json", "out.svg", "out.dot"):
                     target = folder / out
                     if target.exists():
                         written = f", wrote {target.stat().st_size / 1e6:.2f} MB"
                         target.unlink()
-                shown = f"> {args.timeout:.0f} s (stopped)" if took is None else f"{took:6.1f} s"
+                shown = (f"> {args.timeout:.0f} s (stopped)" if took is None
+                         else f"{took:6.1f} s wall {cpu:6.1f} s CPU")
                 print(f"  {label:<16} {shown}  exit {code}, stdout "
                       f"{size / 1e3:,.1f} KB{written}", flush=True)
     return 0
