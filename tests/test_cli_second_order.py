@@ -217,3 +217,28 @@ def test_name_backward_keeps_the_names_of_the_enclosing_trace():
     # The value given to the inner trace keeps its own name (not the inner "x").
     assert names - {None} == {"x", "mine", "∂y/∂x"}
     assert t.value == 12.0
+
+
+def test_second_derivatives_of_a_file_that_traces_itself_are_refused_clearly(tmp_path):
+    path = write(tmp_path, "self.py", """\
+        import tracegraph as tg
+        t = tg.trace(lambda x, y: x ** 2 * y, x=1.0, y=2.0)
+    """)
+    for args in (["hessian", path], ["render", path, "--backward", "-o", tmp_path / "b.dot"]):
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        assert "traces itself (it calls tracegraph.trace), so tracegraph cannot run it again" \
+            in result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_a_file_reading_standard_input_is_told_why_it_reads_it_twice(tmp_path):
+    path = write(tmp_path, "ask.py", "x = float(input('x? '))\ny = x ** 3\n")
+    result = CliRunner().invoke(app, ["hessian", str(path)], input="2\n")
+    assert result.exit_code == 3, result.output
+    assert "EOFError" in result.stderr
+    assert "second derivatives run the file once more" in result.stderr
+    twice = CliRunner().invoke(app, ["hessian", str(path)], input="2\n2\n")
+    assert twice.exit_code == 0, twice.output
+    assert "| x | 12 |" in CliRunner().invoke(app, ["hessian", str(path), "--markdown"],
+                                             input="2\n2\n").stdout  # 6x at x = 2

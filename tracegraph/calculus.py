@@ -493,6 +493,9 @@ def _push(eq: Var, position: int, tangent: Any) -> Any:
     """Jᵢ·t for input ``position`` of ``eq`` by transposing its VJP (see :func:`tangents_of`)."""
     out_shape = shape_of(plain_value(eq.value))
     values = [plain_value(x.value) if type(x) is Var else x for x in eq.inputs]
+    if type(tangent) is float and type(values[position]) is float and not out_shape:
+        # Between numbers J is 1×1, its own transpose: J·t is the VJP of t (no probe trace).
+        return autodiff.edge_contribution(eq, position, tangent, values)
     probe = Tracer()
     with probe:
         u = probe.input("u", 0.0 if not out_shape else np.zeros(out_shape))

@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from ..diagram.options import SUFFIX_ALIASES
-from ..errors import NonFiniteWarning, TracegraphError, worded
+from ..errors import NonFiniteWarning, OverrideError, TracegraphError, UserCodeError, worded
 from ..script import ScriptResult, load_script, parse_override, require_gradients
 from ..trace import Trace
 from . import exit_codes
@@ -235,7 +235,21 @@ def traced_file(file: Path, *, output: str | None = None, function: str | None =
     values of an enclosing trace), and its own trace stands in for the function
     (``traces_itself``), so its backward pass is recorded by the enclosing trace."""
     def run(**inputs: Any) -> Trace:
-        return load_script(file, overrides=inputs, output=output, function=function).trace
+        try:
+            return load_script(file, overrides=inputs, output=output, function=function).trace
+        except OverrideError:
+            raise CommandError(
+                f"{file} traces itself (it calls tracegraph.trace), so tracegraph cannot "
+                "run it again with its inputs traced, which second derivatives need",
+                hint="let tracegraph trace the file: bind the inputs at the top level "
+                "(x = 1.0), or define `inputs = {...}` and the function") from None
+        except UserCodeError as err:
+            if isinstance(err.__cause__, EOFError):
+                raise UserCodeError(
+                    err.message, hint="second derivatives run the file once more, and it "
+                    "read standard input again: give the value in the file or with --set "
+                    "instead") from err.__cause__
+            raise
 
     run.traces_itself = True  # type: ignore[attr-defined]
     return run
