@@ -35,6 +35,7 @@ import argparse
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -109,7 +110,7 @@ def run(arguments: list[str], timeout: float
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "tracegraph", *arguments],
+        done = subprocess.run([sys.executable, "-m", "tracegraph", *arguments], check=False,
                               capture_output=True, timeout=timeout, env=environment)
     except subprocess.TimeoutExpired:
         return None, math.nan, 0, None
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated file names to run "
                         f"({', '.join(FILES)})")
     args = parser.parse_args(argv)
-    have_dot = subprocess.run(["which", "dot"], capture_output=True).returncode == 0
+    have_dot = shutil.which("dot") is not None
     chosen = [name for name in FILES
               if not args.only or name in [n.strip() for n in args.only.split(",")]]
     startup, startup_cpu, _, _ = run(["--version"], args.timeout)

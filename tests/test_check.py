@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seed002 import neuron
 
 import tracegraph as tg
 from tracegraph.check import (
@@ -24,7 +25,6 @@ from tracegraph.check import (
     numeric_check_primitive,
 )
 from tracegraph.diagram.options import MARK_STATUSES  # the statuses a diagram can draw
-from seed002 import neuron
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 W1, X1, W2, X2, W3, X3, GOLD = 0.5, 1.0, -0.3, 2.0, 0.8, 0.5, 1.0

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-
-import networkx as nx
 import math
 
+import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings

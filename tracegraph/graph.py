@@ -151,6 +151,7 @@ class _GraphBuilder:
         self.constant_labels: dict[str, str] = {}
         self.scopes = tape.scope_table()
         self.folded: set[int] = set()
+        self.rendered: dict[tuple, str] = {}
 
     # -- ids ----------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -288,12 +289,12 @@ class _GraphBuilder:
             self.labels[i] = Label(label)
             self._add_node(i, eq, label, label)
             return
-        symbols = symbols_for(eq, labels, Label(""))
+        symbols = _LazySymbols(eq, labels)
         folded_sum = prim is add and len(operands) != 2
-        expr = " + ".join(labels) if folded_sum else symbols.render(prim.display)
+        expr = " + ".join(labels) if folded_sum else self._render(symbols, prim.display, -1)
         label = self._label(eq, expr)
         self.labels[i] = Label(label)
-        symbols.names["out"] = self.labels[i]
+        symbols.set_output(self.labels[i])
         self._add_node(i, eq, label, expr)
         scalar_child = _size_is_one(eq.value)
         upstream = None
@@ -370,13 +371,51 @@ class _GraphBuilder:
             row["tangent"] = _zeros_like(value) if tangent is None else _plain(tangent)
         self.node_rows.append((self.ids[i], row))
 
-    def _formula(self, prim: Any, symbols: Symbols, position: int) -> str:
+    def _formula(self, prim: Any, symbols: _LazySymbols, position: int) -> str:
         template = prim.formula(position)
         if template is None:
             return "no gradient"
-        if prim.variadic:
-            symbols = dataclasses.replace(symbols, position=position)
-        return symbols.render(template)
+        return self._render(symbols, template, position if prim.variadic else -1)
+
+    def _render(self, symbols: _LazySymbols, template: Any, position: int) -> str:
+        """A display or formula template filled in; a loop renders the same text with the
+        same labels over and over, so plain templates are remembered by their fields."""
+        key = symbols.key(template, position)
+        if key is None:
+            return symbols.full(position).render(template)
+        text = self.rendered.get(key)
+        if text is None:
+            text = self.rendered[key] = symbols.full(position).render(template)
+        return text
+
+
+class _LazySymbols:
+    """The :class:`~tracegraph.formula.Symbols` of one equation, built only when a template
+    needs rendering (not when its text is remembered)."""
+
+    __slots__ = ("eq", "labels", "out", "symbols")
+
+    def __init__(self, eq: Var, labels: list[Label]) -> None:
+        self.eq, self.labels, self.out = eq, labels, Label("")
+        self.symbols: Symbols | None = None
+
+    def set_output(self, label: Label) -> None:
+        self.out = label
+        if self.symbols is not None:
+            self.symbols.names["out"] = label
+
+    def key(self, template: Any, position: int) -> tuple | None:
+        """What a plain template's text depends on, or None (a callable, or params)."""
+        if type(template) is not str or self.eq.params:
+            return None
+        return (template, self.eq.primitive.name, position, self.out, *self.labels)
+
+    def full(self, position: int) -> Symbols:
+        if self.symbols is None:
+            self.symbols = symbols_for(self.eq, self.labels, self.out)
+        if position >= 0:
+            return dataclasses.replace(self.symbols, position=position)
+        return self.symbols
 
 
 def _scalar(value: Any) -> float:

@@ -16,8 +16,8 @@ import typer
 
 from ..errors import NotDifferentiatedError
 from ..formula import partial
-from ..paths import PathsBetween
 from ..numbers import value_summary
+from ..paths import PathsBetween
 from ..script import ScriptResult
 from ._common import (
     CommandError,
