@@ -561,3 +561,15 @@ def test_no_spinner_while_the_file_may_read_standard_input(tmp_path, monkeypatch
     assert result.trace.value == 9.0
     tracing = [f"Tracing {path}"] if not stdin_is_terminal else []
     assert spinners == tracing + [f"Building the graph of {path}"]
+
+
+def test_render_lists_at_most_ten_gradients(tmp_path):
+    source = "".join(f"w{i} = {i}.5\n" for i in range(15)) + "loss = " + \
+        " + ".join(f"w{i} * w{i}" for i in range(15)) + "\n"
+    result = run("render", write(tmp_path, "many.py", source), "-f", "dot", "-o",
+                 tmp_path / "many.dot")
+    assert result.exit_code == 0, result.output
+    listed = [line for line in result.stdout.splitlines() if line.startswith("  ∂loss/∂")]
+    assert listed[0] == "  ∂loss/∂w0 = 1" and len(listed) == 10
+    assert "  … and 5 more gradients (tracegraph explain or export lists them all)" \
+        in result.stdout
