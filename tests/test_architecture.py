@@ -22,11 +22,12 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "tracegraph"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "numbers", "formula", "verdicts"),
+    ("errors", "numbers", "formula", "verdicts", "bulk"),
     ("core",),
     ("extend",),
     ("rules", "ops", "scipy"),
     ("autodiff",),
+    ("paths",),
     ("graph",),
     ("check", "diagram"),
     ("trace",),

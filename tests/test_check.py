@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seed002 import neuron
 
 import tracegraph as tg
 from tracegraph.check import (
@@ -24,7 +25,6 @@ from tracegraph.check import (
     numeric_check_primitive,
 )
 from tracegraph.diagram.options import MARK_STATUSES  # the statuses a diagram can draw
-from seed002 import neuron
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 W1, X1, W2, X2, W3, X3, GOLD = 0.5, 1.0, -0.3, 2.0, 0.8, 0.5, 1.0
@@ -598,3 +598,56 @@ def test_numeric_check_primitive_explains_bad_primitives():
         assert numeric_check_primitive(scalar_sin, trials=3, shapes=((),)).ok
     finally:
         tg.unregister("test_check_scalar_only")
+
+
+def _s1_chain(steps):
+    with tg.Tracer() as tr:
+        y = tr.input("x", 0.3)
+        for i in range(steps):
+            w = tr.input(f"w{i}", 0.5 + 0.1 * math.sin(i))
+            b = tr.input(f"b{i}", 0.1 * math.cos(i))
+            y = np.tanh(y * w + b)
+        return tr.finish(y, name="y")
+
+
+def test_numeric_check_within_a_budget_checks_the_largest_gradients_and_every_rule():
+    t = _s1_chain(100)  # 201 inputs; checking each replays the chain after it
+    everything = numeric_check(t, edges=True)
+    assert len([r for r in everything.results if r.kind == "gradient"]) == 201
+    assert not everything.notes
+    report = numeric_check(t, edges=True, max_evaluations=5_000)
+    gradients = [r for r in report.results if r.kind == "gradient"]
+    assert 1 < len(gradients) < 201
+    largest = max(t.grads, key=lambda name: abs(t.grads[name]))
+    assert largest in [r.node for r in gradients]
+    assert report.ok
+    assert any(f"checked {len(gradients)} of 201 inputs, those with the largest gradients" in note
+               for note in report.notes)
+    edges = [r for r in report.results if r.kind == "local"]
+    all_edges = [r for r in everything.results if r.kind == "local"]
+    assert 0 < len(edges) < len(all_edges)
+    assert any(f"checked {len(edges)} of {len(all_edges)} edges" in note for note in report.notes)
+
+    def rules(results):
+        return {(t.graph.nodes[r.node]["op"], r.key)
+                for r in results}
+    assert rules(edges) == rules(all_edges)  # every rule and argument position
+    tiny = numeric_check(t, max_evaluations=1)  # never nothing: at least one input
+    assert len(tiny.results) == 1 and tiny.results[0].node == largest
+
+
+def test_check_numeric_budget_from_the_command_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from tracegraph.cli import app
+
+    path = tmp_path / "chain.py"
+    path.write_text("import numpy as np\nx = 0.3\nw = 0.5\ny = x\nfor _ in range(200):\n"
+                    "    y = np.tanh(y * w + 0.1)\n")
+    result = CliRunner().invoke(app, ["check", str(path), "--numeric",
+                                      "--max-evaluations", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "checked 1 of 2 inputs" in result.stderr
+    assert "--max-evaluations N sets how many operations" in result.stderr
+    full = CliRunner().invoke(app, ["check", str(path), "--numeric", "--max-evaluations", "0"])
+    assert full.exit_code == 0 and "checked" not in full.stderr

@@ -3,6 +3,7 @@ makes (message and exit code), and that only the named output file is ever writt
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -15,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tracegraph.cli import COMMAND_MODULES, app
+from tracegraph.cli.paths import DEFAULT_LIMIT as DEFAULT_PATHS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NEURON = EXAMPLES / "neuron.py"
@@ -111,6 +113,28 @@ def test_explain_with_arrays_shows_formulas_and_shapes():
     assert "(softmax(logits) − labels)/N (sends back 4×3, ‖·‖ = " in result.stdout
 
 
+LOOP = "import numpy as np\nx = 0.3\ny = x\nfor _ in range(100):\n    y = np.tanh(y * 0.9 + 0.1)\n"
+
+
+def test_explain_shows_the_first_and_last_rows_of_a_long_table(tmp_path):
+    loop = write(tmp_path, "loop.py", LOOP)  # 301 rows: x, then 3 per step
+    result = run("explain", loop, "--rows", "6", "--markdown")
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| x", "| x·0.9", "| x·0.9 + 0.1", "| …", "| y₉₉·0.9", "| y₉₉·0.9 + 0.1", "| y₁₀₀"]
+    assert "… 295 rows not shown (rows 4 to 298 of 301) …" in rows[3]
+    assert ("note: showing 6 of 301 rows; --all prints every row, --rows N sets how many"
+            in result.stderr)
+    default = run("explain", loop, "--markdown").stdout.splitlines()[2:]
+    assert len(default) == 60 + 1 and "… 241 rows not shown" in default[30]
+    everything = run("explain", loop, "--all", "--markdown")
+    assert len(everything.stdout.splitlines()) == 2 + 301 and "not shown" not in everything.output
+    assert "note:" not in everything.stderr
+    table = run("explain", loop, "--rows", "2")  # the rich table has the same summary row
+    assert "… 299 rows not shown (rows 2 to 300 of 301) …" in table.stdout
+
+
 # --------------------------------------------------------------------------- paths
 
 
@@ -141,18 +165,64 @@ def test_paths_counts_every_route_through_a_reused_value(tmp_path):
     assert "sum over all paths = 6" in result.stdout
 
 
-def test_paths_are_capped_with_a_clear_message(tmp_path):
-    # Squaring 11 times: 2^11 = 2048 paths from x to the output.
+def test_paths_are_counted_and_the_strongest_listed(tmp_path):
+    # Squaring 11 times: 2^11 = 2048 paths from x to the output, all of share 2^11·x^2047.
     source = "x = 1.0\ny = x\n" + "y = y * y\n" * 11
     result = run("paths", write(tmp_path, "many.py", source), "--from", "x", "--limit", "5")
     assert result.exit_code == 0, result.output
     # Versions of y are told apart (issue 10): y₁ … y₁₁.
-    assert ("1,000+ chain-rule paths from x to y₁₁; showing the first 5 (use --limit N to see "
-            "more):") in result.stdout
+    assert ("2,048 chain-rule paths from x to y₁₁; the 5 with the largest shares (|product of "
+            "local derivatives|), largest first (--limit K lists more):") in result.stdout
     assert "x → y₁ (as argument 1) → y₂ (as argument 1) → y₃ (as argument 1)" in result.stdout
-    assert "sum over the 5 paths shown" in result.stdout and "raise --limit" in result.stdout
     assert result.stdout.count("product = ") == 5
-    assert "∂y₁₁/∂x from the backward pass = 2048" in result.stdout
+    assert "the 5 paths shown add up to 5; the other 2,043 to 2043" in result.stdout
+    assert "sum over all 2,048 paths = 2048 (by dynamic programming" in result.stdout
+    assert "∂y₁₁/∂x from the backward pass = 2048  ✓ equal" in result.stdout
+
+
+def test_paths_lists_the_largest_shares_first(tmp_path):
+    source = "x = 2.0\na = x * 0.5\nb = x * 3.0\nc = x * -4.0\ny = a + b + c\n"
+    result = run("paths", write(tmp_path, "three.py", source), "--from", "x", "--limit", "2")
+    assert result.exit_code == 0, result.output
+    routes = [line.split(". ", 1)[1] for line in result.stdout.splitlines()
+              if line.strip()[:2] in ("1.", "2.")]
+    assert routes == ["x → c → y", "x → b → y"]  # |−4| > |3| > |0.5|
+    assert "the 2 paths shown add up to -1; the other 1 to 0.5" in result.stdout
+
+
+def test_paths_never_enumerates_exponentially_many(tmp_path):
+    # 2^60 paths: counted, summed and ranked by dynamic programming, at once.
+    source = "x = 1.0\ny = x\nfor _ in range(60):\n    y = y * y\n"
+    result = run("paths", write(tmp_path, "huge.py", source), "--from", "x")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{2 ** 60:,} chain-rule paths from x to y")
+    assert result.stdout.count("product of the 60 local derivatives = ") == DEFAULT_PATHS
+    assert f"sum over all {2 ** 60:,} paths = {float(2 ** 60):.4g}" in result.stdout
+    assert "✓ equal" in result.stdout
+
+
+def test_a_long_path_is_shown_by_its_ends(tmp_path):
+    source = "x = 0.3\ny = x\nfor _ in range(100):\n    y = np.tanh(y * 0.9 + 0.1)\n"
+    result = run("paths", write(tmp_path, "long.py", "import numpy as np\n" + source),
+                 "--from", "x")
+    assert result.exit_code == 0, result.output
+    assert "1 chain-rule path from x to y" in result.stdout
+    assert "… 288 more local derivatives …" in result.stdout  # 300 edges, 12 shown
+    assert "… 289 more nodes …" in result.stdout
+    assert "product of the 300 local derivatives = " in result.stdout
+    assert "✓ equal" in result.stdout
+    assert len(result.stdout.splitlines()) < 30
+
+
+def test_paths_through_arrays_list_formulas_and_the_gradient():
+    result = run("paths", EXAMPLES / "mlp.py", "--from", "W1")
+    assert result.exit_code == 0, result.output
+    assert "1 chain-rule path from W1 to loss:" in result.stdout
+    assert "∂(X @ W1)/∂W1 = Xᵀ @ ḡ" in result.stdout
+    assert "(arrays on this path: its share is a product of Jacobians, not a number)" \
+        in result.stdout
+    assert "∂loss/∂W1 from the backward pass = 3×5, ‖·‖ = " in result.stdout
+    assert "sum over" not in result.stdout
 
 
 def test_paths_errors():
@@ -165,6 +235,33 @@ def test_paths_errors():
 
 
 # --------------------------------------------------------------------------- export
+
+
+def test_export_summarises_big_arrays_unless_asked(tmp_path):
+    big = write(tmp_path, "big.py", "import numpy as np\nx = np.linspace(0.0, 1.0, 5000)\n"
+                "loss = np.sum(x ** 2)\n")
+    result = run("export", big)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    x = next(node for node in data["nodes"] if node["id"] == "x")
+    assert x["value"] == {"summary": "array summary", "shape": [5000], "dtype": "float64",
+                          "size": 5000, "nonfinite": 0, "min": 0.0, "max": 1.0,
+                          "mean": pytest.approx(0.5), "norm": pytest.approx(math.sqrt(
+                              sum((i / 4999) ** 2 for i in range(5000)))),
+                          "first": [pytest.approx(i / 4999) for i in range(5)]}
+    assert x["grad"]["max"] == pytest.approx(2.0)
+    assert data["graph"]["max_elements"] == 1000 and data["graph"]["summarised_arrays"] == 6  # 2 nodes × (value, grad), 2 edges
+    assert len(result.stdout) < 10_000
+    assert "note: 6 arrays over 1,000 elements written as summaries" in result.stderr
+    assert "--all writes every element" in result.stderr
+    everything = json.loads(run("export", big, "--all").stdout)
+    assert next(n for n in everything["nodes"] if n["id"] == "x")["value"][4999] == 1.0
+    assert "max_elements" not in everything["graph"]
+    raised = json.loads(run("export", big, "--max-elements", "5000").stdout)
+    assert raised["graph"]["summarised_arrays"] == 0
+    scalars = run("export", NEURON, "--max-elements", "0")  # numbers are never summarised
+    assert json.loads(scalars.stdout)["graph"]["summarised_arrays"] == 0
+    assert "note:" not in scalars.stderr
 
 
 def test_export_json_to_stdout_is_the_annotated_graph():
@@ -439,3 +536,46 @@ def test_paths_from_a_node_to_itself():
     result = run("paths", NEURON, "--from", "S", "--to", "S")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("∂S/∂S = 1: a node's derivative with respect to itself")
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stdin_is_terminal", [True, False])
+def test_no_spinner_while_the_file_may_read_standard_input(tmp_path, monkeypatch,
+                                                          stdin_is_terminal):
+    # The spinner drew over an input() prompt, so the file looked hung.
+    from rich.console import Console
+
+    from tracegraph.cli import _common
+
+    spinners: list[str] = []
+    screen = io.StringIO()
+    monkeypatch.setattr(_common, "stderr_console",
+                        lambda: Console(file=screen, force_terminal=True))
+    monkeypatch.setattr(Console, "status",
+                        lambda self, message, **_: spinners.append(str(message))
+                        or contextlib.nullcontext())
+    monkeypatch.setattr("sys.stdin", _Terminal("3\n") if stdin_is_terminal else io.StringIO("3\n"))
+    path = write(tmp_path, "ask.py", "x = float(input('x? '))\ny = x * x\n")
+    result = _common.load(path)
+    assert result.trace.value == 9.0
+    tracing = [f"Tracing {path}"] if not stdin_is_terminal else []
+    assert spinners == tracing + [f"Building the graph of {path}"]
+
+
+def test_render_lists_at_most_ten_gradients(tmp_path):
+    source = "".join(f"w{i} = {i}.5\n" for i in range(15)) + "loss = " + \
+        " + ".join(f"w{i} * w{i}" for i in range(15)) + "\n"
+    result = run("render", write(tmp_path, "many.py", source), "-f", "dot", "-o",
+                 tmp_path / "many.dot")
+    assert result.exit_code == 0, result.output
+    listed = [line for line in result.stdout.splitlines() if line.startswith("  ∂loss/∂")]
+    assert listed[0] == "  ∂loss/∂w0 = 1" and len(listed) == 10
+    assert "  … and 5 more gradients (tracegraph explain or export lists them all)" \
+        in result.stdout

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-
-import networkx as nx
 import math
 
+import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -254,3 +253,69 @@ def test_counting_paths_scales_to_exponentially_many():
     graph = tg.trace(f, x=1.0).graph
     assert tg.graph.count_paths(graph, "x") == 2 ** 60
     assert len(tg.graph.strongest_paths(graph, "x", k=5)) == 5
+
+
+def test_paths_are_listed_in_depth_first_order_and_summed_by_dynamic_programming():
+    def f(x, y):
+        a = x * y
+        b = np.tanh(a + x)
+        c = b * b + a * 3.0
+        return c * x + np.sin(b)
+    graph = tg.trace(f, x=0.7, y=-1.3).graph
+    for source in ("x", "y", "n2"):
+        everything = list(nx.all_simple_edge_paths(graph, source, graph.graph["output"]))
+        assert tg.graph.chain_paths(graph, source, limit=10**6) == everything
+        assert tg.graph.chain_paths(graph, source, limit=3) == everything[:3]
+        total = tg.graph.sum_over_paths(graph, source)
+        assert total == pytest.approx(math.fsum(_brute_force_shares(graph, source)), rel=1e-12)
+        assert total == pytest.approx(graph.nodes[source]["grad"], rel=1e-12)
+    assert tg.graph.sum_over_paths(graph, "y", "x") == 0.0  # no path: y does not lead to x
+    assert tg.graph.chain_paths(graph, "x", "x") == []
+
+
+def test_the_sum_over_paths_of_array_edges_is_not_a_number():
+    t = tg.trace(lambda w: np.sum(np.tanh(w) * 2.0), w=np.ones(3))
+    assert tg.graph.sum_over_paths(t.graph, "w") is None
+    assert tg.graph.count_paths(t.graph, "w") == 1
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: x * 2.0,
+    lambda x: tg.name(x * 2.0, "x") + 1.0,                        # the output reuses a name
+    lambda x: tg.name(tg.name(x + 1.0, "n2") + x + x, "n2"),      # a user name like an id
+    lambda x: tg.name(x + 1.0, "n3") * (x + x + x),               # folded sums, a name n3
+    lambda x: 3.0,                                                # a constant output
+])
+def test_the_output_id_is_known_without_building_the_graph(fn):
+    t = tg.trace(fn, x=1.5)
+    assert tg.graph.output_id(t.tape) == t.graph.graph["output"]
+
+
+def test_node_link_json_has_networkx_layout_and_reads_back():
+    def f(w, x):
+        h = tg.name(np.tanh(w * x), "h")
+        return tg.name(np.sum(h ** 2) + np.log(x[0] - 1.0), "loss")  # log(0): −inf
+    with np.errstate(divide="ignore"), pytest.warns(tg.errors.NonFiniteWarning):
+        graph = tg.trace(f, w=np.array([0.5, -1.0]), x=np.array([1.0, 2.0])).graph
+
+    def plain(value):  # an independent encoder of what networkx's own layout holds
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, np.ndarray):
+            return plain(value.tolist())
+        if isinstance(value, (float, np.floating)):
+            v = float(value)
+            return "NaN" if math.isnan(v) else ("Infinity" if v == math.inf else
+                                                "-Infinity" if v == -math.inf else v)
+        if isinstance(value, np.bool_):
+            return bool(value)
+        return value
+
+    expected = plain(nx.node_link_data(graph, edges="edges"))
+    assert json.loads(to_json(graph)) == expected
+    assert json.loads(to_json(graph, indent=None)) == expected
+    back = from_json(to_json(graph))
+    assert sorted(back.nodes) == sorted(graph.nodes)
+    assert back.nodes["loss"]["value"] == "-Infinity"  # JSON has no infinities

@@ -27,11 +27,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import networkx as nx
 import numpy as np
 
 from . import autodiff
 from .core import Tape, Var, plain_value, shape_of
 from .errors import NotDifferentiatedError, TracegraphError
+from .formula import Label, partial, symbols_for
+from .graph import MAX_EXPRESSION_LABEL, build_graph
+from .numbers import format_number
 from .trace import Trace, Tracer
 
 Wrt = str | Sequence[str] | None
@@ -107,6 +111,116 @@ def grad(fn: Callable[..., Any], wrt: Wrt = None) -> Callable[..., Any]:
     gradient.__name__ = f"grad_{_name(fn) or 'f'}"
     gradient.__doc__ = f"The gradient of {_name(fn) or 'the function'} (tracegraph.grad)."
     return gradient
+
+
+def name_backward(traced: Trace) -> Trace:
+    """Name what a nested trace recorded on the enclosing one, so its graph reads like the
+    chain rule: each forward value by its name here (``S``), each adjoint ``∂Loss/∂S``.
+
+    Adjoints of unnamed nodes are named after their expression when it is short
+    (``∂Loss/∂(gold − S)``); a value of the enclosing trace keeps a name it has.
+    ``tracegraph render FILE --backward`` uses it to draw the backward pass.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> def loss(w):
+        ...     S = tg.name(tg.sigmoid(w * 2.0), "S")
+        ...     return tg.name((1.0 - S) ** 2, "Loss")
+        >>> def gradient(w):
+        ...     inner = tg.Tracer(nested=True)
+        ...     with inner:
+        ...         traced = name_backward(inner.finish(loss(inner.input("w", w))))
+        ...     return traced.grads["w"]
+        >>> t = tg.trace(gradient, w=0.5)
+        >>> sorted(n for n, d in t.graph.nodes(data=True) if d["name"] and "∂" in n)
+        ['∂Loss/∂(1 − S)', '∂Loss/∂(w·2)', '∂Loss/∂S', '∂Loss/∂w']
+    """
+    tape = traced.tape
+    outer = tape.parent
+    if outer is None or tape.output is None or traced.adjoints() is None:
+        return traced
+    labels = _short_labels(tape)
+    of = labels[tape.output] or "output"
+    for eq in tape.equations:
+        value = eq.value
+        if eq.name is not None and type(value) is Var and value.tape is outer \
+                and value.name is None:
+            value.name = eq.name
+    adjoints = traced.adjoints()
+    # From the output down: an adjoint passed on unchanged (through a sum) is named after
+    # the node nearest the output, where it was formed.
+    for index in range(len(adjoints) - 1, -1, -1):
+        adjoint = adjoints[index]
+        if type(adjoint) is Var and adjoint.tape is outer and adjoint.name is None \
+                and labels[index] is not None:
+            adjoint.name = partial(of, labels[index])
+    return traced
+
+
+def trace_backward(fn: Callable[..., Any], wrt: Wrt = None, /, **inputs: Any) -> Trace:
+    """A :class:`Trace` of ``fn``'s backward pass: the computation of its gradient, recorded,
+    with its values named as in the chain rule (:func:`name_backward`).
+
+    Its output is the gradient with respect to ``wrt`` (one name, or a list of
+    names; ``None``: every traced input); with several, their elements side
+    by side, ``∇Loss``.  Draw ``build_graph(t.tape)`` (values only) to see
+    the backward pass with a value on every node.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> def loss(w, x):
+        ...     return tg.name((1.0 - tg.name(w * x, "y")) ** 2, "Loss")
+        >>> t = trace_backward(loss, ["w", "x"], w=1.0, x=2.0)
+        >>> t.value.tolist(), t.output_name
+        ([4.0, 2.0], '∇Loss')
+        >>> t = trace_backward(loss, "w", w=0.25, x=2.0)
+        >>> t.value, t.output_name
+        (-2.0, '∂Loss/∂w')
+    """
+    of: list[str] = []
+
+    def named(**arguments: Any) -> Trace:
+        inner = name_backward(_trace_nested(fn, arguments))
+        of.append(inner.tape.output_name or "output")
+        return inner
+
+    named.traces_itself = True  # type: ignore[attr-defined]
+    gradient = grad(named, wrt)
+    tracer = Tracer()
+    with tracer:
+        arguments = {name: tracer.input(name, value) for name, value in inputs.items()}
+        found = gradient(**arguments)
+        if isinstance(found, dict) and len(found) == 1:
+            found = next(iter(found.values()))
+        if isinstance(found, dict):
+            values = list(found.values())
+            flat = np.stack(values) if not any(shape_of(plain_value(v)) for v in values) \
+                else np.concatenate([np.reshape(value, (-1,)) for value in values])
+            return tracer.finish(flat, name=f"∇{of[-1]}")
+        return tracer.finish(found, name=f"∇{of[-1]}")
+
+
+def _short_labels(tape: Tape) -> list[str | None]:
+    """Each equation's name, or its expression when short and made of named parts."""
+    labels: list[str | None] = []
+    for eq in tape.equations:
+        if eq.name is not None or eq.primitive is None:
+            labels.append(eq.name)
+            continue
+        parts = [labels[x.index] if type(x) is Var else _constant_text(x) for x in eq.inputs]
+        if any(part is None for part in parts):
+            labels.append(None)
+            continue
+        expression = symbols_for(eq, [Label(p) for p in parts], Label("")).render(
+            eq.primitive.display)
+        labels.append(expression if len(expression) <= MAX_EXPRESSION_LABEL else None)
+    return labels
+
+
+def _constant_text(value: Any) -> str | None:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return format_number(value)
+    return None
 
 
 class Hessian:
@@ -354,10 +468,34 @@ def tangents_of(tape: Tape, tangents: Mapping[str, Any]) -> list[Any]:
     return pushed
 
 
+def tangent_graph(traced: Trace, tangents: Mapping[str, Any]) -> nx.MultiDiGraph:
+    """The trace's graph with every node's tangent (forward mode, pushed from the inputs'
+    ``tangents``) next to its gradient (reverse mode): draw it with ``show="tangent"``.
+
+    With one input's tangent set to 1, each node's tangent is d(node)/d(input):
+    forward mode answers "how does every node move when x moves", one input at
+    a time; reverse mode answers "how does the output move with every node",
+    all inputs at once (seed 001: why backpropagation is the efficient one).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda w, x: tg.name(w * x, "G") + w, w=0.5, x=2.0)
+        >>> g = tangent_graph(t, {"w": 1.0})
+        >>> g.nodes["G"]["tangent"], g.nodes["output"]["tangent"], t.grads["w"]
+        (2.0, 3.0, 3.0)
+    """
+    tape = traced.tape
+    return build_graph(tape, traced.adjoints(), tangents=tangents_of(tape, tangents),
+                       tangent_seed=tangents)
+
+
 def _push(eq: Var, position: int, tangent: Any) -> Any:
     """Jᵢ·t for input ``position`` of ``eq`` by transposing its VJP (see :func:`tangents_of`)."""
     out_shape = shape_of(plain_value(eq.value))
     values = [plain_value(x.value) if type(x) is Var else x for x in eq.inputs]
+    if type(tangent) is float and type(values[position]) is float and not out_shape:
+        # Between numbers J is 1×1, its own transpose: J·t is the VJP of t (no probe trace).
+        return autodiff.edge_contribution(eq, position, tangent, values)
     probe = Tracer()
     with probe:
         u = probe.input("u", 0.0 if not out_shape else np.zeros(out_shape))
@@ -369,4 +507,4 @@ def _push(eq: Var, position: int, tangent: Any) -> Any:
 
 
 __all__ = ["CLASSIFICATIONS", "Hessian", "element_labels", "grad", "hessian", "hvp", "jvp",
-           "tangents_of"]
+           "name_backward", "tangent_graph", "tangents_of", "trace_backward"]

@@ -302,6 +302,7 @@ LIBRARY_WORDING: Mapping[str, str] = MappingProxyType({
     "function": "function={}",
     "values only": "show='values'",
     "traceback": "the error's __cause__ holds the full traceback",
+    "max evaluations": "max_evaluations={}",
 })
 """How messages mention the options of :func:`tracegraph.script.load_script`
 (``{}`` is the value); the command line words them as its flags instead."""

@@ -28,6 +28,9 @@ Node attributes:
                   influence the output
     ``shape``, ``dtype``, ``index`` (position on the tape), ``scope`` (tuple of scope names)
     ``value_nonfinite`` / ``grad_nonfinite``  True when NaN or inf is present
+    ``tangent``   forward mode, only when asked (``build_graph(..., tangents=...)``):
+                  d(node)/d(seed direction), same shape as ``value``; the graph's
+                  ``tangent_seed`` holds the inputs' tangents (``{"x": 1.0}``)
 
 Edges go parent → child, keyed by the argument position (``x * x`` has keys
 0 and 1), with attributes:
@@ -66,17 +69,26 @@ import dataclasses
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from .autodiff import edge_contribution, is_finite
+from .bulk import collector_paused
 from .core import Tape, Var, plain_value, shape_of
+from .core.pullback import fit
 from .core.var import add
 from .formula import Label, Symbols, symbols_for, versioned
 from .numbers import format_number
+from .paths import (  # noqa: F401 - the path queries, as tracegraph.graph.count_paths ...
+    PathsBetween,
+    chain_paths,
+    count_paths,
+    strongest_paths,
+    sum_over_paths,
+)
 
 FORMAT_VERSION = 1
 MAX_EXPRESSION_LABEL = 32
@@ -124,10 +136,12 @@ def _plain(value: Any) -> Any:
 
 
 class _GraphBuilder:
-    def __init__(self, tape: Tape, adjoints: Sequence[Any] | None, fold_sums: bool) -> None:
+    def __init__(self, tape: Tape, adjoints: Sequence[Any] | None, fold_sums: bool,
+                 tangents: Sequence[Any] | None = None) -> None:
         self.tape = tape
         self.equations = tape.equations
         self.adjoints = adjoints
+        self.tangents = tangents
         self.fold_sums = fold_sums
         self.graph = nx.MultiDiGraph()
         self.ids: dict[int, str] = {}
@@ -141,6 +155,7 @@ class _GraphBuilder:
         self.constant_labels: dict[str, str] = {}
         self.scopes = tape.scope_table()
         self.folded: set[int] = set()
+        self.rendered: dict[tuple, str] = {}
         self.versions: dict[int, int] = {}
         self.version_counts: dict[str, int] = {}
 
@@ -281,7 +296,8 @@ class _GraphBuilder:
         if tape.output is None:
             self._add_constant_output()
         graph.add_nodes_from(self.node_rows)
-        graph.add_edges_from(self.edge_rows)
+        for parent, child, key, data in self.edge_rows:  # faster than add_edges_from
+            graph.add_edge(parent, child, key, **data)
         graph.graph["output"] = (self.ids[tape.output] if tape.output is not None
                                  else self.node_rows[-1][0])
         return graph
@@ -304,17 +320,19 @@ class _GraphBuilder:
             self.labels[i] = Label(label)
             self._add_node(i, eq, label, label)
             return
-        symbols = symbols_for(eq, labels, Label(""))
+        symbols = _LazySymbols(eq, labels)
         folded_sum = prim is add and len(operands) != 2
-        expr = " + ".join(labels) if folded_sum else symbols.render(prim.display)
+        expr = " + ".join(labels) if folded_sum else self._render(symbols, prim.display, -1)
         label = self._label(eq, expr)
         self.labels[i] = Label(label)
-        symbols.names["out"] = self.labels[i]
+        symbols.set_output(self.labels[i])
         self._add_node(i, eq, label, expr)
-        child_value = eq.value
+        scalar_child = _size_is_one(eq.value)
         upstream = None
         if self.adjoints is not None and i < len(self.adjoints):
             upstream = self.adjoints[i]
+        child_id = self.ids[i]
+        values_of: dict[int, list[Any]] = {}  # input values of each recorded equation used
         for position, (source, via, via_position) in enumerate(operands):
             if folded_sum or via is not eq:
                 formula = "1"
@@ -323,17 +341,20 @@ class _GraphBuilder:
             local = contribution = None
             if type(source) is Var:
                 differentiable = via.primitive.has_gradient(via_position)
-                values = [x.value if type(x) is Var else x for x in via.inputs]
-                if differentiable and _size_is_one(source.value) and _size_is_one(child_value):
-                    unit = 1.0 if not shape_of(child_value) else np.ones(shape_of(child_value))
-                    local = _scalar(edge_contribution(via, via_position, unit, values))
+                values = values_of.get(via.index)
+                if values is None:
+                    values = values_of[via.index] = [
+                        x.value if type(x) is Var else x for x in via.inputs]
+                if differentiable and scalar_child and _size_is_one(source.value):
+                    unit = 1.0 if type(eq.value) is float or not shape_of(eq.value) \
+                        else np.ones(shape_of(eq.value))
+                    local = _scalar(_vjp(via, via_position, unit, values))
                 if self.adjoints is not None:
                     contribution = None if upstream is None or not differentiable else \
-                        edge_contribution(via, via_position, upstream, values)
-                    if contribution is None:
-                        contribution = _zeros_like(_plain(source.value))
-                    contribution = _plain(contribution)
-            self.edge_rows.append((parent_ids[position], self.ids[i], position, dict(
+                        _vjp(via, via_position, upstream, values)
+                    contribution = _zeros_like(_plain(source.value)) if contribution is None \
+                        else _plain(contribution)
+            self.edge_rows.append((parent_ids[position], child_id, position, dict(
                 position=position, formula=formula, local=local, contribution=contribution)))
 
     def _add_constant_output(self) -> None:
@@ -370,24 +391,82 @@ class _GraphBuilder:
                 grad = _zeros_like(_plain(eq.value))
             grad = _plain(grad)
         value = _plain(eq.value)
-        self.node_rows.append((self.ids[i], dict(
+        row = dict(
             kind=kind, op=eq.op, label=label, name=eq.name, expr=expr,
             value=value, grad=grad, shape=tuple(shape_of(value)), dtype=_dtype_of(value),
             index=i, scope=self.scopes.get(i, ()), value_nonfinite=not is_finite(value),
             grad_nonfinite=grad is not None and not is_finite(grad),
-        )))
+        )
+        if self.tangents is not None:
+            tangent = self.tangents[i] if i < len(self.tangents) else None
+            row["tangent"] = _zeros_like(value) if tangent is None else _plain(tangent)
+        self.node_rows.append((self.ids[i], row))
 
-    def _formula(self, prim: Any, symbols: Symbols, position: int) -> str:
+    def _formula(self, prim: Any, symbols: _LazySymbols, position: int) -> str:
         template = prim.formula(position)
         if template is None:
             return "no gradient"
-        if prim.variadic:
-            symbols = dataclasses.replace(symbols, position=position)
-        return symbols.render(template)
+        return self._render(symbols, template, position if prim.variadic else -1)
+
+    def _render(self, symbols: _LazySymbols, template: Any, position: int) -> str:
+        """A display or formula template filled in; a loop renders the same text with the
+        same labels over and over, so plain templates are remembered by their fields."""
+        key = symbols.key(template, position)
+        if key is None:
+            return symbols.full(position).render(template)
+        text = self.rendered.get(key)
+        if text is None:
+            text = self.rendered[key] = symbols.full(position).render(template)
+        return text
+
+
+class _LazySymbols:
+    """The :class:`~tracegraph.formula.Symbols` of one equation, built only when a template
+    needs rendering (not when its text is remembered)."""
+
+    __slots__ = ("eq", "labels", "out", "symbols")
+
+    def __init__(self, eq: Var, labels: list[Label]) -> None:
+        self.eq, self.labels, self.out = eq, labels, Label("")
+        self.symbols: Symbols | None = None
+
+    def set_output(self, label: Label) -> None:
+        self.out = label
+        if self.symbols is not None:
+            self.symbols.names["out"] = label
+
+    def key(self, template: Any, position: int) -> tuple | None:
+        """What a plain template's text depends on, or None (a callable, or params)."""
+        if type(template) is not str or self.eq.params:
+            return None
+        return (template, self.eq.primitive.name, position, self.out, *self.labels)
+
+    def full(self, position: int) -> Symbols:
+        if self.symbols is None:
+            self.symbols = symbols_for(self.eq, self.labels, self.out)
+        if position >= 0:
+            return dataclasses.replace(self.symbols, position=position)
+        return self.symbols
 
 
 def _scalar(value: Any) -> float:
+    if type(value) is float:
+        return value
     return float(np.asarray(_plain(value)).reshape(()))
+
+
+def _vjp(eq: Var, position: int, upstream: Any, values: list[Any]) -> Any:
+    """upstream × local along one edge; between Python floats the rule's VJP is called
+    directly (the common case of long scalar chains), else through the general path."""
+    prim = eq.primitive
+    if type(upstream) is float and type(values[position]) is float and not prim.variadic:
+        try:
+            found = prim.vjps[position](upstream, eq.value, *values, **(eq.params or {}))
+        except (ZeroDivisionError, OverflowError):
+            pass  # the general path redoes it with numpy scalars (a flagged inf/nan)
+        else:
+            return found if found is None or type(found) is float else fit(found, values[position])
+    return edge_contribution(eq, position, upstream, values)
 
 
 def _finite_or_object(value: Any) -> bool:
@@ -398,11 +477,15 @@ def _finite_or_object(value: Any) -> bool:
 
 
 def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
-                fold_sums: bool = True) -> nx.MultiDiGraph:
+                fold_sums: bool = True, tangents: Sequence[Any] | None = None,
+                tangent_seed: Mapping[str, Any] | None = None) -> nx.MultiDiGraph:
     """The annotated graph of a finished tape (see the module docstring for the schema).
 
     ``adjoints`` are d output / d node for every equation (from
     :func:`tracegraph.autodiff.backward`), or ``None`` for values only.
+    ``tangents`` (from :func:`tracegraph.calculus.tangents_of`, forward mode)
+    add a ``tangent`` to every node, and ``tangent_seed`` (the inputs'
+    tangents they were pushed from) says which direction they are along.
     Usually reached as ``trace.graph`` (cached).
 
     Example:
@@ -414,11 +497,12 @@ def build_graph(tape: Tape, adjoints: Sequence[Any] | None = None, *,
     """
     # Contributions are recomputed here; any NaN/inf they hold was already
     # reported by the backward pass, so numpy's warnings would only repeat it.
-    with np.errstate(all="ignore"):
-        return _GraphBuilder(tape, adjoints, fold_sums).build()
-
-
-# --------------------------------------------------------------------------- queries
+    with np.errstate(all="ignore"), collector_paused():
+        graph = _GraphBuilder(tape, adjoints, fold_sums, tangents).build()
+    if tangents is not None:
+        graph.graph["tangent_seed"] = {name: _plain(value)
+                                       for name, value in (tangent_seed or {}).items()}
+    return graph
 
 
 def display_names(graph: nx.MultiDiGraph) -> dict[str, str]:
@@ -438,165 +522,158 @@ def display_names(graph: nx.MultiDiGraph) -> dict[str, str]:
             for node, data in graph.nodes(data=True)}
 
 
-def chain_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
-                limit: int = 1000) -> list[list[tuple[str, str, int]]]:
-    """Chain-rule paths (as edge lists) from ``source`` to ``target`` (default: the
-    output), at most ``limit`` of them, in depth-first order.
+def output_id(tape: Tape) -> str:
+    """The id the output will have in :func:`build_graph`'s graph, without building it.
 
-    Along a path the product of the edges' local derivatives is that path's
-    share of d target / d source; the shares sum to the gradient.  The number
-    of paths can grow exponentially with depth: :func:`count_paths` counts
-    them without listing, :func:`strongest_paths` lists the largest shares.
+    Ids come from names in tape order, so the output's is known after one pass
+    over the names (a constant output, rare, is only named by a full build).
 
     Example:
         >>> import tracegraph as tg
-        >>> t = tg.trace(lambda x: x * x, x=3.0)
-        >>> [[k for _, _, k in p] for p in chain_paths(t.graph, "x")]
-        [[0], [1]]
+        >>> t = tg.trace(lambda x: tg.name(tg.name(x * 2.0, "y") * 3.0, "y"), x=1.0)
+        >>> output_id(t.tape), t.graph.graph["output"]
+        ('y#2', 'y#2')
     """
-    target = target if target is not None else graph.graph["output"]
-    paths = []
-    for path in nx.all_simple_edge_paths(graph, source, target):
-        paths.append(path)
-        if len(paths) >= limit:
-            break
-    return paths
-
-
-def _between_nodes(graph: nx.MultiDiGraph, source: str, target: str) -> list[str]:
-    """Nodes on some path source → target, in topological order."""
-    if source == target:
-        return [source]
-    if source not in nx.ancestors(graph, target):
-        return []
-    keep = (nx.descendants(graph, source) | {source}) & (nx.ancestors(graph, target) | {target})
-    # Nodes are stored in tape order (constants first), which is a topological order.
-    return [node for node in graph.nodes if node in keep]
-
-
-def count_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None) -> int:
-    """How many chain-rule paths lead from ``source`` to ``target``, by dynamic
-    programming over the DAG (never by listing them).
-
-    Example:
-        >>> import tracegraph as tg
-        >>> def f(x):
-        ...     for _ in range(40):
-        ...         x = x * x          # two edges per step: 2⁴⁰ paths
-        ...     return x
-        >>> count_paths(tg.trace(f, x=1.0).graph, "x")
-        1099511627776
-    """
-    target = target if target is not None else graph.graph["output"]
-    order = _between_nodes(graph, source, target)
-    count = dict.fromkeys(order, 0)
-    if not order:
-        return 0
-    count[source] = 1
-    for node in order:
-        if count[node]:
-            for _, child, _ in graph.out_edges(node, keys=True):
-                if child in count:
-                    count[child] += count[node]
-    return count[target]
-
-
-def strongest_paths(graph: nx.MultiDiGraph, source: str, target: str | None = None,
-                    k: int = 20) -> list[tuple[list[tuple[str, str, int]], float]]:
-    """The ``k`` chain-rule paths with the largest shares |Π local derivatives|,
-    largest first, as ``(edges, share)``, by dynamic programming (k best per node).
-
-    Every local derivative on the way must be a number (scalar edges); returns
-    ``[]`` when one is not (an array edge: shares are products of Jacobians).
-
-    Example:
-        >>> import tracegraph as tg
-        >>> t = tg.trace(lambda x: tg.name(x * 3.0, "a") + tg.name(x * 0.5, "b"), x=1.0)
-        >>> [(p[0][1], share) for p, share in strongest_paths(t.graph, "x")]
-        [('a', 3.0), ('b', 0.5)]
-    """
-    target = target if target is not None else graph.graph["output"]
-    order = _between_nodes(graph, source, target)
-    if not order or source == target:
-        return []
-    position = {node: i for i, node in enumerate(order)}
-    # best[node]: up to k entries (|share|, share, predecessor node, edge key, entry index)
-    best: dict[str, list[tuple[float, float, str | None, int, int]]] = {
-        source: [(1.0, 1.0, None, -1, -1)]}
-    for node in order[1:]:
-        candidates = []
-        for parent, _, key, local in graph.in_edges(node, keys=True, data="local"):
-            if parent not in position or parent not in best:
-                continue
-            if local is None:
-                return []
-            for index, (_, share, _, _, _) in enumerate(best[parent]):
-                product = share * float(local)
-                candidates.append((abs(product), product, parent, key, index))
-        candidates.sort(key=lambda entry: (-entry[0], position[entry[2]], entry[3], entry[4]))
-        best[node] = candidates[:k]
-    paths = []
-    for magnitude, share, parent, key, index in best.get(target, []):
-        edges = []
-        node = target
-        while parent is not None:
-            edges.append((parent, node, key))
-            node, (_, _, parent, key, index) = parent, best[parent][index]
-        paths.append((edges[::-1], share))
-    return paths
+    if tape.output is None or tape.is_lifted(tape.output):
+        return build_graph(tape).graph["output"]
+    builder = _GraphBuilder(tape, None, fold_sums=True)
+    # Folded partial sums are unnamed, and an unnamed node's id depends only on the names.
+    builder._assign_ids(tape.relevant())
+    return builder.ids[tape.output]
 
 
 # --------------------------------------------------------------------------- export
 
 
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
+ARRAY_SUMMARY = "array summary"
+"""The ``summary`` field of an array left out of JSON (see :func:`to_node_link`)."""
+
+
+class _Encoder:
+    """Values as JSON-ready data; arrays over ``max_elements`` elements as a summary."""
+
+    def __init__(self, max_elements: int | None) -> None:
+        self.max_elements = max_elements
+        self.summarised = 0
+
+    def __call__(self, value: Any) -> Any:
+        if type(value) is float:  # most values: skip the other checks
+            return value if math.isfinite(value) else self._nonfinite(value)
+        if value is None or isinstance(value, (bool, str, int)):
+            return value
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            return value if math.isfinite(value) else self._nonfinite(value)
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, np.ndarray):
+            if value.dtype == object:
+                return repr(value)
+            if self.max_elements is not None and value.size > self.max_elements:
+                return self._summary(value)
+            return [self(v) for v in value.tolist()] if value.ndim else self(value[()])
+        if isinstance(value, (list, tuple)):
+            return [self(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): self(v) for k, v in value.items()}
+        return repr(value)
+
+    def attributes(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A node's or edge's attributes, encoded (strings and finite floats as they are)."""
+        encoded = {}
+        for key, value in data.items():
+            kind = type(value)
+            if kind is str or value is None or kind is bool or kind is int or (
+                    kind is float and value - value == 0.0):  # finite: inf − inf is NaN
+                encoded[key] = value
+            else:
+                encoded[key] = self(value)
+        return encoded
+
+    @staticmethod
+    def _nonfinite(value: float) -> str:
         if math.isnan(value):
             return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            return repr(value)
-        return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value[()])
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return repr(value)
+        return "Infinity" if value > 0 else "-Infinity"
+
+    def _summary(self, array: np.ndarray) -> dict[str, Any]:
+        self.summarised += 1
+        numbers = array.astype(float, copy=False).ravel() if array.dtype.kind in "fiub" \
+            else None
+        summary: dict[str, Any] = {"summary": ARRAY_SUMMARY, "shape": list(array.shape),
+                                   "dtype": array.dtype.name, "size": int(array.size)}
+        if numbers is not None:
+            finite = numbers[np.isfinite(numbers)]
+            summary.update(
+                nonfinite=int(numbers.size - finite.size),
+                min=self(finite.min()) if finite.size else None,
+                max=self(finite.max()) if finite.size else None,
+                mean=self(finite.mean()) if finite.size else None,
+                norm=self(np.linalg.norm(finite)),
+                first=[self(v) for v in numbers[:5].tolist()])
+        return summary
 
 
-def to_node_link(graph: nx.MultiDiGraph) -> dict[str, Any]:
+def to_node_link(graph: nx.MultiDiGraph, *, max_elements: int | None = None) -> dict[str, Any]:
     """The graph as a JSON-ready node-link dict (arrays become nested lists;
     NaN and infinities become the strings ``"NaN"``, ``"Infinity"``).
 
+    With ``max_elements``, an array with more elements is written as a summary
+    instead (``{"summary": "array summary", "shape", "dtype", "size",
+    "nonfinite", "min", "max", "mean", "norm", "first"}``: the first five
+    elements in C order), and the graph's ``max_elements`` says so.
+
     Example:
-        >>> import tracegraph as tg
+        >>> import numpy as np, tracegraph as tg
         >>> data = to_node_link(tg.trace(lambda x: x * 2.0, x=1.0).graph)
         >>> sorted(data)[:3], data["graph"]["output"]
         (['directed', 'edges', 'graph'], 'output')
+        >>> t = tg.trace(lambda x: np.sum(x * 2.0), x=np.arange(8.0))
+        >>> summary = to_node_link(t.graph, max_elements=4)["nodes"][0]["value"]
+        >>> summary["shape"], summary["max"], summary["first"]
+        ([8], 7.0, [0.0, 1.0, 2.0, 3.0, 4.0])
     """
-    data = nx.node_link_data(graph, edges="edges")
-    return _jsonable(data)
+    encode = _Encoder(max_elements)
+    # networkx's node_link_data layout (read back by nx.node_link_graph), built directly:
+    # encoding while copying halves the time on big graphs.
+    with collector_paused():
+        data = {
+            "directed": True, "multigraph": True, "graph": encode(dict(graph.graph)),
+            "nodes": [{**encode.attributes(attrs), "id": encode(node)}
+                      for node, attrs in graph.nodes(data=True)],
+            "edges": [{**encode.attributes(attrs), "source": encode(parent),
+                       "target": encode(child), "key": encode(key)}
+                      for parent, child, key, attrs in graph.edges(keys=True, data=True)],
+        }
+    if max_elements is not None:
+        data["graph"]["max_elements"] = max_elements
+        data["graph"]["summarised_arrays"] = encode.summarised
+    return data
 
 
-def to_json(graph: nx.MultiDiGraph, *, indent: int | None = 1) -> str:
-    """The graph as deterministic node-link JSON text (no pickle).
+def to_json(graph: nx.MultiDiGraph, *, indent: int | None = 1,
+            max_elements: int | None = None) -> str:
+    """The graph as deterministic node-link JSON text (no pickle); ``max_elements``
+    summarises bigger arrays (see :func:`to_node_link`).
 
     Example:
         >>> import json, tracegraph as tg
         >>> json.loads(to_json(tg.trace(lambda x: x + 1.0, x=1.0).graph))["directed"]
         True
     """
-    return json.dumps(to_node_link(graph), indent=indent, ensure_ascii=False, sort_keys=False)
+    return json_text(to_node_link(graph, max_elements=max_elements), indent=indent)
+
+
+def json_text(data: dict[str, Any], *, indent: int | None = 1) -> str:
+    """Node-link data (from :func:`to_node_link`) as JSON text, as :func:`to_json` writes it.
+
+    Example:
+        >>> json_text({"directed": True}, indent=None)
+        '{"directed": true}'
+    """
+    return json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=False)
 
 
 def from_json(text: str) -> nx.MultiDiGraph:

@@ -79,7 +79,7 @@ def fence_format(source: str, language: str, class_name: str, options: dict[str,
         >>> print(page.replace("<pre>", "\\n<pre>"))
         <div class="tracegraph tracegraph-error"><p>tracegraph could not draw this diagram:</p>
         <pre>show: 'all-of-it' is not a display mode
-          how to fix: use one of all, values, grads, local, flow</pre></div>
+          how to fix: use one of all, values, grads, local, flow, tangent</pre></div>
     """
     given = {**options, **kwargs.get("attrs", {})}
     try:

@@ -284,13 +284,18 @@ class Trace:
         tape = self.tape
         if tape.output is None:
             self._adjoints = []
+        elif tape.parent is not None:
+            # A nested trace: its adjoints are values of the enclosing trace, which holds
+            # them anyway, so all are kept (a second pass would record the backward pass
+            # on the enclosing trace twice).
+            self._adjoints = autodiff.backward(tape.equations, tape.output, self._seed)
         else:
             # Only the inputs' adjoints are kept: intermediate ones are released as soon
             # as they are used, so peak memory stays near the forward pass's.  The graph
             # recomputes them all when it is built (see adjoints()).
             self._adjoints = autodiff.backward(tape.equations, tape.output, self._seed,
                                                keep=tape.inputs.values())
-        self._full_adjoints = None
+        self._full_adjoints = self._adjoints if tape.parent is not None else None
         self._grads = None
         self.__dict__.pop("graph", None)
         self._report_backward_nonfinite()

@@ -37,7 +37,7 @@ from ..core import (
     shape_of,
     unwrap_constant,
 )
-from ..errors import TracegraphError
+from ..errors import TracegraphError, mention
 from .differences import DEFAULT_STEP, Replay, classify, probe, relative, sample_elements
 from .report import NumericReport
 from .results import NumericResult
@@ -48,7 +48,7 @@ from .subject import Recorded, Traced
 def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
                   step: float | None = None, rtol: float | None = None,
                   atol: float | None = None, max_elements: int | None = None,
-                  order: int = 1) -> NumericReport:
+                  order: int = 1, max_evaluations: int | None = None) -> NumericReport:
     """Compare the engine's derivatives with central finite differences.
 
     ``order=2`` checks second derivatives instead: every Hessian column
@@ -78,6 +78,13 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
     from each primitive's ``kink``) is reported as ``"not differentiable
     here"``, not as wrong.  For an array output pass ``seed`` (the output's
     shape): the check is then on d(seed·output)/d(input).
+
+    ``max_evaluations`` bounds the work on big traces (first order): each
+    input's check replays the operations after it (four times per element),
+    each edge check costs about :data:`EDGE_COST` operations.  Past the budget
+    the inputs with the largest gradients are checked (at least one) and a
+    sample of the edges in which every rule appears; the report's notes say
+    what was left out.
 
     Example:
         >>> import numpy as np, tracegraph as tg
@@ -109,12 +116,57 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
     adjoints = autodiff.backward(replay.nodes, output, seed)
     results: list[NumericResult] = []
     notes: list[str] = []
-    for name, leaf in tape.inputs.items():
+    chosen, left = _inputs_within(tape, adjoints, max_elements, max_evaluations, notes)
+    for name, leaf in chosen:
         results.extend(_input_checks(replay, name, leaf, adjoints, relative_step, rtol, atol,
                                      max_elements, notes))
     if edges:
-        results.extend(_edge_checks(replay, relative_step, rtol, atol))
+        results.extend(_edge_checks(replay, relative_step, rtol, atol, left, notes))
     return NumericReport(results, relative_step, notes)
+
+
+EDGE_COST = 50
+"""What one edge check costs, in replayed operations (it builds random directions, calls
+the rule's VJP and its implementation four times): measured, for ``max_evaluations``."""
+
+
+def _inputs_within(tape: Tape, adjoints: list[Any], max_elements: int,
+                   budget: int | None, notes: list[str]
+                   ) -> tuple[list[tuple[str, int]], int | None]:
+    """The inputs to check (tape order) and what is left of the budget for the edges.
+
+    An input's cost is 4 replays per checked element of at most the operations
+    after it; past the budget the largest gradients go first, at least one.
+    """
+    inputs = list(tape.inputs.items())
+    if budget is None:
+        return inputs, None
+    output = tape.output
+
+    def elements(leaf: int) -> int:
+        return min(max(1, math.prod(shape_of(tape.equations[leaf].value))), max_elements)
+
+    def largest(leaf: int) -> float:
+        gradient = adjoints[leaf] if leaf < len(adjoints) else None
+        if gradient is None:
+            return 0.0
+        magnitude = np.max(np.abs(np.asarray(gradient, dtype=float)), initial=0.0)
+        return float(magnitude) if np.isfinite(magnitude) else math.inf
+
+    cost = {leaf: 4 * elements(leaf) * max(0, output - leaf) for _, leaf in inputs}
+    total = sum(cost.values())
+    if total <= budget:
+        return inputs, budget - total
+    chosen: set[int] = set()
+    spent = 0
+    for _, leaf in sorted(inputs, key=lambda item: (-largest(item[1]), item[1])):
+        if not chosen or spent + cost[leaf] <= budget:
+            chosen.add(leaf)
+            spent += cost[leaf]
+    notes.append(f"finite differences: checked {len(chosen):,} of {len(inputs):,} inputs, those "
+                 "with the largest gradients (each check replays the operations after the "
+                 f"input; {mention('max evaluations', 'N')} sets how many operations)")
+    return [(name, leaf) for name, leaf in inputs if leaf in chosen], max(0, budget - spent)
 
 
 def _input_checks(replay: Replay, name: str, leaf: int, adjoints: list[Any],
@@ -148,20 +200,46 @@ def _input_checks(replay: Replay, name: str, leaf: int, adjoints: list[Any],
                             verdict, note)
 
 
-def _edge_checks(replay: Replay, relative_step: float, rtol: float, atol: float
+def _edge_checks(replay: Replay, relative_step: float, rtol: float, atol: float,
+                 budget: int | None = None, notes: list[str] | None = None
                  ) -> Iterator[NumericResult]:
+    candidates = []
     for index in replay.relevant:
         node = replay.nodes[index]
         if node.primitive is None or index not in replay.ids:
             continue
-        values = autodiff.input_values(node)
         for position, x in enumerate(node.inputs):
             if type(x) is not Var or x.index not in replay.ids:
                 continue
-            if node.primitive.vjp(position) is None:
+            if not node.primitive.has_gradient(position):
                 continue
-            yield _edge_check(replay, node, position, values, replay.edge_key(node, position),
-                              relative_step, rtol, atol)
+            candidates.append((node, position))
+    chosen = candidates if budget is None else _edge_sample(candidates, budget // EDGE_COST)
+    if len(chosen) < len(candidates) and notes is not None:
+        notes.append(f"finite differences: checked {len(chosen):,} of {len(candidates):,} "
+                     "edges, spread along the tape, every rule among them "
+                     f"({mention('max evaluations', 'N')} sets how many operations)")
+    for node, position in chosen:
+        yield _edge_check(replay, node, position, autodiff.input_values(node),
+                          replay.edge_key(node, position), relative_step, rtol, atol)
+
+
+def _edge_sample(candidates: list[tuple[Var, int]], count: int) -> list[tuple[Var, int]]:
+    """At most ``count`` edges (at least one per rule and argument position), spread along
+    the tape: the edges of each rule are taken evenly spaced, rules in turn."""
+    if len(candidates) <= count:
+        return candidates
+    by_rule: dict[tuple[str, int], list[tuple[Var, int]]] = {}
+    for node, position in candidates:
+        by_rule.setdefault((node.primitive.name, position), []).append((node, position))
+    per_rule = max(1, count // len(by_rule))
+    chosen: dict[tuple[int, int], tuple[Var, int]] = {}
+    for edges in by_rule.values():
+        take = min(len(edges), per_rule)
+        for i in range(take):
+            node, position = edges[round(i * (len(edges) - 1) / (take - 1)) if take > 1 else 0]
+            chosen[node.index, position] = (node, position)
+    return [chosen[key] for key in sorted(chosen)]
 
 
 def _edge_check(replay: Replay, node: Var, position: int, values: list[Any], key: int | None,

@@ -29,7 +29,8 @@ import typer
 
 from .. import __version__
 
-COMMAND_MODULES = ("render", "explain", "paths", "export", "check", "rules", "descend")
+COMMAND_MODULES = ("render", "explain", "paths", "export", "check", "hessian", "rules",
+                   "descend")
 """Modules of this package that each define one command, in ``--help`` order."""
 
 app = typer.Typer(

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,8 +24,9 @@ from rich.markup import escape
 from rich.text import Text
 
 from ..diagram.options import SUFFIX_ALIASES
-from ..errors import NonFiniteWarning, TracegraphError, worded
+from ..errors import NonFiniteWarning, OverrideError, TracegraphError, UserCodeError, worded
 from ..script import ScriptResult, load_script, parse_override, require_gradients
+from ..trace import Trace
 from . import exit_codes
 from .exit_codes import CommandError, OutputError
 
@@ -35,6 +36,7 @@ FLAG_WORDING = {
     "function": "--function {}",
     "values only": "render --show values, export",
     "traceback": "run with --debug for the full traceback",
+    "max evaluations": "--max-evaluations {}",
 }
 """How the command words the library's options in messages (:func:`tracegraph.errors.mention`)."""
 
@@ -122,14 +124,26 @@ def _console(*, stderr: bool) -> Console:
 
 
 @contextlib.contextmanager
-def progress(message: str) -> Iterator[None]:
-    """A spinner on stderr while the block runs, only when stderr is a terminal."""
+def progress(message: str, *, runs_user_code: bool = False) -> Iterator[None]:
+    """A spinner on stderr while the block runs, only when stderr is a terminal.
+
+    ``runs_user_code``: the block runs the file's own code, which may ask for
+    input (``input("n? ")``); then there is no spinner when standard input is a
+    terminal, since it would draw over the prompt and the file would look hung.
+    """
     console = stderr_console()
-    if not console.is_terminal:
+    if not console.is_terminal or (runs_user_code and _stdin_is_terminal()):
         yield
         return
     with console.status(escape(message), spinner="dots"):
         yield
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def say(message: str) -> None:
@@ -196,8 +210,8 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
     """
     overrides = dict(parse_override(text) for text in sets or ())
     names = [name.strip() for name in (wrt or "").split(",") if name.strip()]
-    with progress(f"Tracing {file}"), warnings.catch_warnings(record=True) as caught, \
-            contextlib.redirect_stdout(sys.stderr):
+    with progress(f"Tracing {file}", runs_user_code=True), \
+            warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("always")
         result = load_script(file, overrides=overrides, output=output, function=function,
                              wrt=names)
@@ -205,6 +219,8 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
         if message:
             note(f"warning: {message}")
     note(result.describe_output())
+    with progress(f"Building the graph of {file}"):
+        _ = result.trace.graph  # built here, once (it is cached), so its progress is shown
     return result
 
 
@@ -216,6 +232,33 @@ def _warning_text(caught: warnings.WarningMessage, file: Path) -> str:
     if Path(caught.filename).resolve() == file.resolve():
         return f"{caught.category.__name__}: {caught.message} (at {file}:{caught.lineno})"
     return ""
+
+
+def traced_file(file: Path, *, output: str | None = None, function: str | None = None
+                ) -> Callable[..., Trace]:
+    """The file as a function of its inputs, for second derivatives (``tg.hessian``,
+    ``tg.grad``): it runs again with its inputs replaced by the values given (traced
+    values of an enclosing trace), and its own trace stands in for the function
+    (``traces_itself``), so its backward pass is recorded by the enclosing trace."""
+    def run(**inputs: Any) -> Trace:
+        try:
+            return load_script(file, overrides=inputs, output=output, function=function).trace
+        except OverrideError:
+            raise CommandError(
+                f"{file} traces itself (it calls tracegraph.trace), so tracegraph cannot "
+                "run it again with its inputs traced, which second derivatives need",
+                hint="let tracegraph trace the file: bind the inputs at the top level "
+                "(x = 1.0), or define `inputs = {...}` and the function") from None
+        except UserCodeError as err:
+            if isinstance(err.__cause__, EOFError):
+                raise UserCodeError(
+                    err.message, hint="second derivatives run the file once more, and it "
+                    "read standard input again: give the value in the file or with --set "
+                    "instead") from err.__cause__
+            raise
+
+    run.traces_itself = True  # type: ignore[attr-defined]
+    return run
 
 
 def load_with_gradients(file: Path, **options: Any) -> ScriptResult:
@@ -243,12 +286,17 @@ def parse_wrt(result: ScriptResult, wrt: str | None) -> list[str] | None:
     return names
 
 
-def check_node(result: ScriptResult, node: str, option: str) -> str:
-    """``node`` if the graph has it, else a :class:`CommandError` naming the closest ones."""
-    graph = result.trace.graph
-    found = result.node_id(node)  # a name means its last version; h@12, h#2, h₂ name others
-    if found is not None:
-        return found
+def check_node(result: ScriptResult, node: str, option: str, graph: Any = None) -> str:
+    """``node`` if the graph (default: the file's) has it, else a :class:`CommandError`
+    naming the closest ones.  In the file's graph a name means its last version, and
+    ``h@12``, ``h#2``, ``h₂`` name the others."""
+    if graph is None:
+        graph = result.trace.graph
+        found = result.node_id(node)
+        if found is not None:
+            return found
+    elif node in graph:
+        return node
     nodes = [(str(n), data["label"]) for n, data in graph.nodes(data=True)
              if data["kind"] != "constant"]
     close = difflib.get_close_matches(node, [n for n, _ in nodes], n=3)

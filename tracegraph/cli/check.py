@@ -89,6 +89,12 @@ MarkdownOption = Annotated[bool, typer.Option(
 VerboseOption = Annotated[bool, typer.Option(
     "--verbose", "-v",
     help="Explain every wrong claim, also those that only inherit an earlier wrong step.")]
+MaxEvaluationsOption = Annotated[int, typer.Option(
+    "--max-evaluations", min=0, metavar="N",
+    help="With --numeric, at most about N replayed operations: on big traces the inputs with "
+    "the largest gradients and a sample of edges covering every rule are checked; 0 checks "
+    "everything [dim](default 2,000,000: a few seconds)[/].")]
+DEFAULT_MAX_EVALUATIONS = 2_000_000
 RtolOption = Annotated[float, typer.Option(
     "--rtol", min=0.0, help="Relative tolerance of a correct claim (float32 values get at "
     "least 128 units in the last place).")]
@@ -101,6 +107,7 @@ def command(
     numeric: NumericOption = False,
     order: OrderOption = 1,
     edges: EdgesOption = True,
+    max_evaluations: MaxEvaluationsOption = DEFAULT_MAX_EVALUATIONS,
     render: RenderOption = None,
     markdown: MarkdownOption = False,
     verbose: VerboseOption = False,
@@ -159,7 +166,8 @@ def command(
         if numeric:
             require_gradients(result)
             with progress("Comparing with finite differences"):
-                numeric_report = numeric_check(result.trace, edges=edges, order=order)
+                numeric_report = numeric_check(result.trace, edges=edges, order=order,
+                                               max_evaluations=max_evaluations or None)
             _print_numeric(numeric_report, markdown)
             exit_code = max(exit_code, exit_codes.for_outcome(numeric_report.outcome))
             marks.append(numeric_report.marks())

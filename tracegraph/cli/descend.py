@@ -19,14 +19,13 @@ from ..descent.optimizers import RULES, Settings
 from ..descent.optional import MissingExtraError
 from ..descent.run import Descent, minimise
 from ..errors import TracegraphError
-from ..numbers import format_number
-from ..numbers import value_summary
+from ..numbers import format_number, value_summary
 from ._common import (
-    OutputError,
     CommandError,
     DebugOption,
     FileArgument,
     FunctionOption,
+    OutputError,
     OutputNodeOption,
     SetOption,
     check_output_path,

@@ -1,4 +1,9 @@
-"""``tracegraph paths FILE --from NAME``: the chain rule as a sum over paths."""
+"""``tracegraph paths FILE --from NAME``: the chain rule as a sum over paths.
+
+Paths are counted and summed by dynamic programming over the graph, never by
+listing them (their number grows exponentially with depth); only the ``--limit``
+largest shares are listed, found the same way (:class:`tracegraph.paths.PathsBetween`).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ import typer
 
 from ..errors import NotDifferentiatedError
 from ..formula import partial
-from ..graph import chain_paths, display_names
+from ..graph import display_names
 from ..numbers import value_summary
+from ..paths import PathsBetween
 from ..script import ScriptResult
 from ._common import (
     CommandError,
@@ -24,6 +30,7 @@ from ._common import (
     SetOption,
     check_node,
     load_with_gradients,
+    progress,
     reporting,
     say,
 )
@@ -35,8 +42,9 @@ EPILOG = (
     "  tracegraph paths examples/neuron.py --from w1 --to S\n\n"
     "  tracegraph paths examples/mlp.py --from W1 --limit 5"
 )
-DEFAULT_LIMIT = 50
-COUNT_AT_MOST = 1000
+DEFAULT_LIMIT = 20
+FACTORS_SHOWN = 12
+"""A longer path shows its first and last FACTORS_SHOWN / 2 local derivatives."""
 
 Edge = tuple[str, str, int]
 
@@ -50,19 +58,23 @@ def command(
         "--to", metavar="NAME", show_default=False,
         help="The node the paths end at [dim](default: the output)[/].")] = None,
     limit: Annotated[int, typer.Option(
-        "--limit", min=1, help="Show at most this many paths.")] = DEFAULT_LIMIT,
+        "--limit", "-k", min=1, metavar="K",
+        help="List the K paths with the largest shares; the others are counted and summed, "
+        "not listed.")] = DEFAULT_LIMIT,
     sets: SetOption = None,
     output: OutputNodeOption = None,
     function: FunctionOption = None,
     precision: PrecisionOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """List every chain-rule path between two nodes and check that they add up to the gradient.
+    """The chain rule as a sum over paths: the strongest paths between two nodes, and the sum.
 
     Along each path the local derivatives multiply (the chain rule); the
     products of all paths add up to the derivative (the multivariable chain
-    rule).  Both the sum and the derivative from the backward pass are
-    printed, so you can see they agree.
+    rule).  Paths are counted and summed without listing them, so this works
+    on any trace; the --limit paths with the largest |product| are listed,
+    largest first.  The sum and the derivative from the backward pass are
+    both printed, so you can see they agree.
 
     Example:
         >>> import pathlib, tempfile
@@ -80,7 +92,9 @@ def command(
         source = check_node(result, source, "--from")
         target = check_node(result, target or result.output, "--to")
         _check_ends(result, source, target)
-        _report(result, source, target, limit, precision or 4)
+        with progress("Counting paths"):
+            report = _Report(result, source, target, limit, precision or 4)
+        report.print()
 
 
 def _check_ends(result: ScriptResult, source: str, target: str) -> None:
@@ -96,51 +110,105 @@ def _check_ends(result: ScriptResult, source: str, target: str) -> None:
             "not a sum of numbers", hint="choose a scalar node (the output is the default)")
 
 
-def _report(result: ScriptResult, source: str, target: str, limit: int, precision: int) -> None:
-    graph = result.trace.graph
-    label = display_names(graph)
-    what = partial(label[target], label[source])
-    if source == target:
-        say(f"{what} = 1: a node's derivative with respect to itself (no edges to follow).")
-        return
-    found = chain_paths(graph, source, target, limit=max(limit + 1, COUNT_AT_MOST))
-    derivative = _derivative(result, source, target)
-    if not found:
-        say(f"{label[source]} does not lead to {label[target]}: no path, so {what} = 0.")
-        return
-    shown = found[:limit]
-    say(_count(found, limit, f"from {label[source]} to {label[target]}"))
-    shares = []
-    for number, path in enumerate(shown, 1):
+class _Report:
+    """Everything ``paths`` prints, computed before anything is printed."""
+
+    def __init__(self, result: ScriptResult, source: str, target: str, limit: int,
+                 precision: int) -> None:
+        self.graph = graph = result.trace.graph
+        self.label = display_names(graph)
+        self.source, self.target, self.limit, self.precision = source, target, limit, precision
+        self.what = partial(self.label[target], self.label[source])
+        between = PathsBetween(graph, source, target)
+        self.count = between.count()
+        self.total = between.total() if self.count else 0.0
+        # Numbers on every edge: rank by share.  Arrays on the way: shares are
+        # Jacobian products, so the first paths found are listed, with formulas only.
+        self.scalar = self.total is not None
+        if not self.count or source == target:
+            self.shown: list[tuple[list[Edge], float | None]] = []
+        elif self.scalar:
+            self.shown = list(between.strongest(limit))
+        else:
+            self.shown = [(path, None) for path in between.first(limit)]
+        self.derivative = _derivative(result, source, target) if self.count else None
+
+    def print(self) -> None:
+        label, what = self.label, self.what
+        if self.source == self.target:
+            say(f"{what} = 1: a node's derivative with respect to itself (no edges to follow).")
+            return
+        if not self.count:
+            say(f"{label[self.source]} does not lead to {label[self.target]}: no path, "
+                f"so {what} = 0.")
+            return
+        say(self._heading())
+        for number, (path, share) in enumerate(self.shown, 1):
+            say("")
+            say(f"{number:>3}. " + _route(path, label, self.graph))
+            for line in self._factor_lines(path):
+                say("       " + line)
+            say("       " + self._product(path, share))
         say("")
-        say(f"{number:>3}. " + _route(path, label, graph))
-        locals_ = [graph.edges[edge]["local"] for edge in path]
-        for parent, child, key in path:
-            edge = graph.edges[parent, child, key]
-            say("       " + _factor_line(edge, label[child], label[parent], precision))
-        if any(local is None for local in locals_):
-            say("       (arrays on this path: its share is a product of Jacobians, not a number)")
-            shares.append(None)
-            continue
-        share = math.prod(locals_)
-        shares.append(share)
-        product = " × ".join(_factor(v, precision) for v in locals_)
+        self._summary()
+
+    def _heading(self) -> str:
+        between = f"from {self.label[self.source]} to {self.label[self.target]}"
+        paths = f"{self.count:,} chain-rule path{'s' if self.count != 1 else ''} {between}"
+        if len(self.shown) == self.count:
+            return f"{paths}:"
+        if self.scalar:
+            return (f"{paths}; the {len(self.shown)} with the largest shares "
+                    f"(|product of local derivatives|), largest first (--limit K lists more):")
+        return f"{paths}; the first {len(self.shown)} (--limit K lists more):"
+
+    def _factor_lines(self, path: list[Edge]) -> list[str]:
+        graph, label, precision = self.graph, self.label, self.precision
+        lines = [_factor_line(graph.edges[edge], label[edge[1]], label[edge[0]], precision)
+                 for edge in _elided(path)]
+        if len(path) > FACTORS_SHOWN:
+            half = FACTORS_SHOWN // 2
+            lines.insert(half, f"… {len(path) - FACTORS_SHOWN:,} more local derivatives …")
+        return lines
+
+    def _product(self, path: list[Edge], share: float | None) -> str:
+        if share is None:
+            return "(arrays on this path: its share is a product of Jacobians, not a number)"
+        if len(path) > FACTORS_SHOWN:
+            return (f"product of the {len(path):,} local derivatives = "
+                    f"{value_summary(share, self.precision)}")
+        locals_ = [self.graph.edges[edge]["local"] for edge in path]
+        product = " × ".join(_factor(v, self.precision) for v in locals_)
         if len(locals_) > 1:
-            product += f" = {value_summary(share, precision)}"
-        say(f"       product = {product}")
-    say("")
-    _summary(shares, len(found) > limit, derivative, what, precision)
+            product += f" = {value_summary(share, self.precision)}"
+        return f"product = {product}"
+
+    def _summary(self) -> None:
+        precision, what = self.precision, self.what
+        backward = (f"{what} from the backward pass = {value_summary(self.derivative, precision)}"
+                    if self.derivative is not None else "")
+        if not self.scalar:
+            say(backward)
+            return
+        rest = self.count - len(self.shown)
+        if rest:
+            shown = math.fsum(share for _, share in self.shown)
+            say(f"the {len(self.shown)} paths shown add up to {value_summary(shown, precision)}; "
+                f"the other {rest:,} to {value_summary(self.total - shown, precision)}")
+            say(f"sum over all {self.count:,} paths = {value_summary(self.total, precision)} "
+                "(by dynamic programming, without listing them)")
+        else:
+            say(f"sum over all paths = {value_summary(self.total, precision)}")
+        agree = self.derivative is not None and bool(
+            np.isclose(self.total, self.derivative, rtol=1e-9, atol=1e-12))
+        say(backward + ("  ✓ equal" if agree else "  ✗ different"))
 
 
-def _count(found: list[list[Edge]], limit: int, between: str) -> str:
-    total = len(found)
-    if total >= COUNT_AT_MOST:
-        return (f"{COUNT_AT_MOST:,}+ chain-rule paths {between}; showing the first {limit} "
-                "(use --limit N to see more):")
-    if total > limit:
-        return (f"{total:,} chain-rule paths {between}; showing the first {limit} "
-                f"(use --limit {total} to see all):")
-    return f"{total} chain-rule path{'s' if total != 1 else ''} {between}:"
+def _elided(path: list[Edge]) -> list[Edge]:
+    if len(path) <= FACTORS_SHOWN:
+        return path
+    half = FACTORS_SHOWN // 2
+    return path[:half] + path[-half:]
 
 
 def _route(path: list[Edge], label: dict[str, str], graph: nx.MultiDiGraph) -> str:
@@ -148,6 +216,9 @@ def _route(path: list[Edge], label: dict[str, str], graph: nx.MultiDiGraph) -> s
     for parent, child, key in path:
         parallel = graph.number_of_edges(parent, child) > 1
         steps.append(label[child] + (f" (as argument {key + 1})" if parallel else ""))
+    if len(steps) > FACTORS_SHOWN:
+        half = FACTORS_SHOWN // 2
+        steps = steps[:half] + [f"… {len(steps) - FACTORS_SHOWN:,} more nodes …"] + steps[-half:]
     return " → ".join(steps)
 
 
@@ -170,21 +241,3 @@ def _derivative(result: ScriptResult, source: str, target: str) -> Any:
         return result.trace.graph.nodes[source]["grad"]
     return result.trace.derivative(target, source) if result.trace.influences(target, source) \
         else None
-
-
-def _summary(shares: list[float | None], partial_sum: bool, derivative: Any, what: str,
-             precision: int) -> None:
-    backward = (f"{what} from the backward pass = {value_summary(derivative, precision)}"
-                if derivative is not None else "")
-    if any(share is None for share in shares):
-        say(backward)
-        return
-    total = math.fsum(shares)
-    if partial_sum:
-        say(f"sum over the {len(shares)} paths shown = {value_summary(total, precision)} "
-            "(only part of the sum: raise --limit to see every path)")
-        say(backward)
-        return
-    agree = derivative is not None and np.isclose(total, derivative, rtol=1e-9, atol=1e-12)
-    say(f"sum over all paths = {value_summary(total, precision)}")
-    say(backward + ("  ✓ equal" if agree else "  ✗ different"))

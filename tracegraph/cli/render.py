@@ -5,24 +5,27 @@ vocabularies (:mod:`tracegraph.diagram.options`).
 
 Example:
     >>> ImageFormat("png") in NEEDS_DOT, SUFFIXES[".gv"].value, [mode.value for mode in Show]
-    (True, 'dot', ['all', 'values', 'grads', 'local', 'flow'])
+    (True, 'dot', ['all', 'values', 'grads', 'local', 'flow', 'tangent'])
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from ..diagram.options import FORMATS, IMAGE_FORMATS, MIN_BUDGET, RANKDIRS, SHOW_MODES
-from ..errors import GraphvizNotFoundError
+from ..errors import GraphvizNotFoundError, TracegraphError
 from ..formula import partial
-from ..numbers import value_summary
-from ..script import ScriptResult, require_gradients
 from ..graph import display_names
+from ..numbers import value_summary
+from ..script import ScriptResult, parse_override, require_gradients
 from ._common import (
     DRAWING,
     CommandError,
@@ -43,6 +46,7 @@ from ._common import (
     reporting,
     say,
     suffix_table,
+    traced_file,
 )
 
 NAME = "render"
@@ -52,7 +56,9 @@ EPILOG = (
     "  tracegraph render examples/neuron.py -o out/neuron.png --show grads\n\n"
     "  tracegraph render examples/mlp.py --rankdir TB --max-nodes 40\n\n"
     "  tracegraph render examples/neuron.py --path w1,Loss --set w1=0.1\n\n"
-    "  tracegraph render examples/neuron.py -f dot           [dim]# no Graphviz needed[/]"
+    "  tracegraph render examples/neuron.py -f dot           [dim]# no Graphviz needed[/]\n\n"
+    "  tracegraph render examples/neuron.py --backward       [dim]# neuron_backward.svg[/]\n\n"
+    "  tracegraph render examples/neuron.py --tangent w1     [dim]# forward mode: ∂node/∂w1[/]"
 )
 
 
@@ -81,7 +87,8 @@ FormatOption = Annotated[ImageFormat | None, typer.Option(
     "else svg)[/].")]
 ShowOption = Annotated[Show | None, _drawing(
     "--show", help="all; values; grads (dOutput/dnode); local (∂child/∂parent on the edges); "
-    "flow (upstream × local on the edges) [dim](default all)[/].")]
+    "flow (upstream × local on the edges); tangent (forward mode, with --tangent) "
+    "[dim](default all)[/].")]
 RankdirOption = Annotated[Direction | None, _drawing(
     "--rankdir", help="LR (left to right) or TB (top to bottom) [dim](default LR)[/].")]
 MaxNodesOption = Annotated[int | None, _drawing(
@@ -103,6 +110,17 @@ LegendOption = Annotated[bool | None, _drawing(
     "--legend/--no-legend", help="Draw the legend [dim](default: yes)[/].")]
 TitleOption = Annotated[str | None, _drawing(
     "--title", metavar="TEXT", help="A title above the diagram.")]
+BackwardOption = Annotated[bool, _drawing(
+    "--backward", help="Draw the backward pass as its own graph: the computation of the "
+    "gradient (of --wrt inputs, default all), one node per upstream × local product and per "
+    "sum, each with its value [dim](default file: FILE_backward.svg)[/].")]
+TangentOption = Annotated[list[str] | None, _drawing(
+    "--tangent", "-t", metavar="NAME[=VALUE]",
+    help="Forward mode: push this tangent from an input (NAME alone means NAME=1) and show "
+    "every node's tangent, d(node)/d(NAME), with --show tangent (the default then) or all. "
+    "Repeatable: the tangents add up to a direction.")]
+GRADIENTS_LISTED = 10
+"""The report lists this many gradients; the rest are counted (explain and export list all)."""
 
 
 def command(
@@ -119,6 +137,8 @@ def command(
     constants: ConstantsOption = None,
     legend: LegendOption = None,
     title: TitleOption = None,
+    backward: BackwardOption = False,
+    tangent: TangentOption = None,
     wrt: WrtOption = None,
     sets: SetOption = None,
     output: OutputNodeOption = None,
@@ -144,29 +164,47 @@ def command(
     with reporting(debug):
         if out is not None:
             check_output_path(out, file)
-        fmt, target = _destination(file, out, image_format)
+        fmt, target = _destination(file, out, image_format, "_backward" if backward else "")
         check_output_path(target, file)
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
             article = "an" if fmt is ImageFormat.svg else "a"
             raise GraphvizNotFoundError(what=f"{article} {fmt.value.upper()} image")
+        chosen_show = show.value if show else None
+        if tangent and chosen_show is None:
+            chosen_show = Show.tangent.value
+        _check_tangent_options(chosen_show, tangent, backward)
         result = load(file, sets=sets, output=output, function=function, wrt=wrt)
         names = parse_wrt(result, wrt)
-        chosen_show = show.value if show else None
-        if chosen_show != Show.values.value:
+        if chosen_show != Show.values.value or backward:
             require_gradients(result)
+        drawn = None
+        seed = _tangent_seed(result, tangent) if tangent else None
+        if seed is not None:
+            drawn = _tangent_graph(result, seed)
+        if backward:
+            if chosen_show in BACKWARD_NO_SHOW:
+                raise CommandError(
+                    f"--backward --show {chosen_show}: the backward pass is drawn with its "
+                    "values; it has no gradients of its own to show",
+                    hint="use --show all (values and local derivatives), values or local")
+            drawn = _backward_graph(file, result, names, output=output, function=function)
+            title = title or _backward_title(result)
         options = _options(result, show=chosen_show, rankdir=rankdir and rankdir.value,
                            precision=precision, max_nodes=max_nodes, focus=focus, path=path,
-                           expand=expand, show_constants=constants, legend=legend, title=title)
-        notes = _render(result, target, fmt, options)
-        _report(result, target, names, precision or 4, notes)
+                           expand=expand, show_constants=constants, legend=legend, title=title,
+                           graph=drawn)
+        notes = _render(drawn if drawn is not None else result.trace.graph, target, fmt, options)
+        _report(result, target, names, precision or 4, notes, drawn if backward else None)
+        if seed is not None:
+            _report_forward(result, drawn, seed, precision or 4)
 
 
-def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
-                 ) -> tuple[ImageFormat, Path]:
+def _destination(file: Path, out: Path | None, image_format: ImageFormat | None,
+                 suffix: str = "") -> tuple[ImageFormat, Path]:
     """The format and the path to write, from -o and --format (they must agree)."""
     if out is None:
         fmt = image_format or ImageFormat.svg
-        return fmt, Path(f"{file.stem}.{fmt.value}")
+        return fmt, Path(f"{file.stem}{suffix}.{fmt.value}")
     inferred = SUFFIXES.get(out.suffix.lower())
     if image_format is None:
         if inferred is None:
@@ -183,9 +221,12 @@ def _destination(file: Path, out: Path | None, image_format: ImageFormat | None
 
 
 def _options(result: ScriptResult, *, path: str | None, focus: str | None,
-             max_nodes: int | None, expand: list[str] | None, **given: Any) -> dict[str, Any]:
-    """Diagram overrides for the options given on the command line (the rest keep defaults)."""
+             max_nodes: int | None, expand: list[str] | None, graph: Any = None,
+             **given: Any) -> dict[str, Any]:
+    """Diagram overrides for the options given on the command line (the rest keep defaults);
+    ``--focus``/``--path`` name nodes of ``graph`` (default: the file's graph)."""
     options = {key: value for key, value in given.items() if value is not None}
+    graph = result.trace.graph if graph is None else graph
     if max_nodes is not None:
         if max_nodes != 0 and max_nodes < MIN_BUDGET:
             raise CommandError(
@@ -194,18 +235,19 @@ def _options(result: ScriptResult, *, path: str | None, focus: str | None,
                 "--max-nodes 0 to draw every node")
         options["max_nodes"] = max_nodes or None
     if focus is not None:
-        options["focus"] = check_node(result, focus, "--focus")
+        options["focus"] = check_node(result, focus, "--focus", graph)
     if path is not None:
         start, _, end = path.partition(",")
-        options["path"] = (check_node(result, start.strip(), "--path"),
-                           check_node(result, end.strip() or result.output, "--path"))
+        options["path"] = (check_node(result, start.strip(), "--path", graph),
+                           check_node(result, end.strip() or graph.graph["output"], "--path",
+                                      graph))
     if expand:
         options["expand"] = frozenset(expand)
     return options
 
 
-def _render(result: ScriptResult, target: Path, fmt: ImageFormat,
-            overrides: dict[str, Any]) -> list[str]:
+def _render(graph: Any, target: Path, fmt: ImageFormat, overrides: dict[str, Any]
+            ) -> list[str]:
     """Write the file; return the diagram's notes (what was collapsed or filtered, and how
     to see it)."""
     from ..diagram import DiagramOptions, build_diagram, render
@@ -213,24 +255,123 @@ def _render(result: ScriptResult, target: Path, fmt: ImageFormat,
     options = DiagramOptions(**overrides)
     with progress(f"Drawing {target}"):
         if fmt is ImageFormat.json:  # the graph as data: nothing is collapsed
-            render(result.trace, target, format=fmt.value, options=options)
+            render(graph, target, format=fmt.value, options=options)
             return []
-        diagram = build_diagram(result.trace, options)
+        diagram = build_diagram(graph, options)
         render(diagram, target, format=fmt.value)
     return list(diagram.notes)
 
 
+BACKWARD_NO_SHOW = ("grads", "flow")
+"""Show modes the backward pass cannot take: its nodes have values, not gradients."""
+
+
+def _backward_graph(file: Path, result: ScriptResult, wrt: list[str] | None, *,
+                    output: str | None, function: str | None) -> Any:
+    """The graph of the backward pass (values only): the file traced once more with its
+    inputs traced, so its backward pass is recorded (:func:`tracegraph.calculus.trace_backward`)."""
+    from ..calculus import trace_backward
+    from ..graph import build_graph
+
+    with progress(f"Tracing the backward pass of {file}", runs_user_code=True):
+        traced = trace_backward(traced_file(file, output=output, function=function), wrt,
+                                **result.inputs)
+    with progress("Building its graph"):
+        graph = build_graph(traced.tape)
+    graph.graph["backward_of"] = display_names(result.trace.graph)[result.output]
+    return graph
+
+
+def _check_tangent_options(show: str | None, tangent: list[str] | None, backward: bool) -> None:
+    if show == Show.tangent.value and not tangent:
+        raise CommandError("--show tangent needs the tangent to push forward",
+                           hint="add --tangent NAME (an input, tangent 1) or --tangent NAME=VALUE")
+    if tangent and backward:
+        raise CommandError("--tangent and --backward draw different graphs",
+                           hint="draw the forward-mode tangents and the backward pass "
+                           "separately")
+    if tangent and show is not None and show not in (Show.tangent.value, Show.all.value):
+        raise CommandError(f"--tangent with --show {show}: tangents are shown by --show tangent "
+                           "or --show all", hint="drop --show, or use --show all")
+
+
+def _tangent_seed(result: ScriptResult, given: list[str]) -> dict[str, Any]:
+    """``--tangent x``, ``--tangent w=0.5`` as ``{input: tangent}`` (checked)."""
+    seed: dict[str, Any] = {}
+    inputs = list(result.trace.inputs)
+    for text in given:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if name not in inputs:
+            close = difflib.get_close_matches(name, inputs, n=1)
+            raise CommandError(f"--tangent {text}: {name!r} is not an input of {result.path}",
+                               hint=(f"did you mean {close[0]}? " if close else "")
+                               + "inputs: " + (", ".join(inputs) or "(none)"))
+        try:
+            value = parse_override(f"{name}={raw}")[1] if sep else 1.0
+        except TracegraphError:
+            raise CommandError(f"--tangent {text}: the tangent must be a number or a list of "
+                               "numbers", hint="e.g. --tangent x, --tangent x=0.5 or "
+                               "--tangent w='[1, 0]'") from None
+        shape = np.shape(result.trace.inputs[name])
+        if np.ndim(value) and np.shape(value) != shape:
+            raise CommandError(f"--tangent {text}: {name} has shape {shape}, the tangent "
+                               f"{np.shape(value)}", hint="give one number (every element) or "
+                               "a list of the input's shape")
+        seed[name] = value
+    return seed
+
+
+def _tangent_graph(result: ScriptResult, seed: dict[str, Any]) -> Any:
+    from ..calculus import tangent_graph
+
+    with progress("Pushing the tangents forward"):
+        return tangent_graph(result.trace, seed)
+
+
+def _report_forward(result: ScriptResult, graph: Any, seed: dict[str, Any],
+                    precision: int) -> None:
+    """The output's tangent (forward mode) next to the same number from reverse mode."""
+    out_label = display_names(result.trace.graph)[result.output]
+    forward = graph.nodes[result.output]["tangent"]
+    grads = result.trace.grads
+    reverse = math.fsum(float(np.sum(np.asarray(grads[name]) * np.asarray(value, dtype=float)))
+                        for name, value in seed.items())
+    if len(seed) == 1 and np.ndim(next(iter(seed.values()))) == 0 \
+            and float(next(iter(seed.values()))) == 1.0:
+        what = partial(out_label, next(iter(seed)))
+    else:
+        what = f"the derivative of {out_label} along the tangents"
+    agree = bool(np.isclose(forward, reverse, rtol=1e-9, atol=1e-12))
+    say(f"forward mode: {what} = {value_summary(forward, precision)} (one pass per input "
+        f"direction); reverse mode: {value_summary(reverse, precision)} (one pass for all "
+        f"inputs)  {'✓ equal' if agree else '✗ different'}")
+
+
+def _backward_title(result: ScriptResult) -> str:
+    out = display_names(result.trace.graph)[result.output]
+    return f"The backward pass of {out}: computing its gradient, step by step"
+
+
 def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision: int,
-            notes: list[str]) -> None:
+            notes: list[str], drawn: Any = None) -> None:
     trace = result.trace
-    graph = trace.graph
-    out_label = display_names(graph)[result.output]
-    say(f"wrote {target}: {graph.number_of_nodes()} nodes, "
-        f"{out_label} = {value_summary(trace.value, precision)}")
+    graph = trace.graph if drawn is None else drawn
+    out_label = display_names(trace.graph)[result.output]
+    if drawn is None:
+        say(f"wrote {target}: {graph.number_of_nodes():,} nodes, "
+            f"{out_label} = {value_summary(trace.value, precision)}")
+    else:
+        say(f"wrote {target}: the backward pass of {out_label}, {graph.number_of_nodes():,} "
+            "nodes")
     if trace.differentiated:
         grads = trace.grads
-        for name in wrt or list(grads):
+        names = wrt or list(grads)
+        for name in names[:GRADIENTS_LISTED]:
             say(f"  {partial(out_label, name)} = {value_summary(grads[name], precision)}")
+        if len(names) > GRADIENTS_LISTED:
+            say(f"  … and {len(names) - GRADIENTS_LISTED:,} more gradients (tracegraph explain "
+                "or export lists them all)")
     for line in notes:
         note(f"note: {as_command_line(line)}")
 

@@ -18,11 +18,11 @@ Example:
 
 from .arrays import as_python_scalar, broadcast_view, normalize_axis, shape_of, unbroadcast
 from .constants import constant, is_constant, unwrap_constant
+from .primitive import PrimitiveRule, no_gradient
+from .pullback import contribution
 from .record import Guard, ScopeSpan, Tape
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
 from .scope import activate, active_tape, scope
-from .primitive import PrimitiveRule, no_gradient
-from .pullback import contribution
 from .var import (
     Primitive,
     Var,

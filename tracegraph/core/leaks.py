@@ -21,8 +21,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import (
-    ForeignTraceError, SourceLocation, TracedValueLeakError, UnsupportedOperationError,
-    display_path, user_location,
+    ForeignTraceError,
+    SourceLocation,
+    TracedValueLeakError,
+    UnsupportedOperationError,
+    display_path,
+    user_location,
 )
 from ..formula import operand
 from .registry import REPLACEMENTS

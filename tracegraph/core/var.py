@@ -41,13 +41,23 @@ from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
 from .constants import IntBinding
 from .leaks import (
-    array_leak_error, complex_error, finished_error, foreign_error, leak_error, scipy_is_converting,
+    array_leak_error,
+    complex_error,
+    finished_error,
+    foreign_error,
+    leak_error,
+    scipy_is_converting,
     unsupported_error,
 )
 from .methods import ArrayMethods
 from .primitive import PrimitiveRule
 from .registry import (
-    FUNCTION_ROUTES, PASS_THROUGH, STATIC, UFUNC_ROUTES, load_rules_for, numpy_name,
+    FUNCTION_ROUTES,
+    PASS_THROUGH,
+    STATIC,
+    UFUNC_ROUTES,
+    load_rules_for,
+    numpy_name,
 )
 
 _OBJECT = np.dtype(object)

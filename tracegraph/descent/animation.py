@@ -28,8 +28,15 @@ import numpy as np
 
 from ..errors import TracegraphError
 from .optional import figure_class, pillow_image, require
-from .plots import (contour_grid, contour_levels, draw_loss_curve, plane_limits, run_title,
-                    view_of, wants_log)
+from .plots import (
+    contour_grid,
+    contour_levels,
+    draw_loss_curve,
+    plane_limits,
+    run_title,
+    view_of,
+    wants_log,
+)
 
 if TYPE_CHECKING:
     from .run import Descent

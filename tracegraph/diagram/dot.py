@@ -22,6 +22,7 @@ from typing import Any
 
 import networkx as nx
 
+from ..bulk import collector_paused
 from ..formula import UPSTREAM, operand
 from . import style
 from .labels import Labels
@@ -95,13 +96,17 @@ def build_diagram(source: Any, options: DiagramOptions | None = None, **override
     if graph.number_of_nodes() == 0:
         raise DiagramOptionError("the graph has no nodes to draw",
                                  hint="trace a computation that uses its inputs")
-    view = select(graph, options)
+    with collector_paused():  # a big graph's walks allocate only (see tracegraph.bulk)
+        view = select(graph, options)
     notes = list(view.notes)
-    if not graph.graph.get("differentiated", True) and options.show != "values":
+    if not graph.graph.get("differentiated", True) and options.show not in ("values", "tangent") \
+            and "backward_of" not in graph.graph:  # a backward pass is drawn with values
         notes.append("no gradients yet: the output is an array; call t.backward(seed) "
                      "to get them")
-    writer = _DotWriter(view, options, notes)
-    return Diagram(writer.text(), notes, len(view.items), len(view.edges))
+    with collector_paused():
+        writer = _DotWriter(view, options, notes)
+        text = writer.text()
+    return Diagram(text, notes, len(view.items), len(view.edges))
 
 
 def to_dot(source: Any, options: DiagramOptions | None = None, **overrides: Any) -> str:
@@ -247,17 +252,25 @@ class _DotWriter:
         boxes = "".join(_kind_sample(kind) for kind in ("input", "op", "output", "constant"))
         rows.append("<TR>" + cell(f'<TABLE BORDER="0" CELLSPACING="4"><TR>{boxes}</TR></TABLE>',
                                   colspan=2) + "</TR>")
-        if self.options.show in ("all", "grads", "flow"):
+        # Gradients only where there are some (a backward pass is drawn with its values).
+        gradients = self.view.graph.graph.get("differentiated", True)
+        if self.options.show in ("all", "grads", "flow") and gradients:
             rows.append(_legend_text(
                 f"box colour: largest |∂{self.labels.output_label}/∂node|, log scale"))
             rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
         out = operand(self.labels.output_label)
-        if self.options.show in ("all", "local", "flow"):
+        if self.options.show in ("all", "local", "flow", "tangent"):
             rows.append(_legend_text("edge: ∂child/∂parent = formula = value (local derivative)"))
             if self._has_vector_jacobian_edges():
                 rows.append(_legend_text(f"back = …: what an array edge sends back, "
                                          f"with ḡ = ∂{out}/∂child"))
-        if self.options.show in ("all", "flow"):
+        if self.labels.show_forward:
+            rows.append(_legend_text(f"forward mode, tangents along {self.labels.seed_text()}"
+                                     " (other inputs 0); box colour: largest |tangent|"))
+            rows.append("<TR>" + cell(_colour_scale(), colspan=2) + "</TR>")
+            rows.append(_legend_text("fwd: local × the parent's tangent = its share of the "
+                                     "child's tangent (the tangent is their sum)"))
+        if self.options.show in ("all", "flow") and gradients:
             rows.append(_legend_text(f"back: ∂{out}/∂child × local = contribution to the "
                                      "parent"))
             rows.append(_legend_text(f"∂{out}/∂node = the sum of the backs on its outgoing "
@@ -274,8 +287,8 @@ class _DotWriter:
 
 
     def _has_vector_jacobian_edges(self) -> bool:
-        edges = self.view.graph.edges
-        return any(UPSTREAM in (edges[member].get("formula") or "")
+        data = self.view.graph.get_edge_data  # no view objects: this looks at every edge
+        return any(UPSTREAM in (data(*member).get("formula") or "")
                    for edge in self.view.edges for member in edge.members)
 
 

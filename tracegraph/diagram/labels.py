@@ -75,10 +75,14 @@ class Labels:
         output = graph.graph.get("output")
         self.output_label = shorten(self._label(output), OUTPUT_LABEL_LIMIT) if output in graph \
             else "output"
-        self.show_values = options.show in ("all", "values")
+        self.show_values = options.show in ("all", "values", "tangent")
         self.show_grads = options.show in ("all", "grads", "flow")
-        self.show_local = options.show in ("all", "local", "flow")
+        self.show_local = options.show in ("all", "local", "flow", "tangent")
         self.show_back = options.show in ("all", "flow")
+        # Forward mode: tangents where the graph has them (calculus.tangent_graph).
+        self.seed = graph.graph.get("tangent_seed")
+        self.show_tangent = self.seed is not None and options.show in ("all", "tangent")
+        self.show_forward = self.seed is not None and options.show == "tangent"
 
     # -- shared pieces ----------------------------------------------------------------
     def _label(self, node: str) -> str:
@@ -163,7 +167,37 @@ class Labels:
             fan_out = self._fan_out(node)
             if fan_out:
                 rows.append((fan_out, ""))
+        if self.show_tangent and data.get("tangent") is not None:
+            rows.extend(self._keyed(self.tangent_name(node),
+                                    self.value_text(data.get("tangent"))))
         return rows
+
+    def tangent_name(self, node: str) -> str:
+        """``∂G/∂w1`` when the tangents are pushed from one input with tangent 1 (the
+        derivative of every node with respect to it), else ``tangent``.
+
+        Example:
+            >>> import tracegraph as tg
+            >>> from tracegraph.calculus import tangent_graph
+            >>> from tracegraph.diagram.options import DiagramOptions
+            >>> t = tg.trace(lambda w, x: tg.name(w * x, "G"), w=0.5, x=2.0)
+            >>> labels = Labels(tangent_graph(t, {"w": 1.0}), DiagramOptions(show="tangent"))
+            >>> labels.tangent_name("G"), labels.node_lines("G")
+            ('∂G/∂w', [('G = w·x', ''), ('value', '1'), ('∂G/∂w', '2')])
+        """
+        seed = self.seed or {}
+        if len(seed) == 1:
+            (name, value), = seed.items()
+            if np.ndim(value) == 0 and float(value) == 1.0:
+                label = self._label(node)
+                return partial(label, name) if len(label) <= PARTIAL_LIMIT + 6 else \
+                    f"∂node/∂{operand(name)}"
+        return "tangent"
+
+    def seed_text(self) -> str:
+        """The direction the tangents are along: ``w1 = 1, x1 = 0.5`` (others 0)."""
+        return ", ".join(f"{name} = {self.value_text(value)[0]}"
+                         for name, value in (self.seed or {}).items())
 
     @staticmethod
     def _keyed(key: str, lines: list[str]) -> list[tuple[str, str]]:
@@ -181,11 +215,12 @@ class Labels:
 
     def _fan_out(self, node: str) -> str:
         """``Σ back: 3 + 3 = 6`` when the gradient sums contributions of several edges."""
-        contributions = [data.get("contribution") for _, _, data
-                         in self.graph.out_edges(node, data=True)]
-        contributions = [c for c in contributions if c is not None]
+        contributions = [c for _, _, c in self.graph.out_edges(node, data="contribution")
+                         if c is not None]
         if len(contributions) < 2:
             return ""
+        if len(contributions) > MAX_SUM_TERMS:  # not spelled out: no need to look at them
+            return f"Σ back over {len(contributions):,} edges (sum of their contributions)"
         arrays = [as_array(c) for c in contributions]
         total = self.nodes[node].get("grad")
         if (len(arrays) <= MAX_SUM_TERMS and all(a is not None and a.size == 1 for a in arrays)
@@ -201,7 +236,10 @@ class Labels:
         expr = data.get("expr")
         if expr and data.get("kind") in ("op", "output"):
             lines.append(f"{self._label(node)} = {visible(expr)}")
-        for key, value in (("value", data.get("value")), (self.grad_name(node), data.get("grad"))):
+        tangent = (self.tangent_name(node), data.get("tangent")) if self.seed is not None \
+            else ("tangent", None)
+        for key, value in (("value", data.get("value")), (self.grad_name(node), data.get("grad")),
+                           tangent):
             if value is None:
                 continue
             array = as_array(value)
@@ -215,7 +253,12 @@ class Labels:
         data = self.nodes[node]
         kind = data.get("kind", "op")
         kind_style = style.KIND_STYLES.get(kind, style.KIND_STYLES["op"])
-        fill = self.gradient_fill(data.get("grad")) if self.show_grads else style.NO_GRADIENT
+        if self.show_forward:  # forward mode: coloured by how much the node moves
+            fill = self.gradient_fill(data.get("tangent"))
+        elif self.show_grads:
+            fill = self.gradient_fill(data.get("grad"))
+        else:
+            fill = style.NO_GRADIENT
         border, width = kind_style.border, kind_style.border_width
         if data.get("value_nonfinite") or data.get("grad_nonfinite"):
             border, width = style.NONFINITE.fill, max(width, 3)
@@ -320,7 +363,22 @@ class Labels:
             lines.append(self._local_line(parent, child, key, data))
         if self.show_back and data.get("contribution") is not None:
             lines.append(self._back_line(child, data))
+        if self.show_forward:
+            forward = self._forward_line(parent, data)
+            if forward:
+                lines.append(forward)
         return lines
+
+    def _forward_line(self, parent: str, data: dict) -> str:
+        """``fwd: 0.5 × 1 = 0.5``: local × the parent's tangent, its share of the child's."""
+        tangent, local = self.nodes[parent].get("tangent"), data.get("local")
+        if local is None or tangent is None:
+            return ""
+        array = as_array(tangent)
+        if array is None or array.size != 1:
+            return ""
+        value = float(array.reshape(()))
+        return f"fwd: {self._num(local)} × {_operand(self._num(value))} = {self._num(local * value)}"
 
     def _local_line(self, parent: str, child: str, key: int, data: dict) -> str:
         formula = shorten(visible(data.get("formula") or "?"), FORMULA_LIMIT)
@@ -362,7 +420,7 @@ class Labels:
             >>> Labels(t.graph, DiagramOptions()).edge_is_nonfinite(("x", "n1", 0))
             True
         """
-        data = self.graph.edges[edge]
+        data = self.graph.get_edge_data(*edge)  # no view objects: called per merged member
         for value in (data.get("local"), data.get("contribution")):
             if type(value) is float:
                 if not math.isfinite(value):
@@ -405,10 +463,16 @@ class Labels:
         lines = [f"×{len(edges):,} edges"]
         if not self.show_back:
             return lines
-        contributions = [as_array(self.graph.edges[e].get("contribution")) for e in edges]
         parents = {e[0] for e in edges}
-        if len(parents) == 1 and all(c is not None and c.size == 1 for c in contributions):
-            total = math.fsum(float(c.reshape(())) for c in contributions)
+        if len(parents) != 1:
+            return lines
+        contributions = [self.graph.get_edge_data(*e).get("contribution") for e in edges]
+        if all(type(c) is float for c in contributions):  # the common case, kept cheap
+            lines.append(f"back, summed: {self._num(math.fsum(contributions))}")
+            return lines
+        arrays = [as_array(c) for c in contributions]
+        if all(a is not None and a.size == 1 for a in arrays):
+            total = math.fsum(float(a.reshape(())) for a in arrays)
             lines.append(f"back, summed: {self._num(total)}")
         return lines
 

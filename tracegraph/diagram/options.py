@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import TracegraphError
 from ..verdicts import MARK_STATUSES
 
-SHOW_MODES = ("all", "values", "grads", "local", "flow")
+SHOW_MODES = ("all", "values", "grads", "local", "flow", "tangent")
 """What a diagram can show (:attr:`DiagramOptions.show`)."""
 RANKDIRS = ("LR", "TB")
 """Graphviz rank directions: left to right, top to bottom."""
@@ -53,7 +53,11 @@ class DiagramOptions:
     back along each edge), ``"values"`` (forward values only), ``"grads"``
     (dLoss/dnode only), ``"local"`` (local derivatives on the edges only) or
     ``"flow"`` (gradients on the nodes; local derivative and upstream × local
-    = contribution on the edges).
+    = contribution on the edges) or ``"tangent"`` (forward mode: values and
+    tangents on the nodes, local derivative and local × the parent's tangent
+    on the edges; the graph needs tangents, see
+    :func:`tracegraph.calculus.tangent_graph`).  ``"all"`` also shows
+    tangents when the graph has them.
 
     ``max_nodes`` is the node budget: past it scopes collapse into boxes,
     repeated structure is summarised and the rest is cut into tape segments

@@ -39,11 +39,11 @@ from ..diagram import Diagram, DiagramOptions, build_diagram, svg
 from ..diagram.inline import inline_svg
 from ..diagram.view import select
 from ..errors import GraphvizNotFoundError, NonFiniteWarning, TracegraphError, display_path
+from ..graph import display_names
 from ..numbers import value_summary
 from ..script import ScriptResult, load_script, require_gradients
 from .cache import Cache, digest, fingerprint, recording_reads
 from .options import EmbedOptions
-from ..graph import display_names
 from .table import ChainRuleTable, chain_rule_table
 
 DEFAULT_BUDGET = DiagramOptions().max_nodes

@@ -53,8 +53,22 @@ import numpy as np
 
 from ..core import registry
 from . import (  # noqa: F401  (in the order `tracegraph rules` lists them)
-    arithmetic, elementwise, piecewise, reductions, statistics, order, linalg, einsum,
-    decompositions, norms, shape, arrange, selection, neural, convolution, gradient_free,
+    arithmetic,
+    arrange,
+    convolution,
+    decompositions,
+    einsum,
+    elementwise,
+    gradient_free,
+    linalg,
+    neural,
+    norms,
+    order,
+    piecewise,
+    reductions,
+    selection,
+    shape,
+    statistics,
 )
 from .scipy_names import MIRRORED
 

@@ -13,8 +13,8 @@ import operator
 
 import numpy as np
 
-from ..core.var import absolute, add, divide, multiply, negative, power, subtract
 from ..core import is_traced
+from ..core.var import absolute, add, divide, multiply, negative, power, subtract
 from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols, superscript
 from ..numbers import formula_constant

@@ -21,7 +21,11 @@ from ..extend import defprimitive
 from ..formula import Symbols
 from .arguments import axis_param, flag, given, reject_out
 from .reductions import (
-    extremum_kink, extremum_vjp, reduced_axes, restore_axes, sample_reduction,
+    extremum_kink,
+    extremum_vjp,
+    reduced_axes,
+    restore_axes,
+    sample_reduction,
 )
 
 ORDER = "statistics"

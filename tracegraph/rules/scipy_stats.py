@@ -57,7 +57,9 @@ FAMILIES = (
            "−({df} + 1)·z/({df} + z²)", (_t_df_score,),
            ("½[ψ(({df} + 1)/2) − ψ({df}/2) − 1/{df} − ln(1 + z²/{df}) "
             "+ ({df} + 1)z²/({df}({df} + z²))]",),
-           {"x": (-2.0, 2.0), "df": (1.0, 6.0), "loc": (-1.0, 1.0), "scale": (0.5, 2.0)}),
+           # scipy's t.cdf at exactly df = 1 (Cauchy) is accurate to ~1e-11 only: too coarse
+           # for the finite-difference checks, so the sampled df starts above it.
+           {"x": (-2.0, 2.0), "df": (1.2, 6.0), "loc": (-1.0, 1.0), "scale": (0.5, 2.0)}),
     Family("gamma", ("a",), lambda z, a: (a - 1.0) / z - 1.0, "({a} − 1)/z − 1",
            (lambda z, a: np.log(z) - sc.digamma(a),), ("ln z − ψ({a})",),
            {"x": (0.3, 4.0), "a": (0.5, 4.0), "loc": (-0.1, 0.1), "scale": (0.5, 2.0)}),

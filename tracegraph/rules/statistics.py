@@ -17,7 +17,11 @@ from ..extend import defprimitive
 from ..formula import Symbols
 from .arguments import axis_param, cast_to_dtype, flag, given, reject_out, where_mask
 from .reductions import (
-    reduced_axes, reduced_count, restore_axes, sample_mask, sample_reduction,
+    reduced_axes,
+    reduced_count,
+    restore_axes,
+    sample_mask,
+    sample_reduction,
 )
 
 STATISTICS = "statistics"

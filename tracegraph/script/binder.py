@@ -267,6 +267,9 @@ class Binder:
             value = self._overridden(name, value)
         if self.tracer is None:
             return value
+        if type(value) is Var and name in self.used_overrides:
+            # Overridden by a value of an enclosing trace (second derivatives of the file).
+            return self._input(name, value)
         if type(value) is int:
             if name in self.wrt:
                 return self._input(name, value)

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from ..core import Var, shape_of
 from ..errors import NoGradientError, NothingToTraceError, ScriptChoiceError, display_path, mention
+from ..graph import output_id
 from ..trace import Trace, Tracer
 from .binder import Binder, Binding, ClaimSource, NotAClaim, Version
 from .output import choose_output, parse_ref
@@ -216,7 +217,8 @@ def _no_traced_value(binder: Binder, path: Path, tree: ast.Module) -> NothingToT
 
 
 def _output_id(trace: Trace) -> str:
-    return trace.graph.graph["output"]
+    # Not trace.graph: the caller decides when to build it (the CLI shows progress for it).
+    return output_id(trace.tape)
 
 
 def _load_self_traced(tree: ast.Module, path: Path, filename: str,

@@ -175,6 +175,8 @@ def traces_itself(tree: ast.Module) -> bool:
         elif isinstance(node, ast.ImportFrom) and node.module == "tracegraph":
             functions.update(a.asname or a.name for a in node.names
                              if a.name in ("trace", "Tracer"))
+    if not modules and not functions:  # never imported: nothing to look for
+        return False
     for statement in _top_level_statements(tree):
         nested = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
         for node in _walk_outside(statement, nested):
