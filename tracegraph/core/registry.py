@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable
@@ -96,14 +97,8 @@ def _route(func: Any, primitive: Primitive, adapter: Callable[..., Any] | None) 
     if isinstance(func, np.ufunc) and adapter is None:
         UFUNC_ROUTES[func] = primitive
         return
-    if adapter is None:
-        def handler(*args: Any) -> Any:
-            return primitive(*args)
-    else:
-        def handler(*args: Any, **kwargs: Any) -> Any:
-            return adapter(primitive, *args, **kwargs)
-    handler.__name__ = getattr(func, "__name__", primitive.name)
-    FUNCTION_ROUTES[func] = handler
+    # A partial (no Python frame of its own): these calls are on the hot path of array code.
+    FUNCTION_ROUTES[func] = primitive if adapter is None else functools.partial(adapter, primitive)
 
 
 def _drop_routes(primitive: Primitive) -> None:

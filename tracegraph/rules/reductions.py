@@ -51,7 +51,12 @@ def restore_axes(g, x_shape, axis, keepdims):
     else:
         removed = reduced_axes(len(x_shape), axis)
         shape = tuple(1 if i in removed else n for i, n in enumerate(x_shape))
-    return np.reshape(g, shape)
+    kind = type(g)
+    if kind is np.ndarray:
+        return g.reshape(shape)
+    if kind is float or kind is np.float64:
+        return np.full(shape, g)  # np.reshape would wrap the number in an array first
+    return np.reshape(g, shape)  # a traced value (second derivatives)
 
 
 def reduced_count(x_shape, axis) -> int:
@@ -190,6 +195,9 @@ def _sample_mean(rng):
 def _sum_route(name):
     def route(prim, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
               where=True):
+        if dtype is None and out is None and initial is None and where is True:
+            # numpy's defaults (the common call): no argument to check
+            return prim(a, axis=axis_param(axis), keepdims=flag(keepdims))
         reject_out(name, out)
         params = {"axis": axis_param(axis), "keepdims": flag(keepdims)}
         mask = where_mask(name, where)
@@ -207,6 +215,8 @@ def _add_reduce_route(prim, array, axis=0, dtype=None, out=None, keepdims=False,
 
 
 def _mean_route(prim, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    if dtype is None and out is None and where is True:
+        return prim(a, axis=axis_param(axis), keepdims=flag(keepdims))
     reject_out("np.mean", out)
     params = {"axis": axis_param(axis), "keepdims": flag(keepdims)}
     mask = where_mask("np.mean", where)

@@ -341,6 +341,11 @@ def _bincount_columns(flat, weights, bins, rest_size):
 
 
 def _getitem(x, index):
+    if type(index) is np.ndarray and index.dtype.kind in "iu" and type(x) is np.ndarray \
+            and x.ndim:
+        # The same rows as x[index] (negative indices and bounds errors alike), several
+        # times faster on small arrays: the X[I] − X[J] of pairwise distances.
+        return x.take(index, axis=0)
     return x[index]
 
 
