@@ -54,7 +54,7 @@ def failed(result, code: int) -> str:
 
 
 def test_version_and_help():
-    assert run("--version").stdout == "tracegraph 0.1.0\n"
+    assert run("--version").stdout == "tracegraph 0.2.0\n"
     result = run()
     assert "render" in result.output and "explain" in result.output
     for module in COMMAND_MODULES:

@@ -47,7 +47,7 @@ from .ops import (
 )
 from .trace import Node, Trace, Tracer, trace
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Hessian", "grad", "hessian", "hvp", "jvp",
