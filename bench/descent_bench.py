@@ -21,34 +21,17 @@ the 784-256-256-10 tanh MLP with softmax cross-entropy on a batch of 256.
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tracegraph as tg  # noqa: E402
-from run import a1_model, a1_numpy, a2_numpy, a2_stress  # noqa: E402
+from run import a1_model, a1_numpy, a2_numpy, a2_stress, median_times  # noqa: E402
 
 LR = 1e-3
-
-
-def median_times(candidates: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median wall time of each candidate, interleaved across repeats."""
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, run in candidates.items():
-            gc.collect()
-            start = time.perf_counter()
-            run()
-            samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def report(title: str, times: dict[str, float], steps: int) -> None:

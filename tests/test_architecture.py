@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("autodiff",),
     ("paths",),
     ("graph",),
-    ("check", "diagram"),
+    ("check", "diagram", "table"),
     ("trace",),
     ("calculus",),
     ("script",),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
-import networkx as nx
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from ..formula import partial
+from .. import table
 from ..graph import display_names
 from ..numbers import value_summary
 from ..script import ScriptResult
@@ -31,9 +31,7 @@ from ._common import (
 )
 
 NAME = "explain"
-CAPTION = ("local derivatives: ∂node/∂input, the formula from the derivative table and its "
-           "value. ∂{out}/∂node: the chain rule, summed over the node's uses of "
-           "∂{out}/∂use × ∂use/∂node.")
+CAPTION = table.CAPTION
 EPILOG = (
     "[bold]Examples[/]\n\n"
     "  tracegraph explain examples/neuron.py\n\n"
@@ -73,10 +71,7 @@ def table_nodes(result: ScriptResult, *, wrt: list[str] | None = None) -> list[s
         >>> table_nodes(load_script(path)), table_nodes(load_script(path), wrt=["w"])
         (['w', 'x', 'A'], ['w', 'A'])
     """
-    graph = result.trace.graph
-    keep = _on_paths(graph, wrt, result.output) if wrt else None
-    return [node for node, kind in graph.nodes(data="kind")
-            if kind != "constant" and (keep is None or node in keep)]
+    return table.table_nodes(result.trace.graph, result.output, wrt or ())
 
 
 def chain_rule_rows(result: ScriptResult, *, wrt: list[str] | None = None,
@@ -96,19 +91,8 @@ def chain_rule_rows(result: ScriptResult, *, wrt: list[str] | None = None,
         w input 2 () 3
         A w·x 6 ('∂A/∂w = x = 3', '∂A/∂x = w = 2') 1
     """
-    graph = result.trace.graph
-    names = display_names(graph)
-    rows = []
-    for node in table_nodes(result, wrt=wrt) if nodes is None else nodes:
-        data = graph.nodes[node]
-        computes = "input" if data["kind"] == "input" else data["expr"]
-        local = tuple(_local_derivative(names, parent, node, edge, precision)
-                      for parent, _, edge in sorted(graph.in_edges(node, data=True),
-                                                    key=lambda e: e[2]["position"])
-                      if graph.nodes[parent]["kind"] != "constant")
-        rows.append(Row(names[node], computes, value_summary(data["value"], precision),
-                        local, value_summary(data["grad"], precision)))
-    return rows
+    chosen = table_nodes(result, wrt=wrt) if nodes is None else nodes
+    return [Row(*cells) for cells in table.table_rows(result.trace.graph, chosen, precision)]
 
 
 def budget(nodes: Sequence[str], rows: int | None) -> tuple[list[str], list[str]]:
@@ -123,28 +107,6 @@ def budget(nodes: Sequence[str], rows: int | None) -> tuple[list[str], list[str]
         return list(nodes), []
     head = (rows + 1) // 2
     return list(nodes[:head]), list(nodes[len(nodes) - (rows - head):])
-
-
-def _on_paths(graph: nx.MultiDiGraph, sources: list[str], target: str) -> set[str]:
-    upstream = nx.ancestors(graph, target) | {target}
-    keep: set[str] = set()
-    for source in sources:
-        keep |= (nx.descendants(graph, source) | {source}) & upstream
-    return keep
-
-
-def _local_derivative(names: dict[str, str], parent: str, child: str, edge: dict[str, Any],
-                      precision: int) -> str:
-    """``∂A/∂w1 = x1 = 1`` for scalars; for arrays the formula and what the edge sends back:
-    ``∂h/∂W = … (sends back 3×5, ‖·‖ = 0.8)``."""
-    name = partial(names[child], names[parent])
-    formula = edge["formula"]
-    if edge["local"] is not None:
-        number = value_summary(edge["local"], precision)
-        same = formula.replace("−", "-") == number
-        return f"{name} = {formula}" if same else f"{name} = {formula} = {number}"
-    sent = value_summary(edge["contribution"], precision)
-    return f"{name} = {formula} (sends back {sent})"
 
 
 def command(

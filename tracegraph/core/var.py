@@ -327,22 +327,9 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[V
             raise finished_error()
         impl = prim.impl
         if reflected:
-            value = impl(other_value, self.value)
-            inputs = (other, self)
-        else:
-            value = impl(self.value, other_value)
-            inputs = (self, other)
-        equations = tape.equations
-        var = _new(Var)
-        var.tape = tape
-        var.index = len(equations)
-        var.value = value
-        var.primitive = prim
-        var.inputs = inputs
-        var.params = None
-        var.name = None
-        equations.append(var)
-        return var
+            return record_equation(tape, prim, (other, self), impl(other_value, self.value),
+                                   None)
+        return record_equation(tape, prim, (self, other), impl(self.value, other_value), None)
 
     method.__name__ = f"__r{prim.name}__" if reflected else f"__{prim.name}__"
     method.__doc__ = f"Record {prim.name}."
@@ -365,17 +352,7 @@ def _unary_call(prim: Primitive, x: Var) -> Var:
         value = apply(prim, value)
     else:
         value = prim.impl(value)
-    equations = tape.equations
-    var = _new(Var)
-    var.tape = tape
-    var.index = len(equations)
-    var.value = value
-    var.primitive = prim
-    var.inputs = (x,)
-    var.params = None
-    var.name = None
-    equations.append(var)
-    return var
+    return record_equation(tape, prim, (x,), value, None)
 
 
 def _guarded(func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:

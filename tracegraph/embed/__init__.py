@@ -22,7 +22,7 @@ Example:
 from .cache import Cache, fingerprint, recording_reads
 from .drawing import Drawing, DrawingError, Problem, Source, draw
 from .options import OPTION_NAMES, EmbedOptionError, EmbedOptions, parse_options
-from .table import ChainRuleTable, chain_rule_table
+from ..table import ChainRuleTable, chain_rule_table
 
 __all__ = [
     "Cache", "ChainRuleTable", "Drawing", "DrawingError", "EmbedOptionError", "EmbedOptions",

@@ -44,7 +44,7 @@ from ..numbers import value_summary
 from ..script import ScriptResult, load_script, require_gradients
 from .cache import Cache, digest, fingerprint, recording_reads
 from .options import EmbedOptions
-from .table import ChainRuleTable, chain_rule_table
+from ..table import ChainRuleTable, chain_rule_table
 
 DEFAULT_BUDGET = DiagramOptions().max_nodes
 PROBLEM_KINDS = ("claims", "nonfinite", "warning", "dot")

@@ -1,4 +1,5 @@
-"""The chain-rule table under an embedded diagram: ``tracegraph explain`` as data.
+"""The chain-rule table of the lecture notes as data: ``tracegraph explain``'s rows, and the
+table under an embedded diagram.
 
 One row per node in forward order, constants left out: the node, what it
 computes, its value, its local derivatives (formula, then number) and
@@ -25,9 +26,9 @@ from typing import Any
 
 import networkx as nx
 
-from ..formula import partial
-from ..graph import display_names
-from ..numbers import value_summary
+from .formula import partial
+from .graph import display_names
+from .numbers import value_summary
 
 CAPTION = ("local derivatives: ∂node/∂input, the formula from the derivative table and its "
            "value. ∂{out}/∂node: the chain rule, summed over the node's uses of "
@@ -85,6 +86,44 @@ def _html_cells(row: Row) -> list[str]:
             "<br>".join(escape(line) for line in local) or "—", escape(grad)]
 
 
+def table_nodes(graph: nx.MultiDiGraph, output: str, wrt: Sequence[str] = ()) -> list[str]:
+    """The nodes the table has a row for, in forward (tape) order, constants left out;
+    with ``wrt``, only those on a path from these inputs to ``output``.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda w, x: tg.name(w * x, "A"), w=2.0, x=3.0)
+        >>> table_nodes(t.graph, "A"), table_nodes(t.graph, "A", ["w"])
+        (['w', 'x', 'A'], ['w', 'A'])
+    """
+    keep = _on_paths(graph, wrt, output) if wrt else None
+    return [node for node, kind in graph.nodes(data="kind")
+            if kind != "constant" and (keep is None or node in keep)]
+
+
+def table_rows(graph: nx.MultiDiGraph, nodes: Iterable[str], precision: int = 4) -> list[Row]:
+    """``(node, computes, value, local derivatives, gradient)`` as text, one per node.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda w, x: tg.name(w * x, "A"), w=2.0, x=3.0)
+        >>> table_rows(t.graph, ["A"])
+        [('A', 'w·x', '6', ('∂A/∂w = x = 3', '∂A/∂x = w = 2'), '1')]
+    """
+    names = display_names(graph)
+    rows = []
+    for node in nodes:
+        data = graph.nodes[node]
+        computes = "input" if data["kind"] == "input" else data["expr"]
+        local = tuple(_local_derivative(names, parent, node, edge, precision)
+                      for parent, _, edge in sorted(graph.in_edges(node, data=True),
+                                                    key=lambda e: e[2]["position"])
+                      if graph.nodes[parent]["kind"] != "constant")
+        rows.append((names[node], computes, value_summary(data["value"], precision), local,
+                     value_summary(data["grad"], precision)))
+    return rows
+
+
 def chain_rule_table(graph: nx.MultiDiGraph, output: str, *, wrt: Sequence[str] = (),
                      precision: int = 4) -> ChainRuleTable:
     """The table of ``graph`` (a differentiated trace's), for the output node ``output``.
@@ -97,20 +136,8 @@ def chain_rule_table(graph: nx.MultiDiGraph, output: str, *, wrt: Sequence[str] 
         >>> [row[0] for row in chain_rule_table(t.graph, "A", wrt=["w"]).rows]
         ['w', 'A']
     """
-    keep = _on_paths(graph, wrt, output) if wrt else None
-    names = display_names(graph)
-    rows = []
-    for node, data in graph.nodes(data=True):
-        if data["kind"] == "constant" or (keep is not None and node not in keep):
-            continue
-        computes = "input" if data["kind"] == "input" else data["expr"]
-        local = tuple(_local_derivative(names, parent, node, edge, precision)
-                      for parent, _, edge in sorted(graph.in_edges(node, data=True),
-                                                    key=lambda e: e[2]["position"])
-                      if graph.nodes[parent]["kind"] != "constant")
-        rows.append((names[node], computes, value_summary(data["value"], precision), local,
-                     value_summary(data["grad"], precision)))
-    out = names[output]
+    rows = table_rows(graph, table_nodes(graph, output, wrt), precision)
+    out = display_names(graph)[output]
     header = ("node", "computes", "value", "local derivatives", partial(out, "node"))
     return ChainRuleTable(header, tuple(rows), CAPTION.format(out=out))
 
@@ -125,7 +152,8 @@ def _on_paths(graph: nx.MultiDiGraph, sources: Iterable[str], target: str) -> se
 
 def _local_derivative(names: dict[str, str], parent: str, child: str, edge: dict[str, Any],
                       precision: int) -> str:
-    """``∂A/∂w1 = x1 = 1``; for arrays the formula and what the edge sends back."""
+    """``∂A/∂w1 = x1 = 1`` for scalars; for arrays the formula and what the edge sends back:
+    ``∂h/∂W = … (sends back 3×5, ‖·‖ = 0.8)``."""
     name = partial(names[child], names[parent])
     formula = edge["formula"]
     if edge["local"] is not None:
