@@ -50,11 +50,12 @@ from .trace import Node, Trace, Tracer, trace
 __version__ = "0.2.0"
 
 __all__ = [
-    "Hessian", "grad", "hessian", "hvp", "jvp",
-    "Diagram", "DiagramOptions", "build_diagram", "check", "numeric_check", "render", "to_dot",
-    "ForeignTraceError", "GraphvizNotFoundError", "Node", "ScriptError", "NonFiniteWarning", "NotDifferentiatedError", "Trace",
-    "TracedValueLeakError", "Tracer", "TracegraphError", "UnsupportedOperationError", "Var",
-    "Comparison", "Descent", "binary_cross_entropy", "compare", "constant", "cross_entropy", "descend", "is_traced", "kl_divergence",
-    "log_softmax", "logsumexp", "mse", "name", "defprimitive", "pass_through", "primitive", "primitives", "relu", "scope",
-    "sigmoid", "softmax", "softmax_cross_entropy", "trace", "unregister", "value_of",
+    "Comparison", "Descent", "Diagram", "DiagramOptions", "ForeignTraceError",
+    "GraphvizNotFoundError", "Hessian", "Node", "NonFiniteWarning", "NotDifferentiatedError",
+    "ScriptError", "Trace", "TracedValueLeakError", "Tracer", "TracegraphError",
+    "UnsupportedOperationError", "Var", "binary_cross_entropy", "build_diagram", "check",
+    "compare", "constant", "cross_entropy", "defprimitive", "descend", "grad", "hessian", "hvp",
+    "is_traced", "jvp", "kl_divergence", "log_softmax", "logsumexp", "mse", "name",
+    "numeric_check", "pass_through", "primitive", "primitives", "relu", "render", "scope",
+    "sigmoid", "softmax", "softmax_cross_entropy", "to_dot", "trace", "unregister", "value_of",
 ]
