@@ -93,6 +93,15 @@ def _np_mean(x, axis=None, keepdims=False, where=None):
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     shape = shape_of(x)
+    if where is None and not keepdims and shape:
+        # The two sums of a loss (over everything, over one axis), without the general
+        # path's bookkeeping: a full array, or the reduced axis repeated back.
+        kind = type(g)
+        if axis is None and (kind is float or kind is np.float64):
+            return np.full(shape, g)
+        if type(axis) is int and kind is np.ndarray and g.ndim == len(shape) - 1:
+            axis %= len(shape)
+            return np.expand_dims(g, axis).repeat(shape[axis], axis=axis)
     spread = broadcast_view(restore_axes(g, shape, axis, keepdims), shape)
     return spread if where is None else spread * where
 

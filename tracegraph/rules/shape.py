@@ -296,6 +296,9 @@ def _is_integer_array(part) -> bool:
 def _scatter_add(shape, index, g):
     """Gradient of ``x[index]``: zeros of x's shape with ``g`` added at ``index``."""
     g = np.asarray(g)
+    if type(index) is np.ndarray and index.dtype.kind in "iu" and shape:
+        # One integer array on axis 0 (the X[I] − X[J] of pairwise distances), first.
+        return _bincount_scatter(shape, (index,), g)
     parts = index if isinstance(index, tuple) else (index,)
     if not any(_is_integer_array(p) for p in parts):
         # Basic slices and boolean masks select each element at most once.
@@ -321,7 +324,7 @@ def _bincount_scatter(shape, parts, g):
     else:
         flat = np.ravel_multi_index(np.broadcast_arrays(*parts), lead, mode="wrap").ravel()
     bins = math.prod(lead)
-    weights = np.reshape(g, (flat.size, rest_size))
+    weights = g.reshape(flat.size, rest_size)
     try:
         return _bincount_columns(flat, weights, bins, rest_size).reshape(shape)
     except ValueError:  # negative indices count from the end, as in numpy
@@ -347,6 +350,13 @@ def _getitem(x, index):
         # times faster on small arrays: the X[I] − X[J] of pairwise distances.
         return x.take(index, axis=0)
     return x[index]
+
+
+def _scatter_vjp(g, x, index):
+    if type(g) is np.ndarray and type(x) is np.ndarray:
+        # Nothing traced (a first-order backward pass): skip the primitive's dispatch.
+        return _scatter_add(x.shape, index, g)
+    return SCATTER_ADD(g, shape=_shape(x), index=index)
 
 
 def _getitem_sample(rng):
@@ -388,7 +398,7 @@ SCATTER_ADD = defprimitive(
 defprimitive(
     getitem, _getitem, category=SHAPE,
     display=lambda s: f"{s['x']:p}[{format_index(s.params['index'])}]",
-    grads={"x": (lambda g, out, x, index: SCATTER_ADD(g, shape=_shape(x), index=index),
+    grads={"x": (lambda g, out, x, index: _scatter_vjp(g, x, index),
                  "scatter ḡ into zeros (repeats add up)")},
     numpy=GETITEM_ROUTES, sample=_getitem_sample,
     doc="x[index]: slices, masks, integer and repeated indices; np.take, take_along_axis, "
