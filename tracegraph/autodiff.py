@@ -236,6 +236,15 @@ def find_nonfinite(equations: Sequence[Var], values: Sequence[Any], phase: str,
 
     For the forward pass the first one is where NaN/inf was *produced*
     (later ones usually just inherit it).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     x = tr.input("x", 1e308); y = x * 10.0; z = y - y
+        >>> eqs = tr.tape.equations
+        >>> [f.describe() for f in find_nonfinite(eqs, [eq.value for eq in eqs], "forward")]
+        ["inf in the forward value of node 'multiply#1' = x·10 (multiply)",
+         "NaN in the forward value of node 'subtract#2' = multiply#1 − multiply#1 (subtract)"]
     """
     found: list[NonFinite] = []
     for index, value in enumerate(values):

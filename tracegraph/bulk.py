@@ -25,7 +25,18 @@ from collections.abc import Iterator
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Inside the block the cyclic garbage collector does not run (nested blocks are fine;
-    the collector is enabled again only if it was enabled before)."""
+    the collector is enabled again only if it was enabled before).
+
+    Example:
+        >>> import gc
+        >>> with collector_paused():
+        ...     with collector_paused():
+        ...         pass
+        ...     gc.isenabled()   # the inner block did not switch it back on
+        False
+        >>> gc.isenabled()
+        True
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -327,7 +327,15 @@ def mention(option: str, value: str = "") -> str:
 @contextlib.contextmanager
 def worded(wording: Mapping[str, str]) -> Iterator[None]:
     """Messages made inside the block mention options as ``wording`` spells them
-    (``{"override": "--set {}"}``); the others keep the library's words."""
+    (``{"override": "--set {}"}``); the others keep the library's words.
+
+    Example:
+        >>> with worded({"override": "--set {}"}):
+        ...     mention("override", "w1=0.5"), mention("output", "f")
+        ('--set w1=0.5', 'output=f')
+        >>> mention("override", "w1=0.5")   # outside the block: the library's words again
+        'override w1=0.5'
+    """
     token = _WORDING.set(MappingProxyType({**LIBRARY_WORDING, **wording}))
     try:
         yield

@@ -102,7 +102,13 @@ def agrees_to_written_digits(claimed: float, expected: float) -> bool:
 
 @dataclass(frozen=True)
 class Comparison:
-    """How a claim compares: the verdict and the largest differences."""
+    """How a claim compares: the verdict and the largest differences.
+
+    Example:
+        >>> c = compare([1.0, 2.5], [1.0, 2.0], rtol=1e-6, atol=1e-9, accept_rounded=False)
+        >>> c.verdict, c.max_abs_diff, c.max_rel_diff, c.worst_index
+        ('wrong', 0.5, 0.25, (1,))
+    """
 
     verdict: str
     max_abs_diff: float
@@ -120,6 +126,12 @@ def compare(claimed: Any, expected: Any, rtol: float, atol: float, accept_rounde
     last place of that dtype, relative to the element and to the array's
     largest value - or, with ``accept_rounded``, when a number written with 3
     or more significant digits is the true value rounded or truncated.
+
+    Example:
+        >>> compare([1.0, 2.0 + 1e-7], [1.0, 2.0], 1e-6, 1e-9, False).verdict
+        'close'
+        >>> compare(0.2445, 0.244458, 1e-6, 1e-9, accept_rounded=True).rounded_digits
+        4
     """
     eps = float(np.finfo(np.dtype(precision)).eps)
     e = np.asarray(expected, dtype=float)

@@ -27,7 +27,17 @@ MAX_JACOBIAN_ROWS = 4096
 
 
 class ShapeProblem(Exception):
-    """The claim's shape cannot be this derivative's (the message says which shapes fit)."""
+    """The claim's shape cannot be this derivative's (the message says which shapes fit).
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda x: np.sum(x * x), x=np.ones(3))
+        >>> try:
+        ...     Derivatives(t.tape).true_value(t.tape.output, 0, (2,), ("L", "x"))
+        ... except ShapeProblem as problem:
+        ...     print(problem)
+        dL/dx has the shape of x (shape (3,)), but the claim has shape (2,)
+    """
 
 
 class Derivatives:
@@ -149,4 +159,10 @@ def compatible_shapes(claim: tuple[int, ...], expected: tuple[int, ...]) -> bool
 
 
 def shape_words(shape: tuple[int, ...]) -> str:
+    """A shape as the words of a message: ``()`` is "a number".
+
+    Example:
+        >>> shape_words(()), shape_words((2, 3))
+        ('a number', 'shape (2, 3)')
+    """
     return "a number" if not shape else f"shape {shape}"

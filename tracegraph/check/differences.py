@@ -40,7 +40,13 @@ _SHIFTS = (-2, -1, 1, 2)
 class Probe:
     """A function around a point: f(x + k·h) for k = −2, −1, 0, 1, 2, and the node
     whose non-differentiable point the ±h steps (``kink``) or the ±2h steps
-    (``far_kink``) crossed."""
+    (``far_kink``) crossed.
+
+    Example:
+        >>> p = probe(lambda k: (abs(k * 1e-3), "abs" if k else None), 0.0, 1e-3)
+        >>> p.central(), p.one_sided(), p.kink
+        (0.0, (1.0, -1.0), 'abs')
+    """
 
     values: dict[int, float]
     step: float
@@ -68,7 +74,15 @@ class Probe:
 
 def probe(evaluate: Callable[[int], tuple[float, str | None]], centre: float,
           step: float) -> Probe:
-    """Evaluate ``f(x + k·h)`` (with the kink crossed, if any) at every shift."""
+    """Evaluate ``f(x + k·h)`` (with the kink crossed, if any) at every shift.
+
+    Example:
+        >>> p = probe(lambda k: ((1.0 + k * 0.5) ** 2, None), 1.0, 0.5)   # x² around 1
+        >>> p.values
+        {0: 1.0, -2: 0.0, -1: 0.25, 1: 2.25, 2: 4.0}
+        >>> p.central(), p.central(2), p.kink
+        (2.0, 2.0, None)
+    """
     values, kinks = {0: centre}, {}
     for shift in _SHIFTS:
         values[shift], kinks[shift] = evaluate(shift)
@@ -79,7 +93,19 @@ def probe(evaluate: Callable[[int], tuple[float, str | None]], centre: float,
 def classify(analytic: float, probe: Probe, rtol: float, atol: float
              ) -> tuple[str, float, float, str]:
     """Verdict, numeric value, abs diff, and a note, for an analytic derivative and the
-    function probed around the point (tolerance widened by the probe's own error)."""
+    function probed around the point (tolerance widened by the probe's own error).
+
+    Example:
+        >>> square = probe(lambda k: ((1.0 + k * 1e-3) ** 2, None), 1.0, 1e-3)
+        >>> classify(2.0, square, 1e-5, 1e-8)[0], classify(2.5, square, 1e-5, 1e-8)[0]
+        ('ok', 'wrong')
+        >>> kinked = probe(lambda k: (abs(k * 1e-3), "abs" if k else None), 0.0, 1e-3)
+        >>> verdict, numeric, abs_diff, note = classify(1.0, kinked, 1e-5, 1e-8)
+        >>> verdict
+        'not differentiable here'
+        >>> print(note)
+        the step crosses a point where 'abs' is not differentiable (one-sided slopes 1 and -1)
+    """
     numeric = probe.central()
     if not (math.isfinite(probe.values[-1]) and math.isfinite(probe.values[1])):
         return (NOT_DIFFERENTIABLE, numeric, math.nan,
@@ -101,7 +127,12 @@ def classify(analytic: float, probe: Probe, rtol: float, atol: float
 
 
 def relative(abs_diff: float, analytic: float, numeric: float) -> float:
-    """The difference relative to the larger of the two values (0 when equal)."""
+    """The difference relative to the larger of the two values (0 when equal).
+
+    Example:
+        >>> relative(0.5, 2.5, 2.0), relative(0.0, 0.0, 0.0), relative(1.0, 0.0, 0.0)
+        (0.2, 0.0, inf)
+    """
     scale = max(abs(analytic), abs(numeric))
     if abs_diff == 0.0:
         return 0.0
@@ -110,7 +141,17 @@ def relative(abs_diff: float, analytic: float, numeric: float) -> float:
 
 class Replay:
     """Recompute a trace's recorded equations on perturbed input values (with ``impl``),
-    noting the non-differentiable points a perturbation crosses."""
+    noting the non-differentiable points a perturbation crosses.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda x, y: np.abs(x) * y, x=0.0, y=3.0)
+        >>> replay = Replay(t, seed=1.0)
+        >>> replay.run(1, 4.0, replay.downstream(1))     # y = 4: |0|·4, no kink crossed
+        (0.0, None)
+        >>> replay.run(0, 1e-3, replay.downstream(0))    # x moved across abs's kink at 0
+        (0.003, 'n2')
+    """
 
     def __init__(self, trace: Traced, seed: Any) -> None:
         self.tape = trace.tape
@@ -198,7 +239,16 @@ def _max_abs_change(new: Any, old: Any) -> float:
 def sample_elements(shape: tuple[int, ...], gradient: np.ndarray, limit: int
                     ) -> list[tuple[int, ...]]:
     """Every element index of ``shape``, or a fixed sample of ``limit`` of them that
-    always includes the largest |gradient|."""
+    always includes the largest |gradient|.
+
+    Example:
+        >>> import numpy as np
+        >>> sample_elements((2, 2), np.zeros((2, 2)), limit=10)
+        [(0, 0), (0, 1), (1, 0), (1, 1)]
+        >>> gradient = np.zeros(100); gradient[42] = 5.0
+        >>> (42,) in sample_elements((100,), gradient, limit=4)
+        True
+    """
     size = math.prod(shape)
     if size <= limit:
         return list(np.ndindex(*shape)) if shape else [()]

@@ -366,7 +366,16 @@ def format_table(rows: list[dict[str, str]], columns: Sequence[tuple[str, str]])
 
 def put_mark(marks: Marks, target: Any, status: str, note: str) -> None:
     """Add a mark to ``marks``; on a target already marked the worse status wins and
-    the notes are joined (each note once)."""
+    the notes are joined (each note once).
+
+    Example:
+        >>> marks = {}
+        >>> put_mark(marks, "G", "correct", "claimed 2")
+        >>> put_mark(marks, "G", "wrong", "numeric 3")
+        >>> put_mark(marks, "G", "correct", "claimed 2")
+        >>> marks
+        {'G': {'status': 'wrong', 'note': 'claimed 2; numeric 3'}}
+    """
     current = marks.get(target)
     if current is None:
         marks[target] = {"status": status, "note": note}

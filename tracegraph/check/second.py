@@ -71,7 +71,15 @@ def replay(tape: Tape, of: int, sources: Sequence[int]) -> Callable[..., Any]:
 @dataclass
 class NestedGradient:
     """∂f/∂xₖ at a point, traced: ``gradients[k]`` is a value of ``outer`` (or a plain
-    number when it does not depend on the point) and ``leaves[k]`` the outer input xₖ."""
+    number when it does not depend on the point) and ``leaves[k]`` the outer input xₖ.
+
+    Example:
+        >>> g = nested_gradient(lambda x, y: x * x * y, [3.0, 2.0])   # ∇f = (2xy, x²)
+        >>> g.value, [grad.value for grad in g.gradients]
+        (18.0, [12.0, 9.0])
+        >>> g.block(0, 0).tolist(), g.block(0, 1).tolist(), g.block(1, 1).tolist()
+        (4.0, 6.0, 0.0)
+    """
 
     outer: Tape
     leaves: list[Var]

@@ -53,6 +53,13 @@ def second_order_check(trace: Traced, *, edges: bool = False, seed: Any = None,
     truncation error (estimated from a second step 2h).  Inputs with more
     than ``max_elements`` elements are checked on a fixed sample of columns.
     With ``edges=True`` each equation's rule is checked too (see the module).
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda x, y: np.sin(x) * y * y, x=0.5, y=2.0)
+        >>> report = second_order_check(t)
+        >>> report.ok, [(r.where, r.verdict) for r in report.results]
+        (True, [('∂²/∂y∂x', 'ok'), ('∂²/∂x∂y', 'ok')])
     """
     tape = trace.tape
     output = tape.output

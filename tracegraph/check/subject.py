@@ -24,7 +24,14 @@ from ..graph import build_graph
 
 @runtime_checkable
 class Traced(Protocol):
-    """A finished trace as checking sees it (a :class:`~tracegraph.Trace` is one)."""
+    """A finished trace as checking sees it (a :class:`~tracegraph.Trace` is one).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x: x * 2.0, x=1.0)
+        >>> isinstance(t, Traced), isinstance(Recorded(t.tape), Traced), isinstance(t.tape, Traced)
+        (True, True, False)
+    """
 
     @property
     def tape(self) -> Any: ...
@@ -53,7 +60,14 @@ class Recorded:
 
 
 def node_ids(graph: nx.MultiDiGraph) -> dict[int, str]:
-    """The graph's node id of every tape position it shows (constants have none)."""
+    """The graph's node id of every tape position it shows (constants have none).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x, y: tg.name(x * y, "p") + 1.0, x=2.0, y=3.0)
+        >>> node_ids(t.graph), list(t.graph.nodes)
+        ({0: 'x', 1: 'y', 2: 'p', 3: 'output'}, ['x', 'y', 'p', 'c0', 'output'])
+    """
     return {data["index"]: node for node, data in graph.nodes(data=True)
             if data["index"] is not None}
 
@@ -79,7 +93,16 @@ def tape_label(tape: Any, index: int) -> str:
 
 def edge_formula(graph: nx.MultiDiGraph, of: str, wrt: str) -> str | None:
     """The local-derivative formula d ``of`` / d ``wrt`` when ``wrt`` feeds ``of`` directly
-    (the sum of the edges' formulas when it feeds it several times)."""
+    (the sum of the edges' formulas when it feeds it several times).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x, y: tg.name(tg.name(x * x, "s") * y, "p"), x=2.0, y=3.0)
+        >>> edge_formula(t.graph, "s", "x"), edge_formula(t.graph, "p", "s")
+        ('x + x', 'y')
+        >>> edge_formula(t.graph, "p", "x") is None   # x feeds p only through s
+        True
+    """
     edges = graph.get_edge_data(wrt, of)
     if not edges:
         return None

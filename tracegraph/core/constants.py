@@ -21,25 +21,51 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Constant:
-    """Marks an object (not a number or array) as a constant input."""
+    """Marks an object (not a number or array) as a constant input.
+
+    Example:
+        >>> marked = constant("labels")
+        >>> marked, is_constant(marked), unwrap_constant(marked)
+        (Constant(value='labels'), True, 'labels')
+    """
 
     value: Any
 
 
 class ConstantFloat(float):
-    """A float marked as a constant input: behaves exactly like the float."""
+    """A float marked as a constant input: behaves exactly like the float.
+
+    Example:
+        >>> eps = constant(0.5)
+        >>> type(eps).__name__, isinstance(eps, float), eps * 2, type(eps * 2).__name__
+        ('ConstantFloat', True, 1.0, 'float')
+    """
 
     __slots__ = ()
 
 
 class ConstantInt(int):
-    """An int marked as a constant input: behaves exactly like the int."""
+    """An int marked as a constant input: behaves exactly like the int.
+
+    Example:
+        >>> n = constant(3)
+        >>> type(n).__name__, list(range(n)), n + 1
+        ('ConstantInt', [0, 1, 2], 4)
+    """
 
     __slots__ = ()
 
 
 class ConstantArray(np.ndarray):
-    """An array marked as a constant input: a view that behaves like the array."""
+    """An array marked as a constant input: a view that behaves like the array.
+
+    Example:
+        >>> import numpy as np
+        >>> data = np.array([1.0, 2.0])
+        >>> X = constant(data)
+        >>> type(X).__name__, float(X.sum()), np.shares_memory(X, data)
+        ('ConstantArray', 3.0, True)
+    """
 
 
 def constant(value: Any) -> Any:

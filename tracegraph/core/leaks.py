@@ -209,7 +209,23 @@ def _traced_argument(argument: str, var: Var) -> str:
 
 
 def leak_error(kind: str, var: Var) -> TracedValueLeakError:
-    """The error for ``float(x)``, ``math.exp(x)``, ``x.item()`` ... on a traced value."""
+    """The error for ``float(x)``, ``math.exp(x)``, ``x.item()`` ... on a traced value.
+
+    The message quotes the user's expression, read from their line.
+
+    Example:
+        >>> import math, tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     w = tr.input("w", 2.0)
+        ...     try:
+        ...         math.exp(w)
+        ...     except tg.TracedValueLeakError as err:
+        ...         print(err.message); print(err.hint)   # doctest: +NORMALIZE_WHITESPACE
+        math.exp(w) turns the traced value 'w' into a plain Python number, which would drop
+        it from the trace and make every gradient through it silently wrong
+        use np.exp(w), which tracegraph traces; if you only need the number (to print it),
+        use w.value
+    """
     entry = library_call()
     if entry is not None:
         return _library_leak(var, entry, "a plain Python number")
@@ -231,7 +247,19 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
 
 
 def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
-    """The error for converting a traced array to a plain numpy array."""
+    """The error for converting a traced array to a plain numpy array.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     X = tr.input("X", np.ones(2))
+        ...     try:
+        ...         np.asarray(X, dtype=float)
+        ...     except tg.TracedValueLeakError as err:
+        ...         print(err.message)   # doctest: +NORMALIZE_WHITESPACE
+        np.asarray(...) converts the traced value 'X' to a plain numpy array of dtype float64,
+        which would drop it from the trace
+    """
     location = user_location()
     expression = location.expression if location else ""
     index_trick = next((name for name in ("r_", "c_") if f"{name}[" in expression), None)
@@ -261,7 +289,19 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
 
 
 def foreign_error(var: Var) -> ForeignTraceError:
-    """The error for combining values of two unrelated traces."""
+    """The error for combining values of two unrelated traces.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     b = tr.input("b", 1.0)
+        >>> err = foreign_error(b)
+        >>> print(err.message)   # doctest: +NORMALIZE_WHITESPACE
+        the traced value 'b' belongs to a different trace than the other operand, and values
+        of two traces cannot be combined
+        >>> err.node, isinstance(err, tg.ForeignTraceError)
+        ('b', True)
+    """
     return ForeignTraceError(
         f"the traced value {var.label!r} belongs to a different trace than the other "
         "operand, and values of two traces cannot be combined",
@@ -273,7 +313,13 @@ def foreign_error(var: Var) -> ForeignTraceError:
 
 
 def finished_error() -> ForeignTraceError:
-    """The error for recording on a trace that has already finished."""
+    """The error for recording on a trace that has already finished.
+
+    Example:
+        >>> print(finished_error().message)   # doctest: +NORMALIZE_WHITESPACE
+        this value belongs to a trace that has already finished, so new operations on it
+        cannot be recorded
+    """
     return ForeignTraceError(
         "this value belongs to a trace that has already finished, so new "
         "operations on it cannot be recorded",
@@ -284,7 +330,18 @@ def finished_error() -> ForeignTraceError:
 
 
 def complex_error(value: object) -> UnsupportedOperationError:
-    """The error for a complex number meeting a traced value: refused, never silently real."""
+    """The error for a complex number meeting a traced value: refused, never silently real.
+
+    Example:
+        >>> import numpy as np
+        >>> complex_error(1j).operation
+        'complex numbers'
+        >>> print(complex_error(np.ones(2, dtype=complex)).message)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        complex numbers is not supported on traced values: a complex array of shape (2,)
+        meets a traced value; tracegraph differentiates real values only, and mixing in
+        complex ones would give wrong gradients
+    """
     shape = getattr(value, "shape", ())
     what = f"a complex array of shape {shape}" if shape else f"the complex number {value!r}"
     return UnsupportedOperationError(

@@ -31,7 +31,17 @@ def _object_loop(ufunc: np.ufunc) -> Callable[..., Any]:
 
 
 class ArrayMethods:
-    """The ndarray-like surface of :class:`~tracegraph.core.var.Var` (a mixin without state)."""
+    """The ndarray-like surface of :class:`~tracegraph.core.var.Var` (a mixin without state).
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     X = tr.input("X", np.arange(6.0).reshape(2, 3))
+        ...     print(X.shape, X.ndim, X.size, len(X), X.T.shape)
+        ...     print(repr(X.sum(axis=1)))   # recorded as np.sum(X, axis=1)
+        (2, 3) 2 6 2 (3, 2)
+        <traced sum#2 = array([ 3., 12.])>
+    """
 
     __slots__ = ()
     value: Any

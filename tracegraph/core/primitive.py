@@ -24,11 +24,20 @@ from .pullback import make_pullback
 
 
 def no_gradient(g: Any, out: Any, *args: Any, **params: Any) -> None:
-    """The VJP of an input declared with ``None``: it receives no gradient."""
+    """The VJP of an input declared with ``None``: it receives no gradient.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> where = next(p for p in tg.primitives() if p.name == "where")
+        >>> where.argnames, where.vjp(0) is no_gradient, where.has_gradient(0)
+        (('cond', 'x', 'y'), True, False)
+        >>> no_gradient(1.0, 2.0, True, 3.0, 4.0) is None
+        True
+    """
     return None
 
 
-def undefined_pullback(eq: Any, g: Any, adjoints: list) -> None:
+def _undefined_pullback(eq: Any, g: Any, adjoints: list) -> None:
     raise TracegraphError(f"primitive {eq.primitive.name!r} has no derivative rule declared")
 
 
@@ -83,7 +92,7 @@ class PrimitiveRule:
         self.doc = ""
         self.category = "user"
         self.twice = True
-        self.pullback: Callable[[Any, Any, list], None] = undefined_pullback
+        self.pullback: Callable[[Any, Any, list], None] = _undefined_pullback
 
     @property
     def defined(self) -> bool:

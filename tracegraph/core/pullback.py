@@ -28,7 +28,15 @@ from .arrays import shape_of, unbroadcast
 
 
 def fit(contribution: Any, parent_value: Any) -> Any:
-    """Give a contribution its parent's shape (undo broadcasting)."""
+    """Give a contribution its parent's shape (undo broadcasting).
+
+    Example:
+        >>> import numpy as np
+        >>> fit(np.ones((2, 3)), np.zeros(3)).tolist(), float(fit(np.ones((2, 3)), 0.0))
+        ([2.0, 2.0, 2.0], 6.0)
+        >>> fit(np.ones((2, 3)), np.zeros((2, 1))).tolist()
+        [[3.0], [3.0]]
+    """
     parent_shape = shape_of(parent_value)
     if shape_of(contribution) != parent_shape:
         return unbroadcast(contribution, parent_shape)
@@ -91,7 +99,17 @@ def _accumulate_all(eq: Any, g: Any, adjoints: list) -> None:
 def make_pullback(prim: Any) -> Callable[[Any, Any, list], None]:
     """The pullback for ``prim``: a fast path for one or two inputs without params
     (the scalar chains that dominate tracing cost), else the general one.  All
-    three share the general path's semantics, ``None`` contributions included."""
+    three share the general path's semantics, ``None`` contributions included.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     x = tr.input("x", 3.0); y = x * 2.0
+        >>> pullback = make_pullback(y.primitive)
+        >>> adjoints = [1.0, 1.0]          # x already holds 1.0 from another consumer
+        >>> pullback(y, 1.0, adjoints); adjoints
+        [3.0, 1.0]
+    """
     if prim.variadic:
         return _accumulate_all
     if len(prim.vjps) == 1:

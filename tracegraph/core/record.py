@@ -45,7 +45,17 @@ from .var import Var, deep_value_of, plain_value, record_equation, scalar_call
 
 @dataclass(frozen=True)
 class ScopeSpan:
-    """A named region of the tape: equations ``start <= index < stop`` were recorded in it."""
+    """A named region of the tape: equations ``start <= index < stop`` were recorded in it.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> def f(x):
+        ...     with tg.scope("layer"):
+        ...         h = np.tanh(x * 2.0)
+        ...     return h * h
+        >>> tg.trace(f, x=0.5).tape.scope_spans
+        [ScopeSpan(path=('layer',), start=1, stop=3)]
+    """
 
     path: tuple[str, ...]
     start: int
@@ -58,6 +68,15 @@ class Guard:
 
     ``args`` may hold Vars of the tape; ``after`` is how many equations existed
     when the guard was taken.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda x: x[np.argmax(x)], x=np.array([1.0, 3.0]))
+        >>> guard = t.tape.guards[0]
+        >>> guard.func.__name__, int(guard.result), guard.holds()
+        ('argmax', 1, True)
+        >>> t.tape.replay({0: np.array([4.0, 3.0])}), guard.holds()   # argmax is now 0
+        (False, False)
     """
 
     func: Callable[..., Any]

@@ -90,7 +90,15 @@ _OPERAND_TYPES = (numbers.Number, np.ndarray, np.generic, list, tuple)
 
 def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any,
                     params: dict | None) -> Var:
-    """Append the equation ``prim(*inputs, **params) = value`` to ``tape``; returns its Var."""
+    """Append the equation ``prim(*inputs, **params) = value`` to ``tape``; returns its Var.
+
+    Example:
+        >>> from tracegraph.core import REGISTRY, Tape
+        >>> tape = Tape(); x = record_equation(tape, None, (), 2.0, None)   # a leaf
+        >>> y = record_equation(tape, REGISTRY["square"], (x,), 4.0, None)
+        >>> y, y.index, y.inputs[0] is x, len(tape.equations)
+        (<traced square#1 = 4.0>, 1, True, 2)
+    """
     equations = tape.equations
     var = _new(Var)
     var.tape = tape
@@ -227,7 +235,16 @@ def _forward(prim: Primitive, values: list[Any], params: dict) -> Any:
 
 
 def scalar_call(prim: Primitive, x: float) -> Any:
-    """``scalar_impl(x)`` (``math.tanh``), with numpy's nan/inf where ``math`` raises."""
+    """``scalar_impl(x)`` (``math.tanh``), with numpy's nan/inf where ``math`` raises.
+
+    Example:
+        >>> from tracegraph.core import REGISTRY
+        >>> scalar_call(REGISTRY["sqrt"], 4.0)
+        2.0
+        >>> with np.errstate(divide="ignore"):   # math.log(0.0) raises ValueError
+        ...     float(scalar_call(REGISTRY["log"], 0.0))
+        -inf
+    """
     try:
         return prim.scalar_impl(x)  # type: ignore[misc]
     except (ValueError, OverflowError, ZeroDivisionError):

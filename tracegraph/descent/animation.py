@@ -54,14 +54,29 @@ UNCHANGED = 63
 
 
 def frame_steps(steps: int, frames: int) -> list[int]:
-    """At most ``frames`` steps spread evenly from 0 to ``steps``, both included."""
+    """At most ``frames`` steps spread evenly from 0 to ``steps``, both included.
+
+    Example:
+        >>> frame_steps(100, 5), frame_steps(3, 200), frame_steps(0, 200)
+        ([0, 25, 50, 75, 100], [0, 1, 2, 3], [0])
+    """
     count = max(2, min(frames, steps + 1))
     return sorted(set(np.linspace(0, steps, count).round().astype(int).tolist()))
 
 
 def animate_run(run: Descent, path: Any, *, labels: Iterable[str] | None = None,
                 frames: int = 200, seconds: float = 8.0, title: str | None = None) -> Path:
-    """:meth:`Descent.animate`: ``.gif`` or ``.html`` by the file's extension."""
+    """:meth:`Descent.animate`: ``.gif`` or ``.html`` by the file's extension.
+
+    Example:
+        >>> import tempfile, tracegraph as tg
+        >>> run = tg.descend(lambda x, y: x * x + 4 * y * y, x=1.0, y=1.0, lr=0.1, steps=20)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = animate_run(run, Path(folder) / "run.gif", frames=10)
+        ...     with pillow_image().open(path) as gif:
+        ...         gif.n_frames, gif.size         # the contour plot and the loss curve
+        (10, (672, 336))
+    """
     path = Path(path)
     names = list(labels) if labels is not None else None
     suffix = path.suffix.lower()
@@ -144,7 +159,17 @@ def _palette_image(Image: Any, rgb: np.ndarray) -> tuple[Any, dict[str, int]]:
 
 def write_gif(run: Descent, path: Path, labels: Sequence[str] | None, steps: list[int],
               seconds: float, title: str | None) -> None:
-    """Draw the frames on the background and save them as one looping GIF."""
+    """Draw the frames on the background and save them as one looping GIF.
+
+    Example:
+        >>> import tempfile, tracegraph as tg
+        >>> run = tg.descend(lambda X: np.sum(X * X), X=np.eye(2), lr=0.1, steps=5)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_gif(run, Path(folder) / "X.gif", ["a", "b"], [0, 2, 5], 1.0, "two points")
+        ...     with pillow_image().open(Path(folder) / "X.gif") as gif:
+        ...         gif.n_frames, gif.info["loop"], gif.info["duration"]    # 1 s over 3 frames
+        (3, 0, 330)
+    """
     Image = pillow_image()
     background = _Background(run, title)
     base, ink = _palette_image(Image, background.rgb)
@@ -290,7 +315,15 @@ def _contour_png(run: Descent) -> tuple[str, list[float]]:
 
 def page_data(run: Descent, labels: Sequence[str] | None, steps: list[int], seconds: float,
               title: str | None) -> dict[str, Any]:
-    """What the page draws, as JSON-ready data."""
+    """What the page draws, as JSON-ready data.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run = tg.descend(lambda x: (x - 3.0) ** 2, x=0.0, lr=0.25, steps=3)
+        >>> data = page_data(run, None, [0, 3], 1.0, None)
+        >>> data["view"], data["losses"], data["elements"], data["values"], data["interval"]
+        ('curve', [9.0, 0.140625], ['x'], [[0.0], [2.625]], 500)
+    """
     view = view_of(run)
     data: dict[str, Any] = {
         "title": title or run_title(run), "view": view, "steps": steps,
@@ -317,7 +350,15 @@ def page_data(run: Descent, labels: Sequence[str] | None, steps: list[int], seco
 
 def html_page(run: Descent, labels: Sequence[str] | None, steps: list[int], seconds: float,
               title: str | None) -> str:
-    """The whole page: markup, the data as JSON and the script that draws it."""
+    """The whole page: markup, the data as JSON and the script that draws it.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run = tg.descend(lambda x: (x - 3.0) ** 2, x=0.0, lr=0.25, steps=3)
+        >>> page = html_page(run, None, [0, 1, 3], 1.0, "x < 3")
+        >>> page.splitlines()[0], "<title>x &lt; 3</title>" in page, '"steps":[0,1,3]' in page
+        ('<!DOCTYPE html>', True, True)
+    """
     data = json.dumps(page_data(run, labels, steps, seconds, title), separators=(",", ":"))
     data = data.replace("</", "<\\/")  # never end the <script> element early
     heading = html.escape(title or run_title(run))

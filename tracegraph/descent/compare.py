@@ -52,7 +52,16 @@ HEADINGS = ("method", "steps", "evaluations", "gradient evaluations", "final los
 
 @dataclass
 class MethodRun:
-    """What one method of a comparison did: its evaluations' losses, in order, and its result."""
+    """What one method of a comparison did: its evaluations' losses, in order, and its result.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> table = tg.compare(lambda x: (x - 1.0) ** 2, methods=["armijo"], budget=5, lr=1.0,
+        ...                    x=0.0)
+        >>> run = table.runs[0]             # the trial at s = 1 overshoots to x = 2: loss 1
+        >>> run.method, run.steps, run.evaluations, run.history.tolist(), run.stopped
+        ('armijo', 3, 5, [1.0, 1.0, 0.0, 0.0, 0.0], 'evaluation budget used')
+    """
 
     method: str
     steps: int
@@ -72,6 +81,15 @@ class Comparison:
     ``str(comparison)`` is the table; ``comparison.runs[i].descent`` is the
     :class:`~.run.Descent` of a gradient method (None for Nelder–Mead);
     ``comparison.plot(path)`` draws the best loss so far against evaluations.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> table = tg.compare(lambda x: (x - 1.0) ** 2, methods=["gd", "armijo"], budget=10,
+        ...                    lr=1.0, x=0.0)   # gd at lr 1 bounces between x = 0 and x = 2
+        >>> [(row["method"], row["loss"], row["evals_to_99"]) for row in table.rows]
+        [('gd', 1.0, None), ('armijo', 0.0, 3)]
+        >>> print(str(table).splitlines()[-1])
+        99 % of the improvement: loss 1 -> 0.01 (best found 0)
     """
 
     runs: list[MethodRun]
@@ -173,7 +191,16 @@ def compare(fn: Callable[..., Any], methods: Iterable[str] = ("gd", "adam", "arm
 def run_comparison(fresh: Callable[[], Objective], methods: Iterable[str], *, budget: int,
                    lr: float | Iterable[float], settings: Settings | None = None) -> Comparison:
     """:func:`compare` on objectives made by ``fresh()`` (one per method, so counts are
-    separate); ``settings`` gives the other hyper-parameters."""
+    separate); ``settings`` gives the other hyper-parameters.
+
+    Example:
+        >>> fresh = lambda: function_objective(lambda x: x * x, {"x": 1.0})
+        >>> table = run_comparison(fresh, ["gd", "momentum"], budget=10, lr=[0.1, 0.5],
+        ...                        settings=Settings(momentum=0.5))
+        >>> [(row["method"], row["evaluations"], round(row["loss"], 4)) for row in table.rows]
+        [('gd, lr 0.1', 10, 0.018), ('gd, lr 0.5', 10, 0.0),
+         ('momentum, lr 0.1', 10, 0.0025), ('momentum, lr 0.5', 10, 0.0001)]
+    """
     methods = [m.strip().lower() for m in ([methods] if isinstance(methods, str) else methods)]
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -218,7 +245,14 @@ def nelder_mead(objective: Objective, budget: int, *, adaptive: bool = False) ->
     """scipy.optimize.minimize(method="Nelder-Mead") with a counting wrapper: at most
     ``budget`` evaluations (values only, by replay); ``steps`` is its iteration count and
     ``loss`` the best value it evaluated.  ``adaptive`` is scipy's option of that name
-    (coefficients scaled with the dimension, for many variables)."""
+    (coefficients scaled with the dimension, for many variables).
+
+    Example:
+        >>> f = function_objective(lambda x, y: (x - 1.0) ** 2 + y * y, {"x": 0.0, "y": 0.0})
+        >>> run = nelder_mead(f, budget=200)
+        >>> run.method, run.evaluations, run.gradient_evaluations, round(run.loss, 6), run.stopped
+        ('nelder-mead', 118, 0, 0.0, 'Optimization terminated successfully.')
+    """
     optimize = require("scipy.optimize", "scipy", "Nelder-Mead")
     iterations = 0
 

@@ -133,6 +133,14 @@ class Objective:
     ``retraces`` (evaluations that ran the Python code: the first one, and those where a
     guard flipped or a batch had another shape) and
     ``history`` (the loss of every evaluation, in order).
+
+    Example:
+        >>> import numpy as np
+        >>> f = Objective(lambda changed: trace(lambda x: x * x, **changed), {"x": 3.0})
+        >>> f.evaluate(f.start), f.gradient().tolist(), f.evaluate(np.array([1.0]))
+        (9.0, [6.0], 1.0)
+        >>> f.evaluations, f.retraces, f.history       # the second value was a replay
+        (2, 1, [9.0, 1.0])
     """
 
     def __init__(self, tracer: Tracer, start: Mapping[str, Any], *,
@@ -304,6 +312,15 @@ def function_objective(fn: Callable[..., Any], inputs: Mapping[str, Any],
 
     The inputs named in ``batch`` are data sampled by rows; they are traced as
     leaves (not constants) so that a replay can put the next batch in.
+
+    Example:
+        >>> import numpy as np
+        >>> f = function_objective(lambda w, X: np.sum((X * w) ** 2),
+        ...                        {"w": 2.0, "X": np.arange(3.0)}, batch=["X"])
+        >>> f.layout.names, list(f.batch_data), f.evaluate(f.start, {"X": np.ones(3)})
+        (('w',), ['X'], 12.0)
+        >>> f.gradient().tolist(), f.evaluate(f.start, {"X": np.zeros(3)}), f.retraces
+        ([12.0], 0.0, 1)
     """
     if not callable(fn):
         raise TypeError(f"descend() needs a function as its first argument, got {fn!r}")
@@ -344,6 +361,15 @@ def script_objective(result: ScriptResult, wrt: str | Iterable[str] | None = Non
     It starts from ``result``'s record; when a guard flips, the file runs again
     with the parameters as overrides (the other overrides kept).  The file's
     own prints go to stderr, so a command's output stays clean.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = pathlib.Path(folder) / "f.py"
+        ...     _ = path.write_text("a = 2.0\\nb = 3.0\\nloss = (a - 1.0) ** 2 + b * b\\n")
+        ...     f = script_objective(load_script(path), wrt="a")
+        ...     f.layout.names, f.evaluate(f.start), f.gradient().tolist(), f.retraces
+        (('a',), 10.0, [2.0], 0)
     """
     names = choose_parameters(result.inputs, wrt)
     fixed = dict(overrides or {})

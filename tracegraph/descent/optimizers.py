@@ -41,7 +41,12 @@ ARMIJO_HALVINGS = 50
 
 @dataclass(frozen=True)
 class Settings:
-    """The hyper-parameters, named as in :func:`tracegraph.descend` (and torch.optim)."""
+    """The hyper-parameters, named as in :func:`tracegraph.descend` (and torch.optim).
+
+    Example:
+        >>> Settings(lr=0.1)
+        Settings(lr=0.1, momentum=0.9, betas=(0.9, 0.999), eps=1e-08, alpha=0.99)
+    """
 
     lr: float = 0.01
     momentum: float = 0.9
@@ -51,7 +56,14 @@ class Settings:
 
 
 class GradientDescent:
-    """torch.optim.SGD(lr): θ ← θ − lr·g."""
+    """torch.optim.SGD(lr): θ ← θ − lr·g.
+
+    Example:
+        >>> import numpy as np
+        >>> rule = GradientDescent(Settings(lr=0.1))
+        >>> rule.update(np.array([1.0, 2.0]), np.array([2.0, -4.0])).tolist()
+        [0.8, 2.4]
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.lr = settings.lr
@@ -61,7 +73,15 @@ class GradientDescent:
 
 
 class Momentum:
-    """torch.optim.SGD(lr, momentum=μ, dampening=0, nesterov=...): the buffer starts as g."""
+    """torch.optim.SGD(lr, momentum=μ, dampening=0, nesterov=...): the buffer starts as g.
+
+    Example:
+        >>> import numpy as np
+        >>> rule = Momentum(Settings(lr=0.1, momentum=0.5), nesterov=True)
+        >>> theta = rule.update(np.array([1.0]), np.array([1.0]))   # b = 1; 1 − 0.1·(1 + 0.5)
+        >>> theta.tolist(), rule.buffer.tolist()
+        ([0.85], [1.0])
+    """
 
     def __init__(self, settings: Settings, *, nesterov: bool = False) -> None:
         self.lr = settings.lr
@@ -76,7 +96,14 @@ class Momentum:
 
 
 class RMSprop:
-    """torch.optim.RMSprop(lr, alpha, eps): not centred, no momentum, v starts at 0."""
+    """torch.optim.RMSprop(lr, alpha, eps): not centred, no momentum, v starts at 0.
+
+    Example:
+        >>> import numpy as np
+        >>> rule = RMSprop(Settings(lr=0.01))                 # v = 0.01·g²: steps of 10·lr
+        >>> rule.update(np.array([1.0, 1.0]), np.array([4.0, -0.5])).round(6).tolist()
+        [0.9, 1.1]
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.lr = settings.lr
@@ -92,7 +119,14 @@ class RMSprop:
 
 
 class Adam:
-    """torch.optim.Adam(lr, betas, eps): bias-corrected, no amsgrad, no weight decay."""
+    """torch.optim.Adam(lr, betas, eps): bias-corrected, no amsgrad, no weight decay.
+
+    Example:
+        >>> import numpy as np
+        >>> rule = Adam(Settings(lr=0.1))      # the first step is lr·sign(g), whatever |g|
+        >>> rule.update(np.array([1.0, 1.0]), np.array([100.0, -0.01])).round(6).tolist(), rule.t
+        ([0.9, 1.1], 1)
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.lr = settings.lr
@@ -121,6 +155,16 @@ class Armijo:
 
     ``search`` needs f: the run passes a function that evaluates (and counts)
     a trial point.  A NaN trial loss is a failed trial.
+
+    Example:
+        >>> import numpy as np
+        >>> tried = []
+        >>> def f(theta):
+        ...     tried.append(theta.tolist())
+        ...     return float(theta @ theta)
+        >>> point, loss = Armijo(Settings(lr=1.0)).search(np.array([1.0]), np.array([2.0]), 1.0, f)
+        >>> point.tolist(), loss, tried          # s = 1 overshoots to −1; s = 0.5 is accepted
+        ([0.0], 0.0, [[-1.0], [0.0]])
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -171,7 +215,15 @@ def make_rule(name: str, settings: Settings) -> object:
 
 
 def check_settings(settings: Settings) -> None:
-    """Refuse hyper-parameters no rule can use (a negative learning rate ...)."""
+    """Refuse hyper-parameters no rule can use (a negative learning rate ...).
+
+    Example:
+        >>> check_settings(Settings(lr=0.5, momentum=0.0))    # fine: returns None
+        >>> check_settings(Settings(betas=(0.9, 1.0)))
+        Traceback (most recent call last):
+        ...
+        tracegraph.errors.TracegraphError: betas[1] must be in [0, 1), got 1.0
+    """
     if not (isinstance(settings.lr, (int, float)) and settings.lr > 0 and
             math.isfinite(settings.lr)):
         raise TracegraphError(f"lr must be a positive number, got {settings.lr!r}")

@@ -49,10 +49,22 @@ def require(module: str, package: str, what: str) -> ModuleType:
 
 
 def figure_class() -> type:
-    """matplotlib's ``Figure``, used without pyplot: no global state, no window, any backend."""
+    """matplotlib's ``Figure``, used without pyplot: no global state, no window, any backend.
+
+    Example:
+        >>> fig = figure_class()(figsize=(4, 2))
+        >>> type(fig).__name__, len(fig.subplots(1, 2)), len(fig.axes)
+        ('Figure', 2, 2)
+    """
     return require("matplotlib.figure", "matplotlib", "plots and animations").Figure
 
 
 def pillow_image() -> ModuleType:
-    """Pillow's ``PIL.Image`` (GIF animations)."""
+    """Pillow's ``PIL.Image`` (GIF animations).
+
+    Example:
+        >>> Image = pillow_image()
+        >>> Image.__name__, Image.new("P", (4, 3)).size
+        ('PIL.Image', (4, 3))
+    """
     return require("PIL.Image", "pillow", "GIF animations")

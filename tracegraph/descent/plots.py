@@ -12,7 +12,8 @@ Example:
     >>> import pathlib, tempfile, tracegraph as tg
     >>> from tracegraph.descent.plots import plot_runs
     >>> runs = [tg.descend(lambda x: x ** 4, x=1.0, lr=lr, steps=50) for lr in (0.01, 0.1)]
-    >>> plot_runs(runs, pathlib.Path(tempfile.mkdtemp()) / "runs.png").suffix
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     plot_runs(runs, pathlib.Path(folder) / "runs.png").suffix
     '.png'
 """
 
@@ -66,14 +67,30 @@ def wants_log(values: np.ndarray) -> bool:
 
 
 def finite_losses(run: Descent) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and losses with the non-finite tail of a diverged run left out."""
+    """Steps and losses with the non-finite tail of a diverged run left out.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> run = tg.descend(lambda x: np.sqrt(x), x=1.0, lr=4.0, steps=3)   # x: 1 − 4·0.5 = −1
+        >>> run.losses.tolist(), run.stopped, [a.tolist() for a in finite_losses(run)]
+        ([1.0, nan], 'diverged at step 1', [[0], [1.0]])
+    """
     steps = np.arange(len(run.losses))
     keep = np.isfinite(run.losses)
     return steps[keep], run.losses[keep]
 
 
 def draw_loss_curve(ax: Any, runs: Sequence[Descent], *, labels: bool = False) -> None:
-    """The loss against the step for each run, log-scaled when the curves span decades."""
+    """The loss against the step for each run, log-scaled when the curves span decades.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> runs = [tg.descend(lambda x: x ** 4, x=1.0, lr=lr, steps=20) for lr in (0.01, 0.2)]
+        >>> ax = figure_class()().subplots()
+        >>> draw_loss_curve(ax, runs, labels=True)
+        >>> len(ax.get_lines()), ax.get_yscale(), [t.get_text() for t in ax.get_legend().texts]
+        (2, 'log', ['gd, lr 0.01', 'gd, lr 0.2'])
+    """
     everything = np.concatenate([finite_losses(run)[1] for run in runs])
     for i, run in enumerate(runs):
         steps, losses = finite_losses(run)
@@ -92,14 +109,29 @@ def draw_loss_curve(ax: Any, runs: Sequence[Descent], *, labels: bool = False) -
 
 
 def path_of(run: Descent) -> np.ndarray:
-    """The (steps + 1, 2) path of a two-parameter run, non-finite points left out."""
+    """The (steps + 1, 2) path of a two-parameter run, non-finite points left out.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run = tg.descend(lambda x, y: x * x + y * y, x=1.0, y=2.0, lr=0.25, steps=2)
+        >>> path_of(run).tolist()
+        [[1.0, 2.0], [0.5, 1.0], [0.25, 0.5]]
+    """
     path = np.column_stack([run.params[name] for name in run.layout.names])
     return path[np.all(np.isfinite(path), axis=1)]
 
 
 def contour_grid(run: Descent, margin: float = 0.25, points: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The loss on a grid around the run's path (or ``points``), evaluated by replay."""
+    """The loss on a grid around the run's path (or ``points``), evaluated by replay.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run = tg.descend(lambda x, y: x * x + y * y, x=1.0, y=2.0, lr=0.25, steps=2)
+        >>> xs, ys, zs = contour_grid(run)    # x went 1 → 0.25: a quarter of 0.75 more each side
+        >>> zs.shape, [round(float(v), 4) for v in (xs[0], xs[-1], zs[0, 0])]
+        ((80, 80), [0.0625, 1.1875, 0.0195])
+    """
     path = path_of(run) if points is None else points
     low, high = path.min(axis=0), path.max(axis=0)
     span = np.maximum(high - low, 1e-3 * np.maximum(1.0, np.abs(high)))
@@ -113,7 +145,14 @@ def contour_grid(run: Descent, margin: float = 0.25, points: np.ndarray | None =
 
 
 def contour_levels(zs: np.ndarray, count: int = 25) -> np.ndarray:
-    """Contour levels: log-spaced when the loss spans decades over the grid, else linear."""
+    """Contour levels: log-spaced when the loss spans decades over the grid, else linear.
+
+    Example:
+        >>> contour_levels(np.array([[1.0, 2.0], [3.0, 5.0]]), count=5).tolist()
+        [1.0, 2.0, 3.0, 4.0, 5.0]
+        >>> contour_levels(np.array([[0.01, 100.0]]), count=3).round(6).tolist()
+        [0.01, 1.0, 100.0]
+    """
     finite = zs[np.isfinite(zs)]
     low, high = float(finite.min()), float(finite.max())
     if low > 0 and high / low > SPANS_DECADES:
@@ -126,7 +165,16 @@ def contour_levels(zs: np.ndarray, count: int = 25) -> np.ndarray:
 def draw_contour(ax: Any, run: Descent, *, path: bool = True,
                  points: np.ndarray | None = None) -> None:
     """The loss's contours around the path (or ``points``), the path (start ○, end ●) and
-    axis names."""
+    axis names.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run = tg.descend(lambda x, y: x * x + y * y, x=1.0, y=2.0, lr=0.25, steps=2)
+        >>> ax = figure_class()().subplots()
+        >>> draw_contour(ax, run)
+        >>> ax.get_xlabel(), ax.get_ylabel(), len(ax.get_lines())   # path, end, start
+        ('x', 'y', 3)
+    """
     xs, ys, zs = contour_grid(run, points=points)
     zs = np.where(np.isfinite(zs), zs, np.nanmax(np.where(np.isfinite(zs), zs, np.nan)))
     ax.contourf(xs, ys, zs, levels=contour_levels(zs), cmap="viridis", alpha=0.85)
@@ -143,7 +191,13 @@ def draw_contour(ax: Any, run: Descent, *, path: bool = True,
 
 
 def plane_limits(points: np.ndarray, margin: float = 0.08) -> tuple[tuple[float, float], ...]:
-    """Square axis limits holding every finite point of every frame."""
+    """Square axis limits holding every finite point of every frame.
+
+    Example:
+        >>> frames = np.array([[[0.0, 0.0], [2.0, 1.0]], [[np.nan, 5.0], [1.0, 1.0]]])
+        >>> np.round(plane_limits(frames), 3).tolist()     # 2 wide, 8 % more, centred
+        [[-0.08, 2.08], [-0.58, 1.58]]
+    """
     flat = points.reshape(-1, 2)
     flat = flat[np.all(np.isfinite(flat), axis=1)]
     low, high = flat.min(axis=0), flat.max(axis=0)
@@ -152,7 +206,16 @@ def plane_limits(points: np.ndarray, margin: float = 0.08) -> tuple[tuple[float,
 
 
 def draw_plane(ax: Any, run: Descent, labels: Sequence[str] | None) -> None:
-    """Each point's path on the plane, its start (○) and end (●), labelled."""
+    """Each point's path on the plane, its start (○) and end (●), labelled.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run = tg.descend(lambda X: np.sum(X * X), X=np.eye(3, 2), lr=0.1, steps=5)
+        >>> ax = figure_class()().subplots()
+        >>> draw_plane(ax, run, ["a", "b", "c"])
+        >>> ax.get_title(), [text.get_text() for text in ax.texts]
+        ('X on the plane: start ○, after 5 steps ●', ['a', 'b', 'c'])
+    """
     points = run.params[run.layout.names[0]]
     for i in range(points.shape[1]):
         ax.plot(points[:, i, 0], points[:, i, 1], "-", color="#1f77b4", lw=0.6, alpha=0.35)
@@ -169,13 +232,30 @@ def draw_plane(ax: Any, run: Descent, labels: Sequence[str] | None) -> None:
 
 
 def run_title(run: Descent) -> str:
+    """The title of a run's picture: its label, first and last loss, steps and why it stopped.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> run_title(tg.descend(lambda x: (x - 3.0) ** 2, x=0.0, lr=0.25, steps=3))
+        'gd, lr 0.25: loss 9 → 0.1406 in 3 steps (max steps)'
+    """
     return (f"{run.label}: loss {run.losses[0]:.4g} → {run.loss:.4g} in {run.steps} steps "
             f"({run.stopped})")
 
 
 def plot_run(run: Descent, path: Any, *, labels: Iterable[str] | None = None,
              title: str | None = None) -> Path:
-    """:meth:`Descent.plot`: the loss curve, with the contour or plane view beside it."""
+    """:meth:`Descent.plot`: the loss curve, with the contour or plane view beside it.
+
+    Example:
+        >>> import pathlib, tempfile, tracegraph as tg
+        >>> from PIL import Image
+        >>> run = tg.descend(lambda x, y: x * x + 4 * y * y, x=1.0, y=1.0, lr=0.1, steps=20)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with Image.open(plot_run(run, pathlib.Path(folder) / "run.png")) as image:
+        ...         image.size                   # two panels, 11 × 4.8 inches at 110 dpi
+        (1210, 528)
+    """
     view = view_of(run)
     Figure = figure_class()
     wide = view != "curve"
@@ -193,7 +273,18 @@ def plot_run(run: Descent, path: Any, *, labels: Iterable[str] | None = None,
 def plot_runs(runs: Sequence[Descent], path: Any, *, title: str | None = None) -> Path:
     """Several runs on one figure (a learning-rate sweep, several optimisers): their loss
     curves, and beside them, when every run has the same two scalar parameters, all their
-    paths on one contour plot of the loss."""
+    paths on one contour plot of the loss.
+
+    Example:
+        >>> import pathlib, tempfile, tracegraph as tg
+        >>> from PIL import Image
+        >>> runs = [tg.descend(lambda x, y: x * x + 4 * y * y, x=1.0, y=1.0, lr=lr, steps=20)
+        ...         for lr in (0.05, 0.2)]
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     with Image.open(plot_runs(runs, pathlib.Path(folder) / "runs.png")) as image:
+        ...         image.size                   # curves and contour plot: 12 × 5 inches
+        (1320, 550)
+    """
     runs = list(runs)
     Figure = figure_class()
     together = all(view_of(run) == "contour" and run.layout.names == runs[0].layout.names
@@ -215,7 +306,16 @@ def plot_runs(runs: Sequence[Descent], path: Any, *, title: str | None = None) -
 
 
 def plot_comparison(comparison: Comparison, path: Any, *, title: str | None = None) -> Path:
-    """The best loss so far against evaluations of f, one line per method."""
+    """The best loss so far against evaluations of f, one line per method.
+
+    Example:
+        >>> import pathlib, tempfile, tracegraph as tg
+        >>> table = tg.compare(lambda x: (x - 1.0) ** 2, methods=["gd", "armijo"], budget=10,
+        ...                    lr=1.0, x=0.0)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     plot_comparison(table, pathlib.Path(folder) / "c.svg").stat().st_size > 1000
+        True
+    """
     Figure = figure_class()
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()

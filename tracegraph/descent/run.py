@@ -122,9 +122,10 @@ class Descent:
 
         Example:
             >>> import pathlib, tempfile, tracegraph as tg
-            >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.csv"
-            >>> tg.descend(lambda x: x * x, x=1.0, lr=0.25, steps=1).to_csv(path)
-            >>> print(path.read_text().strip())
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     path = pathlib.Path(folder) / "run.csv"
+            ...     tg.descend(lambda x: x * x, x=1.0, lr=0.25, steps=1).to_csv(path)
+            ...     print(path.read_text().strip())
             step,loss,grad_norm,x
             0,1.0,2.0,1.0
             1,0.25,1.0,0.5
@@ -145,9 +146,9 @@ class Descent:
 
         Example:
             >>> import pathlib, tempfile, tracegraph as tg
-            >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.png"
             >>> run = tg.descend(lambda x, y: x * x + 4 * y * y, x=1.0, y=1.0, lr=0.1, steps=20)
-            >>> run.plot(path).stat().st_size > 1000
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     run.plot(pathlib.Path(folder) / "run.png").stat().st_size > 1000
             True
         """
         from .plots import plot_run
@@ -161,9 +162,9 @@ class Descent:
 
         Example:
             >>> import pathlib, tempfile, tracegraph as tg
-            >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.html"
             >>> run = tg.descend(lambda x, y: x * x + 4 * y * y, x=1.0, y=1.0, lr=0.1, steps=20)
-            >>> "<canvas" in run.animate(path).read_text()
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     "<canvas" in run.animate(pathlib.Path(folder) / "run.html").read_text()
             True
         """
         from .animation import animate_run

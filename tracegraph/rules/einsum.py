@@ -39,6 +39,14 @@ def explicit_subscripts(subscripts: str, shapes: list[tuple[int, ...]]
     Ellipses become unused letters (aligned from the right, as numpy
     broadcasts them); an implicit output is the ellipsis axes followed by the
     letters used once, in alphabetical order (numpy's rule).
+
+    Example:
+        >>> explicit_subscripts("ba", [(3, 2)])          # implicit output: sorted letters
+        (['ba'], 'ab')
+        >>> explicit_subscripts("ii", [(3, 3)])          # a trace: no letter used once
+        (['ii'], '')
+        >>> explicit_subscripts("...j,j", [(4, 3), (3,)])
+        (['Aj', 'j'], 'A')
     """
     subscripts = subscripts.replace(" ", "")
     explicit = "->" in subscripts

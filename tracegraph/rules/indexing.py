@@ -71,7 +71,14 @@ def _flipud_route(prim, m):
 
 def split_points(length: int, indices_or_sections, *, equal: bool) -> list[int]:
     """Where np.split / np.array_split cut an axis of ``length``: the pieces are
-    ``[points[i]:points[i + 1]]`` (numpy's own rule, out-of-order indices included)."""
+    ``[points[i]:points[i + 1]]`` (numpy's own rule, out-of-order indices included).
+
+    Example:
+        >>> split_points(6, 3, equal=True), split_points(6, [1, 4], equal=True)
+        ([0, 2, 4, 6], [0, 1, 4, 6])
+        >>> [p.tolist() for p in np.split(np.arange(6), [1, 4])]     # the same cuts
+        [[0], [1, 2, 3], [4, 5]]
+    """
     if np.ndim(indices_or_sections) > 0:
         return [0] + [int(i) for i in np.ravel(indices_or_sections)] + [length]
     sections = int(indices_or_sections)

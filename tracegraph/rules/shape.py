@@ -75,7 +75,14 @@ def shape_probe(shape) -> np.ndarray:
 
 def axes_probe(ndim: int) -> np.ndarray:
     """A probe whose axis ``i`` has length ``i + 1``, so a transposed probe's shape
-    spells the permutation (``np.rollaxis(axes_probe(3), 2).shape`` is ``(3, 1, 2)``)."""
+    spells the permutation (``np.rollaxis(axes_probe(3), 2).shape`` is ``(3, 1, 2)``).
+
+    Example:
+        >>> axes_probe(3).shape
+        (1, 2, 3)
+        >>> tuple(n - 1 for n in np.moveaxis(axes_probe(3), 0, -1).shape)   # the axis order
+        (1, 2, 0)
+    """
     return shape_probe(tuple(range(1, ndim + 1)))
 
 

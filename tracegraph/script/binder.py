@@ -200,6 +200,14 @@ class Binder:
     place (``changed_in_place``: ``onehot[i, y] = 1.0``) and
     ``tracegraph.constant(...)`` values become named constants.  Without a
     tracer, top-level numbers are only replaced by their ``--set`` overrides.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> binder = Binder(tg.Tracer(), {"w": 2})   # w overridden by 2
+        >>> with binder.tracer:
+        ...     w, n = binder("w", 0.5, 1, True), binder("n", 3, 2, True)
+        >>> binder.inputs, binder.settable, type(n).__name__
+        ({'w': 2.0}, ['w', 'n'], 'IntBinding')
     """
 
     def __init__(self, tracer: Tracer | None, overrides: Mapping[str, Any],

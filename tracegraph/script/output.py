@@ -38,7 +38,12 @@ _FROM_SUBSCRIPT = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
 
 def parse_ref(ref: str) -> tuple[str, int | None, int | None]:
-    """``(name, line, version)`` of a reference: ``h@12``, ``h#2``, ``h₂`` or ``h``."""
+    """``(name, line, version)`` of a reference: ``h@12``, ``h#2``, ``h₂`` or ``h``.
+
+    Example:
+        >>> parse_ref("h@12"), parse_ref("h₂"), parse_ref("loss")
+        (('h', 12, None), ('h', None, 2), ('loss', None, None))
+    """
     match = _REF.match(ref.strip())
     if match is None:
         return ref, None, None
@@ -49,7 +54,15 @@ def parse_ref(ref: str) -> tuple[str, int | None, int | None]:
 
 @dataclass(frozen=True)
 class Choice:
-    """The chosen output: the value, the name it goes by and why it was chosen."""
+    """The chosen output: the value, the name it goes by and why it was chosen.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tracer:
+        ...     loss = tracer.input("w", 3.0) * 2.0
+        >>> Choice(loss, "loss", "chosen with output=loss")
+        Choice(var=<traced multiply#1 = 6.0>, name='loss', reason='chosen with output=loss')
+    """
 
     var: Var
     name: str
@@ -57,7 +70,17 @@ class Choice:
 
 
 def resolve(binder: Binder, ref: str) -> Var | None:
-    """The traced value a reference names (see :func:`parse_ref`), or None."""
+    """The traced value a reference names (see :func:`parse_ref`), or None.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> binder = Binder(tg.Tracer(), {})
+        >>> with binder.tracer:
+        ...     x = binder("x", 1.0, 1, True)
+        ...     h = binder("h", x * 2, 2, True); h = binder("h", h * 3, 3, True)
+        >>> resolve(binder, "h@2").value, resolve(binder, "h").value, resolve(binder, "y")
+        (2.0, 6.0, None)
+    """
     name, line, version = parse_ref(ref)
     if line is not None:
         found = [v for v in binder.versions if v.name == name and v.lineno == line]
@@ -69,7 +92,18 @@ def resolve(binder: Binder, ref: str) -> Var | None:
 
 
 def choose_output(binder: Binder, path: Path, requested: str | None) -> Choice | None:
-    """The output of a file traced in script mode (None when nothing qualifies)."""
+    """The output of a file traced in script mode (None when nothing qualifies).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> binder = Binder(tg.Tracer(), {})
+        >>> with binder.tracer:
+        ...     x = binder("x", 1.0, 1, True); y = binder("y", x * 2, 2, True)
+        >>> choose_output(binder, Path("f.py"), None).reason
+        'line 2, the last value assigned that is computed from the inputs'
+        >>> choose_output(binder, Path("f.py"), "x").reason
+        'chosen with output=x'
+    """
     if requested is not None:
         return _named(binder, path, requested, f"chosen with {mention('output', requested)}")
     if binder.declared_output is not None:

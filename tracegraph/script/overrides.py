@@ -80,7 +80,17 @@ def all_numbers(value: Any) -> bool:
 
 
 def apply_override(name: str, original: Any, new: Any) -> Any:
-    """``new`` in place of ``original``, refusing a change of shape (never broadcast silently)."""
+    """``new`` in place of ``original``, refusing a change of shape (never broadcast silently).
+
+    Example:
+        >>> apply_override("w1", 1.0, 2)
+        2.0
+        >>> try:
+        ...     apply_override("x", np.zeros(2), 0.5)
+        ... except OverrideError as err:
+        ...     print(err.message)
+        override x: x is an array of shape 2 in the file, but the new value is a scalar
+    """
     if shape_of(new) != shape_of(original):
         raise OverrideError(
             f"{mention('override', name)}: {name} is {_describe_shape(original)} in the file, "
@@ -93,7 +103,14 @@ def apply_override(name: str, original: Any, new: Any) -> Any:
 
 
 def unknown_override(name: str, path: Path, settable: list[str]) -> OverrideError:
-    """The error for an override of ``name``, which is not one of the ``settable`` inputs."""
+    """The error for an override of ``name``, which is not one of the ``settable`` inputs.
+
+    Example:
+        >>> err = unknown_override("w", Path("neuron.py"), ["w1", "x1"])
+        >>> print(err.message); print(err.hint)
+        override w: 'w' is not an input of neuron.py; its inputs are: w1, x1
+        did you mean override w1=...?
+    """
     listed = ", ".join(settable) if settable else "(none)"
     close = difflib.get_close_matches(name, settable, n=1)
     hint = f"did you mean {mention('override', close[0] + '=...')}?" if close else (

@@ -8,13 +8,14 @@ naming the file's lines.
 Example:
     >>> import pathlib, tempfile
     >>> from tracegraph.script import load_script
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "boom.py"
-    >>> _ = path.write_text("x = 1.0\\ny = x / 0\\n")
-    >>> try:
-    ...     load_script(path)
-    ... except UserCodeError as err:
-    ...     print(err.message.splitlines()[0])  # doctest: +ELLIPSIS
-    your code in ... raised ZeroDivisionError: float division by zero at line 2
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = pathlib.Path(folder) / "boom.py"
+    ...     _ = path.write_text("x = 1.0\\ny = x / 0\\n")
+    ...     try:
+    ...         load_script(path)
+    ...     except UserCodeError as err:
+    ...         print(err.message.splitlines()[0].replace(folder, "<folder>"))
+    your code in <folder>/boom.py raised ZeroDivisionError: float division by zero at line 2
 """
 
 from __future__ import annotations
@@ -83,7 +84,16 @@ def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeE
 def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> dict[str, Any]:
     """Run the file's (transformed) code as ``python FILE`` would, reporting to ``binder``;
     its namespace afterwards.  An exception of the file's own becomes a
-    :class:`~tracegraph.errors.UserCodeError`."""
+    :class:`~tracegraph.errors.UserCodeError`.
+
+    Example:
+        >>> import ast
+        >>> from tracegraph.script.source import compile_tree
+        >>> code = compile_tree(ast.parse("x = 1.0\\ny = x * 3\\n"), "expr.py")
+        >>> namespace = execute(code, Path("expr.py"), "expr.py", Binder(None, {"x": 2.0}))
+        >>> namespace["y"], namespace["__name__"]   # x overridden; run as __tracegraph__
+        (6.0, '__tracegraph__')
+    """
     module = types.ModuleType(MODULE_NAME)
     namespace = module.__dict__
     namespace.update(__file__=str(path), __builtins__=builtins, __cached__=None)
@@ -97,7 +107,17 @@ def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> 
 @contextlib.contextmanager
 def user_errors(path: Path, filename: str) -> Iterator[None]:
     """Inside the block, an exception raised by the file's code (``filename``) becomes a
-    :class:`~tracegraph.errors.UserCodeError` showing its lines; tracegraph's own pass."""
+    :class:`~tracegraph.errors.UserCodeError` showing its lines; tracegraph's own pass.
+
+    Example:
+        >>> try:
+        ...     with user_errors(Path("<expr>"), "<expr>"):
+        ...         exec(compile("x = 1.0\\ny = x / 0", "<expr>", "exec"), {})
+        ... except UserCodeError as err:
+        ...     print(err.message)
+        your code in <expr> raised ZeroDivisionError: float division by zero at line 2
+          <expr>:2
+    """
     try:
         yield
     except TracegraphError:

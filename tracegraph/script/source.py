@@ -34,6 +34,14 @@ def read_source(path: Path) -> tuple[ast.Module, str]:
 
     Raises :class:`~tracegraph.errors.ScriptFileError` when the file is
     missing, a folder, not ``.py``, unreadable or not valid Python.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "expr.py"; _ = path.write_text("y = 2.0 * 3\\n")
+        ...     tree, filename = read_source(path)
+        ...     ast.unparse(tree), filename == str(path.resolve())
+        ('y = 2.0 * 3', True)
     """
     _check_path(path)
     filename = str(path.resolve())
@@ -41,7 +49,14 @@ def read_source(path: Path) -> tuple[ast.Module, str]:
 
 
 def compile_tree(tree: ast.Module, filename: str) -> types.CodeType:
-    """The file's code with every assignment reporting to :data:`BINDER`."""
+    """The file's code with every assignment reporting to :data:`BINDER`.
+
+    Example:
+        >>> code = compile_tree(ast.parse("y = 2.0 * 3"), "expr.py")
+        >>> namespace = {BINDER: lambda name, value, *where: print(name, value, where) or value}
+        >>> exec(code, namespace)
+        y 6.0 (1, True, ())
+    """
     transformed = ast.fix_missing_locations(NamingTransformer().visit(tree))
     return compile(transformed, filename, "exec", dont_inherit=True)
 
@@ -102,7 +117,13 @@ def _syntax_error(path: Path, err: SyntaxError) -> ScriptFileError:
 
 
 def is_main_guard(node: ast.stmt) -> bool:
-    """``if __name__ == "__main__":``"""
+    """``if __name__ == "__main__":``
+
+    Example:
+        >>> tree = ast.parse('if __name__ == "__main__":\\n    main()\\nif x == 1:\\n    pass')
+        >>> [is_main_guard(node) for node in tree.body]
+        [True, False]
+    """
     if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
         return False
     test = node.test
@@ -137,7 +158,14 @@ def _assigned_names(target: ast.expr) -> list[str]:
 
 
 def asks_for_function_mode(tree: ast.Module) -> bool:
-    """True when a top-level statement assigns ``inputs`` or ``function``."""
+    """True when a top-level statement assigns ``inputs`` or ``function``.
+
+    Example:
+        >>> asks_for_function_mode(ast.parse("inputs = {'w': 0.5}"))
+        True
+        >>> asks_for_function_mode(ast.parse('if __name__ == "__main__":\\n    inputs = {}'))
+        False
+    """
     for node in _top_level_statements(tree):
         targets = (node.targets if isinstance(node, ast.Assign)
                    else [node.target] if isinstance(node, ast.AnnAssign) else [])
@@ -167,7 +195,14 @@ def changed_in_place(tree: ast.Module) -> frozenset[str]:
 
 
 def traces_itself(tree: ast.Module) -> bool:
-    """True when a top-level statement calls tracegraph.trace / tracegraph.Tracer."""
+    """True when a top-level statement calls tracegraph.trace / tracegraph.Tracer.
+
+    Example:
+        >>> traces_itself(ast.parse("import tracegraph as tg\\nt = tg.trace(f, x=1.0)"))
+        True
+        >>> traces_itself(ast.parse("import tracegraph as tg\\ndef f(x): return tg.trace(g, x=x)"))
+        False
+    """
     modules, functions = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -211,6 +246,12 @@ class NamingTransformer(ast.NodeTransformer):
     other forms (``a, b = ...``, ``a = b = ...``, ``y += ...``) are followed by
     ``a = __tracegraph_bind__("a", a, line, top)`` for each name bound.  Line
     numbers and columns are kept, so tracebacks point at the user's code.
+
+    Example:
+        >>> print(ast.unparse(NamingTransformer().visit(ast.parse("G = A + B\\ny += G"))))
+        G = __tracegraph_bind__('G', A + B, 1, True, ('A', 'B'))
+        y += G
+        y = __tracegraph_bind__('y', y, 2, True, ('G', 'y'))
     """
 
     def __init__(self) -> None:

@@ -35,7 +35,16 @@ logger = logging.getLogger(__name__)
 
 
 class TracegraphDirective(SphinxDirective):
-    """``.. tracegraph:: [PATH]`` with the options of ``tracegraph render`` (see the package)."""
+    """``.. tracegraph:: [PATH]`` with the options of ``tracegraph render`` (see the package).
+
+    Example:
+        >>> from tracegraph.embed import OPTION_NAMES
+        >>> spec = TracegraphDirective.option_spec
+        >>> sorted(set(spec) - set(OPTION_NAMES)), spec["class"]("wide dark")
+        (['class', 'name'], ['wide', 'dark'])
+        >>> TracegraphDirective.optional_arguments, TracegraphDirective.has_content
+        (1, True)
+    """
 
     optional_arguments = 1
     final_argument_whitespace = True

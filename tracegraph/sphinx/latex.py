@@ -41,7 +41,15 @@ def pdflatex_preamble() -> str:
 
 def declare_characters(app: Any, config: Any) -> None:
     """``config-inited``: add the declarations to ``latex_elements["preamble"]`` when the
-    engine is pdflatex (xelatex and lualatex read Unicode themselves)."""
+    engine is pdflatex (xelatex and lualatex read Unicode themselves).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> config = SimpleNamespace(latex_engine="pdflatex", latex_elements={"papersize": "a4"})
+        >>> declare_characters(None, config)
+        >>> sorted(config.latex_elements), config.latex_elements["preamble"].splitlines()[1]
+        (['papersize', 'preamble'], '% tracegraph')
+    """
     if config.latex_engine != "pdflatex":
         return
     elements = dict(config.latex_elements)

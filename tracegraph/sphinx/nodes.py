@@ -32,7 +32,13 @@ MAX_TEXT_COLUMN = 40
 
 class tracegraph_diagram(nodes.General, nodes.Element):
     """A drawn diagram: ``svg`` (inline markup, or None until written), ``dot``, ``alt``,
-    ``key`` (the cache key), ``id_prefix``, ``table`` (JSON) and ``has_table``."""
+    ``key`` (the cache key), ``id_prefix``, ``table`` (JSON) and ``has_table``.
+
+    Example:
+        >>> node = tracegraph_diagram("", svg=None, dot="digraph { x }", alt="a diagram")
+        >>> node["alt"], isinstance(node, nodes.Element), node.astext()
+        ('a diagram', True, '')
+    """
 
 
 def _visit_html(translator: Any, node: tracegraph_diagram) -> None:
@@ -76,7 +82,18 @@ NODE_VISITORS = {"html": (_visit_html, None), "latex": (_visit_latex, None)}
 
 class FallbackTransform(SphinxPostTransform):
     """For builders that cannot show the picture: the chain-rule table in its place
-    (nothing when the page already shows the table)."""
+    (nothing when the page already shows the table).
+
+    Example:
+        >>> from docutils.utils import new_document
+        >>> table = ChainRuleTable(("node", "value"), (), "columns").to_json()
+        >>> page = new_document("page")
+        >>> page += [tracegraph_diagram("", alt="y = x + x", has_table=has, table=table)
+        ...          for has in (False, True)]
+        >>> FallbackTransform(page).run()
+        >>> [type(n).__name__ for n in page.children], page.children[-1].astext()
+        (['table', 'paragraph', 'paragraph'], 'y = x + x')
+    """
 
     default_priority = 200
 
