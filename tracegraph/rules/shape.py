@@ -307,6 +307,11 @@ def _scatter_add(shape, index, g):
         # One integer array on axis 0 (the X[I] − X[J] of pairwise distances), first.
         return _bincount_scatter(shape, (index,), g)
     parts = index if isinstance(index, tuple) else (index,)
+    if len(parts) == len(shape) and g.shape == shape and all(
+            type(p) is slice and p.start is None and p.stop is None and p.step in (None, -1)
+            for p in parts):
+        # A flip: every element picked once, and reversing twice is the identity.
+        return g[index]
     if not any(_is_integer_array(p) for p in parts):
         # Basic slices and boolean masks select each element at most once.
         grad = np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else float)
@@ -369,7 +374,7 @@ def _scatter_vjp(g, x, index):
 def _getitem_sample(rng):
     n, m = (int(v) for v in rng.integers(2, 5, size=2))
     x = rng.normal(size=(n, m))
-    kind = int(rng.integers(0, 6))
+    kind = int(rng.integers(0, 7))
     if kind == 0:
         index = (slice(1, None), 0)
     elif kind == 1:
@@ -381,8 +386,10 @@ def _getitem_sample(rng):
         index = x > 0
     elif kind == 4:
         index = (slice(None), np.array([m - 1, 0, m - 1]))
-    else:
+    elif kind == 5:
         index = (np.newaxis, Ellipsis, -1)
+    else:
+        index = (slice(None), slice(None, None, -1))  # a flip
     return (x,), {"index": index}
 
 
