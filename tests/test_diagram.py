@@ -412,10 +412,10 @@ def test_snapshot_of_a_two_node_diagram():
 # sends back 1 × 3; x's gradient 6 is their sum.
 SNAPSHOT_SQUARE = '''\
 digraph tracegraph {
-  graph [rankdir=LR, fontname="Helvetica,Arial,sans-serif", fontsize=11, nodesep=0.3, \
+  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.3, \
 ranksep=0.5, pad=0.25, bgcolor="white", ordering=in];
-  node [shape=plain, fontname="Helvetica,Arial,sans-serif", fontsize=10];
-  edge [fontname="Helvetica,Arial,sans-serif", fontsize=9, color="#4d4d4d", arrowsize=0.7, \
+  node [shape=plain, fontname="Helvetica", fontsize=10];
+  edge [fontname="Helvetica", fontsize=9, color="#4d4d4d", arrowsize=0.7, \
 decorate=true];
   "x" [label=<<TABLE BORDER="2" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" \
 COLOR="#1b7837" BGCOLOR="#33a8c2" STYLE="rounded"><TR><TD ALIGN="LEFT" BGCOLOR="#d9f0d3">\

@@ -240,7 +240,11 @@ class _DotWriter:
         if colour is not None:
             attrs += [f'color="{colour}"', f'fontcolor="{colour}"', f"penwidth={width}"]
         if lines:
-            text = "".join(html(shorten(line, TEXT_LIMIT)) + '<BR ALIGN="LEFT"/>' for line in lines)
+            # Top to bottom, Graphviz puts the label's left edge on the edge itself, where a
+            # thick (marked) edge would cover the first letter: indent by one space.
+            indent = "&#160;" if self.options.rankdir == "TB" else ""
+            text = "".join(indent + html(shorten(line, TEXT_LIMIT)) + '<BR ALIGN="LEFT"/>'
+                           for line in lines)
             attrs.append(f"label=<{text}>")
         tooltip = self.labels.edge_tooltip(members)
         attrs.append(f'tooltip="{tooltip}"')  # Graphviz uses it for the label too

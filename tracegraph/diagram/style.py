@@ -18,7 +18,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-FONT = "Helvetica,Arial,sans-serif"
+# One family, not a list: Graphviz measures text with it (through Pango), and a list
+# resolved to a face whose bold it measured as regular, so bold banners overflowed
+# their boxes in browsers.  The SVG still falls back to sans-serif.
+FONT = "Helvetica"
 FONT_SIZE = 11
 TITLE_FONT_SIZE = 12
 SMALL_FONT_SIZE = 9
