@@ -9,8 +9,6 @@ environment, hypothesis runs derandomized (see the profile below).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 import shutil
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tracegraph as tg
-from tracegraph.core import REGISTRY
+from tracegraph.core import REGISTRY, Primitive
 
 from rule_cases import DEFAULT_DOMAIN, KINK_MARGIN, differentiable_positions, rule_case
 
