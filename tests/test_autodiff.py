@@ -9,8 +9,12 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tracegraph as tg
+from tracegraph import autodiff
 from tracegraph.core import active_tape, unbroadcast
 
 
@@ -209,3 +213,17 @@ def test_backward_can_release_intermediate_adjoints_without_changing_the_kept_on
     released = [i for i in range(len(lean)) if i not in (x.index, w.index)]
     assert all(lean[i] is None for i in released)
     assert all(full[i] is not None for i in released)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5),
+                  elements=st.sampled_from([0.0, -1.5, 3.0, 1e200, -1e300, 6e4, 3e38, np.inf,
+                                            -np.inf, np.nan])),
+       st.sampled_from([np.float64, np.float32, np.float16, np.complex128]))
+def test_is_finite_agrees_with_numpy_on_nan_inf_and_overflowing_squares(values, dtype):
+    # The fast test is a sum of squares: huge finite elements overflow it and must be
+    # rechecked exactly, never reported as NaN/inf.
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = values.astype(dtype)
+        assert autodiff.is_finite(array) == bool(np.isfinite(array).all())
+        strided = array.T if array.ndim != 1 else array[::-1]
+        assert autodiff.is_finite(strided) == bool(np.isfinite(strided).all())

@@ -197,9 +197,13 @@ def is_finite(value: Any) -> bool:
     array = np.asarray(plain_value(value))
     if array.dtype.kind not in "fc":
         return True
-    # A sum is NaN/inf whenever an element is; only an overflowing sum of huge
-    # finite values needs the exact (slower) elementwise check.
-    if math.isfinite(np.add.reduce(array, axis=None)):
+    # A sum of squares is NaN/inf whenever an element is; only an overflow (elements
+    # beyond about 1e154) needs the exact elementwise check.  BLAS's dot product is
+    # several times faster than np.sum, and this runs on every output and gradient.
+    if array.dtype.kind == "f":
+        if math.isfinite(np.vdot(array, array)):
+            return True
+    elif math.isfinite(abs(np.add.reduce(array, axis=None))):
         return True
     return bool(np.isfinite(array).all())
 
