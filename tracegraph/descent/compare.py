@@ -14,12 +14,14 @@ Example:
     ...     return (x - 1.0) ** 2 + 10.0 * (y + 2.0) ** 2
     >>> table = tg.compare(bowl, methods=["gd", "armijo", "nelder-mead"], budget=300, lr=0.1,
     ...                    x=0.0, y=0.0)
-    >>> for row in table.rows:
+    >>> for row in table.rows[:2]:
     ...     print(row["method"], row["steps"], row["evaluations"], row["gradient_evaluations"],
     ...           f"{row['loss']:.3g}", row["evals_to_99"])
     gd 299 300 300 40 None
     armijo 164 300 165 4.93e-32 10
-    nelder-mead 65 129 0 1.06e-09 64
+    >>> simplex = table.rows[2]              # scipy's counts, which its releases may change
+    >>> simplex["gradient_evaluations"], simplex["loss"] < 1e-6, simplex["evaluations"] < 300
+    (0, True, True)
 """
 
 from __future__ import annotations
@@ -250,8 +252,10 @@ def nelder_mead(objective: Objective, budget: int, *, adaptive: bool = False) ->
     Example:
         >>> f = function_objective(lambda x, y: (x - 1.0) ** 2 + y * y, {"x": 0.0, "y": 0.0})
         >>> run = nelder_mead(f, budget=200)
-        >>> run.method, run.evaluations, run.gradient_evaluations, round(run.loss, 6), run.stopped
-        ('nelder-mead', 118, 0, 0.0, 'Optimization terminated successfully.')
+        >>> run.method, run.gradient_evaluations, round(run.loss, 6), run.stopped
+        ('nelder-mead', 0, 0.0, 'Optimization terminated successfully.')
+        >>> run.evaluations <= 200, run.evaluations == f.evaluations
+        (True, True)
     """
     optimize = require("scipy.optimize", "scipy", "Nelder-Mead")
     iterations = 0
