@@ -58,3 +58,57 @@ def test_moveaxis_moves_axes_like_numpy():
 def test_hstack_of_one_traced_array():
     t = tg.trace(lambda x: np.sum(np.hstack([x]) * np.hstack(x)), x=np.arange(3.0))
     assert t.value == 5.0 and t.grads["x"].tolist() == [0.0, 2.0, 4.0]
+
+
+# --------------------------------------------------------------------------- v[i] = traced
+# Filling a preallocated plain array with traced values would keep only the numbers; numpy
+# reports it as "setting an array element with a sequence", which reads like the file's own
+# bug.  tracegraph names the line and the value instead.
+
+def _fill(a):
+    v = np.zeros(3)
+    v[0] = a * 2.0
+    return np.sum(v)
+
+
+def _fill_rows(X):
+    v = np.zeros((2, 2))
+    v[1, :] = X * 2.0
+    return np.sum(v)
+
+
+@pytest.mark.parametrize(("fn", "value", "target"), [(_fill, 2.0, "v[0]"),
+                                                     (_fill_rows, np.ones(2), "v[1, :]")])
+def test_storing_a_traced_value_into_a_plain_array_is_refused_at_its_line(fn, value, target):
+    with pytest.raises(tg.TracedValueLeakError) as caught:
+        tg.trace(fn, **{fn.__code__.co_varnames[0]: value})
+    err = caught.value
+    assert err.message.startswith(f"{target} = ... stores the traced value")
+    assert err.location is not None and err.location.line.strip().startswith(target)
+    assert "np.array([" in err.hint
+
+
+def test_an_expression_file_filling_a_plain_array_gets_the_same_refusal(tmp_path):
+    from tracegraph.script import load_script
+    path = tmp_path / "fill.py"
+    path.write_text("import numpy as np\na = 2.0\nv = np.zeros(2)\nv[0] = a * 3\n"
+                    "loss = np.sum(v)\n")
+    with pytest.raises(tg.TracedValueLeakError, match=r"v\[0\] = \.\.\. stores") as caught:
+        load_script(path)
+    assert caught.value.location.lineno == 4
+
+
+def test_numpys_own_sequence_error_without_a_traced_value_stays_the_files_error(tmp_path):
+    from tracegraph.errors import UserCodeError
+    from tracegraph.script import load_script
+    path = tmp_path / "bad.py"
+    path.write_text("import numpy as np\nx = 2.0\ny = x * 3\nv = np.zeros(2)\nv[0] = [1.0, 2.0]\n")
+    with pytest.raises(UserCodeError, match="setting an array element with a sequence"):
+        load_script(path)
+    with tg.Tracer() as tr:  # a refusal the user caught is never blamed on a later error
+        a = tr.input("a", 1.0)
+        with pytest.raises(ValueError):
+            np.zeros(2)[0] = a
+    with pytest.raises(ValueError, match="sequence"):
+        with tg.Tracer():
+            np.zeros(2)[0] = [1.0, 2.0]

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import autodiff
 from .core import Tape, Var, as_python_scalar, is_constant, plain_value, shape_of, unwrap_constant
+from .core.leaks import explained
 from .core.scope import activate, active_tape
 from .diagram import mimebundle, render, to_dot
 from .errors import ForeignTraceError, NonFiniteWarning, TracegraphError
@@ -80,6 +81,9 @@ class Tracer:
 
     def __exit__(self, *exc_info: Any) -> None:
         self._blocks.pop().__exit__(*exc_info)
+        refusal = explained(exc_info[1])  # numpy's words for v[i] = traced; ours are clearer
+        if refusal is not None:
+            raise refusal from exc_info[1]
 
     def input(self, name: str, value: Any) -> Any:
         """Declare a named input and return the value to compute with.

@@ -12,10 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import dis
 import linecache
 import os
 import re
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -286,6 +288,112 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
         "which would drop it from the trace",
         location=location, node=var.label, hint=hint,
     )
+
+
+_STORE_SUBSCR = dis.opmap["STORE_SUBSCR"]
+
+
+def storing_item(frame: Any) -> bool:
+    """True when ``frame`` is executing an item assignment ``target[key] = value``: numpy
+    asks the value for an array while it stores it into a plain array.
+
+    Example:
+        >>> import sys
+        >>> class Probe:
+        ...     def __setitem__(self, key, value):
+        ...         print(storing_item(sys._getframe(1)))
+        >>> p = Probe(); p[0] = 1.0
+        True
+        >>> storing_item(sys._getframe())
+        False
+    """
+    code, position = frame.f_code.co_code, frame.f_lasti
+    return 0 <= position < len(code) and code[position] == _STORE_SUBSCR
+
+
+_ASSIGNED = re.compile(r"\s*(.+?)\s*(?:\*\*|//|>>|<<|[-+*/%@&|^])?=(?!=)")
+_NUMPY_MASK = "setting an array element with a sequence"
+_refusals = threading.local()
+
+
+def item_assignment_error(var: Var) -> TracedValueLeakError:
+    """The error for ``v[i] = traced`` where ``v`` is a plain numpy array: numpy would keep
+    only the number, so every gradient through it would be silently wrong.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     X = tr.input("X", np.ones(2))
+        ...     v = np.zeros((2, 2))
+        ...     try:
+        ...         v[0] = X
+        ...     except tg.TracedValueLeakError as err:
+        ...         print(err.message)
+        v[0] = ... stores the traced value 'X' into a plain numpy array, which keeps only its numbers and would drop it from the trace
+    """
+    location = user_location()
+    assigned = _ASSIGNED.match(location.line) if location and location.line else None
+    target = assigned.group(1) if assigned else "v[i]"
+    numbers = "number" if np.ndim(var.value) == 0 else "numbers"
+    return TracedValueLeakError(
+        f"{target} = ... stores the traced value {var.label!r} into a plain numpy array, "
+        f"which keeps only its {numbers} and would drop it from the trace",
+        location=location, node=var.label,
+        hint="build the array from the traced values instead of filling a preallocated one: "
+             "v = np.array([a * b, a + b]) for numbers, np.stack([...]) for arrays; to change "
+             "one element, np.where(np.arange(len(v)) == i, new_value, v)")
+
+
+def float_leak(var: Var) -> TracedValueLeakError:
+    """The error for ``float(traced)``; numpy asks for it when ``v[i] = traced`` stores
+    into a plain array, and replaces any error with its own "setting an array element
+    with a sequence", so that case is remembered for :func:`explained` to restore.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     a = tr.input("a", 2.0)
+        ...     try:
+        ...         float(a)
+        ...     except tg.TracedValueLeakError as err:
+        ...         print(err.message[:40])
+        float(a) turns the traced value 'a' into
+    """
+    frame = sys._getframe(2)  # 1 is Var.__float__; numpy's C code adds no frame
+    if not storing_item(frame):
+        return leak_error("float", var)
+    error = item_assignment_error(var)
+    _refusals.last = (error, frame.f_code.co_filename, frame.f_lineno)
+    return error
+
+
+def explained(exc: BaseException | None) -> TracedValueLeakError | None:
+    """The error numpy's "setting an array element with a sequence" stands for, when it
+    was raised by storing a traced value into a plain array on the line that raised it.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     a = tr.input("a", 2.0)
+        ...     v = np.zeros(2)
+        ...     try:
+        ...         v[0] = a
+        ...     except ValueError as err:
+        ...         print(err); print(explained(err).message[:41])
+        setting an array element with a sequence.
+        v[0] = ... stores the traced value 'a' in
+    """
+    last = getattr(_refusals, "last", None)
+    if last is None or not isinstance(exc, ValueError) or _NUMPY_MASK not in str(exc):
+        return None
+    error, filename, lineno = last
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None or (tb.tb_frame.f_code.co_filename, tb.tb_lineno) != (filename, lineno):
+        return None
+    _refusals.last = None
+    return error
 
 
 def foreign_error(var: Var) -> ForeignTraceError:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -44,9 +45,12 @@ from .leaks import (
     array_leak_error,
     complex_error,
     finished_error,
+    float_leak,
     foreign_error,
+    item_assignment_error,
     leak_error,
     scipy_is_converting,
+    storing_item,
     unsupported_error,
 )
 from .methods import ArrayMethods
@@ -645,7 +649,7 @@ class Var(ArrayMethods):
         return _guarded(bool, (self,), {})
 
     def __float__(self) -> float:
-        raise leak_error("float", self)
+        raise float_leak(self)
 
     def __complex__(self) -> complex:
         raise leak_error("complex", self)
@@ -675,6 +679,8 @@ class Var(ArrayMethods):
         # a traced operation.  Any other conversion would drop the trace.  scipy converts
         # its arguments and later casts them to float, where numpy would replace the
         # error with "setting an array element with a sequence": refuse at once there.
+        if storing_item(sys._getframe(1)):
+            raise item_assignment_error(self)  # v[i] = traced, v a plain array
         if (dtype is None or np.dtype(dtype) is _OBJECT) and np.ndim(self.value) == 0 \
                 and not scipy_is_converting():
             holder = np.empty((), dtype=object)

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core.leaks import explained
 from ..errors import TracegraphError, UserCodeError, display_path, mention
 from .binder import Binder
 from .source import BINDER
@@ -123,4 +124,7 @@ def user_errors(path: Path, filename: str) -> Iterator[None]:
     except TracegraphError:
         raise
     except (Exception, SystemExit) as err:
+        refusal = explained(err)  # numpy's words for v[i] = traced: not the file's fault
+        if refusal is not None:
+            raise refusal from err
         raise _user_code_error(err, path, filename) from err
