@@ -200,8 +200,8 @@ def is_finite(value: Any) -> bool:
     # A sum of squares is NaN/inf whenever an element is; only an overflow (elements
     # beyond about 1e154) needs the exact elementwise check.  BLAS's dot product is
     # several times faster than np.sum, and this runs on every output and gradient.
-    if array.dtype.kind == "f":
-        if math.isfinite(np.vdot(array, array)):
+    if array.dtype.kind == "f" and (array.flags.c_contiguous or array.flags.f_contiguous):
+        if math.isfinite(np.vdot(array, array)):  # vdot would copy any other layout
             return True
     elif math.isfinite(abs(np.add.reduce(array, axis=None))):
         return True
