@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +121,7 @@ class Tape:
     __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
-                 "_line_mark", "__weakref__")
+                 "_line_mark", "_snapshots", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
         self.equations: list[Var] = []
@@ -141,6 +142,7 @@ class Tape:
         self.lifted: set[int] = set()
         self._lines: list[tuple[int, int]] = []
         self._line_mark = 0
+        self._snapshots: dict[int, tuple[weakref.ref, np.ndarray]] = {}
 
     # -- sequence of equations ----------------------------------------------------------
     def __len__(self) -> int:
@@ -192,6 +194,69 @@ class Tape:
             self._lifted[key] = leaf
             self.lifted.add(leaf.index)
         return leaf
+
+    # -- constants an equation keeps ----------------------------------------------------
+    def frozen(self, value: Any) -> Any:
+        """What an equation records for a constant input: ``value`` itself, or for a numpy
+        array its owner could still change in place, a read-only copy of its contents now.
+
+        ``v = np.ones(3); s = np.sum(v * a); v[0] = 5.0`` must leave the gradient of
+        ``s`` as Python computed it; a recorded reference would see the 5.  One array
+        used again unchanged gets the same copy (one node in the graph, under its name).
+
+        Example:
+            >>> import numpy as np
+            >>> tape = Tape(); v = np.ones(2)
+            >>> kept = tape.frozen(v); v[0] = 5.0
+            >>> kept.tolist(), kept.flags.writeable, tape.frozen(v).tolist()
+            ([1.0, 1.0], False, [5.0, 1.0])
+            >>> tape.frozen(v) is tape.frozen(v), tape.frozen(2.0)
+            (True, 2.0)
+        """
+        if not isinstance(value, np.ndarray) or (value.base is None
+                                                 and not value.flags.writeable):
+            return value
+        key = id(value)
+        kept = self._snapshots.get(key)
+        if kept is not None and kept[0]() is value and kept[1].shape == value.shape and \
+                kept[1].dtype == value.dtype and np.array_equal(kept[1], value, equal_nan=True):
+            return kept[1]
+        snapshot = value.copy()
+        snapshot.flags.writeable = False
+        self._snapshots[key] = (weakref.ref(value), snapshot)
+        named = self.constant_names.get(key)
+        if named is not None and named[1] is value:
+            self.constant_names[id(snapshot)] = (named[0], snapshot)
+        return snapshot
+
+    def frozen_all(self, values: tuple) -> tuple:
+        """``values`` with every constant array :meth:`frozen` (the tuple itself when none is)."""
+        for value in values:
+            if isinstance(value, np.ndarray):  # tg.constant's arrays too
+                return tuple(self.frozen(v) for v in values)
+        return values
+
+    def frozen_params(self, params: dict | None) -> dict | None:
+        """An equation's params with the arrays in them (index arrays, masks) :meth:`frozen`;
+        ``None`` for no params."""
+        if not params:
+            return None
+        for key, value in params.items():
+            kind = type(value)
+            if kind is np.ndarray or kind is list or (kind is tuple and any(
+                    type(part) is np.ndarray or type(part) is list for part in value)):
+                break
+        else:
+            return params
+        return {key: self._frozen_param(value) for key, value in params.items()}
+
+    def _frozen_param(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is tuple:
+            return tuple(self._frozen_param(part) for part in value)
+        if kind is list:
+            return [self._frozen_param(part) for part in value]
+        return self.frozen(value)
 
     def encloses(self, other: Tape) -> bool:
         """True when ``other`` is nested (at any depth) inside this tape's trace."""

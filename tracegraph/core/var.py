@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import numbers
 import operator
 import sys
@@ -300,7 +299,7 @@ def apply(prim: Primitive, *args: Any, **params: Any) -> Any:
             value = scalar_call(prim, values[0])
         else:
             value = impl(*values, **params)
-        return record_equation(tape, prim, args, value, params or None)
+        return record_equation(tape, prim, tape.frozen_all(args), value, tape.frozen_params(params))
     return _apply_general(prim, args, params)
 
 
@@ -312,9 +311,10 @@ def _apply_general(prim: Primitive, args: tuple, params: dict) -> Any:
         raise finished_error()
     if prim is power and len(args) == 2 and type(args[1]) is IntBinding:
         args = (args[0], int(args[1]))  # x ** n: an int exponent stays a constant
-    inputs = tuple(_operand(a, tape) for a in args)
+    inputs = tape.frozen_all(tuple(_operand(a, tape) for a in args))
     values = [x.value if type(x) is Var else x for x in inputs]
-    return record_equation(tape, prim, inputs, _forward(prim, values, params), params or None)
+    return record_equation(tape, prim, inputs, _forward(prim, values, params),
+                           tape.frozen_params(params))
 
 
 def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[Var, Any], Any]:
@@ -340,6 +340,8 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[V
             if skip_zero and kind is int and other == 0:
                 return self
             other_value = other
+            if kind is np.ndarray:
+                other = tape.frozen(other)  # the user may change their array later
         elif isinstance(other, _OPERAND_TYPES):
             return apply(prim, other, self) if reflected else apply(prim, self, other)
         else:
@@ -785,16 +787,3 @@ class Var(ArrayMethods):
 
 def _as_int(x: Any) -> int:
     return int(plain_value(x))
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for a finite real scalar (used by messages; arrays are checked elsewhere).
-
-    Example:
-        >>> is_finite_number(1.0), is_finite_number(float("nan"))
-        (True, False)
-    """
-    try:
-        return math.isfinite(value)
-    except TypeError:
-        return False
