@@ -553,3 +553,25 @@ def test_an_unchanged_named_constant_is_one_node_under_its_name(tmp_path):
     constants = [d["name"] for _, d in result.trace.graph.nodes(data=True)
                  if d["kind"] == "constant"]
     assert constants.count("X") == 1
+
+
+def test_a_large_constant_changed_after_use_is_refused_not_copied_or_trusted():
+    # Large arrays are fingerprinted, not copied (a data matrix would cost more than the
+    # rules on it): a change is found when the record is read again, and refused.
+    big = np.ones(20_000)
+
+    def f(a):
+        s = np.sum(big * a)
+        big[7] = 3.0
+        return s
+
+    with pytest.raises(tg.ConstantChangedError, match=r"shape \(20000,\) was changed"):
+        tg.trace(f, a=2.0)
+    data = np.ones(20_000)
+    t = tg.trace(lambda a: np.sum(tg.constant(data) * a), a=2.0)
+    assert t.grads["a"] == 20_000.0
+    data[[0, 1]] = data[[1, 0]] * 2.0      # after the trace: the diagram would be wrong
+    with pytest.raises(tg.ConstantChangedError):
+        t.graph
+    with pytest.raises(tg.ConstantChangedError):
+        t.backward()

@@ -23,6 +23,7 @@ from .core import Var, constant, is_traced, name, scope, value_of
 from .descent import Comparison, Descent, compare, descend
 from .diagram import Diagram, DiagramOptions, build_diagram, render, to_dot
 from .errors import (
+    ConstantChangedError,
     ForeignTraceError,
     GraphvizNotFoundError,
     NonFiniteWarning,
@@ -50,10 +51,10 @@ from .trace import Node, Trace, Tracer, trace
 __version__ = "0.2.0"
 
 __all__ = [
-    "Comparison", "Descent", "Diagram", "DiagramOptions", "ForeignTraceError",
-    "GraphvizNotFoundError", "Hessian", "Node", "NonFiniteWarning", "NotDifferentiatedError",
-    "ScriptError", "Trace", "TracedValueLeakError", "Tracer", "TracegraphError",
-    "UnsupportedOperationError", "Var", "binary_cross_entropy", "build_diagram", "check",
+    "Comparison", "ConstantChangedError", "Descent", "Diagram", "DiagramOptions",
+    "ForeignTraceError", "GraphvizNotFoundError", "Hessian", "Node", "NonFiniteWarning",
+    "NotDifferentiatedError", "ScriptError", "Trace", "TracedValueLeakError", "TracegraphError",
+    "Tracer", "UnsupportedOperationError", "Var", "binary_cross_entropy", "build_diagram", "check",
     "compare", "constant", "cross_entropy", "defprimitive", "descend", "grad", "hessian", "hvp",
     "is_traced", "jvp", "kl_divergence", "log_softmax", "logsumexp", "mse", "name",
     "numeric_check", "pass_through", "primitive", "primitives", "relu", "render", "scope",

@@ -186,6 +186,16 @@ class ForeignTraceError(TracegraphError, ValueError):
     """
 
 
+class ConstantChangedError(TracegraphError, ValueError):
+    """A large constant array a trace read was changed in place afterwards, so the record
+    no longer holds the values the trace computed with (small ones are copied instead).
+
+    Example:
+        >>> issubclass(ConstantChangedError, ValueError)
+        True
+    """
+
+
 class NotDifferentiatedError(TracegraphError, ValueError):
     """Gradients were asked for, but the output is not a scalar and no seed was given.
 

@@ -283,6 +283,7 @@ class Trace:
             >>> t.backward(np.ones(2)).grads["x"].tolist()
             [2.0, 4.0]
         """
+        self.tape.check_unchanged()
         self._seed = autodiff.checked_seed(seed, shape_of(self.value), node=self.output_name,
                                            how="call t.backward(seed)")
         tape = self.tape
@@ -458,6 +459,7 @@ class Trace:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """The annotated ``networkx.MultiDiGraph`` (built on first use, then cached)."""
+        self.tape.check_unchanged()
         return build_graph(self.tape, self.adjoints())
 
     @property

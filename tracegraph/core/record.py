@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import bisect
+import math
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConstantChangedError
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
 from .var import Var, deep_value_of, plain_value, record_equation, scalar_call
@@ -96,6 +98,31 @@ class Guard:
             return False
 
 
+WATCH_BYTES = 1 << 16
+"""Constant arrays this large are fingerprinted instead of copied (see :meth:`Tape.frozen`)."""
+
+_WEIGHTS: dict[int, np.ndarray] = {}
+
+
+def fingerprint(array: np.ndarray) -> float:
+    """A number that changes when any element of ``array`` does: the dot product with
+    fixed, distinct weights (so swapping two elements changes it too); NaN when the
+    array holds NaN or inf, which :meth:`Tape.frozen` then copies instead.
+
+    Example:
+        >>> a = np.arange(4.0); before = fingerprint(a)
+        >>> a[[0, 1]] = a[[1, 0]]; fingerprint(a) == before
+        False
+    """
+    flat = array.reshape(-1) if array.flags.c_contiguous else array.ravel(order="K")
+    weights = _WEIGHTS.get(flat.size)
+    if weights is None:
+        if len(_WEIGHTS) > 16:
+            _WEIGHTS.clear()
+        weights = _WEIGHTS[flat.size] = 1.0 + np.sqrt(np.arange(flat.size, dtype=float))
+    return float(np.dot(flat if flat.dtype == np.float64 else flat.astype(float), weights))
+
+
 class Tape:
     """The record of one trace: equations in the order they were computed.
 
@@ -121,7 +148,7 @@ class Tape:
     __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
-                 "_line_mark", "_snapshots", "__weakref__")
+                 "_line_mark", "_snapshots", "_watched", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
         self.equations: list[Var] = []
@@ -143,6 +170,7 @@ class Tape:
         self._lines: list[tuple[int, int]] = []
         self._line_mark = 0
         self._snapshots: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+        self._watched: dict[int, tuple[np.ndarray, float]] = {}
 
     # -- sequence of equations ----------------------------------------------------------
     def __len__(self) -> int:
@@ -217,6 +245,13 @@ class Tape:
                                                  and not value.flags.writeable):
             return value
         key = id(value)
+        if value.nbytes >= WATCH_BYTES and value.dtype.kind in "fiu":
+            # Copying a data matrix on every trace costs more than the rules on it: keep
+            # it, with a fingerprint that :meth:`check_unchanged` compares later.
+            stamp = fingerprint(value)
+            if math.isfinite(stamp):
+                self._watched[key] = (value, stamp)
+                return value
         kept = self._snapshots.get(key)
         if kept is not None and kept[0]() is value and kept[1].shape == value.shape and \
                 kept[1].dtype == value.dtype and np.array_equal(kept[1], value, equal_nan=True):
@@ -228,6 +263,33 @@ class Tape:
         if named is not None and named[1] is value:
             self.constant_names[id(snapshot)] = (named[0], snapshot)
         return snapshot
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`~tracegraph.errors.ConstantChangedError` when a large constant
+        array the record reads (see :meth:`frozen`) has been changed in place since.
+
+        Example:
+            >>> import numpy as np
+            >>> tape = Tape(); X = np.ones(10_000)
+            >>> tape.frozen(X) is X                   # large: kept, not copied
+            True
+            >>> tape.check_unchanged(); X[123] = 2.0
+            >>> try:
+            ...     tape.check_unchanged()
+            ... except ConstantChangedError as err:
+            ...     print(err.message)
+            the constant array of shape (10000,) was changed in place after the trace read it
+        """
+        for value, stamp in self._watched.values():
+            if fingerprint(value) != stamp:
+                name = self.constant_name(value)
+                which = f"{name!r} " if name else ""
+                raise ConstantChangedError(
+                    f"the constant array {which}of shape {value.shape} was changed in place "
+                    "after the trace read it",
+                    hint="change a copy instead (X = X.copy() before changing it), or trace "
+                         "again after the change; the trace's values and gradients are for "
+                         "the values it read")
 
     def frozen_all(self, values: tuple) -> tuple:
         """``values`` with every constant array :meth:`frozen` (the tuple itself when none is)."""
@@ -416,6 +478,7 @@ class Tape:
         instead.  Used by :func:`tracegraph.descend` to step without
         re-running the user's code.
         """
+        self.check_unchanged()
         equations = self.equations
         for index, value in values.items():
             equations[index].value = value
