@@ -169,7 +169,7 @@ class Tape:
         self.lifted: set[int] = set()
         self._lines: list[tuple[int, int]] = []
         self._line_mark = 0
-        self._snapshots: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+        self._snapshots: dict[int, tuple[weakref.ref, np.ndarray, bytes]] = {}
         self._watched: dict[int, tuple[np.ndarray, float]] = {}
 
     # -- sequence of equations ----------------------------------------------------------
@@ -253,12 +253,14 @@ class Tape:
                 self._watched[key] = (value, stamp)
                 return value
         kept = self._snapshots.get(key)
-        if kept is not None and kept[0]() is value and kept[1].shape == value.shape and \
-                kept[1].dtype == value.dtype and np.array_equal(kept[1], value, equal_nan=True):
-            return kept[1]
+        if kept is not None and kept[0]() is value:
+            snapshot, contents = kept[1], value.tobytes()  # bytes: NaN equals itself
+            if snapshot.shape == value.shape and snapshot.dtype == value.dtype and \
+                    contents == kept[2]:
+                return snapshot
         snapshot = value.copy()
         snapshot.flags.writeable = False
-        self._snapshots[key] = (weakref.ref(value), snapshot)
+        self._snapshots[key] = (weakref.ref(value), snapshot, snapshot.tobytes())
         named = self.constant_names.get(key)
         if named is not None and named[1] is value:
             self.constant_names[id(snapshot)] = (named[0], snapshot)
