@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+import tracegraph.embed.drawing
 from tracegraph.rules import load_scipy_rules
 
 HAVE_DOT = shutil.which("dot") is not None
@@ -43,3 +45,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "needs_dot" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def traces(monkeypatch) -> list[Path]:
+    """Every file the embedding layer (Sphinx, Markdown) traces from now on, in order."""
+    seen: list[Path] = []
+    real = tracegraph.embed.drawing.load_script
+
+    def spy(path, **kwargs):
+        seen.append(Path(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(tracegraph.embed.drawing, "load_script", spy)
+    return seen
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH without Graphviz's `dot`."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))

@@ -28,26 +28,6 @@ from tracegraph.script import load_script
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.fixture
-def traces(monkeypatch) -> list[Path]:
-    seen: list[Path] = []
-    real = tracegraph.embed.drawing.load_script
-
-    def spy(path, **kwargs):
-        seen.append(Path(path))
-        return real(path, **kwargs)
-
-    monkeypatch.setattr(tracegraph.embed.drawing, "load_script", spy)
-    return seen
-
-
-@pytest.fixture
-def no_dot(monkeypatch, tmp_path):
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-
-
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")

@@ -12,7 +12,6 @@ import pytest
 markdown = pytest.importorskip("markdown")
 pytest.importorskip("pymdownx")
 
-import tracegraph.embed.drawing
 from tracegraph.markdown import fence_format, fence_validator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -35,19 +34,6 @@ def in_project(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRACEGRAPH_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path
-
-
-@pytest.fixture
-def traces(monkeypatch) -> list[Path]:
-    seen: list[Path] = []
-    real = tracegraph.embed.drawing.load_script
-
-    def spy(path, **kwargs):
-        seen.append(Path(path))
-        return real(path, **kwargs)
-
-    monkeypatch.setattr(tracegraph.embed.drawing, "load_script", spy)
-    return seen
 
 
 @pytest.mark.needs_dot

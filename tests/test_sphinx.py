@@ -15,7 +15,6 @@ pytest.importorskip("myst_parser")
 from sphinx.cmd.build import build_main
 from sphinx.testing.fixtures import make_app, test_params  # noqa: F401 (fixtures)
 
-import tracegraph.embed.drawing
 from tracegraph.numbers import value_summary
 from tracegraph.script import load_script
 
@@ -57,20 +56,6 @@ def counts(app) -> tuple[int, int]:
     found = COUNT_LINE.findall(app.status.getvalue())
     assert len(found) == 1, app.status.getvalue()
     return int(found[0][0]), int(found[0][1])
-
-
-@pytest.fixture
-def traces(monkeypatch) -> list[Path]:
-    """Every file load_script traces from now on (in this process)."""
-    seen: list[Path] = []
-    real = tracegraph.embed.drawing.load_script
-
-    def spy(path, **kwargs):
-        seen.append(Path(path))
-        return real(path, **kwargs)
-
-    monkeypatch.setattr(tracegraph.embed.drawing, "load_script", spy)
-    return seen
 
 
 INDEX = """\
@@ -262,13 +247,6 @@ def test_without_dot_a_warning_and_the_table_and_dot_source(make_app, tmp_path, 
 
 
 # --------------------------------------------------------------------------- failures
-
-
-@pytest.fixture
-def no_dot(monkeypatch, tmp_path):
-    empty = tmp_path / "empty-bin"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
 
 
 FAILING = {
