@@ -5,6 +5,7 @@ ints, claims, second-order claims)."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,9 @@ from tracegraph.cli import app
 from tracegraph.cli.exit_codes import for_error
 from tracegraph.errors import ScriptChoiceError
 from tracegraph.script import load_script
+
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
 
 
 def write(folder, source, name="f.py"):
@@ -61,24 +65,8 @@ def test_an_earlier_claim_refers_to_the_earlier_version(tmp_path):
     assert [r.derivative() for r in report.results] == ["dy₁/dx", "dy₂/dx"]
 
 
-def test_micrograds_published_gradients_hold(tmp_path):
-    report = check_script(load_script(write(tmp_path, """
-        from tracegraph import relu
-        a = -4.0
-        b = 2.0
-        c = a + b
-        d = a * b + b ** 3
-        c += c + 1
-        c += 1 + c + (-a)
-        d += d * 2 + relu(b + a)
-        d += 3 * d + relu(b - a)
-        e = c - d
-        f = e ** 2
-        g = f / 2.0
-        g += 10.0 / f
-        dg_da = 138.8338
-        dg_db = 645.5773
-    """)))
+def test_micrograds_published_gradients_hold():
+    report = check_script(load_script(CORPUS / "micrograd_readme.py"))
     assert verdicts(report) == [("dg_da", "close"), ("dg_db", "close")]
     assert report.outcome == "ok"
 
