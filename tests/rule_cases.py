@@ -3,12 +3,14 @@
 ``rule_case(prim, data)`` draws arguments and params for one primitive:
 broadcast-compatible shapes (hypothesis) inside the rule's ``domain`` for
 elementwise rules, the rule's own ``sample`` for rules whose inputs have
-structure.  ``differentiable_positions`` says which inputs to check.
+structure.  ``differentiable_positions`` says which inputs to check;
+``smooth_case`` draws a case away from the rule's non-differentiable points.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -47,3 +49,17 @@ def differentiable_positions(prim: Primitive, args: tuple) -> list[int]:
         if floating and prim.has_gradient(i):
             positions.append(i)
     return positions
+
+
+def assume_away_from_kink(prim: Primitive, args: tuple | list, params: dict) -> None:
+    """Discard the case when it lies within KINK_MARGIN of a point where ``prim`` is not
+    differentiable (finite differences would straddle the kink)."""
+    if prim.kink is not None:
+        assume(prim.kink(*args, **params) > KINK_MARGIN)
+
+
+def smooth_case(prim: Primitive, data: st.DataObject) -> tuple[tuple, dict, list[int]]:
+    """``rule_case`` away from kinks, with the positions of the inputs to check."""
+    args, params = rule_case(prim, data)
+    assume_away_from_kink(prim, args, params)
+    return args, params, differentiable_positions(prim, args)

@@ -13,14 +13,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tracegraph as tg
 from tracegraph.core import REGISTRY, Primitive
 
-from rule_cases import DEFAULT_DOMAIN, KINK_MARGIN, differentiable_positions, rule_case
+from rule_cases import DEFAULT_DOMAIN, smooth_case
 
 
 @tg.primitive(
@@ -63,10 +63,7 @@ def _numeric_gradient(prim, args, params, cotangent, position):
 @given(data=st.data())
 def test_vjp_matches_central_differences(name, data):
     prim = REGISTRY[name]
-    args, params = rule_case(prim, data)
-    if prim.kink is not None:
-        assume(prim.kink(*args, **params) > KINK_MARGIN)
-    positions = differentiable_positions(prim, args)
+    args, params, positions = smooth_case(prim, data)
     assert positions, f"{name}: the sample has no differentiable input"
 
     expected_value = prim.impl(*args, **params)

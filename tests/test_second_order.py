@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracegraph as tg
 from tracegraph.core import REGISTRY
 
-from rule_cases import KINK_MARGIN, differentiable_positions, rule_case
+from rule_cases import assume_away_from_kink, smooth_case
 
 TWICE = [p.name for p in tg.primitives() if p.twice and any(p.differentiable)]
 
@@ -47,10 +47,7 @@ def _first_order_functional(prim, args, params, positions, cotangent, weights):
 @given(data=st.data())
 def test_second_derivatives_match_differences_of_the_first(name, data):
     prim = REGISTRY[name]
-    args, params = rule_case(prim, data)
-    if prim.kink is not None:
-        assume(prim.kink(*args, **params) > KINK_MARGIN)
-    positions = differentiable_positions(prim, args)
+    args, params, positions = smooth_case(prim, data)
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     out = prim.impl(*args, **params)
     cotangent = rng.uniform(-1.5, 1.5, size=np.shape(out))
@@ -65,9 +62,8 @@ def test_second_derivatives_match_differences_of_the_first(name, data):
     def shifted(step):
         moved = {k: (v + step * direction[k]) if isinstance(v, np.ndarray)
                  else float(v + step * direction[k]) for k, v in point.items()}
-        if prim.kink is not None:
-            full = [moved.get(f"a{i}", arg) for i, arg in enumerate(args)]
-            assume(prim.kink(*full, **params) > KINK_MARGIN)
+        assume_away_from_kink(prim, [moved.get(f"a{i}", arg) for i, arg in enumerate(args)],
+                              params)
         return float(functional(**moved))
 
     def central(step):
