@@ -303,22 +303,20 @@ def _is_integer_array(part) -> bool:
 def _scatter_add(shape, index, g):
     """Gradient of ``x[index]``: zeros of x's shape with ``g`` added at ``index``."""
     g = np.asarray(g)
-    if type(index) is np.ndarray and index.dtype.kind in "iu" and shape:
-        # One integer array on axis 0 (the X[I] − X[J] of pairwise distances), first.
-        return _bincount_scatter(shape, (index,), g)
     parts = index if isinstance(index, tuple) else (index,)
-    if len(parts) == len(shape) and g.shape == shape and all(
-            type(p) is slice and p.start is None and p.stop is None and p.step in (None, -1)
-            for p in parts):
-        # A flip: every element picked once, and reversing twice is the identity.
-        return g[index]
-    if not any(_is_integer_array(p) for p in parts):
+    integer = [_is_integer_array(p) for p in parts]
+    if not any(integer):
+        if len(parts) == len(shape) and g.shape == shape and all(
+                type(p) is slice and p.start is None and p.stop is None and p.step in (None, -1)
+                for p in parts):
+            # A flip: every element picked once, and reversing twice is the identity.
+            return g[index]
         # Basic slices and boolean masks select each element at most once.
         grad = np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else float)
         grad[index] = g
         return grad
-    if all(_is_integer_array(p) for p in parts) and len(parts) <= len(shape):
-        return _bincount_scatter(shape, parts, g)
+    if all(integer) and len(parts) <= len(shape):
+        return _bincount_scatter(shape, parts, g)  # the X[I] − X[J] of pairwise distances
     grad = np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else float)
     np.add.at(grad, index, g)
     return grad
