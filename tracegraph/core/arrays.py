@@ -93,7 +93,7 @@ def broadcast_view(array: Any, shape: tuple[int, ...]) -> Any:
         differing = [i for i, (have, want) in enumerate(zip(array.shape, shape)) if have != want]
         if len(differing) == 1 and array.shape[differing[0]] == 1:
             axis = differing[0]
-            return np.repeat(array, shape[axis], axis=axis)
+            return array.repeat(shape[axis], axis=axis)
     if math.prod(shape) <= _SMALL_BROADCAST:
         out = np.empty(shape, dtype=np.result_type(array, np.float64))
         out[...] = array

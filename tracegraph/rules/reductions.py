@@ -48,6 +48,9 @@ def restore_axes(g, x_shape, axis, keepdims):
         return g
     if axis is None:
         shape = (1,) * len(x_shape)
+    elif type(axis) is int:
+        kept = axis % len(x_shape)
+        shape = x_shape[:kept] + (1,) + x_shape[kept + 1:]
     else:
         removed = reduced_axes(len(x_shape), axis)
         shape = tuple(1 if i in removed else n for i, n in enumerate(x_shape))
@@ -93,15 +96,6 @@ def _np_mean(x, axis=None, keepdims=False, where=None):
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     shape = shape_of(x)
-    if where is None and not keepdims and shape:
-        # The two sums of a loss (over everything, over one axis), without the general
-        # path's bookkeeping: a full array, or the reduced axis repeated back.
-        kind = type(g)
-        if axis is None and (kind is float or kind is np.float64):
-            return np.full(shape, g)
-        if type(axis) is int and kind is np.ndarray and g.ndim == len(shape) - 1:
-            axis %= len(shape)
-            return np.expand_dims(g, axis).repeat(shape[axis], axis=axis)
     spread = broadcast_view(restore_axes(g, shape, axis, keepdims), shape)
     return spread if where is None else spread * where
 
