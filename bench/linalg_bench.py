@@ -37,11 +37,12 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tracegraph as tg
-from tracegraph import autodiff
-from tracegraph.core import Tape
 from tracegraph.rules.decompositions import DECOMPOSITIONS
+
+from run import rules_alone  # noqa: E402  (the shared harness, bench/run.py)
 
 Case = tuple[dict[str, np.ndarray], Callable[..., Any], Callable[..., Any]]
 
@@ -330,19 +331,16 @@ def traced_run(inputs, f, cotangent):
     return trace.grads
 
 
-def engine_run(inputs, f, cotangent):
-    """The rules alone: a bare tape and the backward loop, without the Trace facade's
-    NaN/inf checks of the output and gradients or the copies it hands out (a view's
-    gradient is a view of the cotangent, which the facade copies)."""
+def engine_run(inputs, f, cotangent, several):
+    """The rules alone (bench/run.py's rules_alone); ``several`` outputs are weighed by
+    their cotangents into one number, as traced_run does."""
     DECOMPOSITIONS.clear()
-    tape = Tape()
-    leaves = {name: tape.leaf(name, value) for name, value in inputs.items()}
-    out = f(**leaves)
-    seed = cotangent[0]
-    if isinstance(out, tuple):
-        out, seed = sum((np.sum(p * c) for p, c in zip(out, cotangent)), 0.0), 1.0
-    return autodiff.backward(tape.equations, out.index, seed,
-                             keep=[leaf.index for leaf in leaves.values()])
+    if not several:
+        return rules_alone(inputs, f, cotangent[0])
+
+    def weighed(**traced):
+        return sum((np.sum(p * c) for p, c in zip(f(**traced), cotangent)), 0.0)
+    return rules_alone(inputs, weighed, 1.0)
 
 
 def measure(name, build, repeats, rng):
@@ -357,7 +355,7 @@ def measure(name, build, repeats, rng):
         np.testing.assert_allclose(got[key], grad, rtol=1e-6, atol=1e-8,
                                    err_msg=f"{name}: gradient of {key} differs")
     runs = {"tracegraph": lambda: traced_run(inputs, f, cotangent),
-            "rules": lambda: engine_run(inputs, f, cotangent),
+            "rules": lambda: engine_run(inputs, f, cotangent, isinstance(value, tuple)),
             "numpy": lambda: by_hand(**inputs, g=hand_g)}
     samples = {key: [] for key in runs}
     for _ in range(repeats):

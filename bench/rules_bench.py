@@ -33,9 +33,7 @@ import scipy.special as sc
 import scipy.stats as st
 
 import tracegraph as tg
-from run import steady_heap  # the shared harness (bench/run.py)
-from tracegraph import autodiff
-from tracegraph.core import Tape
+from run import rules_alone, steady_heap  # the shared harness (bench/run.py)
 from tracegraph.scipy import stats as tgstats
 
 N = 100_000
@@ -76,16 +74,6 @@ def run_tracegraph(r: Row, g: Any) -> Any:
     return trace.grads
 
 
-def run_engine(r: Row, g: Any) -> Any:
-    """The rules alone: record on a bare tape and run the backward loop (no Trace facade,
-    so none of its NaN/inf checks of the output and gradients, nor handing them out)."""
-    tape = Tape()
-    leaves = {name: tape.leaf(name, value) for name, value in r.inputs.items()}
-    out = r.traced(**leaves)
-    return autodiff.backward(tape.equations, out.index, g,
-                             keep=[leaf.index for leaf in leaves.values()])
-
-
 def best_times(candidates: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
     """The fastest of ``repeats`` runs of each candidate, interleaved.  On a shared machine
     other processes only ever add time, so the minimum is the steadiest estimate of what a
@@ -104,7 +92,7 @@ def ratios(r: Row, repeats: int) -> tuple[float, float, float, float]:
     """(tracegraph / numpy, rules-only / numpy, tracegraph s, numpy s), one interleaved run."""
     g = _cotangent(r.traced(**r.inputs))
     times = best_times({"tracegraph": lambda: run_tracegraph(r, g),
-                        "engine": lambda: run_engine(r, g),
+                        "engine": lambda: rules_alone(r.inputs, r.traced, g),
                         "numpy": lambda: r.by_hand(g, **r.inputs)}, repeats)
     numpy_time = times["numpy"]
     return (times["tracegraph"] / numpy_time, times["engine"] / numpy_time,

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 
 import tracegraph as tg
+from tracegraph import autodiff
+from tracegraph.core import Tape
 
 try:
     from micrograd.engine import Value as MicroValue
@@ -83,6 +85,17 @@ def peak_bytes(fn: Callable[[], Any]) -> tuple[int, Any]:
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+
+
+def rules_alone(inputs: dict[str, Any], f: Callable[..., Any], seed: Any) -> list[Any]:
+    """``f(**inputs)`` recorded on a bare tape and differentiated by the backward loop: the
+    rules without the Trace facade (its NaN/inf checks of the output and gradients, and
+    the copies of gradients it hands out)."""
+    tape = Tape()
+    leaves = {name: tape.leaf(name, value) for name, value in inputs.items()}
+    out = f(**leaves)
+    return autodiff.backward(tape.equations, out.index, seed,
+                             keep=[leaf.index for leaf in leaves.values()])
 
 
 def steady_heap() -> bool:
