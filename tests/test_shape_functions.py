@@ -403,3 +403,33 @@ def test_bincount_with_traced_weights_is_a_scatter():
     assert t.value == float(np.sum(np.bincount(bins, np.arange(4.0), 4) ** 2))
     # bins 0 and 2 each hold 3.0: d/dw of Σ count² is 2·3 for every weight
     np.testing.assert_array_equal(t.grads["w"], [6.0, 6.0, 6.0, 6.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 6), rest=st.sampled_from([(), (1,), (2,), (3, 2), (17,)]),
+       picks=st.lists(st.integers(-6, 5), min_size=1, max_size=12), data=st.data())
+def test_integer_index_gradient_is_np_add_at_also_when_the_index_is_reused(rows, rest, picks,
+                                                                         data):
+    # The scatter's bins are cached per read-only index array (the tape's frozen copies):
+    # one index reused across traces, row shapes and replays must still add like np.add.at.
+    index = np.array([p % rows if p >= 0 else max(p, -rows) for p in picks])
+    x = data.draw(hnp.arrays(np.float64, (rows, *rest), elements=st.floats(-3, 3)))
+    for weights in (np.arange(x[index].size, dtype=float).reshape(x[index].shape), -x[index]):
+        t = tg.trace(lambda x: np.sum(x[index] * tg.constant(weights)), x=x)
+        expected = np.zeros_like(x)
+        np.add.at(expected, index, weights)
+        np.testing.assert_array_equal(t.grads["x"], expected)
+        t.tape.replay({0: x + 1.0})
+        np.testing.assert_array_equal(t.backward().grads["x"], expected)
+
+
+def test_one_read_only_index_scatters_into_rows_of_any_width():
+    from tracegraph.rules.shape import SCATTER_ADD
+
+    index = np.array([3, 0, 3, -1])
+    index.flags.writeable = False
+    for shape in [(4,), (4, 3), (4, 2), (5, 2), (4, 3), (6, 3)]:
+        g = np.arange(4.0 * int(np.prod(shape[1:]))).reshape((4, *shape[1:]))
+        expected = np.zeros(shape)
+        np.add.at(expected, index, g)
+        np.testing.assert_array_equal(SCATTER_ADD(g, shape=shape, index=index), expected)

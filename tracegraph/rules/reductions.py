@@ -83,6 +83,8 @@ def _mask_count(mask, x_shape, axis):
 
 
 def _np_sum(x, axis=None, keepdims=False, where=None, initial=None):
+    if type(x) is np.ndarray and where is None and initial is None:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)  # what np.sum calls, directly
     options = {} if where is None else {"where": where}
     if initial is not None:
         options["initial"] = initial
@@ -96,6 +98,8 @@ def _np_mean(x, axis=None, keepdims=False, where=None):
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     shape = shape_of(x)
+    if type(g) is float and where is None:
+        return np.full(shape, g)  # a loss's seed, spread over everything it summed
     spread = broadcast_view(restore_axes(g, shape, axis, keepdims), shape)
     return spread if where is None else spread * where
 
@@ -299,7 +303,8 @@ def extremum_kink(largest):
             return math.inf
         ordered = np.sort(flat, axis=-1)
         with np.errstate(invalid="ignore"):
-            gaps = ordered[..., -1] - ordered[..., -2] if largest else ordered[..., 1] - ordered[..., 0]
+            gaps = (ordered[..., -1] - ordered[..., -2]) if largest \
+                else (ordered[..., 1] - ordered[..., 0])
         gaps = np.where(np.isnan(gaps), np.inf, gaps)
         return float(np.min(gaps))
     return kink

@@ -9,6 +9,7 @@ is an array built from traced numbers (``np.array([a, b, c])``).
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -326,31 +327,58 @@ def _bincount_scatter(shape, parts, g):
     """Scatter-add for pure integer-array indexing, via np.bincount.
 
     Much faster than np.add.at for the X[I] - X[J] pattern of pairwise distances.
+    One bincount over every element: element ``k`` of row ``flat[i]`` goes to bin
+    ``flat[i]·rest + k``, in the order np.add.at would add it (the same sums, bit for bit).
     """
     lead = shape[: len(parts)]
     rest_size = math.prod(shape[len(parts):])
+    bins = math.prod(lead)
+    element_bins = _element_bins(parts, lead, rest_size)
+    summed = np.bincount(element_bins, weights=g.reshape(-1), minlength=bins * rest_size)
+    return summed.reshape(shape)
+
+
+_CACHED_BINS: dict[int, tuple[weakref.ref, tuple[int, ...], np.ndarray]] = {}
+CACHE_ELEMENTS = 1 << 20
+"""Element bins of up to this many entries are kept for a read-only index array."""
+
+
+def _element_bins(parts, lead, rest_size):
+    """The bincount bins of every element of ``x[parts]`` in ``x``'s C order.
+
+    A descent step scatters through the same index every step; the tape's index
+    arrays are read-only copies it owns (see :meth:`Tape.frozen`), so their bins are
+    worked out once and kept while the array lives.
+    """
+    index = parts[0] if len(parts) == 1 else None
+    cacheable = type(index) is np.ndarray and not index.flags.writeable \
+        and index.base is None and index.size * rest_size <= CACHE_ELEMENTS
+    if cacheable:
+        cached = _CACHED_BINS.get(id(index))
+        if cached is not None and cached[0]() is index and cached[1] == (*lead, rest_size):
+            return cached[2]
     if len(parts) == 1:
         flat = parts[0].ravel()
     else:
         flat = np.ravel_multi_index(np.broadcast_arrays(*parts), lead, mode="wrap").ravel()
     bins = math.prod(lead)
-    weights = g.reshape(flat.size, rest_size)
-    try:
-        return _bincount_columns(flat, weights, bins, rest_size).reshape(shape)
-    except ValueError:  # negative indices count from the end, as in numpy
-        return _bincount_columns(np.mod(flat, bins), weights, bins, rest_size).reshape(shape)
-
-
-def _bincount_columns(flat, weights, bins, rest_size):
+    if flat.size and flat.min() < 0:  # negative indices count from the end, as in numpy
+        flat = np.mod(flat, bins)
     if rest_size == 1:
-        return np.bincount(flat, weights=weights[:, 0], minlength=bins)
-    if rest_size <= 16:
-        summed = np.empty((bins, rest_size))
-        for k in range(rest_size):
-            summed[:, k] = np.bincount(flat, weights=weights[:, k], minlength=bins)
-        return summed
-    spread = (flat[:, np.newaxis] * rest_size + np.arange(rest_size)).ravel()
-    return np.bincount(spread, weights=weights.ravel(), minlength=bins * rest_size)
+        element_bins = flat
+    else:
+        element_bins = (flat[:, np.newaxis] * rest_size + np.arange(rest_size)).ravel()
+    # Keeping a view of the index would keep the index alive, and its entry, forever.
+    if cacheable and not np.may_share_memory(element_bins, index):
+        _CACHED_BINS[id(index)] = (_forgetting_ref(index), (*lead, rest_size), element_bins)
+    return element_bins
+
+
+def _forgetting_ref(index):
+    """A weak reference that drops ``index``'s cache entry when the array is freed (the
+    cache is bound as a default: module globals are gone at interpreter exit)."""
+    key = id(index)
+    return weakref.ref(index, lambda _, key=key, cache=_CACHED_BINS: cache.pop(key, None))
 
 
 def _getitem(x, index):
@@ -554,7 +582,7 @@ defprimitive(
 )
 
 
-# --------------------------------------------------------------------------- arrays of traced numbers
+# ---------------------------------------------------------------------- arrays of traced numbers
 
 
 def _pack(*elements, shape=()):
