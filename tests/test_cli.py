@@ -298,6 +298,16 @@ def test_export_dot_and_format_errors(tmp_path):
     assert files_in(tmp_path) == []
 
 
+def test_dash_is_stdout_for_export_and_refused_by_render(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a file named "-" would land here
+    result = run("export", NEURON, "-o", "-", "--format", "dot")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("digraph")
+    error = failed(run("render", NEURON, "-o", "-", "--format", "dot"), 2)
+    assert "cannot write the diagram to stdout" in error and "tracegraph export" in error
+    assert files_in(tmp_path) == []
+
+
 # --------------------------------------------------------------------------- rules
 
 

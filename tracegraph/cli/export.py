@@ -58,7 +58,7 @@ def command(
         "diagram as Graphviz source) [dim](default: from -o's extension, else json)[/].")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", metavar="PATH", show_default=False,
-        help="Write to this file instead of printing to stdout.")] = None,
+        help="Write to this file instead of printing to stdout (- is stdout).")] = None,
     max_elements: Annotated[int, typer.Option(
         "--max-elements", min=0, metavar="N",
         help="JSON: an array with more elements is written as a summary (shape, dtype, min, "
@@ -90,6 +90,8 @@ def command(
         [('x', 3.0, 6.0), ('y', 9.0, 1.0)]
     """
     with reporting(debug):
+        if out is not None and str(out) == "-":
+            out = None  # the usual spelling of stdout
         chosen = _format(data_format, out)
         if out is not None:
             check_output_path(out, file)

@@ -162,6 +162,11 @@ def command(
         ('  ∂y/∂x = 6', 'digraph')
     """
     with reporting(debug):
+        if out is not None and str(out) == "-":
+            raise CommandError(
+                "-o -: render writes a file and prints a report, so it cannot write the "
+                "diagram to stdout", hint="name a file (-o neuron.svg), or print the DOT "
+                f"source with: tracegraph export {file} --format dot")
         if out is not None:
             check_output_path(out, file)
         fmt, target = _destination(file, out, image_format, "_backward" if backward else "")
