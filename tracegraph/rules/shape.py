@@ -326,9 +326,9 @@ def _scatter_add(shape, index, g):
 def _bincount_scatter(shape, parts, g):
     """Scatter-add for pure integer-array indexing, via np.bincount.
 
-    Much faster than np.add.at for the X[I] - X[J] pattern of pairwise distances.
-    One bincount over every element: element ``k`` of row ``flat[i]`` goes to bin
-    ``flat[i]·rest + k``, in the order np.add.at would add it (the same sums, bit for bit).
+    Much faster than np.add.at for the X[I] - X[J] pattern of pairwise distances:
+    one bincount over every element, element ``k`` of row ``index[i]`` into bin
+    ``index[i]·rest + k``, adds in the order np.add.at would (the same sums, bit for bit).
     """
     lead = shape[: len(parts)]
     rest_size = math.prod(shape[len(parts):])
@@ -338,47 +338,52 @@ def _bincount_scatter(shape, parts, g):
     return summed.reshape(shape)
 
 
-_CACHED_BINS: dict[int, tuple[weakref.ref, tuple[int, ...], np.ndarray]] = {}
-CACHE_ELEMENTS = 1 << 20
-"""Element bins of up to this many entries are kept for a read-only index array."""
+_SEEN_INDICES: dict[int, tuple[weakref.ref, tuple[int, ...], np.ndarray | None]] = {}
+REUSED_BINS_LIMIT = 1 << 20
+"""Element bins of up to this many entries are kept for an index scattered through again."""
 
 
 def _element_bins(parts, lead, rest_size):
-    """The bincount bins of every element of ``x[parts]`` in ``x``'s C order.
+    """The bincount bin of every element of ``x[parts]`` (see :func:`_bincount_scatter`).
 
-    A descent step scatters through the same index every step; the tape's index
-    arrays are read-only copies it owns (see :meth:`Tape.frozen`), so their bins are
-    worked out once and kept while the array lives.
+    A descent step scatters through the same index every step, and the tape's index
+    arrays are read-only copies it owns (see :meth:`Tape.frozen`): from an index's second
+    scatter on, its bins are kept while the array lives.  A single backward pass never
+    keeps them.
     """
-    index = parts[0] if len(parts) == 1 else None
-    cacheable = type(index) is np.ndarray and not index.flags.writeable \
-        and index.base is None and index.size * rest_size <= CACHE_ELEMENTS
-    if cacheable:
-        cached = _CACHED_BINS.get(id(index))
-        if cached is not None and cached[0]() is index and cached[1] == (*lead, rest_size):
-            return cached[2]
+    index = parts[0]
+    key = (*lead, rest_size)
+    reusable = len(parts) == 1 and rest_size > 1 and type(index) is np.ndarray \
+        and not index.flags.writeable and index.base is None \
+        and index.size * rest_size <= REUSED_BINS_LIMIT
+    seen = _SEEN_INDICES.get(id(index)) if reusable else None
+    if seen is not None and (seen[0]() is not index or seen[1] != key):
+        seen = None
+    if seen is not None and seen[2] is not None:
+        return seen[2]
     if len(parts) == 1:
-        flat = parts[0].ravel()
+        flat = index.ravel()
     else:
         flat = np.ravel_multi_index(np.broadcast_arrays(*parts), lead, mode="wrap").ravel()
-    bins = math.prod(lead)
     if flat.size and flat.min() < 0:  # negative indices count from the end, as in numpy
-        flat = np.mod(flat, bins)
+        flat = np.mod(flat, math.prod(lead))
     if rest_size == 1:
-        element_bins = flat
-    else:
-        element_bins = (flat[:, np.newaxis] * rest_size + np.arange(rest_size)).ravel()
-    # Keeping a view of the index would keep the index alive, and its entry, forever.
-    if cacheable and not np.may_share_memory(element_bins, index):
-        _CACHED_BINS[id(index)] = (_forgetting_ref(index), (*lead, rest_size), element_bins)
+        return flat
+    element_bins = np.empty((flat.size, rest_size), dtype=np.intp)
+    np.multiply(flat, rest_size, out=element_bins[:, 0], casting="unsafe")
+    np.add(element_bins[:, :1], np.arange(1, rest_size), out=element_bins[:, 1:])
+    element_bins = element_bins.reshape(-1)
+    if reusable:
+        _SEEN_INDICES[id(index)] = (_forgetting_ref(index), key, None) if seen is None \
+            else (seen[0], key, element_bins)
     return element_bins
 
 
 def _forgetting_ref(index):
-    """A weak reference that drops ``index``'s cache entry when the array is freed (the
-    cache is bound as a default: module globals are gone at interpreter exit)."""
+    """A weak reference that drops ``index``'s entry when the array is freed (the dict is
+    bound as a default: module globals are gone at interpreter exit)."""
     key = id(index)
-    return weakref.ref(index, lambda _, key=key, cache=_CACHED_BINS: cache.pop(key, None))
+    return weakref.ref(index, lambda _, key=key, seen=_SEEN_INDICES: seen.pop(key, None))
 
 
 def _getitem(x, index):
