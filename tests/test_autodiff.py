@@ -61,7 +61,8 @@ def test_broadcasting_gradients_have_each_inputs_shape():
     assert t.grads["col"].shape == (4, 1)
     np.testing.assert_array_equal(t.grads["row"], np.full(3, 8.0))
     np.testing.assert_array_equal(t.grads["col"], np.full((4, 1), 6.0))
-    assert t.grads["scalar"] == pytest.approx(np.sum(np.arange(3.0)[None] + np.arange(4.0)[:, None]))
+    assert t.grads["scalar"] == pytest.approx(
+        np.sum(np.arange(3.0)[None] + np.arange(4.0)[:, None]))
 
 
 def test_returned_gradients_are_independent_writable_arrays():
@@ -227,3 +228,28 @@ def test_is_finite_agrees_with_numpy_on_nan_inf_and_overflowing_squares(values, 
         assert autodiff.is_finite(array) == bool(np.isfinite(array).all())
         strided = array.T if array.ndim != 1 else array[::-1]
         assert autodiff.is_finite(strided) == bool(np.isfinite(strided).all())
+
+
+def test_row_by_row_gradients_add_up_like_full_arrays():
+    # A loop over a traced array's rows sends each row's gradient back as a sparse part
+    # (core.Scattered), added when the backward pass reaches the array: same numbers as
+    # adding full arrays, whatever else uses the array densely.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 3))
+
+    def f(X):
+        rows = sum(np.sum(row ** 2) * (k + 1) for k, row in enumerate(X))
+        return rows + np.sum(np.tanh(X)) + np.sum(X[2:5] * X[10:13]) + X[-1, 2] * X[0, 0]
+
+    t = tg.trace(f, X=X)
+    expected = 2 * X * np.arange(1, 41)[:, None] + (1 - np.tanh(X) ** 2)
+    expected[2:5] += X[10:13]
+    expected[10:13] += X[2:5]
+    expected[-1, 2] += X[0, 0]
+    expected[0, 0] += X[-1, 2]
+    np.testing.assert_allclose(t.grads["X"], expected, rtol=1e-12)
+    assert type(t.grads["X"]) is np.ndarray
+    np.testing.assert_array_equal(t.graph.nodes["X"]["grad"], t.grads["X"])
+    row = next(e for e in t.graph.out_edges("X", data=True) if e[2]["contribution"] is not None
+               and np.count_nonzero(e[2]["contribution"]) == 3)
+    assert type(row[2]["contribution"]) is np.ndarray and row[2]["contribution"].shape == (40, 3)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import Var, as_python_scalar, contribution, plain_value, shape_of
+from .core import Scattered, Var, as_python_scalar, contribution, plain_value, shape_of
 from .errors import NotDifferentiatedError
 
 
@@ -66,6 +66,8 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
         g = adjoints[i]
         if g is None:
             continue
+        if type(g) is Scattered:
+            g = adjoints[i] = g.dense()  # every consumer has added its part
         eq = equations[i]
         prim = eq.primitive
         if prim is None:

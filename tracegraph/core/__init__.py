@@ -19,7 +19,7 @@ Example:
 from .arrays import as_python_scalar, broadcast_view, normalize_axis, shape_of, unbroadcast
 from .constants import constant, is_constant, unwrap_constant
 from .primitive import PrimitiveRule, no_gradient
-from .pullback import contribution
+from .pullback import Scattered, contribution
 from .record import Guard, ScopeSpan, Tape
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
 from .scope import activate, active_tape, scope
@@ -36,8 +36,9 @@ from .var import (
 )
 
 __all__ = [
-    "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "PrimitiveRule", "REGISTRY", "ScopeSpan", "Tape",
-    "UFUNC_ROUTES", "Var", "activate", "active_tape", "apply", "as_python_scalar",
+    "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "PrimitiveRule", "REGISTRY",
+    "Scattered", "ScopeSpan", "Tape", "UFUNC_ROUTES", "Var", "activate", "active_tape", "apply",
+    "as_python_scalar",
     "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
     "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "scope", "shape_of",
     "unbroadcast", "unwrap_constant", "value_of",

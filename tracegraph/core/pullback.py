@@ -27,6 +27,49 @@ import numpy as np
 from .arrays import shape_of, unbroadcast
 
 
+class Scattered:
+    """A contribution that is zero outside ``index``: ``zeros(shape)`` with ``values`` added
+    at ``index`` (what ``x[index]`` sends back to ``x``), kept in parts until the backward
+    pass reaches the node and calls :meth:`dense`.  A loop over the rows of a traced array
+    then costs the size of the rows, not a full array per row.
+
+    The backward pass holds the only reference to it, so adding to it extends it in place.
+
+    Example:
+        >>> import numpy as np
+        >>> total = Scattered((3, 2), 0, np.ones(2)) + Scattered((3, 2), 2, np.ones(2))
+        >>> (np.full((3, 2), 0.5) + total).dense().tolist()
+        [[1.5, 1.5], [0.5, 0.5], [1.5, 1.5]]
+    """
+
+    __array_ufunc__ = None  # ndarray + Scattered: numpy defers to Scattered.__radd__
+    __slots__ = ("shape", "parts")
+
+    def __init__(self, shape: tuple[int, ...], index: Any, values: np.ndarray) -> None:
+        self.shape = shape
+        self.parts: list[tuple[Any, Any]] = [(index, values)]  # index None: a full array
+
+    def __add__(self, other: Any) -> Scattered:
+        self.parts.extend(other.parts if type(other) is Scattered else [(None, other)])
+        return self
+
+    def __radd__(self, other: Any) -> Scattered:
+        self.parts.insert(0, (None, other))
+        return self
+
+    def dense(self) -> np.ndarray:
+        """The sum as one array, added in the order the parts arrived (so the same
+        numbers as adding full arrays one by one)."""
+        dtype = np.result_type(*(values for _, values in self.parts))
+        out = np.zeros(self.shape, dtype=dtype if dtype.kind == "f" else np.float64)
+        for index, values in self.parts:
+            if index is None:
+                out += values
+            else:
+                out[index] += values
+        return out
+
+
 def fit(contribution: Any, parent_value: Any) -> Any:
     """Give a contribution its parent's shape (undo broadcasting).
 
@@ -37,6 +80,8 @@ def fit(contribution: Any, parent_value: Any) -> Any:
         >>> fit(np.ones((2, 3)), np.zeros((2, 1))).tolist()
         [[3.0], [3.0]]
     """
+    if type(contribution) is Scattered:
+        return contribution  # shaped like its parent by construction
     parent_shape = shape_of(parent_value)
     if shape_of(contribution) != parent_shape:
         return unbroadcast(contribution, parent_shape)
@@ -61,10 +106,11 @@ def contribution(eq: Any, position: int, g: Any, values: list[Any] | None = None
         node = type(eq)
         values = [x.value if type(x) is node else x for x in eq.inputs]
     try:
-        return _call_vjp(eq, position, g, eq.value, values)
+        c = _call_vjp(eq, position, g, eq.value, values)
     except (ZeroDivisionError, OverflowError):
-        return _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
-                         [_as_numpy(v) for v in values])
+        c = _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
+                      [_as_numpy(v) for v in values])
+    return c.dense() if type(c) is Scattered else c
 
 
 def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any]) -> Any:
@@ -88,7 +134,11 @@ def _accumulate_all(eq: Any, g: Any, adjoints: list) -> None:
     found = []
     for position, x in enumerate(eq.inputs):
         if type(x) is node:
-            c = contribution(eq, position, g, values)
+            try:
+                c = _call_vjp(eq, position, g, eq.value, values)
+            except (ZeroDivisionError, OverflowError):
+                c = _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
+                              [_as_numpy(v) for v in values])
             if c is not None:
                 found.append((x.index, c))
     for j, c in found:

@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from ..core import Scattered
 from ..core.var import astype, getitem, pack, plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive, reject_arguments
@@ -301,6 +302,10 @@ def _is_integer_array(part) -> bool:
     return isinstance(part, np.ndarray) and part.dtype.kind in "iu"
 
 
+SPARSE_FACTOR = 8
+"""A basic-index gradient covering under 1/8 of its array is added in place, not as an array."""
+
+
 def _scatter_add(shape, index, g):
     """Gradient of ``x[index]``: zeros of x's shape with ``g`` added at ``index``."""
     g = np.asarray(g)
@@ -398,6 +403,9 @@ def _getitem(x, index):
 def _scatter_vjp(g, x, index):
     if type(g) is np.ndarray and type(x) is np.ndarray:
         # Nothing traced (a first-order backward pass): skip the primitive's dispatch.
+        if x.size >= SPARSE_FACTOR * g.size and not any(
+                _is_integer_array(part) for part in (index if type(index) is tuple else (index,))):
+            return Scattered(x.shape, index, g)  # a row of a big array: add it in place later
         return _scatter_add(x.shape, index, g)
     return SCATTER_ADD(g, shape=_shape(x), index=index)
 
