@@ -133,7 +133,8 @@ def test_sums_fold_into_one_node_like_the_lecture():
         return tg.name(a + b + c, "G") * 2.0
     traced = tg.trace(f, a=1.0, b=2.0, c=3.0)
     g = traced.graph
-    assert [u for u, _, _ in sorted(g.in_edges("G", keys=True), key=lambda e: e[2])] == ["a", "b", "c"]
+    in_order = sorted(g.in_edges("G", keys=True), key=lambda e: e[2])
+    assert [u for u, _, _ in in_order] == ["a", "b", "c"]
     unfolded = tg.graph.build_graph(traced.tape, traced.adjoints(), fold_sums=False)
     assert unfolded.in_degree("G") == 2
 
@@ -319,3 +320,26 @@ def test_node_link_json_has_networkx_layout_and_reads_back():
     back = from_json(to_json(graph))
     assert sorted(back.nodes) == sorted(graph.nodes)
     assert back.nodes["loss"]["value"] == "-Infinity"  # JSON has no infinities
+
+
+def test_a_loop_over_rows_keeps_the_graph_within_memory(monkeypatch):
+    # One contribution per row, each the shape of the whole array, is quadratic memory;
+    # past the budget, indexing edges of big arrays keep none, and the graph says so.
+    import tracegraph.graph as graph_module
+    from tracegraph.diagram import build_diagram
+
+    monkeypatch.setattr(graph_module, "CONTRIBUTION_BUDGET", 64 * 1024)
+    X = np.random.default_rng(0).normal(size=(200, 10))
+    t = tg.trace(lambda X: sum(np.sum(row ** 2) for row in X), X=X)
+    graph = t.graph
+    omitted = graph.graph["omitted_contributions"]
+    rows = [d for _, _, d in graph.out_edges("X", data=True)]
+    assert len(rows) == 200 and omitted == sum(d["contribution"] is None for d in rows) > 100
+    assert graph.graph["omitted_bytes"] == omitted * X.nbytes
+    kept = [d["contribution"] for d in rows if d["contribution"] is not None]
+    assert all(c.shape == X.shape and np.count_nonzero(c) == 10 for c in kept)
+    np.testing.assert_allclose(graph.nodes["X"]["grad"], 2 * X)
+    assert any("indexing edges from big arrays show no 'back' value" in note
+               for note in build_diagram(t).notes)
+    small = tg.trace(lambda X: sum(np.sum(row ** 2) for row in X), X=X[:5]).graph
+    assert "omitted_contributions" not in small.graph

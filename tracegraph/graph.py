@@ -6,7 +6,8 @@ Schema
 Graph attributes (``G.graph``):
     ``output`` (node id of the output), ``inputs`` (ids of the inputs, in
     the order given), ``differentiated`` (whether ``grad`` attributes hold
-    gradients), ``tracegraph`` (format version).
+    gradients), ``tracegraph`` (format version); ``omitted_contributions`` and
+    ``omitted_bytes`` when edges hold no ``contribution`` to stay within memory (below).
 
 Node ids are deterministic strings: the user's name (``"G"``), ``"n<k>"`` for
 an unnamed operation (k = its position on the tape) and ``"c<k>"`` for an
@@ -41,7 +42,11 @@ Edges go parent → child, keyed by the argument position (``x * x`` has keys
                       scalars, else ``None``
     ``contribution``  upstream × local: what flows back along this edge
                       (shape of the parent); the parent's ``grad`` is the sum
-                      of its out-edges' contributions.  ``None`` for constants.
+                      of its out-edges' contributions.  ``None`` for constants,
+                      and for an edge ``x → x[i]`` selecting under 1/8 of a big
+                      array once the graph holds 256 MiB of contributions (a loop
+                      over the rows of a traced array would need one full array
+                      per row; the graph's ``omitted_contributions`` counts them).
 
 n-ary sums: an unnamed ``a + b`` whose only use is another ``+`` is merged
 into it, so ``G = A + B + C`` is one node with three inputs, as in the
@@ -79,7 +84,7 @@ from .autodiff import edge_contribution, is_finite
 from .bulk import collector_paused
 from .core import Tape, Var, plain_value, shape_of
 from .core.pullback import fit
-from .core.var import add
+from .core.var import add, getitem
 from .formula import Label, Symbols, symbols_for, versioned
 from .numbers import format_number
 from .paths import (  # noqa: F401 - the path queries, as tracegraph.graph.count_paths ...
@@ -135,6 +140,12 @@ def _plain(value: Any) -> Any:
     return plain_value(value) if type(value) is Var else value
 
 
+CONTRIBUTION_BUDGET = 1 << 28
+"""Bytes of per-edge gradient arrays a graph holds before it stops keeping them for
+selections of big arrays (see :func:`_omits`)."""
+SELECTION_FACTOR = 8
+
+
 class _GraphBuilder:
     def __init__(self, tape: Tape, adjoints: Sequence[Any] | None, fold_sums: bool,
                  tangents: Sequence[Any] | None = None) -> None:
@@ -158,6 +169,9 @@ class _GraphBuilder:
         self.rendered: dict[tuple, str] = {}
         self.versions: dict[int, int] = {}
         self.version_counts: dict[str, int] = {}
+        self.contribution_bytes = 0
+        self.omitted = 0
+        self.omitted_bytes = 0
 
     # -- ids ----------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -300,7 +314,21 @@ class _GraphBuilder:
             graph.add_edge(parent, child, key, **data)
         graph.graph["output"] = (self.ids[tape.output] if tape.output is not None
                                  else self.node_rows[-1][0])
+        if self.omitted:
+            graph.graph["omitted_contributions"] = self.omitted
+            graph.graph["omitted_bytes"] = self.omitted_bytes
         return graph
+
+    def _omits(self, eq: Var, source: Var) -> bool:
+        """Past :data:`CONTRIBUTION_BUDGET`, an edge ``x → x[i]`` selecting a small part of a
+        big array keeps no per-edge contribution: as a full array of x's shape, one per row
+        of a loop over x's rows, they would fill the memory (the node's gradient still
+        holds all of them)."""
+        if self.contribution_bytes <= CONTRIBUTION_BUDGET or eq.primitive is not getitem:
+            return False
+        value = source.value
+        return type(value) is np.ndarray and value.size >= SELECTION_FACTOR * max(
+            np.size(eq.value), 1)
 
     def _add_node_and_edges(self, i: int, operands: Sequence) -> None:
         eq = self.equations[i]
@@ -349,11 +377,16 @@ class _GraphBuilder:
                     unit = 1.0 if type(eq.value) is float or not shape_of(eq.value) \
                         else np.ones(shape_of(eq.value))
                     local = _scalar(_vjp(via, via_position, unit, values))
-                if self.adjoints is not None:
+                if self.adjoints is not None and self._omits(via, source):
+                    self.omitted += 1
+                    self.omitted_bytes += source.value.nbytes
+                elif self.adjoints is not None:
                     contribution = None if upstream is None or not differentiable else \
                         _vjp(via, via_position, upstream, values)
                     contribution = _zeros_like(_plain(source.value)) if contribution is None \
                         else _plain(contribution)
+                    if type(contribution) is np.ndarray:
+                        self.contribution_bytes += contribution.nbytes
             self.edge_rows.append((parent_ids[position], child_id, position, dict(
                 position=position, formula=formula, local=local, contribution=contribution)))
 
@@ -707,7 +740,8 @@ def to_graphml(graph: nx.MultiDiGraph) -> str:
 
     export = nx.MultiDiGraph()
     export.graph.update(_graphml_attributes(graph.graph))
-    export.add_nodes_from((node, _graphml_attributes(data)) for node, data in graph.nodes(data=True))
+    export.add_nodes_from((node, _graphml_attributes(data))
+                          for node, data in graph.nodes(data=True))
     export.add_edges_from((parent, child, key, _graphml_attributes(data))
                           for parent, child, key, data in graph.edges(keys=True, data=True))
     buffer = io.BytesIO()

@@ -138,6 +138,12 @@ def select(graph: nx.MultiDiGraph, options: DiagramOptions) -> View:
         ['x', 'a']
     """
     notes: list[str] = []
+    omitted = graph.graph.get("omitted_contributions")
+    if omitted:
+        size = graph.graph.get("omitted_bytes", 0) / 2 ** 20
+        notes.append(f"{count(omitted, 'indexing edge')} from big arrays show no 'back' value "
+                     f"(as full arrays they would take {size:,.0f} MiB more); the nodes' "
+                     "gradients are complete")
     kept = _filtered(graph, options, notes)
     pinned = _pinned(graph, options, set(kept), notes)
     collapser = _Collapser(graph, kept, pinned, options, notes)
