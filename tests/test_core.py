@@ -67,7 +67,8 @@ def test_indexing_slicing_and_pairwise_fancy_indexing():
     def pairwise(X):
         I, J = np.triu_indices(X.shape[0], 1)
         diff = X[I] - X[J]
-        return np.sum(np.sqrt(np.sum(diff * diff, axis=1))) + X[1:, 0].sum() + X[np.triu_indices(3, 1)].sum()
+        return (np.sum(np.sqrt(np.sum(diff * diff, axis=1))) + X[1:, 0].sum()
+                + X[np.triu_indices(3, 1)].sum())
     t = tg.trace(pairwise, X=X)
     assert t.value == pytest.approx((5 + 10 + 5) + (3 + 6) + (0 + 0 + 0))
     eps = 1e-6
@@ -249,3 +250,13 @@ def test_a_name_repeated_many_times_gets_numbered_ids_quickly():
         return x
     g = tg.trace(f, x=1.0).graph
     assert "y#3000" in g and "y#3001" not in g
+
+
+def test_divmod_is_floor_division_and_remainder():
+    def f(x):
+        return divmod(x * 3.0, 1.0)[1] + sum(divmod(5.0, x))
+
+    t = tg.trace(f, x=0.7)
+    assert t.value == f(0.7)
+    # d/dx (3x mod 1) = 3; 5 // x is flat; d/dx (5 mod x) = −(5 // x) = −7
+    assert t.grads["x"] == -4.0

@@ -301,3 +301,40 @@ def test_trace_diagonal_kron_cross_outer_vdot():
     assert_traces_like_numpy(lambda x: np.vdot(x[0], x[1].T), x)
     with pytest.raises(tg.UnsupportedOperationError, match="3-vectors"):
         tg.trace(lambda x: np.sum(np.cross(x, x)), x=np.ones((2, 2)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_multi_dot_in_numpys_order(data):
+    count = data.draw(st.integers(2, 5), label="count")
+    dims = data.draw(st.lists(st.integers(1, 6), min_size=count + 1, max_size=count + 1))
+    vector_first, vector_last = data.draw(st.booleans()), data.draw(st.booleans())
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000), label="seed"))
+    shapes = [(dims[k], dims[k + 1]) for k in range(count)]
+    if vector_first:
+        shapes[0] = (dims[1],)
+    if vector_last:
+        shapes[-1] = (dims[-2],)
+    arrays = [rng.normal(size=shape) for shape in shapes]
+    for k in range(count):  # each factor in turn is the traced one
+        def f(x, k=k):
+            return np.linalg.multi_dot(arrays[:k] + [x] + arrays[k + 1:])
+        assert_traces_like_numpy(f, arrays[k])
+
+
+@pytest.mark.parametrize("power", [-5, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7, 11])
+def test_matrix_power_by_numpys_products(power):
+    rng = np.random.default_rng(power + 20)
+    x = rng.normal(size=(2, 3, 3)) * 0.5 + 2 * np.eye(3)
+    inner = assert_traces_like_numpy(lambda x: np.linalg.matrix_power(x, power), x,
+                                     rtol=1e-4, atol=1e-6)
+    products = sum(eq.primitive is not None and eq.primitive.name == "matmul"
+                   for eq in inner.tape.equations)
+    exponent = abs(power)
+    expected = {0: 0, 1: 0, 2: 1, 3: 2}.get(
+        exponent, exponent.bit_length() - 1 + bin(exponent).count("1") - 1)
+    assert products == expected
+    with pytest.raises(TypeError, match="exponent must be an integer"):
+        tg.trace(lambda x: np.linalg.matrix_power(x, 2.0), x=x)
+    with pytest.raises(np.linalg.LinAlgError):
+        tg.trace(lambda x: np.linalg.matrix_power(x, 2), x=x[..., :2])

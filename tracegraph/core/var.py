@@ -713,6 +713,12 @@ class Var(ArrayMethods):
     __floordiv__ = _binary_operator(floor_divide)
     __rfloordiv__ = _binary_operator(floor_divide, reflected=True)
 
+    def __divmod__(self, other: Any) -> tuple[Any, Any]:
+        return self // other, self % other
+
+    def __rdivmod__(self, other: Any) -> tuple[Any, Any]:
+        return other // self, other % self
+
     def __matmul__(self, other: Any) -> Any:
         return apply(matmul, self, other)
 

@@ -15,6 +15,8 @@ each rule differentiates twice.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from ..core.var import matmul, multiply, plain_value
@@ -114,13 +116,94 @@ def _matmul_route(prim, x1, x2, /):
     return prim(x1, x2)
 
 
+def _multi_dot_route(prim, arrays, *, out=None):
+    """np.linalg.multi_dot: the products in numpy's cheapest order (so the same numbers)."""
+    reject_arguments("np.linalg.multi_dot", out=out)
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if len(arrays) == 2:
+        return prim(arrays[0], arrays[1])
+    first, last = _ndim(arrays[0]), _ndim(arrays[-1])
+    if first == 1:
+        arrays[0] = np.reshape(arrays[0], (1, -1))
+    if last == 1:
+        arrays[-1] = np.reshape(arrays[-1], (-1, 1))
+    for a in arrays:
+        if _ndim(a) != 2:
+            raise np.linalg.LinAlgError(
+                f"{_ndim(a)}-dimensional array given. Array must be two-dimensional")
+    result = _chain_product(prim, arrays, _chain_order([_shape(a) for a in arrays]),
+                            0, len(arrays) - 1)
+    if first == 1 and last == 1:
+        return result[0, 0]
+    return np.ravel(result) if first == 1 or last == 1 else result
+
+
+def _chain_order(shapes):
+    """Where to split each sub-chain i..j: numpy's dynamic programme (three matrices: its
+    closed form, which picks the same split)."""
+    n = len(shapes)
+    dims = [shapes[0][0]] + [shape[1] for shape in shapes]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                candidate = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or candidate < cost[i][j]:
+                    cost[i][j], split[i][j] = candidate, k
+    return split
+
+
+def _chain_product(prim, arrays, split, i, j):
+    if i == j:
+        return arrays[i]
+    k = split[i][j]
+    return prim(_chain_product(prim, arrays, split, i, k),
+                _chain_product(prim, arrays, split, k + 1, j))
+
+
+def _matrix_power_route(prim, a, n):
+    """np.linalg.matrix_power: numpy's own sequence of products (binary decomposition)."""
+    shape = _shape(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    try:
+        n = operator.index(n)
+    except TypeError as error:
+        raise TypeError("exponent must be an integer") from error
+    if n == 0:
+        return np.broadcast_to(np.eye(shape[-1]), shape).copy()  # constant: gradient 0
+    if n < 0:
+        a, n = np.linalg.inv(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return prim(a, a)
+    if n == 3:
+        return prim(prim(a, a), a)
+    power = result = None
+    while n > 0:
+        power = a if power is None else prim(power, power)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = power if result is None else prim(result, power)
+    return result
+
+
 defprimitive(
     matmul, np.matmul, display="{x:p} @ {y:p}", category=LINALG,
-    numpy=available({np.matmul: None, getattr(np.linalg, "matmul", None): _matmul_route}),
+    numpy=available({np.matmul: None, getattr(np.linalg, "matmul", None): _matmul_route,
+                     np.linalg.multi_dot: _multi_dot_route,
+                     np.linalg.matrix_power: _matrix_power_route}),
     grads={"x": (_matmul_vjp_x, "ḡ @ {y:p}ᵀ"),
            "y": (_matmul_vjp_y, "{x:p}ᵀ @ ḡ")},
     sample=_matmul_sample,
-    doc="matrix product x @ y (1-D operands promoted, batch axes broadcast, as numpy does)",
+    doc="matrix product x @ y (1-D operands promoted, batch axes broadcast, as numpy does); "
+        "np.linalg.multi_dot and matrix_power are chains of them, in numpy's order",
 )
 
 
