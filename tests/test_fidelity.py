@@ -563,3 +563,19 @@ def test_a_large_constant_changed_after_use_is_refused_not_copied_or_trusted():
         t.graph
     with pytest.raises(tg.ConstantChangedError):
         t.backward()
+
+
+@pytest.mark.parametrize("size", [3, 20_000])
+def test_an_input_array_changed_after_the_trace_changes_nothing_it_reports(size):
+    # The trace keeps what it read: a user who reuses the array (an optimiser updating
+    # w in place) must not see the old loss drawn next to the new values' gradients.
+    w = np.arange(1.0, size + 1.0)
+    t = tg.trace(lambda w: np.sum(w * w), w=w)
+    grads = t.grads["w"].copy()
+    w[0] = 100.0
+    w *= 2.0
+    assert t.graph.nodes["w"]["value"][0] == 1.0
+    np.testing.assert_array_equal(t.graph.nodes["w"]["grad"], grads)
+    np.testing.assert_array_equal(t.backward().grads["w"], grads)
+    assert numeric_check(t).ok
+    assert w[0] == 200.0  # the user's own array is theirs to change

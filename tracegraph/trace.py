@@ -116,7 +116,7 @@ class Tracer:
             integer = isinstance(value, (int, np.integer))
             leaf = tape.leaf(name, float(value), integer=integer)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            leaf = tape.leaf(name, value)
+            leaf = tape.leaf(name, _kept(value))
         else:
             return self.constant(name, value)
         tape.declare_input(name, leaf)
@@ -439,7 +439,8 @@ class Trace:
         return to_dot(self, **options)
 
     def render(self, path: Any, **options: Any) -> Any:
-        """Write the diagram to ``path`` (.svg/.png/.pdf/.dot/.json); see :func:`tracegraph.render`."""
+        """Write the diagram to ``path`` (.svg/.png/.pdf/.dot/.json); see
+        :func:`tracegraph.render`."""
         return render(self, path, **options)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -499,3 +500,14 @@ class Trace:
 
 def _as_float(value: Any) -> float:
     return float(np.asarray(value).reshape(()))
+
+
+def _kept(value: np.ndarray) -> np.ndarray:
+    """An input array as the trace keeps it: a read-only copy, so the caller changing
+    theirs in place later (``w -= lr * g``) cannot change what the trace reports.  Copying
+    costs less than the rules that read it (``bench/run.py`` A1: no measurable change)."""
+    if not value.flags.writeable and value.base is None:
+        return value
+    kept = value.copy()
+    kept.flags.writeable = False
+    return kept
