@@ -579,3 +579,14 @@ def test_an_input_array_changed_after_the_trace_changes_nothing_it_reports(size)
     np.testing.assert_array_equal(t.backward().grads["w"], grads)
     assert numeric_check(t).ok
     assert w[0] == 200.0  # the user's own array is theirs to change
+
+
+def test_values_handed_out_are_read_only_views_of_the_record():
+    t = tg.trace(lambda w: w * 2.0, w=np.array([1.0, 2.0]))
+    for array in (t.value, t["output"].value, t["w"].value):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 9.0
+    np.testing.assert_array_equal(t.graph.nodes["output"]["value"], [2.0, 4.0])
+    mine = t.value.copy()
+    mine[0] = 9.0  # a copy is the user's
+    assert t.value[0] == 2.0

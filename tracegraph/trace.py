@@ -253,7 +253,7 @@ class Trace:
         self._adjoints: list[Any] | None = None
         self._full_adjoints: list[Any] | None = None
         self._seed: Any = None
-        self.value = as_python_scalar(tape.result)
+        self.value = _read_only(as_python_scalar(tape.result))
         self.nonfinite: list[autodiff.NonFinite] = []
         self._grads: dict[str, Any] | None = None
 
@@ -476,8 +476,8 @@ class Trace:
             names = ", ".join(sorted(str(n) for n in graph.nodes)[:20])
             raise KeyError(f"no node {node_id!r} in this trace; nodes: {names}")
         data = graph.nodes[node_id]
-        return Node(node_id, data["label"], data["op"], data["kind"], data["value"],
-                    data["grad"], data["shape"], data["expr"])
+        return Node(node_id, data["label"], data["op"], data["kind"], _read_only(data["value"]),
+                    _read_only(data["grad"]), data["shape"], data["expr"])
 
     def __iter__(self) -> Iterator[Node]:
         """The nodes of the graph in tape order (constants first)."""
@@ -511,3 +511,13 @@ def _kept(value: np.ndarray) -> np.ndarray:
     kept = value.copy()
     kept.flags.writeable = False
     return kept
+
+
+def _read_only(value: Any) -> Any:
+    """An array of the record as handed to the user: a read-only view (changing it in place
+    would change what the graph, the diagram and later backward passes report)."""
+    if type(value) is not np.ndarray or not value.flags.writeable:
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
