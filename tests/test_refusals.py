@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,12 @@ def test_numpys_own_sequence_error_without_a_traced_value_stays_the_files_error(
     with pytest.raises(ValueError, match="sequence"):
         with tg.Tracer():
             np.zeros(2)[0] = [1.0, 2.0]
+
+
+def test_a_leak_in_code_without_a_source_line_names_the_value():
+    # eval'd code (python -c, notebooks' exec) has no line to read the call from
+    f = eval("lambda x: math.exp(x[0])", {"math": math})
+    with pytest.raises(tg.TracedValueLeakError) as caught:
+        tg.trace(f, x=np.array([0.3, 0.7]))
+    assert "'x[0]'" in caught.value.message and "'...'" not in caught.value.message
+    assert caught.value.hint.endswith("use x[0].value")

@@ -235,7 +235,8 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     expression = location.expression if location else ""
     what = expression or f"{kind}(...)"
     function, argument = call_parts(what)
-    subject = _traced_argument(argument, var) or var.name or var.expression()
+    known = argument if argument != "..." else ""  # no source line to read it from
+    subject = (_traced_argument(known, var) if known else "") or var.name or var.expression()
     numpy_name = NUMPY_EQUIVALENT.get(function)
     hint = (f"use {numpy_name}({argument or '...'}), which tracegraph traces" if numpy_name
             else "keep the computation in numpy operations, which tracegraph traces")
