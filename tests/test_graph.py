@@ -343,3 +343,29 @@ def test_a_loop_over_rows_keeps_the_graph_within_memory(monkeypatch):
                for note in build_diagram(t).notes)
     small = tg.trace(lambda X: sum(np.sum(row ** 2) for row in X), X=X[:5]).graph
     assert "omitted_contributions" not in small.graph
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in tg.primitives()))
+def test_formula_text_is_what_str_format_gives_for_every_rule(name, monkeypatch):
+    # The graph fills plain templates with the labels directly (a loop's numbered
+    # versions make most of them unique); it must say exactly what str.format says.
+    from tracegraph.core import REGISTRY
+    from tracegraph.graph import _LazySymbols, build_graph
+
+    prim = REGISTRY[name]
+    if prim.sample is None:
+        args, params = tuple(np.linspace(0.1, 0.9, 3) for _ in prim.argnames), {}
+    else:
+        args, params = prim.sample(np.random.default_rng(3))
+    with tg.Tracer() as tracer:
+        traced = [tracer.input(f"a{i}", arg) if isinstance(arg, (float, np.ndarray))
+                  and np.asarray(arg).dtype.kind == "f" else arg for i, arg in enumerate(args)]
+        out = prim(*traced, **params)
+        out = out if not isinstance(out, tuple) else out[0]
+        t = tracer.finish(tg.name(out * 1.0, "z") if not isinstance(out, (list,)) else out[0])
+    fast = build_graph(t.tape, t.adjoints())
+    monkeypatch.setattr(_LazySymbols, "fill", lambda self, template: None)
+    slow = build_graph(t.tape, t.adjoints())
+    assert dict(fast.nodes(data="expr")) == dict(slow.nodes(data="expr"))  # node texts
+    assert list(fast.edges(keys=True, data="formula")) == list(slow.edges(keys=True,
+                                                                           data="formula"))

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+import string
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,6 +162,43 @@ class Symbols:
         fields: dict[str, Any] = dict(self.params)
         fields.update(self.names)
         return template.format_map(fields)
+
+
+_TEMPLATE_PARTS: dict[str, list[tuple[str, str | None, str]] | None] = {}
+
+
+def fill(template: str, argnames: Sequence[str], labels: Sequence[str], out: str) -> str | None:
+    """``Symbols.render`` of a plain template whose fields are inputs and ``out``, without
+    building the :class:`Symbols`: ``{x}`` as is, ``{x:p}`` as an operand, other specs as
+    ``format`` gives them; ``None`` when a field is anything else.
+
+    Example:
+        >>> fill("{out:p}·(1 − {out:p})", ["x"], [Label("G")], Label("a + b"))
+        '(a + b)·(1 − (a + b))'
+        >>> fill("{axis}", ["x"], [Label("G")], Label("S")) is None
+        True
+    """
+    if template not in _TEMPLATE_PARTS:
+        parsed = list(string.Formatter().parse(template))
+        _TEMPLATE_PARTS[template] = None if any(part[3] for part in parsed) else [
+            (literal, field, spec or "") for literal, field, spec, _ in parsed]
+    parts = _TEMPLATE_PARTS[template]
+    if parts is None:  # a conversion (!r): str.format's business
+        return None
+    pieces = []
+    for literal, field, spec in parts:
+        pieces.append(literal)
+        if field is None:
+            continue
+        if field == "out":
+            label = out
+        else:
+            try:
+                label = labels[argnames.index(field)]
+            except (ValueError, IndexError):
+                return None
+        pieces.append(operand(str(label)) if spec == "p" else format(str(label), spec))
+    return "".join(pieces)
 
 
 def symbols_for(eq: Any, labels: list[Label], out_label: Label) -> Symbols:

@@ -85,7 +85,7 @@ from .bulk import collector_paused
 from .core import Tape, Var, plain_value, shape_of
 from .core.pullback import fit
 from .core.var import add, getitem
-from .formula import Label, Symbols, symbols_for, versioned
+from .formula import Label, Symbols, fill, symbols_for, versioned
 from .numbers import format_number
 from .paths import (  # noqa: F401 - the path queries, as tracegraph.graph.count_paths ...
     PathsBetween,
@@ -449,7 +449,10 @@ class _GraphBuilder:
             return symbols.full(position).render(template)
         text = self.rendered.get(key)
         if text is None:
-            text = self.rendered[key] = symbols.full(position).render(template)
+            text = symbols.fill(template)
+            if text is None:
+                text = symbols.full(position).render(template)
+            self.rendered[key] = text
         return text
 
 
@@ -473,6 +476,13 @@ class _LazySymbols:
         if type(template) is not str or self.eq.params:
             return None
         return (template, self.eq.primitive.name, position, self.out, *self.labels)
+
+    def fill(self, template: str) -> str | None:
+        """The template's text from the labels directly (:func:`~tracegraph.formula.fill`):
+        numbered versions make most formulas of a long loop unique, so it is built once
+        per node."""
+        prim = self.eq.primitive
+        return None if prim.variadic else fill(template, prim.argnames, self.labels, self.out)
 
     def full(self, position: int) -> Symbols:
         if self.symbols is None:
