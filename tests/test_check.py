@@ -6,6 +6,7 @@ lesson's table), never read from the engine under test.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from pathlib import Path
@@ -651,3 +652,35 @@ def test_check_numeric_budget_from_the_command_line(tmp_path):
     assert "--max-evaluations N sets how many operations" in result.stderr
     full = CliRunner().invoke(app, ["check", str(path), "--numeric", "--max-evaluations", "0"])
     assert full.exit_code == 0 and "checked" not in full.stderr
+
+
+def test_a_chain_too_long_to_follow_is_said_so_not_searched_for_ever(tmp_path, monkeypatch):
+    # A claim through a long loop: every step of the loop is a path from b to the loss,
+    # each as long as the loop; the search has a budget (check.chain.PATH_WORK).
+    chain_module = importlib.import_module("tracegraph.check.chain")
+    from tracegraph.script import load_script
+
+    path = tmp_path / "loop.py"
+    path.write_text("import numpy as np\nx = 0.3\nw = 0.5\nb = 0.1\ny = x\n"
+                    "for _ in range(300):\n    y = np.tanh(y * w + b)\nloss = y\n"
+                    "dloss_db = 1.0\n")
+    monkeypatch.setattr(chain_module, "PATH_WORK", 500)
+    result = check_script(load_script(path)).first_wrong
+    assert result.name == "dloss_db" and result.chain.paths == ()
+    assert "too long to follow step by step" in result.chain.explanation
+    monkeypatch.setattr(chain_module, "PATH_WORK", 10**9)
+    chain = check_script(load_script(path)).first_wrong.chain
+    assert chain.truncated and len(chain.paths) == 20  # the first 20 of 300 paths
+    assert chain.paths[0].nodes[0] == "b" and chain.paths[0].nodes[-1] == "loss"
+
+
+def test_the_chain_paths_are_the_graphs_simple_paths_in_order():
+    import networkx as nx
+
+    from tracegraph.check.chain import _dag_paths
+
+    t = tg.trace(neuron, w1=W1, x1=X1, w2=W2, x2=X2, w3=W3, x3=X3, gold=GOLD)
+    graph = t.graph
+    for source in ("w1", "x2", "gold"):
+        expected = list(nx.all_simple_paths(graph, source, "output"))
+        assert list(_dag_paths(graph, list(graph.nodes), source, "output")) == expected

@@ -20,9 +20,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from ..core import shape_of
@@ -37,6 +36,35 @@ LONG_CHAIN = 8
 
 _MAX_CHAIN_PATHS = 20
 _MAX_RAW_PATHS = 2000
+PATH_WORK = 200_000
+"""Steps a chain analysis may take looking for paths (a loop of 100,000 steps has paths
+that long); past it the analysis says the chain is too long instead of hanging."""
+
+
+def _dag_paths(graph: Any, between: list[str], source: str, target: str
+               ) -> Iterator[list[str] | None]:
+    """Every path ``source`` → ``target`` through the nodes ``between`` (the graph is a
+    DAG, so every path is simple), depth first; ``None`` once :data:`PATH_WORK` is spent."""
+    inside = set(between)
+    successors = {node: [child for child in graph.successors(node) if child in inside]
+                  for node in between}
+    path, pending, work = [source], [iter(successors.get(source, ()))], 0
+    while pending:
+        child = next(pending[-1], None)
+        if child is None:
+            pending.pop()
+            path.pop()
+            continue
+        work += 1
+        if work > PATH_WORK:
+            yield None
+            return
+        if child == target:
+            work += len(path)
+            yield [*path, target]
+            continue
+        path.append(child)
+        pending.append(iter(successors.get(child, ())))
 
 
 class ChainAnalyst:
@@ -79,6 +107,11 @@ class ChainAnalyst:
         if (result.of, result.wrt) not in self.by_pair:
             return None
         paths, truncated = self._station_paths(result.wrt, result.of)
+        if not paths and truncated:
+            return Chain((), None, True, (
+                f"the chain from {self.label(result.wrt)} to {self.label(result.of)} is too "
+                "long to follow step by step; claim a derivative between them to find the "
+                "wrong step"))
         if not paths or all(len(path) == 2 for path in paths):
             return None
         chain_paths = tuple(ChainPath(path, tuple(self._steps(path))) for path in paths)
@@ -98,9 +131,9 @@ class ChainAnalyst:
         between = [ids[i] for i in self.grader.tape.between(self.grader.index(source),
                                                              self.grader.index(target))
                    if i in ids]
-        paths = nx.all_simple_paths(self.graph.subgraph(between), source, target)
+        paths = _dag_paths(self.graph, between, source, target)
         for count, path in enumerate(paths):
-            if count >= _MAX_RAW_PATHS or len(found) >= _MAX_CHAIN_PATHS:
+            if path is None or count >= _MAX_RAW_PATHS or len(found) >= _MAX_CHAIN_PATHS:
                 truncated = True
                 break
             found[tuple(n for n in path if n in self.stations or n in (source, target))] = None
@@ -114,8 +147,9 @@ class ChainAnalyst:
         with_values = last <= LONG_CHAIN
         for low in range(last - 1, -1, -1):
             yield self._step(path[low + 1], path[low], True, with_values)
-            partials = sorted((position[of], of) for of in self.claimed_of.get(path[low], ())
-                              if position.get(of, -1) > low + 1 and (low, position[of]) != (0, last))
+            partials = sorted(
+                (position[of], of) for of in self.claimed_of.get(path[low], ())
+                if position.get(of, -1) > low + 1 and (low, position[of]) != (0, last))
             for _, of in partials:
                 yield self._step(of, path[low], False, with_values)
 

@@ -320,7 +320,7 @@ def _chain_lines(result: ClaimResult, label: Any) -> list[str]:
         if partials:
             lines.append("    partial results: " + ", ".join(
                 f"{text(s)} {s.verdict}" for s in partials))
-    if chain.truncated:
+    if chain.truncated and chain.paths:
         lines.append(f"    (only the first {len(chain.paths)} paths are shown)")
     lines.append(f"  {chain.explanation}")
     return lines
