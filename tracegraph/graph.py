@@ -82,7 +82,7 @@ import numpy as np
 
 from .autodiff import edge_contribution, is_finite
 from .bulk import collector_paused
-from .core import Tape, Var, plain_value, shape_of
+from .core import SPARSE_FACTOR, Tape, Var, plain_value, shape_of
 from .core.pullback import fit
 from .core.var import add, getitem
 from .formula import Label, Symbols, fill, symbols_for, versioned
@@ -143,7 +143,6 @@ def _plain(value: Any) -> Any:
 CONTRIBUTION_BUDGET = 1 << 28
 """Bytes of per-edge gradient arrays a graph holds before it stops keeping them for
 selections of big arrays (see :func:`_omits`)."""
-SELECTION_FACTOR = 8
 
 
 class _GraphBuilder:
@@ -327,7 +326,7 @@ class _GraphBuilder:
         if self.contribution_bytes <= CONTRIBUTION_BUDGET or eq.primitive is not getitem:
             return False
         value = source.value
-        return type(value) is np.ndarray and value.size >= SELECTION_FACTOR * max(
+        return type(value) is np.ndarray and value.size >= SPARSE_FACTOR * max(
             np.size(eq.value), 1)
 
     def _add_node_and_edges(self, i: int, operands: Sequence) -> None:

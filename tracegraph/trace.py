@@ -24,7 +24,16 @@ import networkx as nx
 import numpy as np
 
 from . import autodiff
-from .core import Tape, Var, as_python_scalar, is_constant, plain_value, shape_of, unwrap_constant
+from .core import (
+    Tape,
+    Var,
+    as_python_scalar,
+    is_constant,
+    plain_value,
+    read_only_copy,
+    shape_of,
+    unwrap_constant,
+)
 from .core.leaks import explained
 from .core.scope import activate, active_tape
 from .diagram import mimebundle, render, to_dot
@@ -116,7 +125,8 @@ class Tracer:
             integer = isinstance(value, (int, np.integer))
             leaf = tape.leaf(name, float(value), integer=integer)
         elif isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            leaf = tape.leaf(name, _kept(value))
+            # A copy: the caller may change theirs in place later (w -= lr * g).
+            leaf = tape.leaf(name, read_only_copy(value))
         else:
             return self.constant(name, value)
         tape.declare_input(name, leaf)
@@ -500,17 +510,6 @@ class Trace:
 
 def _as_float(value: Any) -> float:
     return float(np.asarray(value).reshape(()))
-
-
-def _kept(value: np.ndarray) -> np.ndarray:
-    """An input array as the trace keeps it: a read-only copy, so the caller changing
-    theirs in place later (``w -= lr * g``) cannot change what the trace reports.  Copying
-    costs less than the rules that read it (``bench/run.py`` A1: no measurable change)."""
-    if not value.flags.writeable and value.base is None:
-        return value
-    kept = value.copy()
-    kept.flags.writeable = False
-    return kept
 
 
 def _read_only(value: Any) -> Any:

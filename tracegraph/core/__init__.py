@@ -16,10 +16,17 @@ Example:
     (6.0, 'multiply', True)
 """
 
-from .arrays import as_python_scalar, broadcast_view, normalize_axis, shape_of, unbroadcast
+from .arrays import (
+    as_python_scalar,
+    broadcast_view,
+    normalize_axis,
+    read_only_copy,
+    shape_of,
+    unbroadcast,
+)
 from .constants import constant, is_constant, unwrap_constant
 from .primitive import PrimitiveRule, no_gradient
-from .pullback import Scattered, contribution
+from .pullback import SPARSE_FACTOR, Scattered, contribution
 from .record import Guard, ScopeSpan, Tape
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
 from .scope import activate, active_tape, scope
@@ -37,9 +44,10 @@ from .var import (
 
 __all__ = [
     "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "PrimitiveRule", "REGISTRY",
-    "Scattered", "ScopeSpan", "Tape", "UFUNC_ROUTES", "Var", "activate", "active_tape", "apply",
-    "as_python_scalar",
+    "SPARSE_FACTOR", "Scattered", "ScopeSpan", "Tape", "UFUNC_ROUTES", "Var", "activate",
+    "active_tape", "apply", "as_python_scalar",
     "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
-    "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "scope", "shape_of",
+    "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "read_only_copy",
+    "scope", "shape_of",
     "unbroadcast", "unwrap_constant", "value_of",
 ]

@@ -47,6 +47,22 @@ def shape_of(value: Any) -> tuple[int, ...]:
     return np.shape(value)
 
 
+def read_only_copy(array: np.ndarray) -> np.ndarray:
+    """``array``'s contents as they are now, in an array nobody can change: ``array``
+    itself when it already is one (read-only, owning its data), else a read-only copy.
+
+    Example:
+        >>> a = np.ones(2); kept = read_only_copy(a); a[0] = 5.0
+        >>> kept.tolist(), kept.flags.writeable, read_only_copy(kept) is kept
+        ([1.0, 1.0], False, True)
+    """
+    if array.base is None and not array.flags.writeable:
+        return array
+    kept = array.copy()
+    kept.flags.writeable = False
+    return kept
+
+
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` over the axes that broadcasting added, so it has ``shape``.
 

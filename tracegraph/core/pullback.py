@@ -27,6 +27,11 @@ import numpy as np
 from .arrays import shape_of, unbroadcast
 
 
+SPARSE_FACTOR = 8
+"""A selection ``x[index]`` covering under 1/8 of ``x`` sends its gradient back as a
+:class:`Scattered` part, and a graph past its memory budget keeps no per-edge array for it."""
+
+
 class Scattered:
     """A contribution that is zero outside ``index``: ``zeros(shape)`` with ``values`` added
     at ``index`` (what ``x[index]`` sends back to ``x``), kept in parts until the backward
@@ -105,12 +110,17 @@ def contribution(eq: Any, position: int, g: Any, values: list[Any] | None = None
     if values is None:
         node = type(eq)
         values = [x.value if type(x) is node else x for x in eq.inputs]
-    try:
-        c = _call_vjp(eq, position, g, eq.value, values)
-    except (ZeroDivisionError, OverflowError):
-        c = _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
-                      [_as_numpy(v) for v in values])
+    c = _raw_contribution(eq, position, g, values)
     return c.dense() if type(c) is Scattered else c
+
+
+def _raw_contribution(eq: Any, position: int, g: Any, values: list[Any]) -> Any:
+    """:func:`contribution` as the backward pass adds it (a :class:`Scattered` stays one)."""
+    try:
+        return _call_vjp(eq, position, g, eq.value, values)
+    except (ZeroDivisionError, OverflowError):
+        return _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
+                         [_as_numpy(v) for v in values])
 
 
 def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any]) -> Any:
@@ -134,11 +144,7 @@ def _accumulate_all(eq: Any, g: Any, adjoints: list) -> None:
     found = []
     for position, x in enumerate(eq.inputs):
         if type(x) is node:
-            try:
-                c = _call_vjp(eq, position, g, eq.value, values)
-            except (ZeroDivisionError, OverflowError):
-                c = _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
-                              [_as_numpy(v) for v in values])
+            c = _raw_contribution(eq, position, g, values)
             if c is not None:
                 found.append((x.index, c))
     for j, c in found:

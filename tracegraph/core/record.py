@@ -43,6 +43,7 @@ import numpy as np
 from ..errors import ConstantChangedError
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
+from .arrays import read_only_copy
 from .var import Var, deep_value_of, plain_value, record_equation, scalar_call
 
 
@@ -258,8 +259,7 @@ class Tape:
             if snapshot.shape == value.shape and snapshot.dtype == value.dtype and \
                     contents == kept[2]:
                 return snapshot
-        snapshot = value.copy()
-        snapshot.flags.writeable = False
+        snapshot = read_only_copy(value)
         self._snapshots[key] = (weakref.ref(value), snapshot, snapshot.tobytes())
         named = self.constant_names.get(key)
         if named is not None and named[1] is value:

@@ -98,8 +98,6 @@ def _np_mean(x, axis=None, keepdims=False, where=None):
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     shape = shape_of(x)
-    if type(g) is float and where is None:
-        return np.full(shape, g)  # a loss's seed, spread over everything it summed
     spread = broadcast_view(restore_axes(g, shape, axis, keepdims), shape)
     return spread if where is None else spread * where
 

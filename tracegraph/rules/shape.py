@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from ..core import Scattered
+from ..core import SPARSE_FACTOR, Scattered
 from ..core.var import astype, getitem, pack, plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive, reject_arguments
@@ -302,12 +302,10 @@ def _is_integer_array(part) -> bool:
     return isinstance(part, np.ndarray) and part.dtype.kind in "iu"
 
 
-SPARSE_FACTOR = 8
-"""A basic-index gradient covering under 1/8 of its array is added in place, not as an array."""
-
-
-def _scatter_add(shape, index, g):
-    """Gradient of ``x[index]``: zeros of x's shape with ``g`` added at ``index``."""
+def _scatter_add(shape, index, g, lazy=False):
+    """Gradient of ``x[index]``: zeros of x's shape with ``g`` added at ``index``; with
+    ``lazy``, a small basic selection stays a :class:`~tracegraph.core.Scattered` part
+    (added in place when the backward pass reaches x)."""
     g = np.asarray(g)
     parts = index if isinstance(index, tuple) else (index,)
     integer = [_is_integer_array(p) for p in parts]
@@ -317,6 +315,8 @@ def _scatter_add(shape, index, g):
                 for p in parts):
             # A flip: every element picked once, and reversing twice is the identity.
             return g[index]
+        if lazy and math.prod(shape) >= SPARSE_FACTOR * g.size:
+            return Scattered(shape, index, g)  # a row of a big array
         # Basic slices and boolean masks select each element at most once.
         grad = np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else float)
         grad[index] = g
@@ -338,7 +338,7 @@ def _bincount_scatter(shape, parts, g):
     lead = shape[: len(parts)]
     rest_size = math.prod(shape[len(parts):])
     bins = math.prod(lead)
-    element_bins = _element_bins(parts, lead, rest_size)
+    element_bins = _element_bins(parts, lead, bins, rest_size)
     summed = np.bincount(element_bins, weights=g.reshape(-1), minlength=bins * rest_size)
     return summed.reshape(shape)
 
@@ -348,7 +348,7 @@ REUSED_BINS_LIMIT = 1 << 20
 """Element bins of up to this many entries are kept for an index scattered through again."""
 
 
-def _element_bins(parts, lead, rest_size):
+def _element_bins(parts, lead, bins, rest_size):
     """The bincount bin of every element of ``x[parts]`` (see :func:`_bincount_scatter`).
 
     A descent step scatters through the same index every step, and the tape's index
@@ -371,7 +371,7 @@ def _element_bins(parts, lead, rest_size):
     else:
         flat = np.ravel_multi_index(np.broadcast_arrays(*parts), lead, mode="wrap").ravel()
     if flat.size and flat.min() < 0:  # negative indices count from the end, as in numpy
-        flat = np.mod(flat, math.prod(lead))
+        flat = np.mod(flat, bins)
     if rest_size == 1:
         return flat
     element_bins = np.empty((flat.size, rest_size), dtype=np.intp)
@@ -403,10 +403,7 @@ def _getitem(x, index):
 def _scatter_vjp(g, x, index):
     if type(g) is np.ndarray and type(x) is np.ndarray:
         # Nothing traced (a first-order backward pass): skip the primitive's dispatch.
-        if x.size >= SPARSE_FACTOR * g.size and not any(
-                _is_integer_array(part) for part in (index if type(index) is tuple else (index,))):
-            return Scattered(x.shape, index, g)  # a row of a big array: add it in place later
-        return _scatter_add(x.shape, index, g)
+        return _scatter_add(x.shape, index, g, lazy=True)
     return SCATTER_ADD(g, shape=_shape(x), index=index)
 
 
