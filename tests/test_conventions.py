@@ -72,6 +72,21 @@ def test_value_at_the_kink(key):
     assert _flat(got) == pytest.approx(_flat(expected)), f"{key}: {got}"
 
 
+@pytest.mark.parametrize("fn, expected", [
+    # Row 0 has no tie, row 1 a two-way tie, row 2 a NaN (no element equals it): as many
+    # matches in all as there are rows, which must not pass for "one match each".
+    (lambda x: np.max(x, axis=1), [[0, 0, 1], [0.5, 0, 0.5], [0, 0, 0]]),
+    (lambda x: np.ptp(x, axis=1), [[-1, 0, 1], [0.5, -1, 0.5], [0, 0, 0]]),
+])
+def test_ties_share_per_row_whatever_the_other_rows_hold(fn, expected):
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 1.0, 4.0], [np.nan, 1.0, 2.0]])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", tg.NonFiniteWarning)
+        t = tg.trace(lambda x: np.sum(np.nan_to_num(fn(x))), x=x)
+        grad = t.grads["x"]
+    assert grad.tolist() == expected
+
+
 def _flat(lists):
     return [v for part in lists for v in part]
 

@@ -22,7 +22,7 @@ from ..formula import Symbols
 from .arguments import axis_param, flag, given, reject_out
 from .reductions import (
     extremum_kink,
-    extremum_vjp,
+    extremum_share,
     reduced_axes,
     restore_axes,
     sample_reduction,
@@ -298,8 +298,9 @@ def _ptp(x, axis=None, keepdims=False):
 def _ptp_vjp(g, out, x, axis=None, keepdims=False):
     largest = np.max(x, axis=axis, keepdims=keepdims)
     smallest = np.min(x, axis=axis, keepdims=keepdims)
-    return (extremum_vjp(g, largest, x, axis, keepdims)
-            - extremum_vjp(g, smallest, x, axis, keepdims))
+    shares = np.subtract(extremum_share(largest, x, axis, keepdims),
+                         extremum_share(smallest, x, axis, keepdims), dtype=float)
+    return restore_axes(g, np.shape(x), axis, keepdims) * shares
 
 
 def _ptp_kink(x, axis=None, keepdims=False):

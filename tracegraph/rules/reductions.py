@@ -266,15 +266,43 @@ def extremum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None)
         >>> extremum_vjp(1.0, 3.0, np.array([1.0, 3.0, 3.0])).tolist()
         [0.0, 0.5, 0.5]
     """
+    share = extremum_share(out, x, axis, keepdims, where, initial)
+    return restore_axes(g, np.shape(x), axis, keepdims) * share
+
+
+def extremum_share(out, x, axis=None, keepdims=False, where=None, initial=None):
+    """Each element's share of a max/min result ``out``: 1/(number of ties) where it
+    equals the result, else 0 (a bool mask when there are no ties at all).
+
+    Example:
+        >>> extremum_share(3.0, np.array([1.0, 3.0, 3.0])).tolist()
+        [0.0, 0.5, 0.5]
+    """
     shape = np.shape(x)
     restored = restore_axes(out, shape, axis, keepdims)
     mask = np.equal(x, restored)
+    if where is None and initial is None and _one_match_each(mask, out):
+        return mask
     if where is not None:
         mask = mask & where
     ties = np.sum(mask, axis=reduced_axes(len(shape), axis), keepdims=True)
     if initial is not None:
         ties = ties + np.equal(restored, initial)
-    return restore_axes(g, shape, axis, keepdims) * mask / np.maximum(ties, 1)
+    return mask / np.maximum(ties, 1)
+
+
+def _one_match_each(mask, out):
+    """True when every reduced group has exactly one element equal to its result.
+
+    A result that is not NaN is attained by at least one element of its group, so as
+    many matches in all as there are results means one each: a single count instead
+    of a sum along the axis.
+    """
+    kind = type(out)
+    if not (kind is np.ndarray or kind is float or kind is np.float64):
+        return False  # a traced result (second derivatives): the general path
+    return (type(mask) is np.ndarray and np.count_nonzero(mask) == np.size(out)
+            and not np.isnan(out).any())
 
 
 def extremum_kink(largest):
