@@ -338,3 +338,45 @@ def test_matrix_power_by_numpys_products(power):
         tg.trace(lambda x: np.linalg.matrix_power(x, 2.0), x=x)
     with pytest.raises(np.linalg.LinAlgError):
         tg.trace(lambda x: np.linalg.matrix_power(x, 2), x=x[..., :2])
+
+
+# --------------------------------------------------------------------------- the array API's names
+
+
+@pytest.mark.skipif(not hasattr(np, "vecdot"), reason="np.vecdot arrived with numpy 2")
+@pytest.mark.parametrize("x_shape, y_shape, axis", [
+    ((4,), (4,), -1), ((2, 3, 4), (3, 4), -1), ((3, 1, 4), (2, 4), -1), ((3, 2), (3, 1), 0),
+    ((2, 3, 2), (2, 3, 2), 1), ((5,), (2, 5), -1),
+])
+def test_vecdot_like_numpy(x_shape, y_shape, axis):
+    rng = np.random.default_rng(len(x_shape) + 3 * len(y_shape))
+    x, y = rng.normal(size=x_shape), rng.normal(size=y_shape)
+    for vecdot in (np.vecdot, np.linalg.vecdot):
+        assert_traces_like_numpy(lambda x: vecdot(x, y, axis=axis), x)
+        assert_traces_like_numpy(lambda y: vecdot(x, y, axis=axis), y)
+    with pytest.raises(tg.UnsupportedOperationError, match="out="):
+        tg.trace(lambda x: np.vecdot(x, y, axis=axis, out=np.empty(())), x=x)
+    t = tg.trace(lambda x: np.sum(np.vecdot(x, y, axis=axis, casting="same_kind")), x=x)
+    assert t.value == np.sum(np.vecdot(x, y, axis=axis))  # numpy's defaults are accepted
+
+
+@pytest.mark.skipif(not hasattr(np, "cumulative_sum"), reason="arrived with numpy 2.1")
+@pytest.mark.parametrize("function", ["cumulative_sum", "cumulative_prod"])
+@pytest.mark.parametrize("shape, axis", [((5,), None), ((2, 3), 1), ((2, 3), -2), ((2, 0), 1)])
+@pytest.mark.parametrize("include_initial", [False, True])
+def test_array_api_running_sums_and_products(function, shape, axis, include_initial):
+    x = np.random.default_rng(7).uniform(0.5, 1.5, size=shape)
+    func = getattr(np, function)
+    inner = assert_traces_like_numpy(
+        lambda x: func(x, axis=axis, include_initial=include_initial), x)
+    assert inner.value.shape == func(x, axis=axis, include_initial=include_initial).shape
+
+
+def test_array_api_running_sum_needs_an_axis_for_matrices_like_numpy():
+    if not hasattr(np, "cumulative_sum"):
+        pytest.skip("arrived with numpy 2.1")
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError):
+        np.cumulative_sum(x)
+    with pytest.raises(ValueError, match="axis must be given"):
+        tg.trace(lambda x: np.sum(np.cumulative_sum(x)), x=x)

@@ -218,6 +218,7 @@ def _matrix_norm(x, ord="nuc", axis=(-2, -1), keepdims=False):
 REFERENCES = {
     "tensordot": lambda x, y, axes, via="tensordot": anp.tensordot(x, y, axes=axes),
     "vdot": lambda x, y: anp.sum(anp.ravel(x) * anp.ravel(y)),
+    "vecdot": lambda x, y, axes=(-1, -1): anp.sum(x * y, axis=axes[0]),
     "outer": lambda x, y: anp.ravel(x)[:, None] * anp.ravel(y)[None, :],
     "kron": _kron,
     "matrix_trace": lambda x, offset=0, axis1=0, axis2=1: anp.sum(

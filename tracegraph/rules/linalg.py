@@ -19,6 +19,7 @@ import operator
 
 import numpy as np
 
+from ..core.arrays import unbroadcast
 from ..core.var import matmul, multiply, plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive, reject_arguments
@@ -352,6 +353,66 @@ VDOT = defprimitive(
            "y": (lambda g, out, x, y: g * np.reshape(x, _shape(y)), "{x}")},
     sample=_vdot_sample,
     doc="np.vdot(x, y): the dot product of the flattened arrays (real inputs)",
+)
+
+
+# --------------------------------------------------------------------------- vecdot
+
+
+def _vecdot(x, y, axes=(-1, -1)):
+    return np.vecdot(x, y, axes=[(axes[0],), (axes[1],), ()])
+
+
+def _vecdot_vjp(mine, other):
+    """The VJP for operand ``mine``: ḡ times the other operand along the shared axis,
+    summed over the batch axes ``mine`` was broadcast along."""
+    def vjp(g, out, x, y, axes=(-1, -1)):
+        operands = (x, y)
+        core = np.moveaxis(operands[other], axes[other], -1)
+        own_shape = np.moveaxis(np.zeros(_shape(operands[mine]), dtype=bool),
+                                axes[mine], -1).shape
+        grad = unbroadcast(np.expand_dims(g, -1) * core, own_shape)
+        return np.moveaxis(grad, -1, axes[mine])
+    return vjp
+
+
+def _vecdot_route(prim, x1, x2, /, *, axis=-1, keepdims=False, out=None, casting="same_kind",
+                  order="K", dtype=None, subok=True, signature=None, axes=None):
+    # numpy's defaults are accepted as they are; anything else is refused by name
+    reject_arguments("np.vecdot", out=out, keepdims=keepdims or None, axes=axes,
+                     signature=signature, casting=None if casting == "same_kind" else casting,
+                     order=None if order == "K" else order, subok=None if subok else subok,
+                     dtype=None if dtype is None or np.dtype(dtype) == np.float64 else dtype)
+    axis = int(axis)
+    for operand in (x1, x2):
+        if not -_ndim(operand) <= axis < _ndim(operand):
+            raise np.exceptions.AxisError(axis, _ndim(operand))
+    return prim(x1, x2, axes=(axis, axis))  # numpy reads the same axis in each operand
+
+
+def _vecdot_sample(rng):
+    n = int(rng.integers(1, 4))
+    batch = _random_shape(rng, ndim=int(rng.integers(0, 3)))
+    x_shape = batch + (n,)
+    y_shape = batch[int(rng.integers(0, len(batch) + 1)):] + (n,)  # broadcast batch axes
+    if rng.integers(0, 2):
+        x_shape, y_shape = y_shape, x_shape
+    axis = -1
+    x, y = rng.normal(size=x_shape), rng.normal(size=y_shape)
+    if rng.integers(0, 2) and len(x_shape) > 1:
+        axis = -len(x_shape) if len(x_shape) == len(y_shape) else -1
+        x, y = np.moveaxis(x, -1, axis), np.moveaxis(y, -1, axis)
+    return (x, y), {"axes": (axis, axis)}
+
+
+VECDOT = defprimitive(
+    "vecdot", _vecdot, category=LINALG, display="vecdot({x}, {y})",
+    numpy=available({getattr(np, "vecdot", None): _vecdot_route,
+                     getattr(np.linalg, "vecdot", None): _vecdot_route}),
+    grads={"x": (_vecdot_vjp(0, 1), "ḡ·{y}"), "y": (_vecdot_vjp(1, 0), "ḡ·{x}")},
+    sample=_vecdot_sample,
+    doc="np.vecdot / np.linalg.vecdot(x1, x2, axis=-1): dot products along one axis, "
+        "the other axes broadcast (real inputs)",
 )
 
 

@@ -16,6 +16,7 @@ from ..errors import UnsupportedOperationError
 from ..extend import defprimitive
 from ..formula import Symbols
 from .arguments import axis_param, cast_to_dtype, flag, given, reject_out, where_mask
+from .shape import available
 from .reductions import (
     reduced_axes,
     reduced_count,
@@ -267,6 +268,27 @@ def _accumulate_route(name):
     return route
 
 
+def _array_api_cumulative_route(name, start):
+    """np.cumulative_sum / np.cumulative_prod: the running result, with ``start`` (0 or 1)
+    in front when include_initial is set."""
+    def route(prim, x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        reject_out(name, out)
+        ndim = len(_shape(x))
+        if axis is None:
+            if ndim > 1:
+                raise ValueError(f"{name}: axis must be given for arrays of more than one "
+                                 "dimension")
+            axis = 0
+        running = _cumulative_route(name)(prim, x, axis, dtype)
+        if not flag(include_initial):
+            return running
+        axis = int(axis) % max(ndim, 1)
+        shape = list(_shape(running))
+        shape[axis] = 1
+        return np.concatenate([np.full(shape, start, dtype=float), running], axis=axis)
+    return route
+
+
 def _sample_cumulative(with_zeros):
     def sample(rng):
         ndim = int(rng.integers(1, 4))
@@ -282,8 +304,10 @@ def _sample_cumulative(with_zeros):
 defprimitive(
     "cumsum", _cumsum, display=lambda s: f"cumsum({s['x']}, axis={s.params['axis']})",
     category=STATISTICS,
-    numpy={np.cumsum: _cumulative_route("np.cumsum"),
-           (np.add, "accumulate"): _accumulate_route("np.add.accumulate")},
+    numpy=available({np.cumsum: _cumulative_route("np.cumsum"),
+                     (np.add, "accumulate"): _accumulate_route("np.add.accumulate"),
+                     getattr(np, "cumulative_sum", None):
+                         _array_api_cumulative_route("np.cumulative_sum", 0.0)}),
     grads={"x": (lambda g, out, x, axis=0: reverse_cumsum(g, axis), "Σₖ≥ᵢ ḡₖ")},
     sample=_sample_cumulative(False),
     doc="np.cumsum(x, axis): running sums (axis=None flattens first)",
@@ -291,8 +315,10 @@ defprimitive(
 defprimitive(
     "cumprod", _cumprod, display=lambda s: f"cumprod({s['x']}, axis={s.params['axis']})",
     category=STATISTICS,
-    numpy={np.cumprod: _cumulative_route("np.cumprod"),
-           (np.multiply, "accumulate"): _accumulate_route("np.multiply.accumulate")},
+    numpy=available({np.cumprod: _cumulative_route("np.cumprod"),
+                     (np.multiply, "accumulate"): _accumulate_route("np.multiply.accumulate"),
+                     getattr(np, "cumulative_prod", None):
+                         _array_api_cumulative_route("np.cumulative_prod", 1.0)}),
     grads={"x": (_cumprod_vjp, "Σₖ≥ᵢ ḡₖ·∏ⱼ≤ₖ,ⱼ≠ᵢ xⱼ")},
     sample=_sample_cumulative(True),
     doc="np.cumprod(x, axis): running products, exact where elements are 0",
