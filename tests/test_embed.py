@@ -66,6 +66,10 @@ def test_options_have_the_command_lines_names_and_meanings():
     ({"focus": ""}, "focus needs a value"),
     ({"table": "yes"}, "table is a flag and takes no value"),
     ({"colour": "red"}, "unknown option: colour"),
+    ({"set": "w1=abc"}, "set: w1=abc: the value must be a number or a list of numbers"),
+    ({"set": "w1"}, "set: 'w1' is not NAME=VALUE"),
+    ({"set": "x=[1, 2"}, "set: x=[1, 2: the value must be"),
+    ({"set": "=3"}, "set: '=3' is not NAME=VALUE"),
 ])
 def test_bad_options_say_what_is_wrong(given, message):
     with pytest.raises(EmbedOptionError) as caught:
@@ -74,10 +78,12 @@ def test_bad_options_say_what_is_wrong(given, message):
 
 
 def test_set_is_parsed_by_the_command_lines_parser():
-    with pytest.raises(ScriptError, match="is not NAME=VALUE"):
-        parse_options({"set": "w1"})
-    with pytest.raises(ScriptError, match="must be a number or a list of numbers"):
-        parse_options({"set": "w1=abc"})
+    # the command line's own parser and words, reported as an option problem (a page
+    # warning, never a crash of the docs build)
+    for text, words in (("w1", "is not NAME=VALUE"), ("w1=abc", "must be a number or a list")):
+        with pytest.raises(EmbedOptionError, match=words) as caught:
+            parse_options({"set": text})
+        assert isinstance(caught.value.__cause__, ScriptError)
 
 
 # --------------------------------------------------------------------------- the table
@@ -113,6 +119,42 @@ def test_a_drawing_comes_from_the_cache_until_something_it_depends_on_changes(tm
     assert changed.alt.endswith("loss = 9")
     path.write_text(path.read_text() + "loss2 = loss + 1.0\n")
     assert draw(Source.file(path), EmbedOptions(), cache=cache, image=None).key != first.key
+
+
+def test_each_file_imports_its_own_helper_module_afresh(tmp_path, traces):
+    """Two files that import a same-named module from their own folders, drawn in one
+    process (a docs build): each gets its own module, as ``python FILE`` would, and both
+    drawings depend on it, so editing it redraws both."""
+    paths, helpers = [], []
+    for folder, k in (("one", "1.0"), ("two", "100.0")):
+        (tmp_path / folder).mkdir()
+        helpers.append(write(tmp_path / folder, "helper.py", f"K = {k}\n"))
+        paths.append(write(tmp_path / folder, "f.py",
+                           "from helper import K\nw = 2.0\nLoss = K * w\n"))
+    assert [load_script(p).trace.value for p in paths] == [2.0, 200.0]
+    assert "helper" not in __import__("sys").modules
+    cache = Cache(tmp_path / "cache")
+    drawings = [draw(Source.file(p), EmbedOptions(), cache=cache, image=None) for p in paths]
+    assert drawings[0].alt.endswith("Loss = 2") and drawings[1].alt.endswith("Loss = 200")
+    for drawing, helper in zip(drawings, helpers):
+        assert str(helper.resolve()) in drawing.dependencies
+    again = draw(Source.file(paths[0]), EmbedOptions(show="grads"), cache=cache, image=None)
+    assert str(helpers[0].resolve()) in again.dependencies  # the module was read again
+    helpers[1].write_text("K = 5.0\n")
+    redrawn = draw(Source.file(paths[1]), EmbedOptions(), cache=cache, image=None)
+    assert not redrawn.from_cache and redrawn.alt.endswith("Loss = 10")
+
+
+def test_a_compiled_helper_counts_as_its_source(tmp_path):
+    import py_compile
+    import sys
+
+    helper = write(tmp_path, "helper_compiled.py", "K = 3.0\n")
+    py_compile.compile(str(helper), doraise=True)  # what the user's own `python FILE` leaves
+    path = write(tmp_path, "f.py", "from helper_compiled import K\nw = 2.0\nLoss = K * w\n")
+    drawing = draw(Source.file(path), EmbedOptions(), cache=Cache(None), image=None)
+    assert str(helper.resolve()) in drawing.dependencies
+    assert "helper_compiled" not in sys.modules
 
 
 @pytest.mark.needs_dot

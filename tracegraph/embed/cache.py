@@ -27,16 +27,18 @@ import contextlib
 import contextvars
 import functools
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
 import shutil
-import site
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from ..script.running import is_installed
 
 FORMAT_VERSION = 1  # bump when the layout of an entry changes
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -191,19 +193,19 @@ def recording_reads(*, ignore: Iterable[str | os.PathLike] = ()) -> Iterator[lis
 
 
 def _resolved(path: str) -> Path | None:
+    if path.endswith(".pyc"):
+        # An import read the compiled copy (left by the user's own `python FILE`): the
+        # picture depends on the source next to it.
+        try:
+            path = importlib.util.source_from_cache(path)
+        except ValueError:
+            return None
     try:
         resolved = Path(path).resolve()
     except (OSError, RuntimeError):
         return None
-    return resolved if resolved.is_file() and resolved.suffix != ".pyc" else None
-
-
-@functools.lru_cache(maxsize=1)
-def _installed_roots() -> tuple[Path, ...]:
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
-             site.getusersitepackages(), str(_PACKAGE)}
-    return tuple(Path(root).resolve() for root in roots if root)
+    return resolved if resolved.is_file() else None
 
 
 def _is_installed(path: Path) -> bool:
-    return any(path.is_relative_to(root) for root in _installed_roots())
+    return is_installed(str(path))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..diagram.options import MIN_BUDGET, RANKDIRS, SHOW_MODES
-from ..errors import TracegraphError
+from ..errors import OverrideError, TracegraphError, worded
 from ..script import parse_override
 
 DIAGRAM_OPTIONS = ("show", "rankdir", "precision", "max-nodes", "focus", "path", "expand",
@@ -216,7 +216,11 @@ def _sets(value: str | None) -> tuple[tuple[str, Any], ...]:
         return ()
     pairs = []
     for item in split_top_level(value):
-        name, parsed = parse_override(item)
+        try:
+            with worded({"override": "{}"}):  # the option's own name says what it is
+                name, parsed = parse_override(item)
+        except OverrideError as err:
+            raise EmbedOptionError(f"set: {err.message}", hint=_EXAMPLES.get("set")) from err
         pairs.append((name, parsed.tolist() if isinstance(parsed, np.ndarray) else parsed))
     return tuple(pairs)
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import linecache
+import site
 import sys
 import traceback
 import types
@@ -49,7 +51,8 @@ def _running_as_script(path: Path, module: types.ModuleType) -> Iterator[None]:
     sys.dont_write_bytecode = True
     sys.modules[MODULE_NAME] = module
     try:
-        yield
+        with _fresh_local_modules():
+            yield
     finally:
         sys.path[:], sys.argv[:] = saved[0], saved[1]
         sys.dont_write_bytecode = saved[2]
@@ -57,6 +60,57 @@ def _running_as_script(path: Path, module: types.ModuleType) -> Iterator[None]:
             sys.modules.pop(MODULE_NAME, None)
         else:
             sys.modules[MODULE_NAME] = saved[3]
+
+
+@contextlib.contextmanager
+def _fresh_local_modules() -> Iterator[None]:
+    """Inside the block, the user's own modules (``.py`` files outside Python and the
+    installed packages) are imported afresh, as in a new interpreter; afterwards the
+    ones imported before are back and the block's are gone.
+
+    Without this, two files that each ``import helper`` from their own folder, traced in
+    one process (a docs build), would both get the first folder's ``helper``, and an
+    edited helper would not be read again.
+    """
+    hidden = {name: m for name, m in list(sys.modules.items()) if _is_users_module(m)}
+    for name in hidden:
+        del sys.modules[name]
+    try:
+        yield
+    finally:
+        for name, m in list(sys.modules.items()):
+            if _is_users_module(m):
+                del sys.modules[name]
+        sys.modules.update(hidden)
+
+
+def _is_users_module(module: Any) -> bool:
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and file.endswith(".py") and not is_installed(file) \
+        and getattr(module, "__name__", None) not in (MODULE_NAME, "__main__")
+
+
+@functools.lru_cache(maxsize=4096)
+def is_installed(file: str) -> bool:
+    """True for a file of Python itself, of an installed package or of tracegraph.
+
+    Example:
+        >>> is_installed(contextlib.__file__), is_installed("/home/me/notes/helper.py")
+        (True, False)
+    """
+    try:
+        resolved = Path(file).resolve()
+    except (OSError, RuntimeError):
+        return True  # not a file we could re-import anyway
+    return any(resolved.is_relative_to(root) for root in _installed_roots())
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_roots() -> tuple[Path, ...]:
+    package = Path(__file__).resolve().parent.parent  # tracegraph, wherever it runs from
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
+             site.getusersitepackages(), str(package)}
+    return tuple(Path(root).resolve() for root in roots if root)
 
 
 def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeError:
