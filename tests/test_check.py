@@ -463,6 +463,36 @@ def test_numeric_check_agrees_on_the_neuron(trace):
     assert report.step == pytest.approx(np.finfo(float).eps ** (1 / 3))
 
 
+@pytest.mark.parametrize("fn, inputs, claim, holds", [
+    # |x| + 2x at 0: the slopes from the two sides are 1 and 3
+    (lambda x: np.abs(x) + 2 * x, {"x": 0.0}, 3.0, True),
+    (lambda x: np.abs(x) + 2 * x, {"x": 0.0}, 1.0, True),
+    (lambda x: np.abs(x) + 2 * x, {"x": 0.0}, 5.0, False),
+    # w·relu(x) + w²·x at 0, w = 3: 9 to 12
+    (lambda x, w: w * np.maximum(x, 0.0) + w ** 2 * x, {"x": 0.0, "w": 3.0}, 12.0, True),
+    (lambda x, w: w * np.maximum(x, 0.0) + w ** 2 * x, {"x": 0.0, "w": 3.0}, -50.0, False),
+    # a smooth element next to a kinked one is graded as usual
+    (lambda x: np.sum(np.maximum(x, 0.0)) + 5 * x[1], {"x": np.array([0.0, 1.0])},
+     np.array([1.0, 6.0]), True),
+    (lambda x: np.sum(np.maximum(x, 0.0)) + 5 * x[1], {"x": np.array([0.0, 1.0])},
+     np.array([0.5, 99.0]), False),
+    # tied maxima may split their share any way, but the shares add up to the whole
+    (lambda A: 3 * np.sum(np.max(A, axis=1)), {"A": np.array([[2.0, 2.0, 1.0], [0, 3, 1]])},
+     np.array([[3.0, 0.0, 0.0], [0, 3, 0]]), True),
+    (lambda A: 3 * np.sum(np.max(A, axis=1)), {"A": np.array([[2.0, 2.0, 1.0], [0, 3, 1]])},
+     np.array([[1.0, 1.0, 0.0], [0, 3, 0]]), False),
+])
+def test_at_a_kink_only_a_value_between_the_two_sides_holds(fn, inputs, claim, holds):
+    t = tg.trace(fn, **inputs)
+    wrt = next(iter(inputs))
+    (result,) = check(t, {(t.output_name, wrt): claim}).results
+    assert result.holds is holds
+    assert result.verdict == ("not differentiable here" if holds else "wrong")
+    assert "sits exactly at a point where it is not differentiable" in result.note
+    if not holds:
+        assert "outside what the two sides give" in result.note or "add up to" in result.note
+
+
 @pytest.mark.parametrize("fn, x, nondiff", [
     (lambda x: tg.relu(x) * 3.0, 0.0, True),
     (lambda x: np.abs(x) * 3.0, 0.0, True),

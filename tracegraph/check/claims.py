@@ -46,6 +46,7 @@ from .chain import ChainAnalyst
 from .compare import Comparison, claim_value, compare, precision_of
 from .derivatives import Derivatives, ShapeProblem
 from .names import Reading, claim_readings, derivative_text
+from .one_sided import MAX_PROBED, OneSided
 from .report import CheckReport
 from .results import ClaimResult, in_shape
 from .second import SecondDerivatives
@@ -261,15 +262,50 @@ class Grader:
         if verdict == WRONG:
             kink = self._kink_between(min(nodes[1:]), nodes[0])
             if kink is not None:
-                verdict = NOT_DIFFERENTIABLE
-                note = (f"{kink!r} sits exactly at a point where it is not differentiable, so "
-                        f"{derivative} is not defined here (tracegraph's convention gives "
-                        f"{value_summary(expected)})")
+                verdict, note = self._at_kink(kink, nodes, compared, expected, form,
+                                              derivative, note)
         return ClaimResult(
             **base, claimed=claimed, expected=expected, verdict=verdict,
             holds=verdict in (EXACT, CLOSE, NOT_DIFFERENTIABLE),
             max_abs_diff=comparison.max_abs_diff, max_rel_diff=comparison.max_rel_diff,
             worst_index=comparison.worst_index, note=note, form=form, order=order)
+
+    def _at_kink(self, kink: str, nodes: tuple[int, ...], claimed: Any, expected: Any,
+                 form: str, derivative: str, note: str) -> tuple[str, str]:
+        """The verdict on a claim off tracegraph's convention with a kink on the path:
+        defensible (not differentiable here) when every element it differs in lies
+        between the one-sided derivatives there, else wrong."""
+        where = (f"{kink!r} sits exactly at a point where it is not differentiable, so "
+                 f"{derivative} is not defined here")
+        if len(nodes) != 2:
+            return WRONG, f"{note}; {where}, and its second derivative is not either"
+        claimed_array = np.broadcast_to(np.asarray(claimed, dtype=float), np.shape(expected))
+        differs = ~np.isclose(claimed_array, expected, rtol=max(self.rtol, 1e-6),
+                              atol=self.atol, equal_nan=True)
+        elements = [tuple(int(i) for i in e) for e in np.argwhere(differs)] \
+            if np.ndim(expected) else [()]
+        if len(elements) > MAX_PROBED:
+            return WRONG, (f"{note}; {where}, and the claim differs from tracegraph's "
+                           f"convention in {len(elements):,} elements, too many to bound")
+        bounds = OneSided(self.tape).bounds(nodes[0], nodes[1], form, elements)
+        convention = f"tracegraph's convention gives {value_summary(expected)}"
+        for element, (low, high) in zip(elements, bounds.elements):
+            value = float(claimed_array[element])
+            if not _between(value, low, high, self.atol):
+                at = f" at {list(element)}" if element else ""
+                return WRONG, (f"{where}, but the claim{at} ({format_number(value)}) is "
+                               f"outside what the two sides give ({_range_text(low, high)}); "
+                               f"{convention}")
+        if bounds.together is not None:
+            total = float(sum(claimed_array[e] for e in elements))
+            low, high = bounds.together
+            if not _between(total, low, high, self.atol):
+                return WRONG, (f"{where}, but the claimed elements that differ from "
+                               f"tracegraph's add up to {format_number(total)}, while moving "
+                               f"them together changes it at {_range_text(low, high)}; "
+                               f"{convention}")
+        return NOT_DIFFERENTIABLE, (f"{where}; the claim lies between the derivatives from "
+                                    f"either side ({convention})")
 
     def _no_path(self, base: dict, nodes: tuple[int, ...], claimed: Any,
                  order: tuple[int, int]) -> ClaimResult:
@@ -313,8 +349,19 @@ class Grader:
                 continue
             values = [plain_value(v) for v in autodiff.input_values(node)]
             if prim.kink(*values, **(node.params or {})) <= 0.0:
-                return self._id(index)
+                return self._label(index)
         return None
+
+
+def _between(value: float, low: float, high: float, atol: float) -> bool:
+    slack = atol + 1e-5 * max(1.0, abs(low), abs(high))  # the difference quotients' error
+    return low - slack <= value <= high + slack
+
+
+def _range_text(low: float, high: float) -> str:
+    if abs(high - low) <= 1e-5 * max(1.0, abs(low), abs(high)):
+        return format_number(low)
+    return f"{format_number(low)} to {format_number(high)}"
 
 
 # --------------------------------------------------------------------------- entry points
