@@ -535,3 +535,45 @@ def test_a_file_is_traced_afresh_each_time(tmp_path):
     assert first.trace is not second.trace
     assert tg.is_traced(first.trace["S"].value) is False
     assert first.trace.value == second.trace.value
+
+
+# --------------------------------------------------------------------------- Python's max and min
+
+
+@pytest.mark.parametrize("code, expected", [
+    # a tie shares the gradient, as np.max and np.maximum do
+    ("a = 2.0\nb = 2.0\nc = 1.0\nm = max(a, b, c)\nL = m * 3\n", {"a": 1.5, "b": 1.5, "c": 0.0}),
+    # a plain number first: Python would return it and drop x's gradient
+    ("x = 0.0\nw = 2.0\nr = max(0.0, x)\nL = w * r + x\n", {"x": 2.0, "w": 0.0}),
+    ("x = 0.0\nw = 2.0\nr = max(x, 0.0)\nL = w * r\n", {"x": 1.0, "w": 0.0}),
+    # an iterable, and min
+    ("a = 1.0\nb = 2.0\nn = min(v * 2 for v in (a, b - 1))\nL = 6 * n\n",
+     {"a": 6.0, "b": 6.0}),
+    ("a = 1.0\nb = 4.0\nn = min([a * 2, b])\nL = n * n\n", {"a": 8.0, "b": 0.0}),
+])
+def test_pythons_max_and_min_share_ties_like_numpy(tmp_path, code, expected):
+    result = load_script(write(tmp_path, "ties.py", code))
+    namespace = {}
+    exec(code, namespace)  # the values are Python's own
+    assert result.trace.value == namespace["L"]
+    assert {k: result.trace.grads[k] for k in expected} == pytest.approx(expected)
+
+
+def test_pythons_max_and_min_stay_pythons_where_nothing_is_traced_or_they_count(tmp_path):
+    result = load_script(write(tmp_path, "counts.py", """
+        n = 3
+        x = 2.0
+        k = max(n, 1)
+        s = 0.0
+        for i in range(max(k, 2)):
+            s = s + x * i
+        word = max(["pear", "apple"], key=len)
+        first = min([5.0, 1.0, 3.0], default=0.0)
+        empty = max([], default=-1.0)
+        y = max(x, float("nan"))  # Python's comparisons: x, where np.max says NaN
+        L = s + first + empty + y
+    """))
+    t = result.trace
+    assert t.value == 2.0 * 3 + 1.0 - 1.0 + 2.0
+    assert t.grads["x"] == pytest.approx(3.0 + 1.0)  # s = x·(0 + 1 + 2), y = x
+    assert t.constants.get("word", "pear") == "pear"

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import functools
 import linecache
@@ -35,6 +34,7 @@ from typing import Any
 from ..core.leaks import explained
 from ..errors import TracegraphError, UserCodeError, display_path, mention
 from .binder import Binder
+from .python_builtins import file_builtins
 from .source import BINDER
 
 MODULE_NAME = "__tracegraph__"
@@ -151,7 +151,7 @@ def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> 
     """
     module = types.ModuleType(MODULE_NAME)
     namespace = module.__dict__
-    namespace.update(__file__=str(path), __builtins__=builtins, __cached__=None)
+    namespace.update(__file__=str(path), __builtins__=file_builtins(), __cached__=None)
     namespace[BINDER] = binder
     binder.namespace = namespace  # claims read Python's meaning of their names from it
     with _running_as_script(path, module), user_errors(path, filename):
