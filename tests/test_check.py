@@ -26,6 +26,7 @@ from tracegraph.check import (
     numeric_check_primitive,
 )
 from tracegraph.diagram.options import MARK_STATUSES  # the statuses a diagram can draw
+from tracegraph.script import load_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 W1, X1, W2, X2, W3, X3, GOLD = 0.5, 1.0, -0.3, 2.0, 0.8, 0.5, 1.0
@@ -113,6 +114,41 @@ def test_the_chain_of_an_end_to_end_claim_lists_the_lecture_factors(trace):
     assert partials == [("Loss", "G", "wrong")]
     assert result.chain.first_broken.claim == "dS_dG"
     assert "inherits the error of dS_dG" in result.chain.explanation
+
+
+def test_a_second_mistake_behind_an_inherited_one_is_reported(trace):
+    claims = derivation(dS_dG=0.9)                 # the first wrong step
+    claims["dLoss_dw1"] = claims["dLoss_dG"] * W1  # and a slip of its own: w1 for x1
+    report = check(trace, claims)
+    result = by_name(report)["dLoss_dw1"]
+    assert result.chain.first_broken.claim == "dS_dG"
+    assert result.chain.own_error is not None
+    assert "so the step from G to w1 is wrong too" in result.chain.explanation
+    row = next(r for r in report.rows() if r["claim"] == "dLoss_dw1")
+    assert row["note"] == "inherits the error of dS_dG, and has one of its own"
+    assert report.marks()["w1"]["status"] == "wrong"   # not merely inherited
+    headers = [line.split(":")[0] for line in report.explain(inherited=False).splitlines()
+               if not line.startswith(" ")]
+    assert "dLoss_dw1" in headers
+    # the honest heir of the same mistake is still only an heir
+    heir = by_name(report)["dLoss_dx1"]
+    assert heir.chain.own_error is None and "dLoss_dx1" not in headers
+
+
+def test_a_claim_is_not_a_factor_of_its_own_chain(tmp_path):
+    # w feeds L directly and through h₂, h₃: dL/dw is a sum over three paths, and the
+    # claim is the direct edge's local derivative (h₃ = 0.81), not the total
+    path = tmp_path / "loop.py"
+    path.write_text("w = 0.9\nh = 1.0\nfor t in range(3):\n    h = w * h\nL = h\n")
+    t = load_script(path).trace
+    report = check(t, {"dL_dw": 0.81})   # the direct edge's local derivative, not the total
+    (result,) = report.results
+    assert result.verdict == "wrong" and result.formula is None  # no "dL/dw = h₃"
+    assert result.chain.first_broken is None
+    assert all(not step.claimed for path in result.chain.paths for step in path.steps)
+    text = report.explain()
+    assert "dL/dw is the sum over 3 paths:" in text and "built on it" not in text
+    assert "inherits" not in text
 
 
 def test_unclaimed_factors_are_listed_with_their_true_values(trace):

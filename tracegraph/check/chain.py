@@ -22,10 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import numpy as np
 
 from ..core import shape_of
-from ..verdicts import NO_PATH, SHAPE
+from ..numbers import format_number
+from ..verdicts import CLOSE, EXACT, NO_PATH, SHAPE
+from .compare import compare
 from .results import Chain, ChainPath, ChainStep, ClaimResult
 
 if TYPE_CHECKING:
@@ -114,13 +117,16 @@ class ChainAnalyst:
                 "wrong step"))
         if not paths or all(len(path) == 2 for path in paths):
             return None
-        chain_paths = tuple(ChainPath(path, tuple(self._steps(path))) for path in paths)
+        own = (result.of, result.wrt)
+        chain_paths = tuple(ChainPath(path, tuple(self._steps(path, own))) for path in paths)
         # A claim with the right values in another shape (verdict "shape") breaks nothing.
         broken = [step for path in chain_paths for step in path.steps
                   if step.claimed and not self.by_pair[(step.of, step.wrt)].holds
                   and self.by_pair[(step.of, step.wrt)].verdict != SHAPE]
         first = min(broken, key=self._order) if broken else None
-        return Chain(chain_paths, first, truncated, self._explain(result, chain_paths, first))
+        own = self._own_error(result) if first is not None and first.factor else None
+        return Chain(chain_paths, first, truncated, self._explain(result, chain_paths, first),
+                     own)
 
     def _station_paths(self, source: str, target: str) -> tuple[list[tuple[str, ...]], bool]:
         found: dict[tuple[str, ...], None] = {}
@@ -139,22 +145,28 @@ class ChainAnalyst:
             found[tuple(n for n in path if n in self.stations or n in (source, target))] = None
         return list(found), truncated
 
-    def _steps(self, path: tuple[str, ...]) -> Iterator[ChainStep]:
-        """The factors of ``path`` and the user's partial results on it, output first."""
+    def _steps(self, path: tuple[str, ...], own: tuple[str, str]) -> Iterator[ChainStep]:
+        """The factors of ``path`` and the user's partial results on it, output first.
+
+        ``own`` is the analysed claim's pair: where it is also a one-edge path (a node
+        that feeds the output directly and through others), that edge's factor is the
+        local derivative, not the claim itself, so it counts as not claimed."""
         last = len(path) - 1
         position = {node: i for i, node in enumerate(path)}
         # Values of unclaimed factors are shown only for short chains; each costs a pass.
         with_values = last <= LONG_CHAIN
         for low in range(last - 1, -1, -1):
-            yield self._step(path[low + 1], path[low], True, with_values)
+            yield self._step(path[low + 1], path[low], True, with_values,
+                             claimed=(path[low + 1], path[low]) != own)
             partials = sorted(
                 (position[of], of) for of in self.claimed_of.get(path[low], ())
                 if position.get(of, -1) > low + 1 and (low, position[of]) != (0, last))
             for _, of in partials:
                 yield self._step(of, path[low], False, with_values)
 
-    def _step(self, of: str, wrt: str, factor: bool, with_values: bool) -> ChainStep:
-        claim = self.by_pair.get((of, wrt))
+    def _step(self, of: str, wrt: str, factor: bool, with_values: bool,
+              claimed: bool = True) -> ChainStep:
+        claim = self.by_pair.get((of, wrt)) if claimed else None
         if claim is not None and claim.expected is not None and not np.ndim(claim.expected):
             expected = float(claim.expected)
         else:
@@ -181,7 +193,7 @@ class ChainAnalyst:
                  first: ChainStep | None) -> str:
         target = self.text(result.of, result.wrt)
         if first is not None:
-            return self._explain_break(target, first)
+            return self._explain_break(target, first, result)
         factors = [step for path in paths for step in path.steps if step.factor]
         missing = list(dict.fromkeys(self.text(s.of, s.wrt) for s in factors if not s.claimed))
         if missing:
@@ -195,11 +207,13 @@ class ChainAnalyst:
                     "(a node feeds several others): a path is missing or the sum is wrong")
         return f"every factor is right, so the product of the factors of {target} is wrong"
 
-    def _explain_break(self, target: str, first: ChainStep) -> str:
+    def _explain_break(self, target: str, first: ChainStep, result: ClaimResult) -> str:
         claim = self.by_pair[(first.of, first.wrt)]
         if first.factor:
-            return (f"{target} inherits the error of {claim.where}, the first wrong step "
+            text = (f"{target} inherits the error of {claim.where}, the first wrong step "
                     "on this chain")
+            also = self._own_error(result)
+            return f"{text}; {also}" if also else text
         text = (f"the first wrong step on this chain is {claim.where}: claimed "
                 f"{claim.claimed_text()}, true {self.text(first.of, first.wrt)} = "
                 f"{claim.expected_text()}")
@@ -208,6 +222,41 @@ class ChainAnalyst:
             text += (f"; {self.text(first.of, inner)} is right, so the error is in the step "
                      f"from {self.label(inner)} to {self.label(first.wrt)}")
         return text
+
+    def _own_error(self, result: ClaimResult) -> str | None:
+        """A second mistake hidden behind an inherited one: the claim does not follow
+        from the user's own partial result nearest its input (claimed d of/d node times
+        the true d node/d wrt), so the steps from that node on are wrong too.
+
+        Only for numbers, and a node every path from the input to the output passes
+        through (otherwise the product is one term of the derivative, not all of it).
+        """
+        if result.claimed is None or np.ndim(result.claimed):
+            return None
+        grader = self.grader
+        wrt_index = grader.index(result.wrt)
+        partials = sorted(
+            (grader.index(node), node, claim) for (of, node), claim in self.by_pair.items()
+            if of == result.of and node != result.wrt and claim.claimed is not None
+            and not np.ndim(claim.claimed) and grader.influences(node, result.wrt)
+            and grader.influences(result.of, node))
+        for _, node, claim in partials:
+            if not self._every_path_through(result.wrt, node, result.of):
+                continue
+            step = grader.derivatives.scalar(grader.index(node), wrt_index)
+            follows = float(claim.claimed) * step
+            if compare(result.claimed, follows, grader.rtol, grader.atol,
+                       grader.accept_rounded).verdict in (EXACT, CLOSE):
+                return None
+            return (f"besides, it does not follow from {claim.where}: "
+                    f"{claim.claimed_text()} · {self.text(node, result.wrt)} "
+                    f"= {format_number(follows)}, not {result.claimed_text()}, so the step from "
+                    f"{self.label(node)} to {self.label(result.wrt)} is wrong too")
+        return None
+
+    def _every_path_through(self, source: str, node: str, target: str) -> bool:
+        around = nx.restricted_view(self.graph, [node], [])
+        return not nx.has_path(around, source, target)
 
     def _last_right_partial(self, step: ChainStep) -> str | None:
         """The node nearest ``step.wrt`` whose partial result d of/d node holds."""

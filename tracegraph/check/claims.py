@@ -158,8 +158,12 @@ class Grader:
         return wrt in self._ancestors[of]
 
     def formula(self, of: str, wrt: str) -> str | None:
-        """The local derivative's formula when ``wrt`` feeds ``of`` directly."""
+        """The local derivative's formula when ``wrt`` feeds ``of`` directly and by no
+        other way (with another path, the derivative is a sum the edge is one term of)."""
         if of not in self.graph or wrt not in self.graph:
+            return None
+        if any(child != of and nx.has_path(self.graph, child, of)
+               for child in self.graph.successors(wrt)):
             return None
         return edge_formula(self.graph, of, wrt)
 

@@ -171,6 +171,8 @@ class CheckReport:
                 note = "first wrong step" + (f"; {note}" if note else "")
             elif result.chain is not None and result.chain.first_broken is not None:
                 note = f"inherits the error of {result.chain.first_broken.claim}"
+                if result.chain.own_error:
+                    note += ", and has one of its own"
             derivative = result.derivative()
             if result.formula and result.of is not None:
                 derivative += f" = {result.formula}"
@@ -201,7 +203,8 @@ class CheckReport:
         lines = []
         first = self.first_wrong
         for result in self.failed:
-            inherits = result.chain is not None and result.chain.first_broken is not None
+            inherits = result.chain is not None and result.chain.first_broken is not None \
+                and not result.chain.own_error
             if inherits and not inherited:
                 continue
             lines.append(f"{result.where}: {result.verdict}"
@@ -248,7 +251,8 @@ class CheckReport:
                 note = "first wrong step: " + note
             elif result.chain is not None and result.chain.first_broken is not None:
                 note += f" (inherits {result.chain.first_broken.claim})"
-                status = "inherited"
+                if not result.chain.own_error:
+                    status = "inherited"
             for target in self._targets(result.of, result.wrt):
                 put_mark(marks, target, status, note)
         for result in self.failed:
@@ -306,11 +310,16 @@ def _chain_lines(result: ClaimResult, label: Any) -> list[str]:
     def text(step: ChainStep) -> str:
         return f"d{label(step.of)}/d{label(step.wrt)}"
 
+    several = len(chain.paths) > 1
+    if several:  # the derivative is the sum of the paths' products, not each of them
+        more = "+ " if chain.truncated else ""
+        lines.append(f"  {result.derivative()} is the sum over {len(chain.paths)}{more} paths:")
     for path in chain.paths:
         factors = [step for step in path.steps if step.factor]
         partials = [step for step in path.steps if not step.factor and step.claimed]
         nodes = [label(node) for node in path.nodes[::-1]]
-        lines.append(f"  {result.derivative()} = {_product_text(factors, text)}   "
+        lead = "  + " if several else f"  {result.derivative()} = "
+        lines.append(f"{lead}{_product_text(factors, text)}   "
                      f"(path {_abbreviated(nodes, ' ← ')})")
         shown = factors if len(factors) <= LONG_CHAIN else [s for s in factors if s.claimed]
         listing = [f"{text(s)} {s.verdict}" for s in shown]

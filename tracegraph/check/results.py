@@ -99,6 +99,8 @@ class Chain:
     first_broken: ChainStep | None
     truncated: bool
     explanation: str
+    own_error: str | None = None
+    """A mistake of the claim's own besides the one it inherits (see ``explanation``)."""
 
 
 @dataclass(frozen=True)
