@@ -142,3 +142,12 @@ def test_a_file_whose_branch_flips_is_traced_again(tmp_path):
                          x=2.0, lr=0.2, steps=30)
     assert [float(r[1]) for r in rows] == library.losses.tolist()
     assert min(library.params["x"]) < 0 < library.params["x"][0]
+
+
+def test_compare_refuses_the_options_of_a_single_run(tmp_path):
+    path = write(tmp_path, "bowl.py", "x = 3.0\nf = x ** 2\n")
+    result = run(path, "--compare", "gd,adam", "--optimizer", "adam", "--steps", "200")
+    assert result.exit_code == 2
+    assert "--optimizer, --steps do not apply with --compare" in result.stderr
+    assert "--budget N" in result.stderr
+    assert run(path, "--compare", "gd,adam", "--budget", "20").exit_code == 0

@@ -242,3 +242,16 @@ def test_a_file_reading_standard_input_is_told_why_it_reads_it_twice(tmp_path):
     assert twice.exit_code == 0, twice.output
     assert "| x | 12 |" in CliRunner().invoke(app, ["hessian", str(path), "--markdown"],
                                              input="2\n2\n").stdout  # 6x at x = 2
+
+
+def test_hessian_keeps_the_files_prints_off_stdout(tmp_path):
+    path = write(tmp_path, "talks.py", """
+        x = 1.0
+        y = 2.0
+        f = x ** 2 * y
+        print("f is", f)
+    """)
+    result = run("hessian", path, "--markdown")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Hessian of f at x = 1, y = 2")
+    assert "f is" not in result.stdout and "f is" in result.stderr

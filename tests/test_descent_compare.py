@@ -83,3 +83,10 @@ def test_missing_matplotlib_is_one_line_with_the_pip_command(monkeypatch, tmp_pa
     with pytest.raises(MissingExtraError, match=r"^plots and animations needs matplotlib: "
                        r"pip install 'tracegraph\[descent\]'$"):
         run.plot(tmp_path / "run.png")
+
+
+def test_a_diverged_method_is_named_under_the_table():
+    table = tg.compare(lambda x: x ** 4, methods=["gd", "adam"], budget=50, lr=1.0, x=3.0)
+    text = str(table)
+    assert "gd: diverged at step" in text and "adam: diverged" not in text
+    assert set(table.rows[0]) == set(ROW_KEYS)  # the rows keep exactly their keys

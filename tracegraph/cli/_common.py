@@ -242,7 +242,9 @@ def traced_file(file: Path, *, output: str | None = None, function: str | None =
     (``traces_itself``), so its backward pass is recorded by the enclosing trace."""
     def run(**inputs: Any) -> Trace:
         try:
-            return load_script(file, overrides=inputs, output=output, function=function).trace
+            with contextlib.redirect_stdout(sys.stderr):  # the file's prints, as in load()
+                return load_script(file, overrides=inputs, output=output,
+                                   function=function).trace
         except OverrideError:
             raise CommandError(
                 f"{file} traces itself (it calls tracegraph.trace), so tracegraph cannot "

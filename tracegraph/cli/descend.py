@@ -116,15 +116,21 @@ def progress_bar(total: int, what: str) -> Iterator[Any]:
         yield callback
 
 
+DEFAULT_STEPS = 1000
+
+
 def command(
     file: FileArgument,
-    optimizer: Annotated[str, typer.Option(
-        "--optimizer", metavar="NAME",
-        help="gd, momentum, nesterov, rmsprop, adam or armijo (torch.optim's rules).")] = "gd",
+    optimizer: Annotated[str | None, typer.Option(
+        "--optimizer", metavar="NAME", show_default=False,
+        help="gd, momentum, nesterov, rmsprop, adam or armijo (torch.optim's rules) "
+        "[dim](default: gd)[/].")] = None,
     lr: Annotated[str, typer.Option(
         "--lr", metavar="X[,X...]",
         help="Learning rate; several (--lr 0.001,0.01,0.1) run side by side.")] = "0.01",
-    steps: Annotated[int, typer.Option("--steps", min=0, help="Updates at most.")] = 1000,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", min=0, show_default=False,
+        help=f"Updates at most [dim](default: {DEFAULT_STEPS})[/].")] = None,
     wrt: Annotated[str | None, typer.Option(
         "--wrt", metavar="NAMES", show_default=False,
         help="The inputs to optimise (comma-separated); default: every float input.")] = None,
@@ -165,6 +171,11 @@ def command(
     """
     with reporting(debug):
         rates = parse_rates(lr)
+        if compare is not None:
+            _check_compare_options(optimizer=optimizer, steps=steps, tol=tol, gtol=gtol,
+                                   patience=patience, every=every)
+        optimizer = optimizer or "gd"
+        steps = DEFAULT_STEPS if steps is None else steps
         if optimizer not in RULES:
             raise CommandError(f"--optimizer {optimizer}: unknown optimiser",
                                hint="choose from " + ", ".join(RULES))
@@ -197,6 +208,19 @@ def command(
             say(f"wrote {history}: {runs[0].steps + 1} rows")
         if out is not None:
             _draw(runs, out)
+
+
+def _check_compare_options(**given: Any) -> None:
+    """--compare runs every method on the same evaluation budget: the options of a single
+    run would be silently dropped, so they are refused by name."""
+    ignored = [f"--{name}" for name, value in given.items() if value is not None]
+    if ignored:
+        raise CommandError(
+            f"{', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply with "
+            "--compare, which runs every method on the same budget of evaluations",
+            hint="list the optimisers in --compare (gd,adam,armijo,nelder-mead) and give "
+            "--budget N for the evaluations per method; drop "
+            + ("it" if len(ignored) == 1 else "them"))
 
 
 def _check_combination(out: Path | None, history: Path | None, compare: str | None,

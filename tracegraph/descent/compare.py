@@ -108,9 +108,12 @@ class Comparison:
 
     def __str__(self) -> str:
         cells = [[_cell(row[key], key) for key in ROW_KEYS] for row in self.rows]
+        diverged = [f"{run.method}: {run.stopped}" for run in self.runs
+                    if run.stopped.startswith("diverged")]
         return format_table(list(HEADINGS), cells) + (
             f"\n99 % of the improvement: loss {format_number(self.start_loss)} -> "
-            f"{format_number(self.target)} (best found {format_number(self.best_loss)})")
+            f"{format_number(self.target)} (best found {format_number(self.best_loss)})") + (
+            "".join(f"\n{line} (its final loss is where it stopped)" for line in diverged))
 
     def plot(self, path: Any, *, title: str | None = None) -> Any:
         """Save the best loss so far of every method against evaluations of f (PNG/SVG/PDF)."""
