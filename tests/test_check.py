@@ -750,3 +750,13 @@ def test_the_chain_paths_are_the_graphs_simple_paths_in_order():
     for source in ("w1", "x2", "gold"):
         expected = list(nx.all_simple_paths(graph, source, "output"))
         assert list(_dag_paths(graph, list(graph.nodes), source, "output")) == expected
+
+
+def test_a_claim_through_a_discarded_nan_is_graded_against_the_functions_derivative(tmp_path):
+    path = tmp_path / "trap.py"
+    path.write_text("import numpy as np\nx = np.array([-1.0, 4.0])\n"
+                    "y = np.where(x > 0, np.sqrt(x), 0.0)\nL = np.sum(y)\n"
+                    "dL_dx = np.array([0.0, 0.25])\n")
+    with np.errstate(invalid="ignore"):
+        (result,) = check_script(load_script(path)).results
+    assert result.verdict == "exact" and result.expected.tolist() == [0.0, 0.25]

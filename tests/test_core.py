@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -214,12 +215,27 @@ def test_nan_is_reported_with_the_node_name():
 
 
 def test_nan_only_in_the_backward_pass_is_reported_too():
-    def f(x):
-        return np.sum(np.where(x > 0, np.sqrt(x), 0.0))   # the classic masked-NaN trap
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(divide="ignore"):
         with pytest.warns(tg.NonFiniteWarning, match="gradient"):
-            t = tg.trace(f, x=np.array([4.0, -1.0]))
-    assert np.isnan(t.grads["x"][1])
+            t = tg.trace(lambda x: np.sum(np.sqrt(x)), x=np.array([4.0, 0.0]))
+    assert t.grads["x"][0] == 0.25 and np.isinf(t.grads["x"][1])
+
+
+@pytest.mark.parametrize("f, x, expected", [
+    # the classic masked-NaN trap: sqrt's NaN slope in the branch np.where discards
+    (lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0)), [4.0, -1.0], [0.25, 0.0]),
+    (lambda x: np.sum(np.where(x != 0, 1 / x, 0.0) ** 2), [2.0, 0.0], [-0.25, 0.0]),
+    (lambda x: np.sum(np.where(x > 0, np.log(x), x)), [1.0, -2.0], [1.0, 1.0]),
+])
+def test_a_nan_the_function_discards_is_not_in_its_gradient(f, x, expected):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error", tg.NonFiniteWarning)  # nothing to report
+        t = tg.trace(f, x=np.array(x))
+        assert t.grads["x"].tolist() == expected
+        for edge in t.graph.edges(data=True):  # the diagram's numbers agree
+            assert edge[2]["contribution"] is None or np.all(np.isfinite(edge[2]["contribution"]))
+        assert all(np.all(np.isfinite(d["grad"])) for _, d in t.graph.nodes(data=True)
+                   if d.get("grad") is not None)
 
 
 def test_importing_tracegraph_does_not_import_the_cli_or_graphviz():

@@ -23,8 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from .core import Scattered, Var, as_python_scalar, contribution, plain_value, shape_of
+from .core import (
+    Scattered,
+    Var,
+    as_python_scalar,
+    contribution,
+    plain_value,
+    shape_of,
+    strong_zero_contribution,
+    strong_zero_pullback,
+)
+from .core.arrays import is_plain
 from .errors import NotDifferentiatedError
+from .rules import POINTWISE_CATEGORIES
 
 
 def input_values(eq: Var) -> list[Any]:
@@ -41,7 +52,7 @@ def input_values(eq: Var) -> list[Any]:
 
 
 def backward(equations: Sequence[Var], output_index: int, seed: Any,
-             keep: Iterable[int] | None = None) -> list[Any]:
+             keep: Iterable[int] | None = None, *, strong_zero: bool = False) -> list[Any]:
     """Adjoints d(output)/d(node) for every equation up to ``output_index``.
 
     ``seed`` is the gradient of the final quantity with respect to the
@@ -52,6 +63,11 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
 
     When the values are themselves traced (a nested trace, ``tg.grad``), the
     rules' VJPs record on the enclosing trace: the backward pass is traced.
+
+    With ``strong_zero``, a pointwise rule's zero upstream gradient contributes
+    zero even where its local derivative is NaN or inf (the branch a ``np.where``
+    discards); the result differs from the plain pass only where that one holds
+    NaN/inf, so callers run it when the plain pass's gradients are not finite.
 
     Example:
         >>> from tracegraph.core import Tape
@@ -75,8 +91,34 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
         if kept is not None and i not in kept:
             # Every consumer of equation i comes later on the tape and has been processed.
             adjoints[i] = None
-        prim.pullback(eq, g, adjoints)
+        if strong_zero and prim.category in POINTWISE_CATEGORIES and is_plain(g):
+            strong_zero_pullback(eq, g, adjoints)
+        else:
+            prim.pullback(eq, g, adjoints)
     return adjoints
+
+
+def gradients(equations: Sequence[Var], output_index: int, seed: Any,
+              keep: Iterable[int]) -> tuple[list[Any], bool]:
+    """:func:`backward` keeping the adjoints of ``keep`` (the inputs), run again with
+    ``strong_zero`` when NaN or inf reached one of them; the adjoints, and whether the
+    second pass was needed.
+
+    Example:
+        >>> import numpy as np
+        >>> from tracegraph.core import Tape
+        >>> tape = Tape(); x = tape.leaf("x", np.array([-1.0, 4.0]))
+        >>> with np.errstate(invalid="ignore"):
+        ...     y = np.sum(np.where(x > 0, np.sqrt(x), 0.0))
+        >>> adjoints, again = gradients(tape.equations, y.index, 1.0, keep=[0])
+        >>> adjoints[0].tolist(), again
+        ([0.0, 0.25], True)
+    """
+    keep = list(keep)
+    adjoints = backward(equations, output_index, seed, keep=keep)
+    if all_finite(adjoints[i] for i in keep if i < len(adjoints)):
+        return adjoints, False
+    return backward(equations, output_index, seed, keep=keep, strong_zero=True), True
 
 
 def checked_seed(seed: Any, shape: tuple[int, ...], *, node: str | None = None,
@@ -142,7 +184,11 @@ def derivative(equations: Sequence[Var], of: int, wrt: int, seed: Any = 1.0) -> 
         >>> derivative(tape.equations, z.index, x.index), derivative(tape.equations, 0, z.index)
         (12.0, 0.0)
     """
-    adjoint = backward(equations, of, seed)[wrt] if wrt <= of else None
+    if wrt > of:
+        return as_derivative(None, equations[wrt].value)
+    adjoint = backward(equations, of, seed)[wrt]
+    if adjoint is not None and type(adjoint) is not Var and not is_finite(adjoint):
+        adjoint = backward(equations, of, seed, strong_zero=True)[wrt]
     return as_derivative(adjoint, equations[wrt].value)
 
 
@@ -157,7 +203,14 @@ def edge_contribution(eq: Var, position: int, upstream: Any,
         >>> edge_contribution(y, 0, 1.0)
         3.0
     """
-    return contribution(eq, position, upstream, None if values is None else list(values))
+    values = [x.value if type(x) is Var else x for x in eq.inputs] if values is None \
+        else list(values)
+    found = contribution(eq, position, upstream, values)
+    if found is not None and type(found) is not Var and not is_finite(found) and \
+            eq.primitive.category in POINTWISE_CATEGORIES and is_plain(upstream):
+        # as the backward pass does once NaN/inf reaches an input (strong_zero)
+        return strong_zero_contribution(eq, position, upstream, values)
+    return found
 
 
 # --------------------------------------------------------------------------- NaN / inf

@@ -363,7 +363,7 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = None, **inputs: Any) -> Hessian:
         for row in range(size):
             seed = np.zeros(size)
             seed[row] = 1.0
-            adjoints = autodiff.backward(tape.equations, tape.output, seed, keep=keep)
+            adjoints, _ = autodiff.gradients(tape.equations, tape.output, seed, keep=keep)
             matrix[row] = np.concatenate([
                 np.ravel(np.zeros(shape) if adjoints[i] is None else
                          np.asarray(plain_value(adjoints[i]), dtype=float))

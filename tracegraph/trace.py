@@ -263,6 +263,7 @@ class Trace:
         self._adjoints: list[Any] | None = None
         self._full_adjoints: list[Any] | None = None
         self._seed: Any = None
+        self._strong_zero = False
         self.value = _read_only(as_python_scalar(tape.result))
         self.nonfinite: list[autodiff.NonFinite] = []
         self._grads: dict[str, Any] | None = None
@@ -308,8 +309,10 @@ class Trace:
             # Only the inputs' adjoints are kept: intermediate ones are released as soon
             # as they are used, so peak memory stays near the forward pass's.  The graph
             # recomputes them all when it is built (see adjoints()).
-            self._adjoints = autodiff.backward(tape.equations, tape.output, self._seed,
-                                               keep=tape.inputs.values())
+            # NaN/inf that only met a zero upstream gradient (the branch a np.where
+            # discards) is not in the derivative: autodiff.gradients runs again without it.
+            self._adjoints, self._strong_zero = autodiff.gradients(
+                tape.equations, tape.output, self._seed, keep=tape.inputs.values())
         self._full_adjoints = self._adjoints if tape.parent is not None else None
         self._grads = None
         self.__dict__.pop("graph", None)
@@ -323,7 +326,7 @@ class Trace:
         if self._full_adjoints is None:
             tape = self.tape
             self._full_adjoints = ([] if tape.output is None else autodiff.backward(
-                tape.equations, tape.output, self._seed))
+                tape.equations, tape.output, self._seed, strong_zero=self._strong_zero))
         return self._full_adjoints
 
     @property
@@ -375,10 +378,13 @@ class Trace:
                                         limit=1)
         self._warn(found, "forward")
 
-    def _report_backward_nonfinite(self) -> None:
+    def _inputs_finite(self) -> bool:
         adjoints = self._adjoints or []
-        if autodiff.all_finite(adjoints[i] for i in self.tape.inputs.values()
-                               if i < len(adjoints)):
+        return autodiff.all_finite(adjoints[i] for i in self.tape.inputs.values()
+                                   if i < len(adjoints))
+
+    def _report_backward_nonfinite(self) -> None:
+        if self._inputs_finite():
             return
         found = autodiff.find_nonfinite(self.tape.equations, self.adjoints(), "backward")
         if found:

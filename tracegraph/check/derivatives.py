@@ -54,6 +54,7 @@ class Derivatives:
         self.nodes = tape.equations
         # One unit-seed pass per `of` serves every claim d of/d anything.
         self._unit_adjoints: dict[int, list[Any]] = {}
+        self._strong_adjoints: dict[int, list[Any]] = {}
 
     def scalar(self, of: int, wrt: int) -> Any:
         """d of / d wrt for a scalar ``of``, shaped like ``wrt`` (a float for a scalar)."""
@@ -62,6 +63,13 @@ class Derivatives:
             if of not in self._unit_adjoints:
                 self._unit_adjoints[of] = autodiff.backward(self.nodes, of, 1.0)
             adjoint = self._unit_adjoints[of][wrt]
+            if adjoint is not None and not autodiff.is_finite(adjoint):
+                # NaN/inf that only met a zero upstream gradient is not in the derivative
+                # (see autodiff.backward's strong_zero), as the Trace's gradients say
+                if of not in self._strong_adjoints:
+                    self._strong_adjoints[of] = autodiff.backward(self.nodes, of, 1.0,
+                                                                  strong_zero=True)
+                adjoint = self._strong_adjoints[of][wrt]
         return self._plain(autodiff.as_derivative(adjoint, self.nodes[wrt].value), wrt)
 
     def seeded(self, of: int, wrt: int, seed: np.ndarray) -> Any:

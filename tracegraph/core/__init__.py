@@ -26,7 +26,13 @@ from .arrays import (
 )
 from .constants import constant, is_constant, unwrap_constant
 from .primitive import PrimitiveRule, no_gradient
-from .pullback import SPARSE_FACTOR, Scattered, contribution
+from .pullback import (
+    SPARSE_FACTOR,
+    Scattered,
+    contribution,
+    strong_zero_contribution,
+    strong_zero_pullback,
+)
 from .record import Guard, ScopeSpan, Tape
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
 from .scope import activate, active_tape, scope
@@ -48,6 +54,6 @@ __all__ = [
     "active_tape", "apply", "as_python_scalar",
     "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
     "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "read_only_copy",
-    "scope", "shape_of",
+    "scope", "shape_of", "strong_zero_contribution", "strong_zero_pullback",
     "unbroadcast", "unwrap_constant", "value_of",
 ]

@@ -123,14 +123,67 @@ def _raw_contribution(eq: Any, position: int, g: Any, values: list[Any]) -> Any:
                          [_as_numpy(v) for v in values])
 
 
-def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any]) -> Any:
+def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any],
+              fitted: bool = True) -> Any:
     prim = eq.primitive
     params = eq.params or {}
     if prim.variadic:
         c = prim.vjps[0](g, out, *values, position=position, **params)
     else:
         c = prim.vjps[position](g, out, *values, **params)
-    return None if c is None else fit(c, values[position])
+    if c is None or not fitted:
+        return c
+    return fit(c, values[position])
+
+
+def strong_zero_pullback(eq: Any, g: Any, adjoints: list) -> None:
+    """The general pullback of a pointwise rule in which a zero upstream gradient
+    contributes zero, whatever the local derivative there (0 · NaN = 0).
+
+    ``np.where(x > 0, np.sqrt(x), 0.0)`` at ``x = -1`` computes sqrt(-1) = NaN in
+    the branch it discards; the plain chain rule multiplies the 0 the where sends
+    back by sqrt's NaN slope and reports a NaN gradient, while the function is flat
+    there.  Only for rules whose output element i depends on input element i alone
+    (broadcasting aside): elsewhere a zero in ``g`` says nothing about an input.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> with tg.Tracer() as tr:
+        ...     x = tr.input("x", np.array([-1.0, 4.0]))
+        ...     with np.errstate(invalid="ignore"):
+        ...         y = np.sqrt(x)
+        >>> adjoints = [None, None]
+        >>> strong_zero_pullback(y, np.array([0.0, 1.0]), adjoints); adjoints[0].tolist()
+        [0.0, 0.25]
+    """
+    node = type(eq)
+    values = [x.value if type(x) is node else x for x in eq.inputs]
+    found = []
+    for position, x in enumerate(eq.inputs):
+        if type(x) is node:
+            c = strong_zero_contribution(eq, position, g, values)
+            if c is not None:
+                found.append((x.index, c))
+    for j, c in found:
+        a = adjoints[j]
+        adjoints[j] = c if a is None else a + c
+
+
+def strong_zero_contribution(eq: Any, position: int, g: Any, values: list[Any]) -> Any:
+    """:func:`contribution` of a pointwise rule with 0 · NaN = 0 where ``g`` is zero
+    (see :func:`strong_zero_pullback`)."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        c = _call_vjp(eq, position, _as_numpy(g), _as_numpy(eq.value),
+                      [_as_numpy(v) for v in values], fitted=False)
+        if c is None or type(c) is Scattered:
+            return c
+        if type(g) is np.ndarray:
+            if np.shape(c) == g.shape:
+                c = np.where(np.equal(g, 0.0), 0.0, c)
+        elif g == 0.0:
+            c = np.zeros_like(np.asarray(c, dtype=float))
+    c = fit(c, values[position])
+    return float(c) if type(values[position]) is float else c
 
 
 def _as_numpy(value: Any) -> Any:

@@ -213,7 +213,7 @@ class Objective:
         if tape.output is None:
             return np.zeros(self.layout.size)
         indices = [tape.inputs[name] for name in self.layout.names]
-        adjoints = autodiff.backward(tape.equations, tape.output, 1.0, keep=indices)
+        adjoints, _ = autodiff.gradients(tape.equations, tape.output, 1.0, keep=indices)
         grads = {name: 0.0 if adjoints[i] is None else adjoints[i]
                  for name, i in zip(self.layout.names, indices)}
         return self.layout.flatten(grads)

@@ -70,7 +70,15 @@ from . import (  # noqa: F401  (in the order `tracegraph rules` lists them)
     shape,
     statistics,
 )
+from .arithmetic import ARITHMETIC
+from .elementwise import ELEMENTWISE
+from .piecewise import PIECEWISE
 from .scipy_names import MIRRORED
+
+POINTWISE_CATEGORIES = frozenset({ARITHMETIC, ELEMENTWISE, PIECEWISE})
+"""The categories whose rules compute each output element from the same element of each
+input (broadcasting aside): their VJP sends element i of the upstream gradient to
+element i alone, so a zero there contributes zero (see ``autodiff.backward``)."""
 
 registry.REPLACEMENTS.update(MIRRORED)
 
