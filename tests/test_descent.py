@@ -109,6 +109,8 @@ def test_nothing_to_optimise_and_bad_settings_are_errors():
         tg.descend(rosenbrock, x=0.0, y=0.0, lr=-1.0)
     with pytest.raises(tg.NotDifferentiatedError, match="one number to minimise"):
         tg.descend(lambda w: w * 2.0, w=np.ones(3))
+    with pytest.raises(tg.TracegraphError, match=r"betas must be a pair \(beta1, beta2\)"):
+        tg.descend(rosenbrock, x=0.0, y=0.0, optimizer="adam", betas=0.9)
 
 
 # --------------------------------------------------------------------------- stopping rules

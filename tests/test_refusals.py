@@ -123,3 +123,12 @@ def test_a_leak_in_code_without_a_source_line_names_the_value():
         tg.trace(f, x=np.array([0.3, 0.7]))
     assert "'x[0]'" in caught.value.message and "'...'" not in caught.value.message
     assert caught.value.hint.endswith("use x[0].value")
+
+
+def test_constant_of_a_traced_value_says_to_mark_the_input_instead():
+    with pytest.raises(tg.TracegraphError, match="a value of the running trace") as caught:
+        tg.trace(lambda w, D: np.sum(tg.constant(D) * w), w=0.5, D=np.ones(2))
+    assert caught.value.node == "D" and "X=tg.constant(X)" in caught.value.hint
+    assert caught.value.location is not None  # the line that called it
+    t = tg.trace(lambda w, D: np.sum(D * w), w=0.5, D=tg.constant(np.ones(2)))
+    assert t.grads == {"w": 2.0}

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TracegraphError, user_location
+
 
 @dataclass(frozen=True)
 class Constant:
@@ -85,6 +87,14 @@ def constant(value: Any) -> Any:
         >>> tg.constant(1e-8) * 2
         2e-08
     """
+    if getattr(value, "is_traced_value", False):  # a Var (core.var imports this module)
+        raise TracegraphError(
+            f"tracegraph.constant() got {value.label!r}, a value of the running trace; it "
+            "marks an input as a constant when the trace starts, so it cannot take back a "
+            "value that is already traced",
+            node=value.label, location=user_location(),
+            hint="mark the input itself: tg.trace(f, X=tg.constant(X)), or in an expression "
+                 "file X = tg.constant(np.array(...)) where X is first bound")
     if isinstance(value, (bool, np.bool_)) or is_constant(value):
         return value if is_constant(value) else Constant(value)
     if isinstance(value, (float, np.floating)):

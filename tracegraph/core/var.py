@@ -584,6 +584,7 @@ class Var(ArrayMethods):
     """
 
     __slots__ = ("tape", "index", "value", "primitive", "inputs", "params", "name")
+    is_traced_value = True  # what modules below this one (constants) can ask
     __array_priority__ = 1000
 
     # -- the record ----------------------------------------------------------------------

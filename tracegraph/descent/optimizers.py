@@ -227,7 +227,11 @@ def check_settings(settings: Settings) -> None:
     if not (isinstance(settings.lr, (int, float)) and settings.lr > 0 and
             math.isfinite(settings.lr)):
         raise TracegraphError(f"lr must be a positive number, got {settings.lr!r}")
-    beta1, beta2 = settings.betas
+    try:
+        beta1, beta2 = settings.betas
+    except (TypeError, ValueError):
+        raise TracegraphError(f"betas must be a pair (beta1, beta2), got {settings.betas!r}",
+                              hint="e.g. betas=(0.9, 0.999), Adam's defaults") from None
     for name, value in (("momentum", settings.momentum), ("betas[0]", beta1),
                         ("betas[1]", beta2), ("alpha", settings.alpha)):
         if not 0 <= value < 1:

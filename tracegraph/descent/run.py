@@ -265,7 +265,8 @@ def descend(fn: Callable[..., Any], *, optimizer: str = "gd", lr: float = 0.01,
                               hint="e.g. batch='X,y', batch_size=32")
     objective = function_objective(fn, inputs, wrt, batch_names)
     sampler = BatchSampler(objective.batch_data, batch_size, seed) if batch_names else None
-    settings = Settings(lr=lr, momentum=momentum, betas=tuple(betas), eps=eps, alpha=alpha)
+    settings = Settings(lr=lr, momentum=momentum, eps=eps, alpha=alpha,
+                        betas=tuple(betas) if isinstance(betas, (tuple, list)) else betas)
     return minimise(objective, optimizer, settings, steps=int(steps), tol=tol, gtol=gtol,
                     patience=patience, callback=callback, sampler=sampler)
 
