@@ -577,3 +577,15 @@ def test_pythons_max_and_min_stay_pythons_where_nothing_is_traced_or_they_count(
     assert t.value == 2.0 * 3 + 1.0 - 1.0 + 2.0
     assert t.grads["x"] == pytest.approx(3.0 + 1.0)  # s = x·(0 + 1 + 2), y = x
     assert t.constants.get("word", "pear") == "pear"
+
+
+@pytest.mark.parametrize("code, message, hint", [
+    ("x = 1.0\nx = 2.0\ny = x ** 2\ndy_dx = 2 * x\n",
+     "'x' is bound to a number twice (lines 1 and 2)", "bind each input once"),
+    ("x = 3\ny = x ** 2\ndy_dx = 2 * x\n",
+     "the numbers bound at the top level (x, y) are ints", "(x = 3.0)"),
+])
+def test_nothing_traced_says_why(tmp_path, code, message, hint):
+    with pytest.raises(NothingToTraceError) as caught:
+        load_script(write(tmp_path, "why.py", code))
+    assert message in caught.value.message and hint in caught.value.hint

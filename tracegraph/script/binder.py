@@ -218,6 +218,8 @@ class Binder:
         self.changed_in_place = set(changed_in_place) - self.wrt
         self.used_overrides: set[str] = set()
         self.seen: set[str] = set()
+        self.first_lines: dict[str, int] = {}
+        self.rebound: dict[str, int] = {}  # input name → a later line binding a plain number
         self.inputs: dict[str, Any] = {}
         self.settable: list[str] = []
         self.claims: dict[str, ClaimSource] = {}
@@ -253,7 +255,11 @@ class Binder:
                 (self.claim_derived.add if from_claims else self.claim_derived.discard)(name)
         if top_level and name not in self.seen:
             self.seen.add(name)
+            self.first_lines[name] = lineno
             value = self._declare(name, value, lineno)
+        elif top_level and name in self.inputs and type(value) is not Var and _is_float_input(value):
+            # x = 1.0 ... x = 2.0: the later lines compute from a plain number, not the input
+            self.rebound.setdefault(name, lineno)
         if isinstance(value, Trace) and top_level:
             self.traces.append((name, value))
         if type(value) is not Var:

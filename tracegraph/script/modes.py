@@ -205,15 +205,30 @@ def _no_traced_value(binder: Binder, path: Path, tree: ast.Module) -> NothingToT
             f"({names}) is computed from claims or only counts",
             hint='declare the output in the file (output = "loss") or pick it with '
             + mention("output", "NAME"))
-    if binder.inputs:
+    hint = _CONVENTION
+    if binder.rebound:
+        name, line = next(iter(binder.rebound.items()))
+        found = (f"{name!r} is bound to a number twice (lines {binder.first_lines[name]} and "
+                 f"{line}); the input is the first, and the lines after {line} compute from "
+                 "the second, a plain number")
+        hint = (f"bind each input once: drop one of the two bindings of {name}, or name the "
+                "second value differently")
+    elif binder.inputs:
         found = ("its inputs are " + ", ".join(binder.inputs)
                  + ", but no top-level assignment computes a value from them")
+    elif binder.int_lines:
+        names = ", ".join(binder.int_lines)
+        found = (f"the numbers bound at the top level ({names}) are ints, which stay "
+                 "constants (counts, indices) unless the file mixes them with floats")
+        first = next(iter(binder.int_lines))
+        hint = (f"write a float to differentiate with respect to it ({first} = "
+                f"{binder.namespace.get(first, 3)}.0)")
     else:
         found = "no top-level name is bound to a number or float array, so it has no inputs"
     if any(is_main_guard(node) for node in tree.body):
         found += ' (code under `if __name__ == "__main__":` does not run when tracing)'
     return NothingToTraceError(f"no traced value found in {display_path(path)}: {found}",
-                               hint=_CONVENTION)
+                               hint=hint)
 
 
 def _output_id(trace: Trace) -> str:
