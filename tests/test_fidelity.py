@@ -590,3 +590,15 @@ def test_values_handed_out_are_read_only_views_of_the_record():
     mine = t.value.copy()
     mine[0] = 9.0  # a copy is the user's
     assert t.value[0] == 2.0
+
+
+def test_float32_scalars_are_computed_in_float32_as_python_does():
+    def f(x, w):
+        return np.exp(w * x) / (1 + x)
+    x, w = np.float32(0.1), np.float32(3.0)
+    t = tg.trace(f, x=x, w=w)
+    assert np.float32(t.value) == f(x, w) and t.tape[t.tape.output].value.dtype == np.float32
+    assert type(t.grads["x"]) is np.float32 and type(t.grads["w"]) is np.float32
+    step = np.float32(1e-3)
+    numeric = (f(x + step, w) - f(x - step, w)) / (2 * step)
+    assert abs(t.grads["x"] - numeric) < 1e-3

@@ -121,6 +121,9 @@ class Tracer:
                 hint="pass the real and imaginary parts as separate float inputs")
         if type(value) is Var:
             leaf = self._nested_leaf(name, value)
+        elif isinstance(value, np.floating) and value.dtype != np.float64:
+            # np.float32(0.1): computed in float32, as Python computes it (a 0-d array)
+            leaf = tape.leaf(name, read_only_copy(np.asarray(value)))
         elif _is_traceable_number(value):
             integer = isinstance(value, (int, np.integer))
             leaf = tape.leaf(name, float(value), integer=integer)
@@ -359,6 +362,10 @@ class Trace:
                     grad if type(grad) is float else _as_float(grad))
                 continue
             grad = np.zeros(np.shape(value)) if grad is None else np.asarray(grad)
+            if not grad.shape and isinstance(value, np.ndarray):
+                # a numpy scalar input (np.float32(0.1)): a scalar of its type back
+                grads[name] = grad.astype(value.dtype)[()]
+                continue
             # Hand out arrays the user may modify without touching another gradient.
             if not grad.flags.writeable or id(grad) in seen or grad.base is not None:
                 grad = grad.copy()
