@@ -589,3 +589,12 @@ def test_render_lists_at_most_ten_gradients(tmp_path):
     assert listed[0] == "  ∂loss/∂w0 = 1" and len(listed) == 10
     assert "  … and 5 more gradients (tracegraph explain or export lists them all)" \
         in result.stdout
+
+
+@pytest.mark.parametrize("command", [["check", "--numeric"], ["hessian"], ["explain"]])
+def test_numpy_warnings_from_inside_the_rules_do_not_reach_the_user(tmp_path, command):
+    path = tmp_path / "root.py"
+    path.write_text("import numpy as np\nx = np.array([0.0, 1.0])\ny = np.sum(np.sqrt(x) * 2)\n")
+    result = CliRunner().invoke(app, [*command, str(path)])
+    assert "RuntimeWarning" not in result.stderr and "tracegraph/" not in result.stderr
+    assert "warning: inf in the gradient of node 'x'" in result.stderr

@@ -166,7 +166,11 @@ def reporting(debug: bool) -> Iterator[None]:
     Inside the block the library's messages name its options as this command's flags.
     """
     try:
-        with worded(FLAG_WORDING):
+        with worded(FLAG_WORDING), warnings.catch_warnings():
+            # numpy's divide-by-zero inside a rule is reported as a NonFiniteWarning that
+            # names the node; its own warning would point into tracegraph's source
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"tracegraph\.")
+            warnings.showwarning = _note_warning(warnings.showwarning)
             yield
     except (typer.Exit, typer.Abort):
         raise
@@ -180,6 +184,21 @@ def reporting(debug: bool) -> Iterator[None]:
                    "  this is a bug in tracegraph, not in your file; please report it with the "
                    "output of the same command run with --debug")
         _fail(err, message, exit_codes.BUG, debug)
+
+
+def _note_warning(show: Callable[..., None]) -> Callable[..., None]:
+    """How the command prints a warning raised outside :func:`load`: tracegraph's own
+    (NaN reached a gradient ...) as one ``warning:`` line each, once; others as Python does."""
+    shown: set[str] = set()
+
+    def note_warning(message: Any, category: type, *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, NonFiniteWarning):
+            if str(message) not in shown:
+                shown.add(str(message))
+                note(f"warning: {message}")
+            return
+        show(message, category, *args, **kwargs)
+    return note_warning
 
 
 def _fail(err: BaseException, message: str, code: int, debug: bool) -> None:
