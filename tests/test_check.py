@@ -760,3 +760,11 @@ def test_a_claim_through_a_discarded_nan_is_graded_against_the_functions_derivat
     with np.errstate(invalid="ignore"):
         (result,) = check_script(load_script(path)).results
     assert result.verdict == "exact" and result.expected.tolist() == [0.0, 0.25]
+
+
+def test_a_wrong_claim_is_never_shown_with_the_same_digits_as_the_truth():
+    t = tg.trace(lambda a, b: tg.name((a + b) * 1.0001, "s"), a=0.1, b=0.2)
+    (result,) = check(t, {"ds_da": 1.0}).results
+    assert result.verdict == "wrong"
+    assert (result.claimed_text(), result.expected_text()) == ("1", "1.0001")
+    assert result.versus().endswith("= 1.0001")

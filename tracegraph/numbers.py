@@ -76,6 +76,26 @@ def shape_text(shape: Iterable[int]) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
 
 
+def distinct_summaries(first: Any, second: Any, precision: int = DEFAULT_PRECISION
+                       ) -> tuple[str, str]:
+    """:func:`value_summary` of two values that differ, with as many more digits as it
+    takes for the texts to differ too (a claim of 0.3 next to a true 0.30004 must not
+    read "claimed 0.3, true 0.3").
+
+    Example:
+        >>> distinct_summaries(0.3, 0.30004)
+        ('0.3', '0.30004')
+        >>> distinct_summaries(1.0, 2.0)
+        ('1', '2')
+    """
+    texts = value_summary(first, precision), value_summary(second, precision)
+    digits = precision
+    while texts[0] == texts[1] and digits < 17:
+        digits += 1
+        texts = value_summary(first, digits), value_summary(second, digits)
+    return texts
+
+
 def value_summary(value: Any, precision: int = DEFAULT_PRECISION) -> str:
     """A value in a table cell: a number, a short list, or ``shape, ‖·‖ = norm``.
 

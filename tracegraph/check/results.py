@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..formula import partial
-from ..numbers import value_summary
+from ..numbers import distinct_summaries, value_summary
 from ..verdicts import CLOSE, EXACT, NO_PATH, NOT_DIFFERENTIABLE, OK, WRONG
 from .names import derivative_text
 
@@ -180,12 +180,18 @@ class ClaimResult:
         return f"{self.name} (line {self.lineno})" if self.lineno is not None else self.name
 
     def claimed_text(self) -> str:
-        """The claimed value, short."""
-        return value_summary(self.claimed)
+        """The claimed value, short (with the digits that tell it from a true value it
+        is judged different from)."""
+        return self._texts()[0]
 
     def expected_text(self) -> str:
         """The true value, short."""
-        return value_summary(self.expected)
+        return self._texts()[1]
+
+    def _texts(self) -> tuple[str, str]:
+        if self.holds or self.claimed is None or self.expected is None:
+            return value_summary(self.claimed), value_summary(self.expected)
+        return distinct_summaries(self.claimed, self.expected)
 
     def versus(self) -> str:
         """``claimed 0.9044, true dS/dG = S·(1 − S) = 0.2445`` (for arrays, at the worst
@@ -200,7 +206,9 @@ class ClaimResult:
         true = f"{self.derivative()}{at}"
         if self.formula:
             true += f" = {self.formula}"
-        return f"claimed {value_summary(claimed)}, true {true} = {value_summary(expected)}"
+        shown = distinct_summaries(claimed, expected) if not self.holds else (
+            value_summary(claimed), value_summary(expected))
+        return f"claimed {shown[0]}, true {true} = {shown[1]}"
 
     def short_note(self) -> str:
         """One line for a diagram mark (which shows the status itself):
