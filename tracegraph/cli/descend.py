@@ -30,6 +30,7 @@ from ._common import (
     SetOption,
     check_output_path,
     load_with_gradients,
+    note,
     parse_override,
     parse_wrt,
     progress,
@@ -186,6 +187,9 @@ def command(
         result = load_with_gradients(file, sets=sets, output=output, function=function)
         overrides = dict(parse_override(text) for text in sets or ())
         names = parse_wrt(result, wrt)
+        chosen = ", ".join(names or result.inputs)
+        note(f"optimising {chosen}" + ("" if wrt else
+                                       " (every float input of the file; --wrt picks some)"))
 
         def fresh() -> Any:
             return script_objective(result, names, overrides=overrides, output=output,
