@@ -138,7 +138,22 @@ def mimebundle(source: Any, options: DiagramOptions | None = None,
     except GraphvizNotFoundError as err:
         return {"text/plain": f"{text}\n(no diagram: {err.message})\n{err.hint}"}
     block = html_block(inline_svg(image, alt=text, id_prefix=unique_id_prefix(image)))
-    return {"image/svg+xml": fit_to_width(image), "text/html": block, "text/plain": text}
+    standalone = fit_to_width(prefixed_ids(image, unique_id_prefix(image)))
+    return {"image/svg+xml": standalone, "text/html": block, "text/plain": text}
+
+
+_SVG_ID = re.compile(r'(\bid="|href="#|url\(#)')
+
+
+def prefixed_ids(svg_text: str, prefix: str) -> str:
+    """Graphviz's SVG with every element id (and reference to one) starting with
+    ``prefix``: two diagrams inlined in one notebook page then share no id.
+
+    Example:
+        >>> prefixed_ids('<g id="node1"><a href="#node1"/></g>', "tg7-")
+        '<g id="tg7-node1"><a href="#tg7-node1"/></g>'
+    """
+    return _SVG_ID.sub(lambda m: m.group(1) + prefix, svg_text)
 
 
 def fit_to_width(svg_text: str, max_width_pt: float = NOTEBOOK_WIDTH_PT) -> str:
