@@ -154,8 +154,8 @@ def test_over_budget_the_largest_scope_collapses_first(scoped_trace):
     assert "decoder" in {s for n in view.nodes for s in graph.nodes[n]["scope"]}
     drawn_edges_are_complete(view)
     notes = build_diagram(scoped_trace, max_nodes=12).notes
-    assert (f"scope 'encoder' ({len(encoder)} nodes) collapsed; pass expand={{'encoder'}} / "
-            "--expand encoder to draw it") in notes
+    assert (f"scope 'encoder' ({len(encoder)} nodes) collapsed; expand={{'encoder'}} "
+            "draws it") in notes
 
 
 def test_expand_keeps_a_scope_open_and_its_inner_scopes_become_candidates(scoped_trace):

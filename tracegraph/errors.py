@@ -313,6 +313,12 @@ LIBRARY_WORDING: Mapping[str, str] = MappingProxyType({
     "values only": "show='values'",
     "traceback": "the error's __cause__ holds the full traceback",
     "max evaluations": "max_evaluations={}",
+    # the diagram's options, as its notes name them
+    "every node": "max_nodes=None",
+    "node budget": "max_nodes={}",
+    "focus or path": "focus=/path=",
+    "draw constants": "show_constants=True",
+    "expand": "expand={{{}}}",
 })
 """How messages mention the options of :func:`tracegraph.script.load_script`
 (``{}`` is the value); the command line words them as its flags instead."""

@@ -37,6 +37,11 @@ FLAG_WORDING = {
     "values only": "render --show values, export",
     "traceback": "run with --debug for the full traceback",
     "max evaluations": "--max-evaluations {}",
+    "every node": "--max-nodes 0",
+    "node budget": "--max-nodes {}",
+    "focus or path": "--focus/--path",
+    "draw constants": "--constants",
+    "expand": "--expand {}",
 }
 """How the command words the library's options in messages (:func:`tracegraph.errors.mention`)."""
 

@@ -382,7 +382,6 @@ def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision
 
 
 _OPTION_WORDING = (
-    (re.compile(r"\bexpand=\{[^}]*\} / (?=--expand)"), ""),
     (re.compile(r"\bshow_constants=True\b"), "--constants"),
     (re.compile(r"\bmax_nodes=None\b"), "--max-nodes 0"),
     (re.compile(r"\bmax_nodes=(\d+)"), r"--max-nodes \1"),

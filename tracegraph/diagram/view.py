@@ -44,6 +44,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from ..errors import mention
 from .options import DiagramOptionError, DiagramOptions
 from .text import count, shorten, visible
 
@@ -181,7 +182,7 @@ def _filtered(graph: nx.MultiDiGraph, options: DiagramOptions, notes: list[str])
         kept.append(node)
     if hidden_constants:
         notes.append(f"{count(hidden_constants, 'constant')} not drawn "
-                     "(show_constants=True draws them)")
+                     f"({mention('draw constants')} draws them)")
     return kept
 
 
@@ -317,14 +318,15 @@ class _Collapser:
                 break
         if self.visible_count() > budget:
             self._gather_leaves()
-        self.notes.append(f"{count(start, 'node')} is over the budget max_nodes={budget}: "
+        self.notes.append(f"{count(start, 'node')} is over the budget "
+                          f"{mention('node budget', str(budget))}: "
                           f"the diagram draws {count(self.visible_count(), 'box', 'boxes')}")
         self.notes.extend(self._describe_groups())
         if self.visible_count() > budget:
             self.notes.append(f"still {self.visible_count():,} boxes: the output, the focus "
                               "and marked nodes are always drawn")
-        self.notes.append("max_nodes=None draws every node (Graphviz gets slow past a few "
-                          "thousand)")
+        self.notes.append(f"{mention('every node')} draws every node (Graphviz gets slow "
+                          "past a few thousand)")
 
     def _collapse_scopes(self, budget: int) -> None:
         sizes: Counter[tuple[str, ...]] = Counter()
@@ -470,12 +472,13 @@ class _Collapser:
             inside = count(group.size, "node")
             if group.kind == "scope":
                 name = visible(group.title)
-                notes.append(f"scope {name!r} ({inside}) collapsed; pass expand={{{name!r}}} / "
-                             f"--expand {name} to draw it")
+                notes.append(f"scope {name!r} ({inside}) collapsed; "
+                             f"{mention('expand', repr(name))} draws it")
             elif group.kind == "repeat":
                 notes.append(f"{group.title[1:]} of {group.detail} ({inside}, "
                              f"{_span(group.members)}) drawn as one box after the first step; "
-                             "focus=/path= or max_nodes=None draw them")
+                             f"{mention('focus or path')} or {mention('every node')} draw "
+                             "them")
             elif group.kind == "leaves":
                 notes.append(f"{count(group.size, 'input or constant', 'inputs or constants')} "
                              "feeding several boxes drawn as one box")
@@ -483,8 +486,9 @@ class _Collapser:
             operations = sum(len(g.members) for g in segments)
             notes.append(
                 f"{count(operations, 'operation')} without scopes or repeated structure cut into "
-                f"{count(len(segments), 'segment')} of the tape; use focus=/path=, "
-                "tracegraph.scope(...) in the code, or max_nodes=None to see them")
+                f"{count(len(segments), 'segment')} of the tape; use "
+                f"{mention('focus or path')}, tracegraph.scope(...) in the code, or "
+                f"{mention('every node')} to see them")
         return notes
 
     # -- result -----------------------------------------------------------------------------

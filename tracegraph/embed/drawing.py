@@ -38,7 +38,13 @@ from ..check import check_script
 from ..diagram import Diagram, DiagramOptions, build_diagram, svg
 from ..diagram.inline import inline_svg
 from ..diagram.view import select
-from ..errors import GraphvizNotFoundError, NonFiniteWarning, TracegraphError, display_path
+from ..errors import (
+    GraphvizNotFoundError,
+    NonFiniteWarning,
+    TracegraphError,
+    display_path,
+    worded,
+)
 from ..graph import display_names
 from ..numbers import value_summary
 from ..script import ScriptResult, load_script, require_gradients
@@ -220,10 +226,25 @@ def _located(source: Source, cache: Cache) -> tuple[Path, bytes]:
     return path, content
 
 
+OPTION_WORDING = {
+    "override": "set: {}",
+    "output": "output: {}",
+    "function": "function: {}",
+    "values only": "show: values",
+    "every node": "max-nodes: 0",
+    "node budget": "max-nodes: {}",
+    "focus or path": "focus: or path:",
+    "draw constants": "dropping no-constants",
+    "expand": "expand: {}",
+}
+"""How messages and diagram notes on a docs page name the options: as the directive's
+(``:max-nodes: 0``) and the fence's (``max-nodes="0"``) options, not the library's."""
+
+
 def _trace_and_build(path: Path, source: Source, options: EmbedOptions,
                      relocate: _Relocation) -> dict[str, Any]:
     problems: list[Problem] = []
-    with _captured(path, source, relocate, problems), \
+    with _captured(path, source, relocate, problems), worded(OPTION_WORDING), \
             recording_reads(ignore=[path]) as reads:
         result = load_script(path, overrides=options.overrides(), output=options.output,
                              function=options.function)
