@@ -602,3 +602,22 @@ def test_float32_scalars_are_computed_in_float32_as_python_does():
     step = np.float32(1e-3)
     numeric = (f(x + step, w) - f(x - step, w)) / (2 * step)
     assert abs(t.grads["x"] - numeric) < 1e-3
+
+
+def test_a_constant_array_traced_again_unchanged_is_read_through_one_snapshot():
+    I, X = np.array([0, 1, 1]), np.ones((2, 2))
+
+    def f(X, I):
+        return np.sum(X[I])
+
+    def index_read(t):
+        return next(eq.params["index"] for eq in t.tape.equations
+                    if eq.primitive is not None and eq.primitive.name == "getitem")
+
+    first, second = (tg.trace(f, X=X, I=tg.constant(I)) for _ in range(2))
+    assert index_read(first) is index_read(second)  # what the rules learned about it is kept
+    I[0] = 1  # changed in place: the next trace reads the new contents, the old keeps its own
+    third = tg.trace(f, X=X, I=tg.constant(I))
+    assert index_read(third) is not index_read(first)
+    assert index_read(first).tolist() == [0, 1, 1] and first.grads["X"].tolist() == [[1, 1], [2, 2]]
+    assert third.grads["X"].tolist() == [[0, 0], [3, 3]]

@@ -116,17 +116,32 @@ def _snapshot(value: np.ndarray) -> np.ndarray:
     same copy keeps what the rules learned about it (the scatter bins of an index,
     see ``rules.shape``) instead of starting again on each trace.
     """
-    key = id(value)
+    owner = _whole_array(value)
+    key = id(owner)
     kept = _SNAPSHOTS.get(key)
-    if kept is not None and kept[0]() is value:
+    if kept is not None and kept[0]() is owner:
         snapshot = kept[1]
         if snapshot.shape == value.shape and snapshot.dtype == value.dtype and \
                 value.tobytes() == kept[2]:  # bytes: NaN equals itself
             return snapshot
     snapshot = read_only_copy(value)
-    _SNAPSHOTS[key] = (weakref.ref(value, lambda _, key=key, kept=_SNAPSHOTS: kept.pop(key, None)),
+    _SNAPSHOTS[key] = (weakref.ref(owner, lambda _, key=key, kept=_SNAPSHOTS: kept.pop(key, None)),
                        snapshot, snapshot.tobytes())
     return snapshot
+
+
+def _whole_array(value: np.ndarray) -> np.ndarray:
+    """The array ``value`` is all of: its base when it is a view of the whole of it with
+    the same layout (``tg.constant(I)`` hands the rules a new such view on every trace),
+    else itself."""
+    base = value.base
+    if type(base) is np.ndarray and base.shape == value.shape and \
+            base.strides == value.strides and base.dtype == value.dtype and (
+                # the same extent of memory, so the same start (unless nothing is spanned)
+                (value.size and 0 not in value.strides)
+                or base.__array_interface__["data"] == value.__array_interface__["data"]):
+        return base
+    return value
 
 
 def fingerprint(array: np.ndarray) -> float:
