@@ -110,8 +110,15 @@ class Tracer:
         if name in tape.inputs or name in tape.constants:
             raise ValueError(f"input {name!r} is declared twice")
         tape.check_open()
+        kind = type(value)
+        if kind is float or (kind is np.ndarray and value.dtype.kind == "f"):
+            # the common inputs first; a copy of an array: the caller may change theirs in
+            # place later (w -= lr * g)
+            leaf = tape.leaf(name, value if kind is float else read_only_copy(value))
+            tape.declare_input(name, leaf)
+            return leaf
         if is_constant(value):
-            return self.constant(name, unwrap_constant(value))
+            return self.constant(name, value)
         if isinstance(value, (complex, np.complexfloating)) or (
                 isinstance(value, np.ndarray) and value.dtype.kind == "c"):
             raise TracegraphError(
