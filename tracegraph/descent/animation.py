@@ -104,11 +104,11 @@ class _Background:
         wide = self.view != "curve"
         fig = Figure(figsize=(8.4 if wide else 5.6, 4.2), dpi=DPI, layout="constrained")
         axes = fig.subplots(1, 2 if wide else 1, squeeze=False)[0]
-        self.curve_ax = axes[-1]
+        self.curve_ax = axes[0]  # the loss on the left, as in Descent.plot
         draw_loss_curve(self.curve_ax, [run])
         for line in self.curve_ax.get_lines():
             line.set_color("#cccccc")
-        self.view_ax = axes[0] if wide else None
+        self.view_ax = axes[-1] if wide else None
         if self.view == "contour":
             xs, ys, zs = contour_grid(run)
             self.view_ax.contourf(xs, ys, zs, levels=contour_levels(zs), cmap="viridis",
@@ -125,6 +125,7 @@ class _Background:
             self.view_ax.grid(True, alpha=0.3)
             self.view_ax.set_title(f"{run.layout.names[0]} on the plane", fontsize=9)
         fig.suptitle(title or run_title(run), fontsize=9)
+        fig.supxlabel(" ", fontsize=9)  # a strip at the bottom for each frame's step and loss
         canvas = backend.FigureCanvasAgg(fig)
         canvas.draw()
         self.rgb = np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
@@ -200,9 +201,9 @@ def write_gif(run: Descent, path: Path, labels: Sequence[str] | None, steps: lis
             _dot(draw, view[k], 4, ink["path"])
         if np.all(np.isfinite(curve[k])):
             _dot(draw, curve[k], 4, ink["marker"])
-        # Bottom left: the one corner no layout uses (the title is on top).
-        painter.paste(frame, painter.stamp(f"step {k}   loss {run.losses[k]:.5g}"), 6,
-                      background.height - 15, ink["text"])
+        # In the strip kept free below the axes (the title is on top).
+        painter.paste(frame, painter.stamp(f"step {k}   loss {run.losses[k]:.5g}"), 8,
+                      background.height - 16, ink["text"])
         frames.append(frame)
     each = max(20, int(round(1000 * seconds / len(frames) / 10)) * 10)
     durations = [each] * (len(frames) - 1) + [1500]
