@@ -320,12 +320,14 @@ def plot_comparison(comparison: Comparison, path: Any, *, title: str | None = No
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     curves = []
-    for run in comparison.runs:
+    for i, run in enumerate(comparison.runs):
         history = np.where(np.isfinite(run.history), run.history, np.inf)
         best = np.minimum.accumulate(history)
         keep = np.isfinite(best)
         curves.append(best[keep])
-        ax.plot(np.arange(1, len(best) + 1)[keep], best[keep], lw=1.6, label=run.method)
+        # every other method dashed, as in plot_runs: two that coincide both stay visible
+        ax.plot(np.arange(1, len(best) + 1)[keep], best[keep], lw=1.6,
+                ls=LINE_STYLES[i % len(LINE_STYLES)], label=_method_label(run))
     ax.axhline(comparison.target, color="#777777", ls="--", lw=0.8,
                label="99 % of the improvement")
     everything = np.concatenate(curves + [np.array([comparison.target])])
@@ -339,6 +341,10 @@ def plot_comparison(comparison: Comparison, path: Any, *, title: str | None = No
     ax.legend(fontsize=8)
     ax.set_title(title or "methods compared from the same start", fontsize=10)
     return _save(fig, path)
+
+
+def _method_label(run: Any) -> str:
+    return f"{run.method} ({run.stopped})" if run.stopped.startswith("diverged") else run.method
 
 
 def _save(fig: Any, path: Any) -> Path:
