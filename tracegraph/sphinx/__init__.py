@@ -113,4 +113,7 @@ def _report(app: Sphinx, exception: BaseException | None) -> None:
     counts = getattr(app.env, COUNTS, {}).values()
     drawn = sum(total for total, _ in counts)
     cached = sum(from_cache for _, from_cache in counts)
-    logger.info("tracegraph: %d diagrams (%d from cache)", drawn, cached)
+    if drawn:
+        logger.info("tracegraph: %d diagrams (%d from cache)", drawn, cached)
+    else:  # an incremental build that re-read no page with a diagram
+        logger.info("tracegraph: 0 diagrams (no page that draws one was read again)")
