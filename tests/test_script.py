@@ -23,6 +23,7 @@ from tracegraph.errors import (
     UnsupportedOperationError,
     UserCodeError,
 )
+from tracegraph.check import check_script
 from tracegraph.script import ClaimSource, load_script, parse_override, require_gradients
 
 NEURON = """
@@ -589,3 +590,24 @@ def test_nothing_traced_says_why(tmp_path, code, message, hint):
     with pytest.raises(NothingToTraceError) as caught:
         load_script(write(tmp_path, "why.py", code))
     assert message in caught.value.message and hint in caught.value.hint
+
+
+def test_a_claim_on_a_name_of_a_function_called_twice_takes_the_value_it_can_mean(tmp_path):
+    result = load_script(write(tmp_path, "layers.py", """
+        import numpy as np
+        def layer(x, w):
+            z = w * x
+            return np.tanh(z)
+        x = 0.5
+        w1 = 0.8
+        w2 = -1.2
+        h1 = layer(x, w1)
+        h2 = layer(h1, w2)
+        L = h2 ** 2
+        dh1_dz = 1 - h1 ** 2
+        dL_dz = 2 * h2 * (1 - h2 ** 2)
+    """))
+    report = check_script(result)
+    verdicts = {r.name: (r.verdict, r.labels[1]) for r in report.results}
+    # h1 depends on the first call's z only; L on both, and the latest is the second's
+    assert verdicts == {"dh1_dz": ("exact", "z₁"), "dL_dz": ("exact", "z₂")}

@@ -405,7 +405,23 @@ class Binder:
             if node is None:
                 return None
             nodes.append(node)
+        of = nodes[0]
+        for position, name in enumerate(names[1:], 1):
+            if name not in self.namespace and of != CONSTANT:
+                nodes[position] = self._local_version_before(name, of, nodes[position])
         return tuple(nodes)
+
+    def _local_version_before(self, name: str, of: int, latest: int) -> int:
+        """For a name given inside a function called several times (``z`` in a
+        ``layer()`` used twice), the latest of its values that ``of`` depends on: the
+        file has no single meaning for the name, and only such a value makes the claim
+        a derivative at all."""
+        found = sorted((v.index for v in self.versions if v.name == name and not v.top_level),
+                       reverse=True)
+        if len(found) < 2:
+            return latest
+        upstream = set(self.tracer.tape.ancestors(of))
+        return next((index for index in found if index in upstream), latest)
 
     def _node_of(self, name: str) -> int | None:
         """The tape position of the value ``name`` holds now (Python's meaning of the
