@@ -156,6 +156,7 @@ class Objective:
         self.history: list[float] = []
         self._trace: Trace | None = None
         self._fresh = False  # the current record comes from a trace, whose gradient is known
+        self._by_shape: dict[tuple, Trace] = {}  # a record per shape of the batch
 
     def adopt(self, t: Trace) -> None:
         """Start from an existing trace of the function (its record is replayed from now on)."""
@@ -173,12 +174,21 @@ class Objective:
     def peek(self, theta: np.ndarray, batch: Mapping[str, Any] | None = None) -> float:
         """f at ``theta`` without counting it (contour plots)."""
         values = self.layout.unflatten(theta)
-        if self._trace is not None and self.replay and self._replayed(values, batch or {}):
+        batch = batch or {}
+        if self.replay and batch:
+            # an epoch's short last batch has a record of its own, kept with the full one's
+            kept = self._by_shape.get(_shapes(batch))
+            if kept is not None:
+                self._trace = kept
+        if self._trace is not None and self.replay and self._replayed(values, batch):
             self._fresh = False
             return self._loss()
         changed = dict(values)
-        changed.update(batch or {})
+        changed.update(batch)
         self._trace = _checked_trace(self.tracer(changed), self.layout.names)
+        key = _shapes(batch) if batch else None
+        if key is not None and (key in self._by_shape or len(self._by_shape) < KEPT_RECORDS):
+            self._by_shape[key] = self._trace  # the newest record of this shape
         self._fresh = True
         self.retraces += 1
         return self._loss()
@@ -217,6 +227,14 @@ class Objective:
         grads = {name: 0.0 if adjoints[i] is None else adjoints[i]
                  for name, i in zip(self.layout.names, indices)}
         return self.layout.flatten(grads)
+
+
+KEPT_RECORDS = 4
+"""Records kept for batches of different shapes (the full batch and an epoch's last)."""
+
+
+def _shapes(batch: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((name, np.shape(rows)) for name, rows in batch.items()))
 
 
 def _checked_trace(t: Trace, names: Iterable[str]) -> Trace:
