@@ -1,4 +1,4 @@
-"""Python's ``max`` and ``min`` for expression files: ties share the gradient.
+"""Python's ``max``, ``min`` and ``math`` for expression files: traced as numpy's.
 
 Python's ``max(a, b)`` compares and returns one of its arguments, so a traced
 ``m = max(a, b)`` with ``a == b`` would send the whole gradient to ``a`` (and to a
@@ -7,6 +7,11 @@ every other way of writing a maximum follows (docs/non-differentiable.md).  In a
 expression file, ``max`` and ``min`` of traced numbers are recorded as one ``max``
 (or ``min``) node over their arguments instead, with the same value; every other
 call (keys, strings, arrays, no traced value, a NaN) is Python's own.
+
+``import math`` gives the file a stand-in for the module whose functions with a rule
+(``math.exp``, ``math.sin``, ``math.log`` ... the rules compute Python floats with those
+very functions, so the values are Python's) record a node when given a traced number;
+everything else is the real module's.
 
 Example:
     >>> import tracegraph as tg
@@ -19,12 +24,13 @@ from __future__ import annotations
 
 import builtins
 import math
+import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..core import Var, shape_of
+from ..core import REGISTRY, Var, apply, shape_of
 
 _NOTHING = object()
 
@@ -80,9 +86,65 @@ traced_max = _extremum(builtins.max, np.max)
 traced_min = _extremum(builtins.min, np.min)
 
 
+class TracedMath(types.ModuleType):
+    """``math`` as an expression file sees it: a function that has a rule records it on a
+    traced number (after the real function has checked the domain, so ``math.log(-1.0)``
+    raises as in Python); any other name is the real module's.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> math_ = TracedMath()
+        >>> t = tg.trace(lambda x: math_.exp(x) * math_.pi, x=0.0)
+        >>> t.value == math.pi, t.grads["x"] == math.pi
+        (True, True)
+    """
+
+    def __init__(self) -> None:
+        super().__init__("math", math.__doc__)
+        for primitive in REGISTRY.values():
+            real = primitive.scalar_impl
+            if real is not None and len(primitive.argnames) == 1 and \
+                    getattr(math, getattr(real, "__name__", ""), None) is real:
+                setattr(self, real.__name__, _traced_math(real, primitive))
+        for name in ("floor", "ceil", "trunc"):  # an int in Python: the same number, slope 0
+            setattr(self, name, _traced_math(getattr(math, name), REGISTRY[name]))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(math, name)
+
+    def __dir__(self) -> list[str]:
+        return dir(math)
+
+
+def _traced_math(real: Callable[[float], float], primitive: Any) -> Callable[..., Any]:
+    def function(x: Any, *rest: Any) -> Any:
+        if type(x) is Var and not rest and shape_of(x.value) == ():
+            real(x.value)  # Python's own errors first (a math domain error)
+            return apply(primitive, x)
+        if type(x) is Var and rest and real is math.log and type(rest[0]) is not Var:
+            real(x.value, *rest)
+            return apply(primitive, x) / math.log(rest[0])  # CPython: log(x) / log(base)
+        return real(x, *rest)
+    function.__name__ = function.__qualname__ = real.__name__
+    function.__doc__ = real.__doc__
+    return function
+
+
+def _traced_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                   level: int = 0) -> Any:
+    module = builtins.__import__(name, globals, locals, fromlist, level)
+    if name == "math" and level == 0:
+        return _MATH
+    return module
+
+
+_MATH = TracedMath()
+
+
 def file_builtins() -> dict[str, Any]:
     """The builtins an expression file runs with: Python's, with :func:`traced_max` and
-    :func:`traced_min` for ``max`` and ``min``.
+    :func:`traced_min` for ``max`` and ``min``, and an ``import`` that gives the file
+    :class:`TracedMath` for ``math``.
 
     Example:
         >>> file_builtins()["max"](1, 3, 2), file_builtins()["len"] is len
@@ -90,4 +152,5 @@ def file_builtins() -> dict[str, Any]:
     """
     names = dict(vars(builtins))
     names["max"], names["min"] = traced_max, traced_min
+    names["__import__"] = _traced_import
     return names
