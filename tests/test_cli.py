@@ -598,3 +598,19 @@ def test_numpy_warnings_from_inside_the_rules_do_not_reach_the_user(tmp_path, co
     result = CliRunner().invoke(app, [*command, str(path)])
     assert "RuntimeWarning" not in result.stderr and "tracegraph/" not in result.stderr
     assert "warning: inf in the gradient of node 'x'" in result.stderr
+
+
+def test_paths_of_numbers_among_paths_through_arrays_show_their_product(tmp_path):
+    path = write(tmp_path, "mixed.py", """
+        a = 1.0
+        b = 3.0
+        vals = [a * 2, b - 1]
+        s = sum(vals)
+        n = min(vals)
+        L = 6 * n + s
+    """)
+    result = run("paths", str(path), "--from", "a")
+    assert result.exit_code == 0, result.output
+    first, second = result.stdout.split("\n\n  2. ")[0], result.stdout.split("\n\n  2. ")[1]
+    assert "a → a·2 → s → L" in first and "product = 2" in first
+    assert "stack" in second and "product of Jacobians" in second

@@ -130,7 +130,7 @@ class _Report:
         elif self.scalar:
             self.shown = list(between.strongest(limit))
         else:
-            self.shown = [(path, None) for path in between.first(limit)]
+            self.shown = [(path, _share(graph, path)) for path in between.first(limit)]
         self.derivative = _derivative(result, source, target) if self.count else None
 
     def print(self) -> None:
@@ -174,6 +174,8 @@ class _Report:
     def _product(self, path: list[Edge], share: float | None) -> str:
         if share is None:
             return "(arrays on this path: its share is a product of Jacobians, not a number)"
+        if not self.scalar:  # a path of numbers among paths through arrays
+            return f"product = {value_summary(share, self.precision)}"
         if len(path) > FACTORS_SHOWN:
             return (f"product of the {len(path):,} local derivatives = "
                     f"{value_summary(share, self.precision)}")
@@ -241,3 +243,15 @@ def _derivative(result: ScriptResult, source: str, target: str) -> Any:
         return result.trace.graph.nodes[source]["grad"]
     return result.trace.derivative(target, source) if result.trace.influences(target, source) \
         else None
+
+
+def _share(graph: Any, path: list[Edge]) -> float | None:
+    """The product of a path's local derivatives when each is a number (None when an
+    array is on the way)."""
+    share = 1.0
+    for edge in path:
+        local = graph.edges[edge]["local"]
+        if local is None:
+            return None
+        share *= local
+    return share
