@@ -276,3 +276,12 @@ def test_divmod_is_floor_division_and_remainder():
     assert t.value == f(0.7)
     # d/dx (3x mod 1) = 3; 5 // x is flat; d/dx (5 mod x) = −(5 // x) = −7
     assert t.grads["x"] == -4.0
+
+
+def test_a_nan_sent_by_a_rule_names_that_rule():
+    with np.errstate(divide="ignore"), pytest.warns(tg.NonFiniteWarning) as caught:
+        tg.trace(lambda x: np.sum(np.sqrt(x) * 2), x=np.array([0.0, 1.0]))
+    message = str(caught[0].message)
+    assert "inf in the gradient of node 'x'" in message
+    assert "it starts in the backward pass at sqrt#1 = √x" in message
+    assert "check the inputs of 'sqrt#1'" in message

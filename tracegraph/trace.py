@@ -400,20 +400,43 @@ class Trace:
     def _report_backward_nonfinite(self) -> None:
         if self._inputs_finite():
             return
-        found = autodiff.find_nonfinite(self.tape.equations, self.adjoints(), "backward")
+        adjoints = self.adjoints()
+        found = autodiff.find_nonfinite(self.tape.equations, adjoints, "backward")
         if found:
             # The gradient flows from the output down: the last one on the tape is the origin.
             found = [found[-1]]
-        self._warn(found, "backward")
+        self._warn(found, "backward", self._culprit(found[0].index, adjoints) if found else None)
 
-    def _warn(self, found: list[autodiff.NonFinite], phase: str) -> None:
+    def _culprit(self, index: int, adjoints: list[Any]) -> Var | None:
+        """The consumer of equation ``index`` whose local derivative made its gradient
+        NaN/inf (its own gradient being finite): the rule to look at."""
+        equations = self.tape.equations
+        for child, position in self.tape.children(len(adjoints) - 1)[index]:
+            upstream = adjoints[child]
+            if upstream is None or not autodiff.is_finite(upstream):
+                continue
+            with np.errstate(all="ignore"):
+                sent = autodiff.edge_contribution(equations[child], position, upstream)
+            if sent is not None and not autodiff.is_finite(sent):
+                return equations[child]
+        return None
+
+    def _warn(self, found: list[autodiff.NonFinite], phase: str,
+              culprit: Var | None = None) -> None:
         self.nonfinite = [n for n in self.nonfinite if n.phase != phase] + found
         for item in found:
             origin = "first appears" if phase == "forward" else "starts"
+            if culprit is None:
+                where, suspect = f"this is where it {origin} in the {phase} pass", item.label
+            else:  # a rule sent it: that rule's inputs are where to look
+                computes = culprit.expression()
+                shown = culprit.label + (f" = {computes}" if computes != culprit.label else "")
+                where = (f"it starts in the backward pass at {shown}, whose local "
+                         "derivative is not finite at these values")
+                suspect = culprit.label
             warnings.warn(
-                f"{item.describe()}: this is where it {origin} in the "
-                f"{phase} pass. The diagram marks the node; check the inputs of "
-                f"{item.label!r} (log/sqrt/division of zero or negatives, overflow of exp).",
+                f"{item.describe()}: {where}. The diagram marks the node; check the inputs "
+                f"of {suspect!r} (log/sqrt/division of zero or negatives, overflow of exp).",
                 NonFiniteWarning, stacklevel=4,
             )
 
