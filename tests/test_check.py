@@ -133,6 +133,9 @@ def test_a_second_mistake_behind_an_inherited_one_is_reported(trace):
     # the honest heir of the same mistake is still only an heir
     heir = by_name(report)["dLoss_dx1"]
     assert heir.chain.own_error is None and "dLoss_dx1" not in headers
+    # built with the user's own wrong step (dLoss_dG = dLoss_dS * dS_dG): only inherited
+    homework = check_script(load_script(EXAMPLES / "neuron_homework_wrong.py"))
+    assert all(r.chain is None or r.chain.own_error is None for r in homework.results)
 
 
 def test_a_claim_is_not_a_factor_of_its_own_chain(tmp_path):

@@ -645,3 +645,41 @@ def test_the_math_module_is_traced_with_pythons_values(tmp_path):
 def test_math_raises_where_python_does(tmp_path):
     with pytest.raises(UserCodeError, match="math domain error"):
         load_script(write(tmp_path, "domain.py", "import math\nx = -1.0\ny = math.log(x)\n"))
+
+
+def test_a_bug_in_tracegraph_under_the_files_code_is_not_blamed_on_the_file(tmp_path, monkeypatch):
+    from tracegraph.script import python_builtins
+
+    scope: dict = {}  # a function whose code lives in tracegraph's own file, with a bug
+    exec(compile("def broken(items):\n    return undefined_name\n", python_builtins.__file__,
+                 "exec"), scope)
+    monkeypatch.setattr(python_builtins, "_traced_numbers", scope["broken"])
+    with pytest.raises(NameError):
+        load_script(write(tmp_path, "fine.py", "a = 1.0\nb = max(a, 2.0) * a\n"))
+    with pytest.raises(UserCodeError, match="NameError"):  # the file's own NameError still is
+        load_script(write(tmp_path, "typo.py", "a = 1.0\nb = c * a\n"))
+
+
+def test_math_star_import_and_a_traced_base_and_second_derivatives(tmp_path):
+    star = load_script(write(tmp_path, "star.py", """
+        from math import *
+        x = 0.6
+        b = 3.0
+        y = exp(sin(x)) * sqrt(x) * pi + log(x, b)
+    """)).trace
+    x, b = 0.6, 3.0
+    assert star.value == pytest.approx(math.exp(math.sin(x)) * math.sqrt(x) * math.pi
+                                       + math.log(x, b), rel=1e-14)
+    assert star.grads["b"] == pytest.approx(-math.log(x) / (b * math.log(b) ** 2), rel=1e-12)
+    path = write(tmp_path, "second.py", """
+        import math
+        a = 1.0
+        b = 2.0
+        f = math.exp(a * b) + max(a, b) ** 2
+    """)
+    def file(a, b):
+        return load_script(path, overrides={"a": a, "b": b}).trace
+    file.traces_itself = True  # the file's own trace stands for the function
+    found = tg.hessian(file, a=1.0, b=2.0)
+    e = math.exp(2.0)
+    np.testing.assert_allclose(found.matrix, [[4 * e, e * 3], [e * 3, e + 2]], rtol=1e-12)

@@ -35,7 +35,7 @@ from .core import (
 )
 from .core.arrays import is_plain
 from .errors import NotDifferentiatedError
-from .rules import POINTWISE_CATEGORIES
+from .rules import POINTWISE
 
 
 def input_values(eq: Var) -> list[Any]:
@@ -91,7 +91,7 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
         if kept is not None and i not in kept:
             # Every consumer of equation i comes later on the tape and has been processed.
             adjoints[i] = None
-        if strong_zero and prim.category in POINTWISE_CATEGORIES and is_plain(g):
+        if strong_zero and prim in POINTWISE and is_plain(g):
             strong_zero_pullback(eq, g, adjoints)
         else:
             prim.pullback(eq, g, adjoints)
@@ -207,7 +207,7 @@ def edge_contribution(eq: Var, position: int, upstream: Any,
         else list(values)
     found = contribution(eq, position, upstream, values)
     if found is not None and type(found) is not Var and not is_finite(found) and \
-            eq.primitive.category in POINTWISE_CATEGORIES and is_plain(upstream):
+            eq.primitive in POINTWISE and is_plain(upstream):
         # as the backward pass does once NaN/inf reaches an input (strong_zero)
         return strong_zero_contribution(eq, position, upstream, values)
     return found

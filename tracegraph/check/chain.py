@@ -234,7 +234,6 @@ class ChainAnalyst:
         if result.claimed is None or np.ndim(result.claimed):
             return None
         grader = self.grader
-        wrt_index = grader.index(result.wrt)
         partials = sorted(
             (grader.index(node), node, claim) for (of, node), claim in self.by_pair.items()
             if of == result.of and node != result.wrt and claim.claimed is not None
@@ -243,7 +242,11 @@ class ChainAnalyst:
         for _, node, claim in partials:
             if not self._every_path_through(result.wrt, node, result.of):
                 continue
-            step = grader.derivatives.scalar(grader.index(node), wrt_index)
+            # The steps from node to wrt as the user has them (their claims where they made
+            # one, dS_dG, wrong or not: that is its own verdict), else the true ones.
+            step = self._users_step(result.wrt, node)
+            if step is None:
+                return None
             follows = float(claim.claimed) * step
             if compare(result.claimed, follows, grader.rtol, grader.atol,
                        grader.accept_rounded).verdict in (EXACT, CLOSE):
@@ -253,6 +256,26 @@ class ChainAnalyst:
                     f"= {format_number(follows)}, not {result.claimed_text()}, so the step from "
                     f"{self.label(node)} to {self.label(result.wrt)} is wrong too")
         return None
+
+    def _users_step(self, wrt: str, node: str) -> float | None:
+        """d node / d wrt along the one path of named nodes between them, each factor the
+        user's claim where they made one, else the true value (None with several paths or
+        an array on the way)."""
+        paths, truncated = self._station_paths(wrt, node)
+        if truncated or len(paths) != 1:
+            return None
+        product = 1.0
+        path = paths[0]
+        for low, high in zip(path, path[1:]):
+            claim = self.by_pair.get((high, low))
+            if claim is not None and claim.claimed is not None and not np.ndim(claim.claimed):
+                product *= float(claim.claimed)
+                continue
+            factor = self._scalar_derivative(high, low)
+            if factor is None:
+                return None
+            product *= float(factor)
+        return product
 
     def _every_path_through(self, source: str, node: str, target: str) -> bool:
         around = nx.restricted_view(self.graph, [node], [])

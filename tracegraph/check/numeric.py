@@ -114,6 +114,9 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
                                  node=tape.output_name, how="pass seed=")
     replay = Replay(trace, seed)
     adjoints = autodiff.backward(replay.nodes, output, seed)
+    if not autodiff.all_finite(adjoints[i] for i in tape.inputs.values() if i < len(adjoints)):
+        # as the trace's gradients: a NaN that only met a zero is not in the derivative
+        adjoints = autodiff.backward(replay.nodes, output, seed, strong_zero=True)
     results: list[NumericResult] = []
     notes: list[str] = []
     chosen, left = _inputs_within(tape, adjoints, max_elements, max_evaluations, notes)
@@ -252,8 +255,11 @@ def _edge_check(replay: Replay, node: Var, position: int, values: list[Any], key
     direction = rng.normal(size=shape_of(x)) if shape_of(x) else 1.0
     # Each element moves in proportion to its own size, so small elements get small
     # steps; for a number this is the step of an input (direction 1).
-    scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
-    direction = direction * np.maximum(1.0, np.abs(x)) / scale
+    # (a NaN/inf input value, the branch a np.where discards, moves by the plain step)
+    magnitude = np.abs(np.nan_to_num(np.asarray(x, dtype=float), nan=0.0, posinf=0.0,
+                                     neginf=0.0))
+    scale = max(1.0, float(np.max(magnitude, initial=0.0)))
+    direction = direction * np.maximum(1.0, magnitude) / scale
     contribution = autodiff.edge_contribution(node, position, upstream, values)
     analytic = float(np.sum(np.asarray(contribution, dtype=float) * direction))
     h = relative_step * scale

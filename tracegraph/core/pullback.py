@@ -177,10 +177,18 @@ def strong_zero_contribution(eq: Any, position: int, g: Any, values: list[Any]) 
                       [_as_numpy(v) for v in values], fitted=False)
         if c is None or type(c) is Scattered:
             return c
-        if type(g) is np.ndarray:
-            if np.shape(c) == g.shape:
-                c = np.where(np.equal(g, 0.0), 0.0, c)
-        elif g == 0.0:
+        # where the upstream gradient is 0, or the local derivative is (a max's unpicked
+        # side meeting an inf from upstream), the contribution is 0
+        unit = np.ones(np.shape(g)) if type(g) is np.ndarray else np.float64(1.0)
+        local = _call_vjp(eq, position, unit, _as_numpy(eq.value),
+                          [_as_numpy(v) for v in values], fitted=False)
+        zero = np.equal(g, 0.0)
+        if local is not None and type(local) is not Scattered and \
+                np.shape(local) == np.shape(c):
+            zero = zero | np.equal(local, 0.0)
+        if np.shape(zero) == np.shape(c):
+            c = np.where(zero, 0.0, c)
+        elif not np.shape(zero) and zero:
             c = np.zeros_like(np.asarray(c, dtype=float))
     c = fit(c, values[position])
     return float(c) if type(values[position]) is float else c

@@ -75,8 +75,10 @@ from .elementwise import ELEMENTWISE
 from .piecewise import PIECEWISE
 from .scipy_names import MIRRORED
 
-POINTWISE_CATEGORIES = frozenset({ARITHMETIC, ELEMENTWISE, PIECEWISE})
-"""The categories whose rules compute each output element from the same element of each
+POINTWISE = frozenset(
+    [p for p in registry.REGISTRY.values() if p.category in (ARITHMETIC, ELEMENTWISE, PIECEWISE)]
+    + [neural.RELU, neural.SIGMOID])
+"""The built-in rules that compute each output element from the same element of each
 input (broadcasting aside): their VJP sends element i of the upstream gradient to
 element i alone, so a zero there contributes zero (see ``autodiff.backward``)."""
 

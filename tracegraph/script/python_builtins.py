@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import REGISTRY, Var, apply, shape_of
+from ..core import REGISTRY, Var, apply, plain_value, shape_of
 
 _NOTHING = object()
 
@@ -65,10 +65,10 @@ def _traced_numbers(items: Any) -> bool:
         if isinstance(item, (bool, np.bool_)):
             return False
         if type(item) is Var:
-            if shape_of(item.value) != ():
+            value = plain_value(item)  # a number (the value of an enclosing trace's node)
+            if shape_of(value) != ():
                 return False
             traced = True
-            value = item.value
             counts = item.index in item.tape.integer_leaves
         elif isinstance(item, (int, np.integer)):
             continue
@@ -108,6 +108,7 @@ class TracedMath(types.ModuleType):
                 setattr(self, real.__name__, _traced_math(real, primitive))
         for name in ("floor", "ceil", "trunc"):  # an int in Python: the same number, slope 0
             setattr(self, name, _traced_math(getattr(math, name), REGISTRY[name]))
+        self.__all__ = [name for name in dir(math) if not name.startswith("_")]  # import *
 
     def __getattr__(self, name: str) -> Any:
         return getattr(math, name)
@@ -118,12 +119,12 @@ class TracedMath(types.ModuleType):
 
 def _traced_math(real: Callable[[float], float], primitive: Any) -> Callable[..., Any]:
     def function(x: Any, *rest: Any) -> Any:
-        if type(x) is Var and not rest and shape_of(x.value) == ():
-            real(x.value)  # Python's own errors first (a math domain error)
+        if real is math.log and rest and (type(x) is Var or type(rest[0]) is Var):
+            real(plain_value(x), plain_value(rest[0]))  # Python's own errors first
+            return function(x) / function(rest[0])  # as CPython computes it: log(x) / log(b)
+        if type(x) is Var and not rest and shape_of(plain_value(x)) == ():
+            real(plain_value(x))  # Python's own errors first (a math domain error)
             return apply(primitive, x)
-        if type(x) is Var and rest and real is math.log and type(rest[0]) is not Var:
-            real(x.value, *rest)
-            return apply(primitive, x) / math.log(rest[0])  # CPython: log(x) / log(base)
         return real(x, *rest)
     function.__name__ = function.__qualname__ = real.__name__
     function.__doc__ = real.__doc__

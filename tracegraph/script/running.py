@@ -181,4 +181,18 @@ def user_errors(path: Path, filename: str) -> Iterator[None]:
         refusal = explained(err)  # numpy's words for v[i] = traced: not the file's fault
         if refusal is not None:
             raise refusal from err
+        if _tracegraphs_own(err):
+            raise  # a bug in tracegraph, reported as one (not blamed on the file)
         raise _user_code_error(err, path, filename) from err
+
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+def _tracegraphs_own(err: BaseException) -> bool:
+    """A name or assertion error raised by tracegraph's own code: never the file's doing
+    (a numpy error inside a rule, say of mismatched shapes, still is)."""
+    if not isinstance(err, (NameError, AssertionError)):
+        return False
+    frames = traceback.extract_tb(err.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(_PACKAGE)
