@@ -520,6 +520,21 @@ def test_numeric_check_agrees_on_the_neuron(trace):
      np.array([[3.0, 0.0, 0.0], [0, 3, 0]]), True),
     (lambda A: 3 * np.sum(np.max(A, axis=1)), {"A": np.array([[2.0, 2.0, 1.0], [0, 3, 1]])},
      np.array([[1.0, 1.0, 0.0], [0, 3, 0]]), False),
+    # ... also when only one of them differs from the convention
+    (lambda x: 3 * np.max(x), {"x": np.array([1.0, 1.0, 0.0])}, np.array([3.0, 1.5, 0.0]),
+     False),
+    # ... and two tie groups cannot make up for each other
+    (lambda x: np.sum(np.max(x, axis=1) * np.array([1.0, 10.0])), {"x": np.ones((2, 2))},
+     np.array([[1.0, 1.0], [9.0, 0.0]]), False),
+    (lambda x: np.sum(np.max(x, axis=1) * np.array([1.0, 10.0])), {"x": np.ones((2, 2))},
+     np.array([[1.0, 0.0], [4.0, 6.0]]), True),
+    # the curvature of a smooth piece does not move the two sides (exactly ±1 here)
+    (lambda x: np.abs(x) - 500 * x ** 2, {"x": 0.0}, 1.0, True),
+    (lambda x: np.abs(x) + np.cos(100 * x), {"x": 0.0}, -1.0, True),
+    (lambda x: np.abs(x) + 1e9 * x ** 2, {"x": 0.0}, 40.0, False),
+    # nor does a large neighbour widen them
+    (lambda x: np.abs(x[0]) + 50 * x[0] ** 2 + x[1], {"x": np.array([0.0, 1e6])},
+     np.array([5.0, 1.0]), False),
 ])
 def test_at_a_kink_only_a_value_between_the_two_sides_holds(fn, inputs, claim, holds):
     t = tg.trace(fn, **inputs)
