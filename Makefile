@@ -33,7 +33,7 @@ test: setup
 
 # -W: any warning (a broken example, a wrong claim, a dangling link) fails the build.
 docs: setup
-	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -b html -d docs/_build/doctrees docs docs/_build/html
 	@echo "open docs/_build/html/index.html"
 
 bench: $(STAMP)

@@ -157,7 +157,8 @@ def command(
             print(markdown_table(HEADER, rows))
             return
         console = stdout_console()
-        console.print(Text(f"{len(chosen)} derivative rules", style="bold"))
+        plural = "" if len(chosen) == 1 else "s"
+        console.print(Text(f"{len(chosen)} derivative rule{plural}", style="bold"))
         for category, rules in by_category(chosen):
             table = Table(title=Text(f"{category} ({len(rules)})"), title_justify="left",
                           show_lines=True)
