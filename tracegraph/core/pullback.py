@@ -156,17 +156,7 @@ def strong_zero_pullback(eq: Any, g: Any, adjoints: list) -> None:
         >>> strong_zero_pullback(y, np.array([0.0, 1.0]), adjoints); adjoints[0].tolist()
         [0.0, 0.25]
     """
-    node = type(eq)
-    values = [x.value if type(x) is node else x for x in eq.inputs]
-    found = []
-    for position, x in enumerate(eq.inputs):
-        if type(x) is node:
-            c = strong_zero_contribution(eq, position, g, values)
-            if c is not None:
-                found.append((x.index, c))
-    for j, c in found:
-        a = adjoints[j]
-        adjoints[j] = c if a is None else a + c
+    _accumulate_all(eq, g, adjoints, strong_zero_contribution)
 
 
 def strong_zero_contribution(eq: Any, position: int, g: Any, values: list[Any]) -> Any:
@@ -198,14 +188,16 @@ def _as_numpy(value: Any) -> Any:
     return np.float64(value) if type(value) is float else value
 
 
-def _accumulate_all(eq: Any, g: Any, adjoints: list) -> None:
-    """The general pullback: every traced input, contributions computed before any is added."""
+def _accumulate_all(eq: Any, g: Any, adjoints: list,
+                    contribute: Callable[..., Any] = _raw_contribution) -> None:
+    """The general pullback: every traced input, contributions (``contribute(eq, position,
+    g, values)``) computed before any is added."""
     node = type(eq)
     values = [x.value if type(x) is node else x for x in eq.inputs]
     found = []
     for position, x in enumerate(eq.inputs):
         if type(x) is node:
-            c = _raw_contribution(eq, position, g, values)
+            c = contribute(eq, position, g, values)
             if c is not None:
                 found.append((x.index, c))
     for j, c in found:
