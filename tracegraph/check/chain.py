@@ -124,9 +124,9 @@ class ChainAnalyst:
                   if step.claimed and not self.by_pair[(step.of, step.wrt)].holds
                   and self.by_pair[(step.of, step.wrt)].verdict != SHAPE]
         first = min(broken, key=self._order) if broken else None
-        own = self._own_error(result) if first is not None and first.factor else None
-        return Chain(chain_paths, first, truncated, self._explain(result, chain_paths, first),
-                     own)
+        own_error = self._own_error(result) if first is not None and first.factor else None
+        return Chain(chain_paths, first, truncated,
+                     self._explain(result, chain_paths, first, own_error), own_error)
 
     def _station_paths(self, source: str, target: str) -> tuple[list[tuple[str, ...]], bool]:
         found: dict[tuple[str, ...], None] = {}
@@ -190,10 +190,10 @@ class ChainAnalyst:
         return self.by_pair[(step.of, step.wrt)].order
 
     def _explain(self, result: ClaimResult, paths: tuple[ChainPath, ...],
-                 first: ChainStep | None) -> str:
+                 first: ChainStep | None, own_error: str | None) -> str:
         target = self.text(result.of, result.wrt)
         if first is not None:
-            return self._explain_break(target, first, result)
+            return self._explain_break(target, first, own_error)
         factors = [step for path in paths for step in path.steps if step.factor]
         missing = list(dict.fromkeys(self.text(s.of, s.wrt) for s in factors if not s.claimed))
         if missing:
@@ -207,13 +207,12 @@ class ChainAnalyst:
                     "(a node feeds several others): a path is missing or the sum is wrong")
         return f"every factor is right, so the product of the factors of {target} is wrong"
 
-    def _explain_break(self, target: str, first: ChainStep, result: ClaimResult) -> str:
+    def _explain_break(self, target: str, first: ChainStep, own_error: str | None) -> str:
         claim = self.by_pair[(first.of, first.wrt)]
         if first.factor:
             text = (f"{target} inherits the error of {claim.where}, the first wrong step "
                     "on this chain")
-            also = self._own_error(result)
-            return f"{text}; {also}" if also else text
+            return f"{text}; {own_error}" if own_error else text
         text = (f"the first wrong step on this chain is {claim.where}: claimed "
                 f"{claim.claimed_text()}, true {self.text(first.of, first.wrt)} = "
                 f"{claim.expected_text()}")
@@ -226,7 +225,8 @@ class ChainAnalyst:
     def _own_error(self, result: ClaimResult) -> str | None:
         """A second mistake hidden behind an inherited one: the claim does not follow
         from the user's own partial result nearest its input (claimed d of/d node times
-        the true d node/d wrt), so the steps from that node on are wrong too.
+        d node/d wrt as the user has it, see :meth:`_users_step`), so the steps from that
+        node on are wrong too.
 
         Only for numbers, and a node every path from the input to the output passes
         through (otherwise the product is one term of the derivative, not all of it).
