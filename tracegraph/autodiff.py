@@ -99,10 +99,11 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
 
 
 def gradients(equations: Sequence[Var], output_index: int, seed: Any,
-              keep: Iterable[int]) -> tuple[list[Any], bool]:
-    """:func:`backward` keeping the adjoints of ``keep`` (the inputs), run again with
-    ``strong_zero`` when NaN or inf reached one of them; the adjoints, and whether the
-    second pass was needed.
+              keep: Iterable[int] | None = None, *, watch: Iterable[int] | None = None
+              ) -> tuple[list[Any], bool]:
+    """:func:`backward` (``keep`` as there), run again with ``strong_zero`` when NaN or
+    inf reached one of the adjoints ``watch`` (the inputs; ``keep`` by default); the
+    adjoints, and whether the second pass was needed.
 
     Example:
         >>> import numpy as np
@@ -114,9 +115,13 @@ def gradients(equations: Sequence[Var], output_index: int, seed: Any,
         >>> adjoints[0].tolist(), again
         ([0.0, 0.25], True)
     """
-    keep = list(keep)
+    keep = None if keep is None else list(keep)
+    watched = list(keep if watch is None else watch)
     adjoints = backward(equations, output_index, seed, keep=keep)
-    if all_finite(adjoints[i] for i in keep if i < len(adjoints)):
+    found = [adjoints[i] for i in watched if i < len(adjoints)]
+    # a traced adjoint (a nested trace) is left as it is: a second pass would record the
+    # backward pass on the enclosing trace twice
+    if all_finite(found) or any(type(a) is Var for a in found):
         return adjoints, False
     return backward(equations, output_index, seed, keep=keep, strong_zero=True), True
 
@@ -184,11 +189,7 @@ def derivative(equations: Sequence[Var], of: int, wrt: int, seed: Any = 1.0) -> 
         >>> derivative(tape.equations, z.index, x.index), derivative(tape.equations, 0, z.index)
         (12.0, 0.0)
     """
-    if wrt > of:
-        return as_derivative(None, equations[wrt].value)
-    adjoint = backward(equations, of, seed)[wrt]
-    if adjoint is not None and type(adjoint) is not Var and not is_finite(adjoint):
-        adjoint = backward(equations, of, seed, strong_zero=True)[wrt]
+    adjoint = gradients(equations, of, seed, watch=[wrt])[0][wrt] if wrt <= of else None
     return as_derivative(adjoint, equations[wrt].value)
 
 

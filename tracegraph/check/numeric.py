@@ -113,10 +113,8 @@ def numeric_check(trace: Traced, *, edges: bool = False, seed: Any = None,
     seed = autodiff.checked_seed(seed, shape_of(tape.equations[output].value),
                                  node=tape.output_name, how="pass seed=")
     replay = Replay(trace, seed)
-    adjoints = autodiff.backward(replay.nodes, output, seed)
-    if not autodiff.all_finite(adjoints[i] for i in tape.inputs.values() if i < len(adjoints)):
-        # as the trace's gradients: a NaN that only met a zero is not in the derivative
-        adjoints = autodiff.backward(replay.nodes, output, seed, strong_zero=True)
+    # as the trace's gradients: a NaN that only met a zero is not in the derivative
+    adjoints, _ = autodiff.gradients(replay.nodes, output, seed, watch=tape.inputs.values())
     results: list[NumericResult] = []
     notes: list[str] = []
     chosen, left = _inputs_within(tape, adjoints, max_elements, max_evaluations, notes)
