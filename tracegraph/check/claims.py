@@ -296,8 +296,9 @@ class Grader:
                            f"convention in {len(elements):,} elements, too many to bound")
         sides = OneSided(self.tape, nodes[0], nodes[1])
         convention = f"tracegraph's convention gives {value_summary(expected)}"
-        every = [tuple(int(i) for i in e) for e in np.ndindex(np.shape(expected))]
-        probed = every if form == "gradient" and len(every) <= MAX_PROBED else elements
+        # the gradient's other elements too, to find the ones at a kink (ties)
+        probed = [tuple(int(i) for i in e) for e in np.ndindex(np.shape(expected))] \
+            if form == "gradient" and np.size(expected) <= MAX_PROBED else elements
         bounds = {element: sides.bounds(form, element) for element in probed}
         for element in elements:
             low, high = bounds[element]
