@@ -308,6 +308,7 @@ class Trace:
         self._seed = autodiff.checked_seed(seed, shape_of(self.value), node=self.output_name,
                                            how="call t.backward(seed)")
         tape = self.tape
+        checked = False  # whether the inputs' gradients are known to be finite
         if tape.output is None:
             self._adjoints = []
         elif tape.parent is not None:
@@ -323,10 +324,12 @@ class Trace:
             # discards) is not in the derivative: autodiff.gradients runs again without it.
             self._adjoints, self._strong_zero = autodiff.gradients(
                 tape.equations, tape.output, self._seed, keep=tape.inputs.values())
+            checked = not self._strong_zero  # gradients() found the first pass finite
         self._full_adjoints = self._adjoints if tape.parent is not None else None
         self._grads = None
         self.__dict__.pop("graph", None)
-        self._report_backward_nonfinite()
+        if not checked:
+            self._report_backward_nonfinite()
         return self
 
     def adjoints(self) -> list[Any] | None:
