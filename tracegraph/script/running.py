@@ -37,6 +37,8 @@ from .binder import Binder
 from .python_builtins import file_builtins
 from .source import BINDER
 
+_PACKAGE = str(Path(__file__).resolve().parent.parent)  # tracegraph, wherever it runs from
+
 MODULE_NAME = "__tracegraph__"
 """``__name__`` of a file while it is traced (so ``__main__`` blocks are skipped)."""
 
@@ -107,9 +109,8 @@ def is_installed(file: str) -> bool:
 
 @functools.lru_cache(maxsize=1)
 def _installed_roots() -> tuple[Path, ...]:
-    package = Path(__file__).resolve().parent.parent  # tracegraph, wherever it runs from
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(),
-             site.getusersitepackages(), str(package)}
+             site.getusersitepackages(), _PACKAGE}
     return tuple(Path(root).resolve() for root in roots if root)
 
 
@@ -184,9 +185,6 @@ def user_errors(path: Path, filename: str) -> Iterator[None]:
         if _tracegraphs_own(err):
             raise  # a bug in tracegraph, reported as one (not blamed on the file)
         raise _user_code_error(err, path, filename) from err
-
-
-_PACKAGE = str(Path(__file__).resolve().parent.parent)
 
 
 def _tracegraphs_own(err: BaseException) -> bool:
