@@ -64,3 +64,14 @@ def test_errors_exit_with_their_code_and_no_traceback(tmp_path):
     usage = tracegraph("paths", NEURON, cwd=tmp_path)
     assert usage.returncode == 2 and "Missing option '--from'" in usage.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.py"]
+
+
+@pytest.mark.parametrize("command", [["rules"], ["explain", NEURON]], ids=["rules", "explain"])
+def test_a_closed_pipe_stops_quietly_with_141_not_checks_1(command):
+    # `tracegraph rules | head -1`: the reader goes away after one line
+    process = subprocess.Popen([str(CONSOLE_SCRIPT), *map(str, command)], cwd=EXAMPLES,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141, errors
+    assert "Traceback" not in errors and "error:" not in errors

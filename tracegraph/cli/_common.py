@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -121,11 +121,27 @@ def stderr_console() -> Console:
 
 
 def _console(*, stderr: bool) -> Console:
-    console = Console(stderr=stderr, highlight=False)
+    console = _Console(stderr=stderr, highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         # A pipe or a file: do not wrap tables at 80 columns.
-        console = Console(stderr=stderr, highlight=False, width=200)
+        console = _Console(stderr=stderr, highlight=False, width=200)
     return console
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        reader_went_away()
+
+
+def reader_went_away() -> NoReturn:
+    """Stop quietly when the pipe's reader has closed (``tracegraph explain f.py | head``).
+
+    rich and click would exit with 1, which is ``check``'s "a claim is wrong".
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's last flush cannot fail
+    raise SystemExit(exit_codes.BROKEN_PIPE)
 
 
 @contextlib.contextmanager
@@ -179,6 +195,8 @@ def reporting(debug: bool) -> Iterator[None]:
             yield
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        reader_went_away()
     except KeyboardInterrupt:
         note("interrupted")
         raise typer.Exit(exit_codes.INTERRUPTED) from None

@@ -37,6 +37,7 @@ TRACE = 4  # a tracing problem: no rule, a leak, nothing traced, no gradient
 OUTPUT = 5  # an output problem: folder missing, Graphviz missing or failing
 BUG = 70  # sysexits' EX_SOFTWARE: a bug in tracegraph, never confused with check's 1
 INTERRUPTED = 130
+BROKEN_PIPE = 141  # the reader of stdout went away (| head), as a shell reports SIGPIPE
 
 
 
