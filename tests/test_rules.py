@@ -106,14 +106,14 @@ def test_every_rule_is_documented_as_data(name):
 @pytest.mark.parametrize("name", [p.name for p in tg.primitives() if p.scalar_impl is not None])
 @given(x=st.floats(-3, 3, allow_subnormal=False))
 @settings(max_examples=30, deadline=None)
-def test_scalar_fast_path_agrees_with_numpy(name, x):
+def test_the_math_version_agrees_with_numpy_to_rounding(name, x):
     prim = REGISTRY[name]
     low, high = prim.domain.get(prim.argnames[0], DEFAULT_DOMAIN)
     x = min(max(x, low), high)
     assert prim.scalar_impl(x) == pytest.approx(float(prim.impl(np.float64(x))), rel=1e-12, abs=1e-15)
 
 
-def test_scalar_fast_path_falls_back_to_numpy_semantics():
+def test_numpy_on_a_traced_float_keeps_numpys_semantics():
     with pytest.warns(RuntimeWarning), pytest.warns(tg.NonFiniteWarning, match="log"):
         assert math.isnan(tg.trace(lambda x: np.log(x), x=-1.0).value)
 

@@ -683,3 +683,59 @@ def test_math_star_import_and_a_traced_base_and_second_derivatives(tmp_path):
     found = tg.hessian(file, a=1.0, b=2.0)
     e = math.exp(2.0)
     np.testing.assert_allclose(found.matrix, [[4 * e, e * 3], [e * 3, e + 2]], rtol=1e-12)
+
+
+TWO_ARGUMENT_MATH = {"pow": (0.1, 3.0), "atan2": (-3.0, 3.0), "hypot": (-3.0, 3.0),
+                     "fmod": (0.1, 7.0)}
+ONE_ARGUMENT_MATH = {"acos": (-0.9, 0.9), "asin": (-0.9, 0.9), "acosh": (1.1, 4.0),
+                     "atanh": (-0.9, 0.9), "log": (0.1, 5.0), "log10": (0.1, 5.0),
+                     "log2": (0.1, 5.0), "log1p": (-0.5, 5.0), "sqrt": (0.1, 5.0)}
+
+
+def _traced_math_functions():
+    from tracegraph.script.python_builtins import TracedMath
+
+    traced = TracedMath()
+    for name in dir(math):
+        function = getattr(traced, name)
+        if callable(function) and function is not getattr(math, name) and \
+                name not in ("floor", "ceil", "trunc", "isfinite", "isinf", "isnan", "isclose"):
+            yield name
+
+
+@pytest.mark.parametrize("name", sorted(_traced_math_functions()))
+def test_the_files_math_on_traced_floats_has_pythons_value_to_the_bit(name):
+    # math.tanh and np.tanh can differ in the last bit: the file asked for math's
+    from tracegraph.script.python_builtins import TracedMath
+
+    traced, real = getattr(TracedMath(), name), getattr(math, name)
+    rng = np.random.default_rng(7)
+    if name in TWO_ARGUMENT_MATH:
+        points = rng.uniform(*TWO_ARGUMENT_MATH[name], size=(100, 2))
+    else:
+        points = rng.uniform(*ONE_ARGUMENT_MATH.get(name, (-2.0, 2.0)), size=(300, 1))
+    step = 1e-6
+    for point in points.tolist():
+        names = ["a", "b"][:len(point)]
+        t = tg.trace(lambda **inputs: traced(*inputs.values()), **dict(zip(names, point)))
+        assert t.value == real(*point), (name, point)
+        for wrt, input_name in enumerate(names):
+            up, down = list(point), list(point)
+            up[wrt] += step
+            down[wrt] -= step
+            assert t.grads[input_name] == pytest.approx(
+                (real(*up) - real(*down)) / (2 * step), rel=1e-5, abs=1e-7), (name, point)
+
+
+def test_math_predicates_and_fabs_on_traced_numbers(tmp_path):
+    t = load_script(write(tmp_path, "predicates.py", """
+        import math
+        x = -2.0
+        y = math.fabs(x) * math.pow(x, 2)
+        if math.isfinite(y) and not math.isnan(y) and not math.isinf(y):
+            y = y * 3
+        assert math.isclose(y, 24.0, rel_tol=1e-12)
+        loss = y
+    """)).trace
+    assert t.value == 24.0
+    assert t.grads["x"] == pytest.approx(-36.0)  # d/dx 3|x|x² = 3(sign(x)x² + 2|x|x)

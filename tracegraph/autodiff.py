@@ -248,7 +248,7 @@ def is_finite(value: Any) -> bool:
         >>> is_finite(1.0), is_finite(np.array([1.0, np.inf]))
         (True, False)
     """
-    if type(value) is float:
+    if type(value) is float or type(value) is np.float64:
         return math.isfinite(value)
     array = np.asarray(plain_value(value))
     if array.dtype.kind not in "fc":
@@ -273,7 +273,7 @@ def all_finite(values: Iterable[Any]) -> bool:
     """
     scalars = []
     for value in values:
-        if type(value) is float:
+        if type(value) is float or type(value) is np.float64:
             scalars.append(value)
         elif value is not None and not is_finite(value):
             return False
@@ -308,7 +308,7 @@ def find_nonfinite(equations: Sequence[Var], values: Sequence[Any], phase: str,
     """
     found: list[NonFinite] = []
     for index, value in enumerate(values):
-        if type(value) is float:
+        if type(value) is float or type(value) is np.float64:
             if value - value == 0.0:  # false exactly for NaN and ±inf
                 continue
         elif value is None or is_finite(value):

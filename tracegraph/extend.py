@@ -82,7 +82,9 @@ def defprimitive(
             ``position=``).
         display: how the node reads, e.g. ``"{x} + {y}"`` (default ``name(args)``).
         numpy: numpy callables dispatching to this primitive (see the module doc).
-        scalar_impl: optional fast version for one Python float.
+        scalar_impl: the Python ``math`` module's version of this function, if any; an
+            expression file's ``math.f(x)`` on a traced float records this rule with the
+            value ``math`` computes (numpy's calls always run ``impl``).
         kink: ``kink(*args, **params) -> distance`` to the nearest
             non-differentiable point, so numeric checks skip such points.
         domain: ``{argname: (low, high)}`` of valid values for numeric checks.

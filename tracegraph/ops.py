@@ -6,7 +6,7 @@ arrays too, so the same code runs traced or not.
 
 Example:
     >>> from tracegraph import sigmoid
-    >>> sigmoid(0.0)
+    >>> print(sigmoid(0.0))   # numpy scalar, as np.tanh(0.0) is
     0.5
 """
 

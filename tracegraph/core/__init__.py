@@ -40,6 +40,7 @@ from .var import (
     Primitive,
     Var,
     apply,
+    apply_with_value,
     deep_value_of,
     is_traced,
     name,
@@ -51,7 +52,7 @@ from .var import (
 __all__ = [
     "FUNCTION_ROUTES", "Guard", "PASS_THROUGH", "Primitive", "PrimitiveRule", "REGISTRY",
     "SPARSE_FACTOR", "Scattered", "ScopeSpan", "Tape", "UFUNC_ROUTES", "Var", "activate",
-    "active_tape", "apply", "as_python_scalar",
+    "active_tape", "apply", "apply_with_value", "as_python_scalar",
     "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
     "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "read_only_copy",
     "scope", "shape_of", "strong_zero_contribution", "strong_zero_pullback",

@@ -40,7 +40,7 @@ def shape_of(value: Any) -> tuple[int, ...]:
         ((), (2, 3))
     """
     kind = type(value)
-    if kind is float or kind is int:
+    if kind is float or kind is np.float64 or kind is int:
         return ()
     if kind is np.ndarray:
         return value.shape

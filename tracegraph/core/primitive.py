@@ -49,7 +49,9 @@ class PrimitiveRule:
     decorator); the fields are read-only afterwards.
 
     - ``impl(*args, **params)`` computes the value on plain numbers/arrays;
-      ``scalar_impl`` is an optional fast version for one Python float.
+      ``scalar_impl`` is the Python ``math`` module's version (``math.tanh``), if
+      any: an expression file's ``math.tanh(x)`` records this rule with math's
+      value, which can differ from numpy's in the last bit.
     - ``vjps[i](g, out, *args, **params)`` is upstream × local for input
       ``i`` (before undoing broadcasting); inputs declared without a gradient
       have :func:`no_gradient` and ``differentiable[i]`` False.

@@ -26,6 +26,9 @@ import numpy as np
 
 from .arrays import shape_of, unbroadcast
 
+# one number each: nothing to unbroadcast (np.tanh of a float gives numpy's float64)
+_SCALARS = (float, np.float64)
+
 
 SPARSE_FACTOR = 8
 """A selection ``x[index]`` covering under 1/8 of ``x`` sends its gradient back as a
@@ -239,7 +242,7 @@ def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]
             return _accumulate_all(eq, g, adjoints)
         if c is None:
             return None
-        if type(c) is not float or type(xv) is not float:
+        if type(c) not in _SCALARS or type(xv) not in _SCALARS:
             c = fit(c, xv)
         j = x.index
         a = adjoints[j]
@@ -266,13 +269,13 @@ def _binary_pullback(vjp_a: Callable[..., Any], vjp_b: Callable[..., Any]
         except (ZeroDivisionError, OverflowError):
             return _accumulate_all(eq, g, adjoints)
         if ca is not None:
-            if type(ca) is not float or type(av) is not float:
+            if type(ca) not in _SCALARS or type(av) not in _SCALARS:
                 ca = fit(ca, av)
             j = a.index
             acc = adjoints[j]
             adjoints[j] = ca if acc is None else acc + ca
         if cb is not None:
-            if type(cb) is not float or type(bv) is not float:
+            if type(cb) not in _SCALARS or type(bv) not in _SCALARS:
                 cb = fit(cb, bv)
             j = b.index
             acc = adjoints[j]

@@ -44,7 +44,7 @@ from ..errors import ConstantChangedError
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
 from .arrays import read_only_copy
-from .var import Var, deep_value_of, plain_value, record_equation, scalar_call
+from .var import Var, deep_value_of, plain_value, record_equation
 
 
 @dataclass(frozen=True)
@@ -522,12 +522,7 @@ class Tape:
                     continue
                 args = [x.value if type(x) is Var else x for x in eq.inputs]
                 params = eq.params
-                if params:
-                    eq.value = prim.impl(*args, **params)
-                elif len(args) == 1 and type(args[0]) is float and prim.scalar_impl is not None:
-                    eq.value = scalar_call(prim, args[0])
-                else:
-                    eq.value = prim.impl(*args)
+                eq.value = prim.impl(*args, **params) if params else prim.impl(*args)
         return all(guard.holds() for guard in self.guards)
 
     # -- text -----------------------------------------------------------------------------

@@ -230,28 +230,32 @@ def _forward(prim: Primitive, values: list[Any], params: dict) -> Any:
     for value in values:
         if type(value) is Var:
             return apply(prim, *values, **params)
-    if len(values) == 1 and not params:
-        x = values[0]
-        if type(x) is float and prim.scalar_impl is not None:
-            return scalar_call(prim, x)
     return impl(*values, **params)
 
 
-def scalar_call(prim: Primitive, x: float) -> Any:
-    """``scalar_impl(x)`` (``math.tanh``), with numpy's nan/inf where ``math`` raises.
+def apply_with_value(prim: Primitive, value: Any, *args: Any) -> Any:
+    """Record ``prim(*args)`` with a ``value`` the caller computed, when an argument is traced.
+
+    The file's ``math.exp(x)`` is ``math``'s number, which can differ from numpy's
+    ``np.exp`` in the last bit; the equation (and its derivative rule) is the same.
+    On values of a nested trace the primitive runs as :func:`apply` does.
 
     Example:
-        >>> from tracegraph.core import REGISTRY
-        >>> scalar_call(REGISTRY["sqrt"], 4.0)
-        2.0
-        >>> with np.errstate(divide="ignore"):   # math.log(0.0) raises ValueError
-        ...     float(scalar_call(REGISTRY["log"], 0.0))
-        -inf
+        >>> import math
+        >>> from tracegraph.core import REGISTRY, Tape
+        >>> x = Tape().leaf("x", 0.7)
+        >>> y = apply_with_value(REGISTRY["tanh"], math.tanh(0.7), x)
+        >>> y.value == math.tanh(0.7), y.primitive.name
+        (True, 'tanh')
     """
-    try:
-        return prim.scalar_impl(x)  # type: ignore[misc]
-    except (ValueError, OverflowError, ZeroDivisionError):
-        return prim.impl(np.float64(x))  # type: ignore[misc]
+    tape = _common_tape(args)
+    if tape is None:
+        return value
+    if tape.closed:
+        raise finished_error()
+    if any(type(a) is Var and (a.tape is not tape or type(a.value) is Var) for a in args):
+        return apply(prim, *args)
+    return record_equation(tape, prim, tape.frozen_all(args), value, None)
 
 
 def apply(prim: Primitive, *args: Any, **params: Any) -> Any:
@@ -294,12 +298,8 @@ def apply(prim: Primitive, *args: Any, **params: Any) -> Any:
         impl = prim.impl
         if impl is None:
             return _forward(prim, values, params)  # raises: the rule is not declared
-        if len(values) == 1 and not params and type(values[0]) is float and \
-                prim.scalar_impl is not None:
-            value = scalar_call(prim, values[0])
-        else:
-            value = impl(*values, **params)
-        return record_equation(tape, prim, tape.frozen_all(args), value, tape.frozen_params(params))
+        return record_equation(tape, prim, tape.frozen_all(args), impl(*values, **params),
+                               tape.frozen_params(params))
     return _apply_general(prim, args, params)
 
 
@@ -365,16 +365,8 @@ def _unary_call(prim: Primitive, x: Var) -> Var:
     if tape.closed:
         raise finished_error()
     value = x.value
-    kind = type(value)
-    if kind is float and prim.scalar_impl is not None:
-        try:
-            value = prim.scalar_impl(value)
-        except (ValueError, OverflowError, ZeroDivisionError):
-            value = prim.impl(np.float64(value))
-    elif kind is Var:
-        value = apply(prim, value)
-    else:
-        value = prim.impl(value)
+    # numpy's own function even on a Python float: math.tanh can differ in the last bit
+    value = apply(prim, value) if type(value) is Var else prim.impl(value)
     return record_equation(tape, prim, (x,), value, None)
 
 
@@ -733,6 +725,8 @@ class Var(ArrayMethods):
         return self
 
     def __abs__(self) -> Any:
+        if type(self.value) is float:  # Python's abs gives a float, as numpy's would not
+            return apply_with_value(absolute, abs(self.value), self)
         return apply(absolute, self)
 
     def __getitem__(self, index: Any) -> Any:

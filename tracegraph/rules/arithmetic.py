@@ -164,7 +164,7 @@ defprimitive(
     doc="−x",
 )
 defprimitive(
-    absolute, lambda x: np.abs(x), scalar_impl=abs, display="|{x}|",
+    absolute, lambda x: np.abs(x), display="|{x}|",
     numpy=(np.absolute, np.fabs), category=ARITHMETIC,
     grads={"x": (lambda g, out, x: g * np.sign(x), "sign({x})")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
@@ -172,7 +172,7 @@ defprimitive(
         "share the tie)",
 )
 defprimitive(
-    "square", np.square, scalar_impl=lambda x: x * x, display="{x:p}²",
+    "square", np.square, display="{x:p}²",
     numpy=(np.square,), category=ARITHMETIC,
     grads={"x": (lambda g, out, x: g * 2.0 * x, "2·{x:p}")},
     doc="x²",

@@ -1,9 +1,9 @@
 """Smooth elementwise functions: exp and the log family, roots, trig, hyperbolic and their
 inverses, and the two-argument ones (arctan2, hypot, logaddexp, logaddexp2).
 
-``scalar_impl`` is the ``math`` version used for Python floats (much faster
-than a numpy call on a scalar); where ``math`` raises (log of a negative),
-the numpy version runs instead so results match numpy exactly.  Functions
+``scalar_impl`` is the ``math`` version: an expression file's ``math.exp(x)``
+records the same rule with math's value (numpy's calls always run numpy's
+function, whose last bit can differ from math's).  Functions
 with a singular derivative at a point of their domain (∛x at 0, hypot at the
 origin) declare it as a kink, so numeric checks step around it.
 """

@@ -34,28 +34,17 @@ def _sigmoid(x):
     return out if out.ndim else out[()]
 
 
-def _sigmoid_scalar(x):
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
 def _relu(x):
     return np.maximum(x, 0.0)
 
 
-def _relu_scalar(x):
-    return x if x > 0.0 else 0.0
-
-
 SIGMOID = defprimitive(
-    "sigmoid", _sigmoid, scalar_impl=_sigmoid_scalar, display="σ({x})", category=NEURAL,
+    "sigmoid", _sigmoid, display="σ({x})", category=NEURAL,
     grads={"x": (lambda g, out, x: g * out * (1.0 - out), "{out:p}·(1 − {out:p})")},
     doc="σ(x) = 1 / (1 + e^−x)",
 )
 RELU = defprimitive(
-    "relu", _relu, scalar_impl=_relu_scalar, display="relu({x})", category=NEURAL,
+    "relu", _relu, display="relu({x})", category=NEURAL,
     grads={"x": (lambda g, out, x: g * winner_share(x, 0.0), "[{x} > 0] + ½[{x} = 0]")},
     kink=lambda x: float(np.min(np.abs(x))) if np.size(x) else math.inf,
     doc="max(x, 0): derivative ½ at 0, where x ties with 0, as for np.maximum(x, 0)",

@@ -55,7 +55,7 @@ Example:
     >>> result = load_script(folder / "neuron.py")
     >>> result.mode, result.output, sorted(result.inputs)
     ('script', 'Loss', ['gold', 'w1', 'x1'])
-    >>> round(result.trace["S"].value, 4), round(result.claims["dS_dA"].value, 4)
+    >>> round(float(result.trace["S"].value), 4), round(result.claims["dS_dA"].value, 4)
     (0.7311, 0.1966)
 """
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import REGISTRY, Var, apply, plain_value, shape_of
+from ..core import REGISTRY, Var, apply, apply_with_value, plain_value, shape_of
 
 _NOTHING = object()
 
@@ -108,6 +108,10 @@ class TracedMath(types.ModuleType):
                 setattr(self, real.__name__, _traced_math(real, primitive))
         for name in ("floor", "ceil", "trunc"):  # an int in Python: the same number, slope 0
             setattr(self, name, _traced_math(getattr(math, name), REGISTRY[name]))
+        for name, rule in _SAME_AS_NUMPY.items():
+            setattr(self, name, _traced_math(getattr(math, name), REGISTRY[rule]))
+        for name in ("isfinite", "isinf", "isnan", "isclose"):  # a bool: nothing to drop
+            setattr(self, name, _on_values(getattr(math, name)))
         self.__all__ = [name for name in dir(math) if not name.startswith("_")]  # import *
 
     def __getattr__(self, name: str) -> Any:
@@ -117,18 +121,39 @@ class TracedMath(types.ModuleType):
         return dir(math)
 
 
-def _traced_math(real: Callable[[float], float], primitive: Any) -> Callable[..., Any]:
+# math functions whose rule is not declared with the math version as its scalar_impl
+_SAME_AS_NUMPY = {"pow": "power", "atan2": "arctan2", "hypot": "hypot", "fmod": "fmod",
+                  "fabs": "absolute"}
+
+
+def _traced_math(real: Callable[..., float], primitive: Any) -> Callable[..., Any]:
+    arity = len(primitive.argnames)
+
     def function(x: Any, *rest: Any) -> Any:
         if real is math.log and rest and (type(x) is Var or type(rest[0]) is Var):
             real(plain_value(x), plain_value(rest[0]))  # Python's own errors first
             return function(x) / function(rest[0])  # as CPython computes it: log(x) / log(b)
-        if type(x) is Var and not rest and shape_of(plain_value(x)) == ():
-            real(plain_value(x))  # Python's own errors first (a math domain error)
-            return apply(primitive, x)
-        return real(x, *rest)
+        arguments = (x, *rest)
+        if len(arguments) == arity and any(type(a) is Var for a in arguments) and \
+                all(shape_of(plain_value(a)) == () for a in arguments):
+            value = real(*map(plain_value, arguments))  # Python's own errors first
+            arguments = tuple(float(a) if type(a) is int else a for a in arguments)
+            if type(value) is not float:  # floor and ceil give ints: numpy's float is traced
+                return apply(primitive, *arguments)
+            return apply_with_value(primitive, value, *arguments)  # math's number, to the bit
+        return real(*arguments)
     function.__name__ = function.__qualname__ = real.__name__
     function.__doc__ = real.__doc__
     return function
+
+
+def _on_values(real: Callable[..., bool]) -> Callable[..., bool]:
+    def predicate(*arguments: Any, **keywords: Any) -> bool:
+        return real(*map(plain_value, arguments),
+                    **{key: plain_value(value) for key, value in keywords.items()})
+    predicate.__name__ = predicate.__qualname__ = real.__name__
+    predicate.__doc__ = real.__doc__
+    return predicate
 
 
 def _traced_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
