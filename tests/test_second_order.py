@@ -86,3 +86,20 @@ def test_rules_that_are_not_twice_differentiable_say_so_when_asked():
     once = [p for p in tg.primitives() if not p.twice]
     for prim in once:
         assert prim.doc, prim.name
+
+
+def test_a_rule_declared_twice_false_refuses_second_derivatives_instead_of_giving_zero():
+    @tg.primitive(grads={"x": (lambda g, out, x: g * 2.0 * tg.value_of(x), "2{x}")},
+                  twice=False, name="test_once_square", replace=True)
+    def once_square(x):
+        return x * x
+
+    try:
+        assert tg.trace(lambda x: once_square(x), x=1.5).grads["x"] == 3.0  # first order
+        for second in (lambda: tg.grad(tg.grad(lambda x: once_square(x), "x"), "x")(x=1.5),
+                       lambda: tg.hessian(lambda x: once_square(x), x=1.5),
+                       lambda: tg.hvp(lambda x: once_square(x), {"x": 1.0}, x=1.5)):
+            with pytest.raises(tg.UnsupportedOperationError, match="twice=False"):
+                second()
+    finally:
+        tg.unregister("test_once_square")

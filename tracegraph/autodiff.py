@@ -34,7 +34,7 @@ from .core import (
     strong_zero_pullback,
 )
 from .core.arrays import is_plain
-from .errors import NotDifferentiatedError
+from .errors import NotDifferentiatedError, UnsupportedOperationError
 from .rules import POINTWISE
 
 
@@ -91,11 +91,24 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
         if kept is not None and i not in kept:
             # Every consumer of equation i comes later on the tape and has been processed.
             adjoints[i] = None
+        if not prim.twice and (type(eq.value) is Var or type(g) is Var):
+            raise _not_twice(eq)
         if strong_zero and prim in POINTWISE and is_plain(g):
             strong_zero_pullback(eq, g, adjoints)
         else:
             prim.pullback(eq, g, adjoints)
     return adjoints
+
+
+def _not_twice(eq: Var) -> UnsupportedOperationError:
+    # its VJP would run on plain numbers and the second derivative come out as 0
+    return UnsupportedOperationError(
+        f"the second derivative of {eq.primitive.name}", node=eq.label,
+        reason=(f"its rule is declared with twice=False, so its derivative rule is not "
+                f"itself differentiated (node {eq.label!r})"),
+        hint=("write the rule's VJPs with traced operations (numpy functions and operators "
+              "on their arguments, no float() or np.asarray) and declare it twice=True; "
+              "see docs/extending.md"))
 
 
 def gradients(equations: Sequence[Var], output_index: int, seed: Any,
