@@ -109,6 +109,8 @@ REFERENCES = {
     "square": lambda x: anp.square(x),
     "maximum": lambda x, y: anp.maximum(x, y),
     "minimum": lambda x, y: anp.minimum(x, y),
+    "fmax": lambda x, y: anp.fmax(x, y),
+    "fmin": lambda x, y: anp.fmin(x, y),
     "where": _where,
     "clip": _clip,
     "exp": anp.exp, "expm1": anp.expm1, "log": anp.log, "log1p": anp.log1p,

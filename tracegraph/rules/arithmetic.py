@@ -1,4 +1,4 @@
-"""Arithmetic: + − × ÷ **, negation, abs, square, maximum/minimum, where, clip.
+"""Arithmetic: + − × ÷ **, negation, abs, square, maximum/minimum, fmax/fmin, where, clip.
 
 Each ``defprimitive`` call below is one row of the derivative table:
 implementation, one (VJP, local-derivative formula) per input, display.
@@ -178,20 +178,69 @@ defprimitive(
     doc="x²",
 )
 defprimitive(
-    "maximum", np.maximum, display="max({x}, {y})", numpy=(np.maximum, np.fmax),
+    "maximum", np.maximum, display="max({x}, {y})", numpy=(np.maximum,),
     category=ARITHMETIC,
     grads={"x": (_share_larger, "[{x} > {y}] + ½[{x} = {y}]"),
            "y": (lambda g, out, x, y: _share_larger(g, out, y, x), "[{y} > {x}] + ½[{x} = {y}]")},
     kink=_tie_gap,
-    doc="np.maximum(x, y) / np.fmax: elementwise maximum (at a tie x and y get ½ each)",
+    doc="np.maximum(x, y): elementwise maximum (at a tie x and y get ½ each)",
 )
 defprimitive(
-    "minimum", np.minimum, display="min({x}, {y})", numpy=(np.minimum, np.fmin),
+    "minimum", np.minimum, display="min({x}, {y})", numpy=(np.minimum,),
     category=ARITHMETIC,
     grads={"x": (_share_smaller, "[{x} < {y}] + ½[{x} = {y}]"),
            "y": (lambda g, out, x, y: _share_smaller(g, out, y, x), "[{y} < {x}] + ½[{x} = {y}]")},
     kink=_tie_gap,
-    doc="np.minimum(x, y) / np.fmin: elementwise minimum (at a tie x and y get ½ each)",
+    doc="np.minimum(x, y): elementwise minimum (at a tie x and y get ½ each)",
+)
+
+
+def _nan_aware_share(share, x, y, first):
+    """fmax/fmin pick the side that is not NaN (the first when both are): the share of
+    the gradient of ``x`` (``first``) or ``y``, given the share ``share`` without NaNs."""
+    x_nan, y_nan = np.isnan(x), np.isnan(y)
+    if not (np.any(x_nan) or np.any(y_nan)):
+        return share
+    if first:
+        return np.where(y_nan, 1.0, np.where(x_nan, 0.0, share))
+    return np.where(y_nan, 0.0, np.where(x_nan, 1.0, share))
+
+
+def _nan_aware_tie_gap(x, y):
+    gaps = np.abs(np.subtract(x, y))
+    gaps = gaps[~np.isnan(gaps)]
+    return float(np.min(gaps)) if gaps.size else math.inf
+
+
+def _fmax_sample(rng):
+    shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3)))
+    x, y = rng.normal(size=shape), rng.normal(size=shape)
+    if shape:  # NaNs on either side, never both at once
+        where = rng.random(shape)
+        x[where < 0.2] = np.nan
+        y[(where >= 0.2) & (where < 0.4)] = np.nan
+    return (x, y), {}
+
+
+defprimitive(
+    "fmax", np.fmax, display="fmax({x}, {y})", numpy=(np.fmax,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, y: g * _nan_aware_share(winner_share(x, y), x, y, True),
+                 "[{x} > {y} or {y} NaN] + ½[{x} = {y}]"),
+           "y": (lambda g, out, x, y: g * _nan_aware_share(winner_share(y, x), x, y, False),
+                 "[{y} > {x} or {x} NaN] + ½[{x} = {y}]")},
+    kink=_nan_aware_tie_gap, sample=_fmax_sample,
+    doc="np.fmax(x, y): elementwise maximum ignoring NaN (the gradient goes to the side that "
+        "is not NaN; at a tie x and y get ½ each)",
+)
+defprimitive(
+    "fmin", np.fmin, display="fmin({x}, {y})", numpy=(np.fmin,), category=ARITHMETIC,
+    grads={"x": (lambda g, out, x, y: g * _nan_aware_share(winner_share(y, x), x, y, True),
+                 "[{x} < {y} or {y} NaN] + ½[{x} = {y}]"),
+           "y": (lambda g, out, x, y: g * _nan_aware_share(winner_share(x, y), x, y, False),
+                 "[{y} < {x} or {x} NaN] + ½[{x} = {y}]")},
+    kink=_nan_aware_tie_gap, sample=_fmax_sample,
+    doc="np.fmin(x, y): elementwise minimum ignoring NaN (the gradient goes to the side that "
+        "is not NaN; at a tie x and y get ½ each)",
 )
 
 
