@@ -614,3 +614,17 @@ def test_paths_of_numbers_among_paths_through_arrays_show_their_product(tmp_path
     first, second = result.stdout.split("\n\n  2. ")[0], result.stdout.split("\n\n  2. ")[1]
     assert "a → a·2 → s → L" in first and "product = 2" in first
     assert "stack" in second and "product of Jacobians" in second
+
+
+def test_warnings_python_hides_by_default_are_not_shown(tmp_path):
+    (tmp_path / "data.txt").write_text("2.5\n")
+    path = tmp_path / "reads.py"
+    path.write_text("import pathlib, warnings\n"
+                    "x = float(open(pathlib.Path(__file__).parent / 'data.txt').read())\n"
+                    "warnings.warn('soon', PendingDeprecationWarning)\n"
+                    "warnings.warn('look', UserWarning)\n"
+                    "y = x * 2.0\n")
+    done = CliRunner().invoke(app, ["explain", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "ResourceWarning" not in done.stderr and "PendingDeprecation" not in done.stderr
+    assert "UserWarning: look" in done.stderr  # as python reads.py shows it

@@ -151,3 +151,16 @@ def test_compare_refuses_the_options_of_a_single_run(tmp_path):
     assert "--optimizer, --steps do not apply with --compare" in result.stderr
     assert "--budget N" in result.stderr
     assert run(path, "--compare", "gd,adam", "--budget", "20").exit_code == 0
+
+
+def test_the_optimising_note_names_only_what_is_optimised(tmp_path):
+    path = write(tmp_path, "ints.py", """
+        import numpy as np
+        W = np.array([1.0, -0.5])
+        b = 0.25
+        n = 3
+        loss = np.sum((W * n + b) ** 2)
+    """)
+    done = run(path, "--steps", "3")
+    assert done.exit_code == 0, done.output
+    assert "optimising W, b (every float input" in done.stderr

@@ -255,3 +255,44 @@ def test_hessian_keeps_the_files_prints_off_stdout(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Hessian of f at x = 1, y = 2")
     assert "f is" not in result.stdout and "f is" in result.stderr
+
+
+def test_hessian_wrt_makes_an_int_or_a_default_argument_an_input_as_explain_does(tmp_path):
+    power = write(tmp_path, "power.py", "a = 1.5\nk = 3\nf = a ** k\n")
+    done = run("hessian", power, "--wrt", "k", "--markdown")
+    assert done.exit_code == 0, done.output
+    labels, matrix = matrix_of(done.stdout)
+    assert labels == ["k"]
+    assert matrix[0, 0] == pytest.approx(1.5 ** 3 * math.log(1.5) ** 2, rel=1e-3)
+    defaults = write(tmp_path, "defaults.py", """
+        inputs = {"a": 1.0, "b": 2.0}
+        def f(a, b, k=3):
+            return a ** k * b
+    """)
+    done = run("hessian", defaults, "--function", "f", "--wrt", "a,k", "--markdown")
+    assert done.exit_code == 0, done.output
+    labels, matrix = matrix_of(done.stdout)
+    # f = a^k b at a = 1, b = 2, k = 3: f_aa = k(k-1)a^(k-2) b, f_ak = b a^(k-1)(1 + k ln a)
+    assert labels == ["a", "k"]
+    np.testing.assert_allclose(matrix, [[12.0, 2.0], [2.0, 0.0]], atol=1e-3)
+
+
+def test_hessian_of_a_function_with_nothing_to_differentiate_is_refused(tmp_path):
+    path = write(tmp_path, "none.py", "def f(a=1.0, b=2.0):\n    return a * b\n")
+    done = run("hessian", path, "--function", "f")
+    assert done.exit_code == 4
+    assert "nothing to differentiate" in done.stderr
+    assert "inconclusive" not in done.stdout
+
+
+def test_render_tangent_of_an_array_input_does_not_call_the_sum_its_derivative(tmp_path):
+    path = write(tmp_path, "w.py", """
+        import numpy as np
+        W = np.array([[1.0, 2.0], [0.5, 1.5]])
+        loss = np.sum(np.tanh(W * 0.3) ** 2)
+    """)
+    done = run("render", path, "--tangent", "W", "-f", "dot", "-o", tmp_path / "w.dot")
+    assert done.exit_code == 0, done.output
+    line = next(line for line in done.stdout.splitlines() if line.startswith("forward mode"))
+    assert line.startswith("forward mode: the derivative of loss with every element of W "
+                           "moving at speed 1 = ")

@@ -328,3 +328,21 @@ def test_the_users_function_runs_once_when_nothing_flips():
 
     run = tg.descend(counted, w=np.zeros(3), steps=50)
     assert len(calls) == 1 and run.retraces == 1 and run.evaluations == 51
+
+
+def test_a_step_onto_a_pole_of_python_floats_is_divergence_not_a_zero_division_error():
+    # 0.5x² + 0·(1/x) from x = 1 with lr 1 lands on x = 0.0 exactly: Python's 1/0.0 raises
+    for optimizer in ("gd", "armijo"):
+        run = tg.descend(lambda x: 0.5 * x ** 2 + 0.0 * (1.0 / x), x=1.0, lr=1.0, steps=5,
+                         optimizer=optimizer)
+        if optimizer == "gd":
+            assert run.stopped == "diverged at step 1"
+            assert math.isnan(run.losses[-1])
+
+
+def test_numpy_numbers_are_accepted_as_settings_and_a_complex_array_is_named_as_such():
+    run = tg.descend(lambda x: x ** 2, x=1.0, lr=np.float32(0.25), steps=3,
+                     patience=np.int64(2))
+    assert run.losses.tolist() == [1.0, 0.25, 0.0625, 0.015625]
+    with pytest.raises(tg.TracegraphError, match="an array of complex128"):
+        tg.descend(lambda x: np.sum(np.abs(x) ** 2), x=np.array([1 + 1j, 2.0]), wrt="x")

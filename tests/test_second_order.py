@@ -103,3 +103,35 @@ def test_a_rule_declared_twice_false_refuses_second_derivatives_instead_of_givin
                 second()
     finally:
         tg.unregister("test_once_square")
+
+
+def test_directions_that_name_a_constant_or_do_not_fit_are_refused():
+    f = lambda x, y: x ** 2 * y  # noqa: E731
+    with pytest.raises(tg.TracegraphError, match="'x' is a tg.constant"):
+        tg.hvp(f, {"x": 1.0}, x=tg.constant(2.0), y=3.0)  # it differentiated through x
+    with pytest.raises(tg.TracegraphError, match="'x' is a tg.constant"):
+        tg.jvp(f, {"x": 1.0}, x=tg.constant(2.0), y=3.0)
+    cube = lambda x: np.sum(x ** 3)  # noqa: E731
+    for product in (tg.hvp, tg.jvp):
+        with pytest.raises(tg.TracegraphError, match=r"has shape \(2,\), but 'x' has shape"):
+            product(cube, {"x": np.ones(2)}, x=np.ones(3))
+        with pytest.raises(tg.TracegraphError, match="must be a dict"):
+            product(f, 1.0, x=2.0, y=3.0)
+    with pytest.raises(tg.TracegraphError, match="real numbers"):
+        tg.jvp(f, {"x": 1j}, x=2.0, y=3.0)
+    # one number for every element still works
+    assert tg.hvp(cube, {"x": 1.0}, x=np.ones(3))["x"].tolist() == [6.0, 6.0, 6.0]
+
+
+def test_wrt_none_means_the_float_inputs_and_nothing_to_differentiate_is_an_error():
+    f = lambda x, y: x ** 2 * y  # noqa: E731
+    assert tg.grad(f)(x=2, y=3.0) == {"y": 4.0}
+    assert tg.grad(f, "x")(x=2, y=3.0) == 12.0  # an int named in wrt is differentiated
+    assert tg.hessian(f, x=2, y=3.0).labels == ["y"]
+    assert tg.hessian(f, wrt=["x", "y"], x=2, y=3.0).labels == ["x", "y"]
+    with pytest.raises(tg.NotDifferentiatedError, match="nothing to differentiate"):
+        tg.hessian(lambda x: np.sum(np.asarray(x) ** 3), x=[1.0, 2.0])
+    with pytest.raises(tg.NotDifferentiatedError, match="^the function returns an array"):
+        tg.hessian(lambda x: x ** 2, x=np.ones(3))
+    with pytest.raises(ValueError, match="tol must be"):
+        tg.hessian(lambda x: x ** 2, x=0.0).classify(tol=-1)

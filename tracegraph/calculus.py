@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 
 from . import autodiff
-from .core import Tape, Var, plain_value, shape_of
+from .core import Tape, Var, is_constant, plain_value, shape_of, unwrap_constant
 from .errors import NotDifferentiatedError, TracegraphError
 from .formula import Label, partial, symbols_for
 from .graph import MAX_EXPRESSION_LABEL, build_graph
@@ -58,7 +58,7 @@ def _trace_nested(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Trace:
         output = fn(**arguments)
         if shape_of(plain_value(output.value if type(output) is Var else output)):
             raise NotDifferentiatedError(
-                f"{_name(fn)} returns an array of shape "
+                f"{_name(fn) or 'the function'} returns an array of shape "
                 f"{shape_of(plain_value(output.value if type(output) is Var else output))}; "
                 "tg.grad needs a scalar function",
                 hint="reduce it to a scalar (np.sum), or use tg.jvp for directional "
@@ -71,10 +71,13 @@ def _name(fn: Callable[..., Any]) -> str | None:
     return None if name == "<lambda>" else name
 
 
-def _chosen(wrt: Wrt, available: Sequence[str], what: str) -> tuple[list[str], bool]:
-    """The names to differentiate with respect to, and whether a bare result is wanted."""
+def _chosen(wrt: Wrt, available: Sequence[str], what: str,
+            inputs: Mapping[str, Any] | None = None) -> tuple[list[str], bool]:
+    """The names to differentiate with respect to, and whether a bare result is wanted:
+    ``wrt``, or every float input (an int such as ``n=3`` only when named)."""
     if wrt is None:
-        return list(available), False
+        return [n for n in available
+                if inputs is None or not _is_integer(inputs.get(n))], False
     bare = isinstance(wrt, str)
     names = [wrt] if bare else list(wrt)
     missing = [n for n in names if n not in available]
@@ -84,6 +87,10 @@ def _chosen(wrt: Wrt, available: Sequence[str], what: str) -> tuple[list[str], b
             f"{', '.join(available) or '(none)'}",
             hint="name float inputs of the function (tg.constant values have no derivative)")
     return names, bare
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def grad(fn: Callable[..., Any], wrt: Wrt = None) -> Callable[..., Any]:
@@ -102,7 +109,7 @@ def grad(fn: Callable[..., Any], wrt: Wrt = None) -> Callable[..., Any]:
     """
     def gradient(**inputs: Any) -> Any:
         traced = _trace_nested(fn, inputs)
-        names, bare = _chosen(wrt, list(traced.tape.inputs), "tg.grad wrt")
+        names, bare = _chosen(wrt, list(traced.tape.inputs), "tg.grad wrt", inputs)
         grads = traced.grads
         if bare:
             return grads[names[0]]
@@ -293,6 +300,8 @@ class Hessian:
             >>> tg.hessian(lambda x, y: x ** 3 - 3 * x * y ** 2, x=0.0, y=0.0).classify()
             'inconclusive'
         """
+        if not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
+            raise ValueError(f"classify: tol must be a number >= 0, got {tol!r}")
         if float(np.linalg.norm(self.gradient)) > tol:
             return "not a critical point"
         eigenvalues = self.eigenvalues
@@ -331,7 +340,13 @@ def _gradient_trace(fn: Callable[..., Any], wrt: Wrt, inputs: Mapping[str, Any]
         arguments = {name: outer.input(name, value) for name, value in inputs.items()}
         inner = _trace_nested(fn, arguments)
         available = [n for n in inner.tape.inputs if n in outer.tape.inputs]
-        names, _ = _chosen(wrt, available, "wrt")
+        if not available:
+            raise NotDifferentiatedError(
+                f"tg.hessian: nothing to differentiate: none of the inputs "
+                f"({', '.join(inputs) or 'none given'}) is a float or float array",
+                hint="pass numbers as floats or numpy arrays (np.array([1.0, 2.0]), not a "
+                "list); tg.constant values and ints are not differentiated")
+        names, _ = _chosen(wrt, available, "wrt", inputs)
         names = [n for n in outer.tape.inputs if n in names]  # keyword order
         grads = inner.grads
         flat = np.concatenate([np.reshape(grads[n], (-1,)) for n in names]) if names \
@@ -382,18 +397,64 @@ def hvp(fn: Callable[..., Any], v: Mapping[str, Any], /, **inputs: Any) -> dict[
         >>> tg.hvp(lambda x, y: x ** 2 * y, {"x": 1.0}, x=3.0, y=2.0)
         {'x': 4.0, 'y': 6.0}
     """
+    directions = checked_directions(v, inputs, "tg.hvp")
+
     def directional(**arguments: Any) -> Any:
         grads = grad(fn)(**arguments)
         total = 0.0
-        for name, direction in v.items():
+        for name, direction in directions.items():
             if name not in grads:
                 raise TracegraphError(f"tg.hvp: {name!r} is not a traced input of the function",
                                       hint=f"traced inputs: {', '.join(grads)}")
-            total = total + np.sum(grads[name] * np.asarray(direction, dtype=float))
+            total = total + np.sum(grads[name] * direction)
         return total
 
     traced = _trace_outer(directional, inputs)
     return traced.grads
+
+
+def checked_directions(directions: Any, inputs: Mapping[str, Any], what: str
+                       ) -> dict[str, Any]:
+    """``directions`` (name → direction, like ``t.grads``) as float arrays shaped like
+    their inputs, or a clear error: not a dict, an unknown name, a ``tg.constant`` (never
+    differentiated), a complex or mis-shaped direction.
+
+    Example:
+        >>> import numpy as np
+        >>> checked_directions({"x": 1.0}, {"x": np.zeros(2), "y": 3.0}, "tg.hvp")
+        {'x': array([1., 1.])}
+    """
+    if not isinstance(directions, Mapping):
+        raise TracegraphError(
+            f"{what}: the directions must be a dict from input name to direction (like "
+            f"t.grads), got {type(directions).__name__}",
+            hint=f"e.g. {what}(f, {{'x': 1.0}}, x=2.0)")
+    checked = {}
+    for name, direction in directions.items():
+        if name not in inputs:
+            raise TracegraphError(
+                f"{what}: {name!r} is not an input of the function; inputs: "
+                f"{', '.join(inputs) or '(none)'}")
+        if is_constant(inputs[name]):
+            raise TracegraphError(
+                f"{what}: {name!r} is a tg.constant, which is never differentiated, so it "
+                "has no direction", hint=f"drop {name!r} from the directions, or pass it "
+                "without tg.constant to differentiate it")
+        array = np.asarray(plain_value(direction))
+        if array.dtype.kind not in "fiub":
+            raise TracegraphError(
+                f"{what}: the direction for {name!r} must hold real numbers, got "
+                f"{array.dtype.name} {direction!r:.60}")
+        shape = shape_of(plain_value(unwrap_constant(inputs[name])))
+        try:
+            checked[name] = np.broadcast_to(array.astype(float), shape).copy() if shape \
+                else float(array)
+        except (ValueError, TypeError):
+            raise TracegraphError(
+                f"{what}: the direction for {name!r} has shape {array.shape}, but {name!r} "
+                f"has shape {shape}", hint="give one number per element of the input "
+                "(or one number for all)") from None
+    return checked
 
 
 def _trace_outer(fn: Callable[..., Any], inputs: Mapping[str, Any]) -> Trace:
@@ -417,6 +478,7 @@ def jvp(fn: Callable[..., Any], tangents: Mapping[str, Any], /, **inputs: Any
         >>> value.tolist(), slope.tolist()
         ([0.0, 0.0], [2.0, 2.0])
     """
+    tangents = checked_directions(tangents, inputs, "tg.jvp")
     traced = _trace_outer(fn, inputs)
     tape = traced.tape
     pushed = tangents_of(tape, tangents)

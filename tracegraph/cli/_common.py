@@ -266,27 +266,36 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
     return result
 
 
+HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
+"""Warnings ``python FILE`` does not show (its default filters), so neither do we."""
+
+
 def _warning_text(caught: warnings.WarningMessage, file: Path) -> str:
     """tracegraph's own warnings, and those the file itself raised (with its line); numpy's
     floating-point warnings are left out, since NonFiniteWarning names the node instead."""
     if issubclass(caught.category, NonFiniteWarning):
         return str(caught.message)
+    if issubclass(caught.category, HIDDEN_BY_PYTHON):
+        return ""
     if Path(caught.filename).resolve() == file.resolve():
         return f"{caught.category.__name__}: {caught.message} (at {file}:{caught.lineno})"
     return ""
 
 
-def traced_file(file: Path, *, output: str | None = None, function: str | None = None
-                ) -> Callable[..., Trace]:
+def traced_file(file: Path, *, output: str | None = None, function: str | None = None,
+                wrt: str | None = None) -> Callable[..., Trace]:
     """The file as a function of its inputs, for second derivatives (``tg.hessian``,
     ``tg.grad``): it runs again with its inputs replaced by the values given (traced
     values of an enclosing trace), and its own trace stands in for the function
-    (``traces_itself``), so its backward pass is recorded by the enclosing trace."""
+    (``traces_itself``), so its backward pass is recorded by the enclosing trace.
+    ``wrt`` as for :func:`load` (``--wrt k`` makes a default argument or an int an input)."""
+    names = [name.strip() for name in (wrt or "").split(",") if name.strip()]
+
     def run(**inputs: Any) -> Trace:
         try:
             with contextlib.redirect_stdout(sys.stderr):  # the file's prints, as in load()
                 return load_script(file, overrides=inputs, output=output,
-                                   function=function).trace
+                                   function=function, wrt=names).trace
         except OverrideError:
             raise CommandError(
                 f"{file} traces itself (it calls tracegraph.trace), so tracegraph cannot "

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..descent.compare import METHODS, run_comparison
-from ..descent.objective import script_objective
+from ..descent.objective import choose_parameters, script_objective
 from ..descent.optimizers import RULES, Settings
 from ..descent.optional import MissingExtraError
 from ..descent.run import Descent, minimise
@@ -187,7 +187,7 @@ def command(
         result = load_with_gradients(file, sets=sets, output=output, function=function)
         overrides = dict(parse_override(text) for text in sets or ())
         names = parse_wrt(result, wrt)
-        chosen = ", ".join(names or result.inputs)
+        chosen = ", ".join(choose_parameters(result.inputs, names))
         note(f"optimising {chosen}" + ("" if wrt else
                                        " (every float input of the file; --wrt picks some)"))
 

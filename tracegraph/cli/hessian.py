@@ -105,12 +105,13 @@ def command(
         <BLANKLINE>
     """
     with reporting(debug):
-        result = load_with_gradients(file, sets=sets, output=output, function=function)
+        result = load_with_gradients(file, sets=sets, output=output, function=function,
+                                     wrt=wrt)
         names = parse_wrt(result, wrt)
         digits = precision or 4
         with progress("Differentiating the backward pass", runs_user_code=True):
-            found = hessian(traced_file(file, output=output, function=function), wrt=names,
-                            **result.inputs)
+            found = hessian(traced_file(file, output=output, function=function, wrt=wrt),
+                            wrt=names, **result.inputs)
         _print(result, found, digits, tol, markdown, every_entry)
 
 

@@ -24,7 +24,7 @@ from ..diagram.options import FORMATS, IMAGE_FORMATS, MIN_BUDGET, RANKDIRS, SHOW
 from ..errors import GraphvizNotFoundError, TracegraphError
 from ..formula import partial
 from ..graph import display_names
-from ..numbers import value_summary
+from ..numbers import format_number, value_summary
 from ..script import ScriptResult, parse_override, require_gradients
 from ._common import (
     DRAWING,
@@ -279,7 +279,8 @@ def _backward_graph(file: Path, result: ScriptResult, wrt: list[str] | None, *,
     from ..graph import build_graph
 
     with progress(f"Tracing the backward pass of {file}", runs_user_code=True):
-        traced = trace_backward(traced_file(file, output=output, function=function), wrt,
+        traced = trace_backward(traced_file(file, output=output, function=function,
+                                            wrt=",".join(wrt or ())), wrt,
                                 **result.inputs)
     with progress("Building its graph"):
         graph = build_graph(traced.tape)
@@ -342,9 +343,13 @@ def _report_forward(result: ScriptResult, graph: Any, seed: dict[str, Any],
     grads = result.trace.grads
     reverse = math.fsum(float(np.sum(np.asarray(grads[name]) * np.asarray(value, dtype=float)))
                         for name, value in seed.items())
-    if len(seed) == 1 and np.ndim(next(iter(seed.values()))) == 0 \
-            and float(next(iter(seed.values()))) == 1.0:
-        what = partial(out_label, next(iter(seed)))
+    (name, value), = list(seed.items())[:1] or [(None, None)]
+    if len(seed) == 1 and np.ndim(value) == 0 and float(value) == 1.0 and \
+            not np.ndim(result.trace.inputs[name]):
+        what = partial(out_label, name)  # a scalar input moved at unit speed
+    elif len(seed) == 1 and np.ndim(value) == 0:
+        what = (f"the derivative of {out_label} with every element of {name} moving at "
+                f"speed {format_number(float(value), precision)}")
     else:
         what = f"the derivative of {out_label} along the tangents"
     agree = bool(np.isclose(forward, reverse, rtol=1e-9, atol=1e-12))

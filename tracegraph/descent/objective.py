@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -157,6 +158,7 @@ class Objective:
         self._trace: Trace | None = None
         self._fresh = False  # the current record comes from a trace, whose gradient is known
         self._by_shape: dict[tuple, Trace] = {}  # a record per shape of the batch
+        self._undefined = False  # the last point raised in Python (1/x at x = 0)
 
     def adopt(self, t: Trace) -> None:
         """Start from an existing trace of the function (its record is replayed from now on)."""
@@ -172,7 +174,16 @@ class Objective:
         return loss
 
     def peek(self, theta: np.ndarray, batch: Mapping[str, Any] | None = None) -> float:
-        """f at ``theta`` without counting it (contour plots)."""
+        """f at ``theta`` without counting it (contour plots); NaN where Python's floats
+        raise (a step landing on x = 0 of 1/x), so a run reports it as diverged."""
+        self._undefined = False
+        try:
+            return self._value_at(theta, batch)
+        except (ZeroDivisionError, OverflowError):
+            self._undefined = True
+            return math.nan
+
+    def _value_at(self, theta: np.ndarray, batch: Mapping[str, Any] | None) -> float:
         values = self.layout.unflatten(theta)
         batch = batch or {}
         if self.replay and batch:
@@ -216,6 +227,8 @@ class Objective:
     def gradient(self) -> np.ndarray:
         """The gradient at the point evaluated last, as a flat vector; counted."""
         self.gradient_evaluations += 1
+        if self._undefined:
+            return np.full(self.layout.size, math.nan)
         t = self._trace
         if self._fresh:
             return self.layout.flatten(t.grads)
@@ -317,10 +330,17 @@ def choose_parameters(inputs: Mapping[str, Any], wrt: str | Iterable[str] | None
         if not optimisable(inputs[name]):
             raise TracegraphError(
                 f"wrt: input {name!r} cannot be optimised: it is "
-                + ("a constant" if is_constant(inputs[name])
-                   else f"of type {type(inputs[name]).__name__}"),
+                + _kind_of(inputs[name]),
                 hint="give it as a float or a float array (w=0.0, not w=0)")
     return names
+
+
+def _kind_of(value: Any) -> str:
+    if is_constant(value):
+        return "a constant"
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype.name} (optimising needs float64 or another float)"
+    return f"of type {type(value).__name__}"
 
 
 def function_objective(fn: Callable[..., Any], inputs: Mapping[str, Any],

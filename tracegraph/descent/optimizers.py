@@ -224,7 +224,8 @@ def check_settings(settings: Settings) -> None:
         ...
         tracegraph.errors.TracegraphError: betas[1] must be in [0, 1), got 1.0
     """
-    if not (isinstance(settings.lr, (int, float)) and settings.lr > 0 and
+    if not (isinstance(settings.lr, (int, float, np.integer, np.floating)) and
+            not isinstance(settings.lr, bool) and settings.lr > 0 and
             math.isfinite(settings.lr)):
         raise TracegraphError(f"lr must be a positive number, got {settings.lr!r}")
     try:

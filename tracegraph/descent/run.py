@@ -294,7 +294,8 @@ def minimise(objective: Objective, optimizer: str, settings: Settings, *, steps:
         >>> run.losses.tolist(), run.stopped
         ([1.0, 0.25, 0.0625], 'evaluation budget used')
     """
-    if patience is not None and not (isinstance(patience, int) and patience >= 1):
+    if patience is not None and not (isinstance(patience, (int, np.integer)) and
+                                     not isinstance(patience, bool) and patience >= 1):
         raise TracegraphError(f"patience must be a positive integer, got {patience!r}")
     rule = make_rule(optimizer, settings)
     loop = _Loop(objective, rule, tol=tol, gtol=gtol, patience=patience, callback=callback,
