@@ -191,6 +191,18 @@ def test_inline_code_errors_point_at_the_page(tmp_path):
         assert str(tmp_path) not in str(caught.value)  # never the file it ran from
 
 
+def test_an_error_in_inline_code_gives_one_line_number_the_pages(tmp_path):
+    # "raised NameError ... at line 3" named the code's own line next to the page's 12
+    code = "def f(a):\n    return a / zero\nx = 1.0\ny = f(x)\n"
+    with pytest.raises(DrawingError) as caught:
+        draw(Source.inline(code, name="page.md", first_line=10), EmbedOptions(),
+             cache=Cache(None))
+    headline = str(caught.value).splitlines()[0]
+    assert headline.endswith("raised NameError: name 'zero' is not defined at line 11"), headline
+    assert caught.value.line == 11  # where the error was raised, as the headline says
+    assert "page.md:11, in f" in str(caught.value) and "page.md:13" in str(caught.value)
+
+
 def test_problems_a_page_should_warn_about(tmp_path):
     cache = Cache(None)
     nan = draw(Source.inline("import numpy as np\nx = -1.0\ny = np.log(x)\n", name="p"),

@@ -295,6 +295,34 @@ def test_myst_inline_code_points_at_the_page_line(make_app, tmp_path):
                      app.warning.getvalue()), app.warning.getvalue()
 
 
+def test_warnings_in_and_after_an_included_file_point_at_the_true_file_and_line(tmp_path,
+                                                                              capsys):
+    srcdir = project(tmp_path / "src", {
+        "index.rst": "Page\n====\n\n.. include:: part.txt\n\nText.\n\n"
+                     ".. tracegraph:: neuron.py\n   :show:\n\n"
+                     ".. tracegraph::\n\n   x = 1.0\n   y = x / zero\n",
+        "part.txt": "Included.\n\n.. tracegraph:: nueron.py\n\n.. tracegraph::\n\n"
+                    "   x = 1.0\n   y = x / nothing\n"})
+    status = build_main(["-q", "-b", "text", str(srcdir), str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 0
+    where = re.findall(r"^(\S+?):(\d+): WARNING: (.*)$", err, re.MULTILINE)
+    assert [(Path(f).name, int(n)) for f, n, _ in where] == [
+        ("part.txt", 3), ("part.txt", 8), ("index.rst", 8), ("index.rst", 14)], err
+    assert "your code in part.txt (the tracegraph block) raised NameError: name 'nothing' " \
+           "is not defined at line 8" in err
+
+
+def test_an_error_in_the_body_gives_the_pages_line_only(tmp_path, capsys):
+    page = "# Page\n\nText.\n\n```{tracegraph}\nx = 1.0\ny = x / zero\n```\n"
+    srcdir = project(tmp_path / "src", {"index.md": page})
+    build_main(["-q", "-b", "text", str(srcdir), str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "index.md:7: WARNING: your code in index.md (the tracegraph block) raised " \
+           "NameError: name 'zero' is not defined at line 7\n" in err, err
+    assert not re.search(r"\bline [1-6]\b|:[1-6]\b", err), err
+
+
 @pytest.mark.needs_dot
 def test_expect_wrong_draws_the_marks_without_a_warning(make_app, tmp_path):
     shutil_copy = EXAMPLES / "neuron_homework_wrong.py"

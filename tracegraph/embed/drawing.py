@@ -377,7 +377,13 @@ class _Relocation:
         return re.sub(r"\(line (\d+)\)",
                       lambda m: f"(line {self.page_line(int(m.group(1)))})", summary)
 
+    # "raised NameError: ... at line 4": the headline's line (the innermost frame's), which
+    # ends a line of the message (the file's own exception text may say "at line" too).
+    HEADLINE = re.compile(r" at line (\d+)$", re.MULTILINE)
+
     def text(self, message: str) -> str:
+        """``message`` naming the page and its lines: the file's paths (``file:4``) and
+        the headline's ``at line 4``, so the message gives one line number, the page's."""
         if self.pattern is None:
             return message
 
@@ -386,11 +392,18 @@ class _Relocation:
                 return self.source.name
             return f"{self.source.name}:{self.page_line(int(match.group(3)))}"
 
+        message = self.HEADLINE.sub(lambda m: f" at line {self.page_line(int(m.group(1)))}",
+                                    message, count=1)
         return self.pattern.sub(replace, message)
 
     def line(self, message: str) -> int | None:
+        """The page line a message about inline code is at: its headline's ``at line N``,
+        else the first ``file:N`` it names."""
         if self.pattern is None:
             return None
+        headline = self.HEADLINE.search(message)
+        if headline is not None:
+            return self.page_line(int(headline.group(1)))
         match = next((m for m in self.pattern.finditer(message) if m.group(3)), None)
         if match is None:
             match = re.search(r"\bat line (\d+)", message)

@@ -10,6 +10,7 @@ write (:mod:`tracegraph.sphinx.nodes`).
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -51,6 +52,7 @@ class TracegraphDirective(SphinxDirective):
     has_content = True
     option_spec = {name: directives.unchanged for name in OPTION_NAMES} | {
         "name": directives.unchanged, "class": directives.class_option}
+    _body_source: str | None = None  # the file holding the body's code, once it is read
 
     def run(self) -> list[nodes.Node]:
         try:
@@ -91,16 +93,30 @@ class TracegraphDirective(SphinxDirective):
         if not self.content:
             raise DrawingError("give a file (.. tracegraph:: path/to/file.py) or the "
                                "expression code in the body")
-        page = self.env.doc2path(self.env.docname, False)
+        source, first_line = self._body_start()
+        self._body_source = source
         return Source.inline("\n".join(self.content) + "\n",
-                             name=f"{page} (the tracegraph block)",
-                             first_line=self._first_body_line())
+                             name=f"{self._shown(source)} (the tracegraph block)",
+                             first_line=first_line)
 
-    def _first_body_line(self) -> int:
+    def _body_start(self) -> tuple[str, int]:
+        """The file holding the body (the page, or a file it includes) and the line of the
+        body's first line in it, as Sphinx maps them (``.. include::`` included)."""
+        source, line = self.get_source_info()
         if type(self.state).__module__.startswith("myst_parser"):
             # MyST counts the body's offset from the line after the opening fence.
-            return self.lineno + 1 + self.content_offset
-        return self.content_offset + 1  # docutils: the 0-based line of the body in the file
+            return source, line + 1 + self.content_offset
+        # docutils: content_offset is the body's 0-based line in the state machine's input,
+        # which holds the included files' lines too; Sphinx maps it back to a file and line.
+        body_source, body_line = self.state_machine.get_source_and_line(self.content_offset + 1)
+        return (body_source or source), (body_line or self.content_offset + 1)
+
+    def _shown(self, source: str) -> str:
+        """A source file as messages name it: relative to the source folder."""
+        try:
+            return Path(source).resolve().relative_to(Path(self.env.srcdir).resolve()).as_posix()
+        except ValueError:
+            return source
 
     # -- what the page gets -----------------------------------------------------------------------
     def _page_nodes(self, drawing: Drawing, options: EmbedOptions,
@@ -136,9 +152,14 @@ class TracegraphDirective(SphinxDirective):
         return [box]
 
     def _warn(self, message: str, line: int | None, kind: str) -> None:
+        """Warn at the directive (``line`` None) or at ``line`` of its body's file: the
+        places Sphinx gives, so a directive in an included file warns there."""
         warned_pages(self.env).add(self.env.docname)
-        logger.warning("%s", message, location=(self.env.docname, line or self.lineno),
-                       type=WARNING_TYPE, subtype=kind)
+        if line is None:
+            location = self.get_location()
+        else:  # a line of inline code, counted in the file that holds the body
+            location = f"{self._body_source or self.get_source_info()[0]}:{line}"
+        logger.warning("%s", message, location=location, type=WARNING_TYPE, subtype=kind)
 
     def _count(self, from_cache: bool) -> None:
         counts = getattr(self.env, COUNTS, None)
