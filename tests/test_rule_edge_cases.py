@@ -24,3 +24,32 @@ def test_fmax_and_fmin_ignore_nan_and_send_the_gradient_to_the_other_side():
     assert low.grads["x"].tolist() == [0.0, 2.0, 0.0, 2.0]
     assert low.grads["y"].tolist() == [1.0, 0.0, 3.0, 2.0]
     assert tg.trace(lambda x: np.fmax(x, 0.0), x=0.0).grads["x"] == 0.5
+
+
+# --------------------------------------------------------------------------- clip
+
+
+def _clip_grads(x, lo, hi):
+    return tg.trace(lambda x, lo, hi: np.sum(np.clip(x, lo, hi)), x=x, lo=lo, hi=hi).grads
+
+
+def test_clip_with_crossed_bounds_is_hi_everywhere_as_in_numpy():
+    x = np.array([0.5, 2.0, -2.0])
+    assert tg.trace(lambda x: np.clip(x, 1.0, 0.0), x=x).value.tolist() == [0.0, 0.0, 0.0]
+    grads = _clip_grads(x, 1.0, 0.0)
+    assert grads["x"].tolist() == [0.0, 0.0, 0.0]
+    assert grads["lo"] == 0.0 and grads["hi"] == 3.0
+
+
+def test_clip_with_equal_bounds_does_not_depend_on_x():
+    assert tg.trace(lambda x: np.clip(x, 0.5, 0.5), x=0.5).grads["x"] == 0.0
+    assert _clip_grads(0.5, 0.5, 0.5) == {"x": 0.0, "lo": 0.5, "hi": 0.5}  # a tie of lo, hi
+    grads = _clip_grads(np.array([0.2, 0.9]), 0.5, 0.5)
+    assert grads["x"].tolist() == [0.0, 0.0]
+    assert grads["lo"] == 0.5 and grads["hi"] == 1.5   # below: lo and hi tie; above: hi
+
+
+def test_clip_still_shares_a_bound_with_x_when_the_bounds_are_apart():
+    grads = _clip_grads(np.array([-1.0, 0.0, 0.5, 1.0, 2.0]), 0.0, 1.0)
+    assert grads["x"].tolist() == [0.0, 0.5, 1.0, 0.5, 0.0]
+    assert grads["lo"] == 1.5 and grads["hi"] == 1.5

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from ..core import is_traced
+from ..core import is_traced, plain_value
 from ..core.var import absolute, add, divide, multiply, negative, power, subtract
 from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols, superscript
@@ -275,18 +275,37 @@ def _clip(x, lo, hi):
     return np.clip(x, lo, hi)
 
 
-def _clip_x_vjp(g, out, x, lo, hi):
-    # 1 strictly inside, ½ on a bound (x ties with it), 0 outside.
-    if lo is not None and hi is not None:
-        return g * (winner_share(x, lo) * winner_share(hi, x))
+def _clip_shares(x, lo, hi):
+    """The shares of x, lo and hi in ``np.clip(x, lo, hi) = minimum(maximum(x, lo), hi)``:
+    the chain rule through that composition, each tie shared equally, except that x gets
+    nothing where lo ≥ hi (the output is hi, or lo = hi, whatever x is): at x = lo = hi
+    x's share of the inner tie goes to lo.  ``None`` for a missing bound."""
+    if lo is None:
+        inner_x, inner_lo, inner = 1.0, None, x
+    else:
+        inner = np.maximum(plain_value(x), plain_value(lo))
+        inner_x, inner_lo = winner_share(x, lo), winner_share(lo, x)
+    if hi is None:
+        return inner_x, inner_lo, None
+    through, share_hi = winner_share(hi, inner), winner_share(inner, hi)
     if lo is not None:
-        return g * winner_share(x, lo)
-    return g * winner_share(hi, x) if hi is not None else g
+        constant = np.greater_equal(lo, hi)
+        if np.any(constant):
+            inner_lo = np.where(constant, 1.0, inner_lo)
+            inner_x = np.where(constant, 0.0, inner_x)
+    return through * inner_x, None if lo is None else through * inner_lo, share_hi
+
+
+def _clip_x_vjp(g, out, x, lo, hi):
+    # 1 strictly inside, ½ on a bound (x ties with it), 0 outside or where lo ≥ hi.
+    if lo is None and hi is None:
+        return g
+    return g * _clip_shares(x, lo, hi)[0]
 
 
 def _clip_bound_vjp(lower):
     def vjp(g, out, x, lo, hi):
-        return g * (winner_share(lo, x) if lower else winner_share(x, hi))
+        return g * _clip_shares(x, lo, hi)[1 if lower else 2]
     return vjp
 
 
@@ -295,12 +314,17 @@ def _clip_kink(x, lo, hi):
     for bound in (lo, hi):
         if bound is not None:
             gaps.append(float(np.min(np.abs(np.subtract(x, bound)))))
+    if lo is not None and hi is not None:  # lo = hi: clip's value switches between them
+        gaps.append(float(np.min(np.abs(np.subtract(lo, hi)))))
     return min(gaps)
 
 
 def _clip_sample(rng):
     shape = tuple(rng.integers(1, 4, size=rng.integers(0, 3)))
-    return (rng.normal(size=shape), -0.5 + 0.1 * rng.normal(), 0.5 + 0.1 * rng.normal()), {}
+    lo, hi = -0.5 + 0.1 * rng.normal(), 0.5 + 0.1 * rng.normal()
+    if rng.integers(0, 4) == 0:  # lo > hi: numpy gives hi everywhere
+        lo, hi = hi, lo
+    return (rng.normal(size=shape), lo, hi), {}
 
 
 def _clip_route(prim, a, a_min=None, a_max=None, out=None, *, min=None, max=None, **kwargs):
@@ -314,10 +338,10 @@ defprimitive(
     "clip", _clip, display="clip({x}, {lo}, {hi})", category=ARITHMETIC,
     numpy={np.clip: _clip_route},
     grads={"x": (_clip_x_vjp, "[{lo} < {x} < {hi}] (½ on a bound)"),
-           "lo": (_clip_bound_vjp(True), "[{x} < {lo}] + ½[{x} = {lo}]"),
-           "hi": (_clip_bound_vjp(False), "[{x} > {hi}] + ½[{x} = {hi}]")},
+           "lo": (_clip_bound_vjp(True), "[{x} < {lo} < {hi}] (½ on a tie)"),
+           "hi": (_clip_bound_vjp(False), "[max({x}, {lo}) > {hi}] (½ on a tie)")},
     kink=_clip_kink, sample=_clip_sample,
-    doc="np.clip(x, lo, hi): gradient flows to x inside the bounds, to a bound outside "
-        "(x and the bound share it, ½ each, when x is on the bound)",
+    doc="np.clip(x, lo, hi) = minimum(maximum(x, lo), hi): gradient flows to x inside the "
+        "bounds, to a bound outside (½ each on a tie); to hi alone where lo > hi",
 )
 
