@@ -20,7 +20,7 @@ from tracegraph.script import load_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CONF = 'extensions = ["myst_parser", "tracegraph.sphinx"]\nexclude_patterns = ["_build"]\n'
-COUNT_LINE = re.compile(r"tracegraph: (\d+) diagrams \((\d+) from cache\)")
+COUNT_LINE = re.compile(r"tracegraph: (\d+) diagrams? \((\d+) from cache(?:, \d+ failed)?\)")
 NOTHING_READ = "tracegraph: 0 diagrams (no page that draws one was read again)"
 DIAGRAM_BLOCK = re.compile(r'<div class="tracegraph-diagram".*?</svg></div>', re.DOTALL)
 
@@ -209,6 +209,9 @@ def test_latex_gets_a_pdf_image(make_app, tmp_path):
     tex = next(app.outdir.glob("*.tex")).read_text(encoding="utf-8")
     images = re.findall(r"\\sphinxincludegraphics\{(tracegraph-[0-9a-f]+\.pdf)\}", tex)
     assert len(images) == 3
+    # shrunk to the line width and to 3/4 of the text height (room for a heading or caption)
+    assert tex.count("{\\csname spx@image@maxheight\\endcsname=0.75\\textheight\\relax\n"
+                     "\\sphinxincludegraphics{tracegraph-") == 3
     for name in images:
         assert (app.outdir / name).read_bytes().startswith(b"%PDF-")
     assert "The \\sphinxstyleemphasis{seed\\sphinxhyphen{}002} neuron." in tex
@@ -230,6 +233,27 @@ def test_the_latex_output_compiles_with_pdflatex(make_app, tmp_path):
     assert tex.with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
 
 
+@pytest.mark.slow
+@pytest.mark.needs_dot
+@pytest.mark.skipif(shutil.which("latexmk") is None or shutil.which("pdflatex") is None,
+                    reason="needs a TeX installation (latexmk, pdflatex)")
+def test_a_tall_diagram_under_a_chapter_heading_stays_on_its_page(make_app, tmp_path):
+    srcdir = project(tmp_path / "src", {"index.rst": (
+        "Doc\n===\n\nTall\n----\n\n.. tracegraph:: mlp.py\n   :rankdir: TB\n\n"
+        "Captioned\n---------\n\n.. tracegraph:: mlp.py\n   :rankdir: TB\n"
+        "   :caption: " + "A caption long enough for a few lines of the text block. " * 6 + "\n")})
+    shutil.copy(EXAMPLES / "mlp.py", srcdir / "mlp.py")
+    app = built(make_app, srcdir, "latex")
+    tex = next(app.outdir.glob("*.tex"))
+    done = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                           tex.name], cwd=app.outdir, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    log = tex.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    # scaled to the width only, the picture ran 120pt past the text block into the footer
+    assert "Overfull \\vbox" not in log and "Float too large" not in log
+
+
 def test_text_builder_writes_the_chain_rule_table(make_app, tmp_path, no_dot):
     app = built(make_app, project(tmp_path / "src", {"index.rst": INDEX, "other.md": OTHER_MD}),
                 "text")
@@ -249,6 +273,8 @@ def test_without_dot_a_warning_and_the_table_and_dot_source(make_app, tmp_path, 
     assert "apt-get install graphviz" in warnings
     page = (app.outdir / "index.html").read_text(encoding="utf-8")
     assert "∂Loss/∂node" in page and "digraph tracegraph {" in page and "<svg" not in page
+    # the DOT source is not highlighted as Python (which coloured words like "in")
+    assert re.search(r'<div class="tracegraph-dot highlight-none notranslate">', page), page
 
 
 # --------------------------------------------------------------------------- failures
@@ -284,6 +310,24 @@ def test_a_failing_page_fails_a_W_build_at_its_file_and_line(case, tmp_path, cap
     assert f"index.rst:{line}: WARNING: " in err, err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_an_error_box_is_plain_text_and_a_build_where_all_failed_says_so(make_app, tmp_path):
+    app = built(make_app, project(tmp_path / "src", {"index.rst": (
+        "Page\n====\n\n.. tracegraph:: nueron.py\n\n.. tracegraph::\n\n   x = 1.0\n"
+        "   y = x in zero\n")}))
+    page = (app.outdir / "index.html").read_text(encoding="utf-8")
+    boxes = re.findall(r'<div class="(highlight-\w+) notranslate">', page)
+    assert boxes == ["highlight-none", "highlight-none"], boxes  # not Python ("in", "from")
+    status = app.status.getvalue()
+    assert "tracegraph: 0 diagrams (2 failed)" in status, status
+    assert "was read again" not in status
+
+
+def test_the_count_line_says_diagram_for_one(make_app, tmp_path, no_dot):
+    app = built(make_app, project(tmp_path / "src", {"index.rst": (
+        "Page\n====\n\n.. tracegraph:: neuron.py\n\n.. tracegraph:: nueron.py\n")}), "text")
+    assert "tracegraph: 1 diagram (0 from cache, 1 failed)" in app.status.getvalue()
 
 
 @pytest.mark.needs_dot

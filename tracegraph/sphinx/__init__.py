@@ -23,13 +23,14 @@ HTML pages get inline SVG that scales to the column and follows the theme's
 light or dark colours; LaTeX gets a PDF image; the text builder and any
 other the chain-rule table.  Diagrams come from a content-hash cache
 (``tracegraph_cache_dir``, default ``<doctrees>/tracegraph``); each build
-logs ``tracegraph: N diagrams (M from cache)``.  Every failure is a warning
+logs ``tracegraph: N diagrams (M from cache)`` (and how many failed).  Every failure is a warning
 at the page's file and line, so ``sphinx-build -W`` fails.  Parallel builds
 (``-j``) are supported.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -110,10 +111,27 @@ def _merge(app: Sphinx, env: BuildEnvironment, docnames: set[str],
 def _report(app: Sphinx, exception: BaseException | None) -> None:
     if exception is not None:
         return
-    counts = getattr(app.env, COUNTS, {}).values()
-    drawn = sum(total for total, _ in counts)
-    cached = sum(from_cache for _, from_cache in counts)
-    if drawn:
-        logger.info("tracegraph: %d diagrams (%d from cache)", drawn, cached)
-    else:  # an incremental build that re-read no page with a diagram
-        logger.info("tracegraph: 0 diagrams (no page that draws one was read again)")
+    logger.info("%s", count_line(getattr(app.env, COUNTS, {}).values()))
+
+
+def count_line(counts: Iterable[list[int]]) -> str:
+    """The build's INFO line, from each page's ``[diagrams, from cache, failed]``.
+
+    Example:
+        >>> print(count_line([[1, 0, 0]]))
+        tracegraph: 1 diagram (0 from cache)
+        >>> print(count_line([[2, 1, 0], [1, 1, 1]]))
+        tracegraph: 3 diagrams (2 from cache, 1 failed)
+        >>> print(count_line([[0, 0, 2]]))
+        tracegraph: 0 diagrams (2 failed)
+        >>> print(count_line([]))
+        tracegraph: 0 diagrams (no page that draws one was read again)
+    """
+    drawn = cached = failed = 0
+    for entry in counts:
+        drawn, cached = drawn + entry[0], cached + entry[1]
+        failed += entry[2] if len(entry) > 2 else 0
+    if not drawn and not failed:  # an incremental build that re-read no page with a diagram
+        return "tracegraph: 0 diagrams (no page that draws one was read again)"
+    parts = ([f"{cached} from cache"] if drawn else []) + ([f"{failed} failed"] if failed else [])
+    return f"tracegraph: {drawn} diagram{'' if drawn == 1 else 's'} ({', '.join(parts)})"

@@ -70,7 +70,7 @@ class TracegraphDirective(SphinxDirective):
             return self._failure(str(err), err.line)
         for dependency in drawing.dependencies:
             self.env.note_dependency(dependency)
-        self._count(drawing.from_cache)
+        self._count(from_cache=drawing.from_cache)
         for problem in drawing.problems:
             self._warn(problem.message, problem.line, problem.kind)
         drawn = drawing.svg is not None if image == "svg" else True
@@ -146,8 +146,9 @@ class TracegraphDirective(SphinxDirective):
 
     def _failure(self, message: str, line: int | None = None) -> list[nodes.Node]:
         self._warn(message, line, "error")
+        self._count(failed=True)
         box = nodes.error("", nodes.paragraph(text="tracegraph could not draw this diagram:"),
-                          nodes.literal_block(message, message))
+                          nodes.literal_block(message, message, language="none"))
         self.set_source_info(box)
         return [box]
 
@@ -161,11 +162,12 @@ class TracegraphDirective(SphinxDirective):
             location = f"{self._body_source or self.get_source_info()[0]}:{line}"
         logger.warning("%s", message, location=location, type=WARNING_TYPE, subtype=kind)
 
-    def _count(self, from_cache: bool) -> None:
+    def _count(self, *, from_cache: bool = False, failed: bool = False) -> None:
+        """Count this diagram in the page's ``[diagrams, from cache, failed]``."""
         counts = getattr(self.env, COUNTS, None)
         if counts is None:
             counts = {}
             setattr(self.env, COUNTS, counts)
-        entry = counts.setdefault(self.env.docname, [0, 0])
-        entry[0] += 1
-        entry[1] += int(from_cache)
+        entry = counts.setdefault(self.env.docname, [0, 0, 0])
+        entry[0 if not failed else 2] += 1
+        entry[1] += int(from_cache and not failed)

@@ -71,9 +71,30 @@ def _visit_latex(translator: Any, node: tracegraph_diagram) -> None:
         except TracegraphError as err:
             logger.warning("%s", err, location=node, type=WARNING_TYPE, subtype="dot")
             raise nodes.SkipNode from None
-    translator.body.append(
-        f"\n\\sphinxincludegraphics{{{posixpath.join(builder.imgpath, name)}}}\n")
+    translator.body.append(latex_image(posixpath.join(builder.imgpath, name)))
     raise nodes.SkipNode
+
+
+LATEX_MAX_HEIGHT = r"0.75\textheight"
+"""The tallest a diagram is drawn in LaTeX: room is left on its page for a chapter's
+heading above it, or a caption below (a picture of the full text height runs into the
+footer)."""
+
+
+def latex_image(path: str) -> str:
+    r"""The LaTeX that includes the diagram's PDF: ``\sphinxincludegraphics``, which shrinks
+    a picture (never enlarges it) to the line width and to Sphinx's maximal image height,
+    here set to :data:`LATEX_MAX_HEIGHT` for this picture only.
+
+    Example:
+        >>> print(latex_image("tracegraph-0a1b.pdf").strip())
+        {\csname spx@image@maxheight\endcsname=0.75\textheight\relax
+        \sphinxincludegraphics{tracegraph-0a1b.pdf}}
+    """
+    # \csname reads the @ name whatever the catcodes are where the picture lands (a table
+    # cell, a figure); the braces keep the height to this picture.
+    return (f"\n{{\\csname spx@image@maxheight\\endcsname={LATEX_MAX_HEIGHT}\\relax\n"
+            f"\\sphinxincludegraphics{{{path}}}}}\n")
 
 
 # How the builders that draw the picture write the node (app.add_node's keywords).
@@ -121,7 +142,10 @@ def fallback_nodes(drawing: Drawing, *, with_table: bool) -> list[nodes.Node]:
     return shown + [
         nodes.paragraph(text=f"{drawing.alt} (not drawn: Graphviz's dot is missing; "
                              "the DOT source follows)"),
-        nodes.literal_block(drawing.dot, drawing.dot, classes=["tracegraph-dot"]),
+        # Not highlighted: Pygments' DOT lexer would warn (failing -W) on a token it cannot
+        # read, and the text is there to be copied.
+        nodes.literal_block(drawing.dot, drawing.dot, classes=["tracegraph-dot"],
+                            language="none"),
     ]
 
 
