@@ -786,3 +786,50 @@ def test_a_wrong_claim_is_never_shown_with_the_same_digits_as_the_truth():
     assert result.verdict == "wrong"
     assert (result.claimed_text(), result.expected_text()) == ("1", "1.0001")
     assert result.versus().endswith("= 1.0001")
+
+
+ROUNDED_NEURON = """
+import numpy as np
+x1, w1, x2, w2, x3, w3, gold = 1.0, 0.5, 2.0, -0.3, 0.5, 0.8, 1.0
+G = w1 * x1 + w2 * x2 + w3 * x3
+S = 1 / (1 + np.exp(-G))
+Loss = (gold - S) ** 2
+dLoss_dS = -0.8511
+dS_dG = 0.2445
+dLoss_dG = {step}
+dLoss_dw1 = dLoss_dG * x1
+"""
+
+
+def test_a_right_step_on_rounded_claims_is_close_not_the_first_wrong_step(tmp_path):
+    # the product of two accepted 4-digit numbers misses the truth by 1.5e-4 (relative):
+    # the step is right and carries their rounding
+    path = tmp_path / "rounded.py"
+    path.write_text(ROUNDED_NEURON.format(step="dLoss_dS * dS_dG"))
+    report = check_script(load_script(path))
+    verdicts = {r.name: r.verdict for r in report.results}
+    assert verdicts == {"dLoss_dS": "close", "dS_dG": "close", "dLoss_dG": "close",
+                        "dLoss_dw1": "close"}
+    step = next(r for r in report.results if r.name == "dLoss_dG")
+    assert step.holds and "carries their rounding" in step.note
+    assert step.max_rel_diff > 1e-4  # far outside rtol: only the rounding explains it
+    assert report.outcome == "ok"
+
+
+def test_a_wrong_step_on_rounded_claims_stays_wrong(tmp_path):
+    path = tmp_path / "wrong.py"
+    path.write_text(ROUNDED_NEURON.format(step="dLoss_dS * dS_dG * (1 - dS_dG)"))
+    report = check_script(load_script(path))
+    verdicts = {r.name: r.verdict for r in report.results}
+    assert verdicts["dLoss_dG"] == "wrong" and verdicts["dLoss_dw1"] == "wrong"
+    assert report.outcome == "failed"
+
+
+def test_an_array_claim_scaled_by_a_rounded_number_is_close(tmp_path):
+    path = tmp_path / "array.py"
+    path.write_text("import numpy as np\n"
+                    "w = np.array([0.3, -0.7])\nx = np.array([1.3, 2.1])\n"
+                    "z = np.dot(w, x)\ns = np.tanh(z)\n"
+                    "ds_dz = 0.3708\nds_dx = ds_dz * w\nds_dw = ds_dz * x * 1.01\n")
+    verdicts = {r.name: r.verdict for r in check_script(load_script(path)).results}
+    assert verdicts == {"ds_dz": "close", "ds_dx": "close", "ds_dw": "wrong"}

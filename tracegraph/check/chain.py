@@ -128,6 +128,94 @@ class ChainAnalyst:
         return Chain(chain_paths, first, truncated,
                      self._explain(result, chain_paths, first, own_error), own_error)
 
+    def regrade(self, result: ClaimResult) -> None:
+        """Use ``result`` from now on for its pair (a claim found to carry rounding)."""
+        if (result.of, result.wrt) in self.by_pair:
+            self.by_pair[(result.of, result.wrt)] = result
+
+    def carried_rounding(self, result: ClaimResult, chain: Chain) -> str | None:
+        """Why a claim that misses the true value is nevertheless right: it is what the
+        user's own claims give (the product of the claimed factors, or a claimed partial
+        result times the steps after it), and some of those are rounded (``close``), so
+        it carries their rounding.  ``None`` when that is not so.
+
+        Only for chains with no wrong step: a right step on rounded numbers is a right
+        step (``dLoss_dG = dLoss_dS * dS_dG`` with ``dS_dG = 0.2445``; an array claim
+        ``ds_dx = ds_dz * w`` with a rounded number ``ds_dz``).
+        """
+        if chain.first_broken is not None or result.claimed is None or chain.truncated:
+            return None
+        grader = self.grader
+        for value, used in self._users_values(result, chain):
+            rounded = [claim for claim in used if claim.verdict == CLOSE]
+            if not rounded or not all(claim.holds for claim in used):
+                continue
+            if compare(result.claimed, value, grader.rtol, grader.atol,
+                       False).verdict not in (EXACT, CLOSE):
+                continue
+            names = ", ".join(claim.where for claim in rounded)
+            return (f"follows from the claims before it ({names} "
+                    f"{'is' if len(rounded) == 1 else 'are'} rounded) and carries their "
+                    f"rounding: rel diff {format_number(result.max_rel_diff, 2)}")
+        return None
+
+    def _users_values(self, result: ClaimResult, chain: Chain
+                      ) -> Iterator[tuple[float, list[ClaimResult]]]:
+        """What the user's claims give for the claim, with the claims each value used:
+        the sum over the paths of the claimed factors (true ones where not claimed), then
+        each claimed partial result d of/d node times the steps from node to wrt."""
+        if np.ndim(result.claimed) or np.ndim(result.expected):
+            yield from self._scaled_by_a_partial(result)
+            return
+        total, used = 0.0, []
+        for path in chain.paths:
+            product = 1.0
+            for step in path.steps:
+                if not step.factor:
+                    continue
+                claim = self.by_pair.get((step.of, step.wrt)) if step.claimed else None
+                if claim is not None and claim.claimed is not None and \
+                        not np.ndim(claim.claimed):
+                    product *= float(claim.claimed)
+                    used.append(claim)
+                elif step.expected is not None:
+                    product *= step.expected
+                else:
+                    total = None
+                    break
+            if total is None:
+                break
+            total += product
+        if total is not None:
+            yield total, used
+        for (of, node), claim in self.by_pair.items():
+            if of != result.of or node == result.wrt or claim.claimed is None or \
+                    np.ndim(claim.claimed) or not self.grader.influences(node, result.wrt) \
+                    or not self._every_path_through(result.wrt, node, result.of):
+                continue
+            step = self._users_step(result.wrt, node)
+            if step is not None:
+                yield float(claim.claimed) * step, [claim, *self._claims_on(result.wrt, node)]
+
+    def _scaled_by_a_partial(self, result: ClaimResult
+                             ) -> Iterator[tuple[Any, list[ClaimResult]]]:
+        """For an array claim: the true derivative with one claimed number d of/d node
+        (node a number every path passes through) in place of its true value."""
+        for (of, node), claim in self.by_pair.items():
+            if of != result.of or node == result.wrt or claim.claimed is None or \
+                    np.ndim(claim.claimed) or claim.expected is None or \
+                    np.ndim(claim.expected) or float(claim.expected) == 0.0 or \
+                    not self.grader.influences(node, result.wrt) or \
+                    not self._every_path_through(result.wrt, node, result.of):
+                continue
+            ratio = float(claim.claimed) / float(claim.expected)
+            yield np.asarray(result.expected, dtype=float) * ratio, [claim]
+
+    def _claims_on(self, wrt: str, node: str) -> list[ClaimResult]:
+        paths, _ = self._station_paths(wrt, node)
+        return [claim for path in paths[:1] for low, high in zip(path, path[1:])
+                if (claim := self.by_pair.get((high, low))) is not None]
+
     def _station_paths(self, source: str, target: str) -> tuple[list[tuple[str, ...]], bool]:
         found: dict[tuple[str, ...], None] = {}
         truncated = False

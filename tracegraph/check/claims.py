@@ -436,7 +436,11 @@ def check(subject: Any, claims: Mapping[Any, Any] | None = None, *, rtol: float 
         else:
             results.append(graded)
     analyst = ChainAnalyst(grader, results)
-    results = [_with_chain(result, analyst) for result in results]
+    # In derivation order, so a claim that only carries the rounding of earlier ones counts
+    # as right by the time the claims built on it are analysed.
+    analysed = {id(result): _with_chain(result, analyst)
+                for result in sorted(results, key=lambda r: r.order)}
+    results = [analysed[id(result)] for result in results]
     return CheckReport(results, grader.graph, source, notes)
 
 
@@ -515,4 +519,9 @@ def _with_chain(result: ClaimResult, analyst: ChainAnalyst) -> ClaimResult:
     chain = analyst.analyse(result)
     if chain is None:
         return result
+    carried = analyst.carried_rounding(result, chain)
+    if carried is not None:  # a right step on the user's rounded numbers
+        regraded = dataclasses.replace(result, verdict=CLOSE, holds=True, note=carried)
+        analyst.regrade(regraded)
+        return regraded
     return dataclasses.replace(result, chain=chain)
