@@ -53,3 +53,29 @@ def test_clip_still_shares_a_bound_with_x_when_the_bounds_are_apart():
     grads = _clip_grads(np.array([-1.0, 0.0, 0.5, 1.0, 2.0]), 0.0, 1.0)
     assert grads["x"].tolist() == [0.0, 0.5, 1.0, 0.5, 0.0]
     assert grads["lo"] == 1.5 and grads["hi"] == 1.5
+
+
+# --------------------------------------------------------------------------- full_like / full
+
+
+def test_full_like_differentiates_a_traced_fill_value_and_not_x():
+    w = np.arange(6.0).reshape(2, 3)
+    t = tg.trace(lambda x, c: np.sum(np.full_like(x, c) * w), x=np.ones((2, 3)), c=2.0)
+    assert t.value == 2.0 * 15.0
+    assert t.grads["c"] == 15.0 and not np.any(t.grads["x"])
+    row = tg.trace(lambda x, c: np.sum(np.full_like(x, c) * w), x=np.ones((2, 3)),
+                   c=np.array([1.0, 2.0, 3.0]))          # broadcast: summed down the rows
+    assert row.grads["c"].tolist() == [3.0, 5.0, 7.0]
+    shaped = tg.trace(lambda x, c: np.sum(np.full_like(x, c, shape=(4,))), x=np.ones(2), c=1.5)
+    assert shaped.value == 6.0 and shaped.grads["c"] == 4.0
+    plain_fill = tg.trace(lambda x: np.sum(np.full_like(x, 3.0) * x), x=np.ones(2))
+    assert plain_fill.grads["x"].tolist() == [3.0, 3.0]
+
+
+def test_full_with_a_traced_number_and_full_like_of_a_plain_array_say_what_to_write():
+    assert tg.trace(lambda c: np.sum(np.full((2, 2), c)), c=2.0).grads["c"] == 4.0
+    with pytest.raises(tg.UnsupportedOperationError, match="np.full_like .*plain array") as info:
+        tg.trace(lambda c: np.sum(np.full_like(np.ones(2), c)), c=2.0)
+    assert "np.zeros(shape) + c" in str(info.value)
+    with pytest.raises(tg.UnsupportedOperationError, match="np.full .*plain array"):
+        tg.trace(lambda c: np.sum(np.full((2, 2), c, dtype=float)), c=2.0)

@@ -1,18 +1,21 @@
-"""Rearranging arrays: np.tile, np.repeat, np.roll, np.rot90, np.pad.
+"""Rearranging arrays: np.tile, np.repeat, np.roll, np.rot90, np.pad, and filling one
+(np.full_like with a traced fill value).
 
 Each is one node.  Their VJPs undo the rearrangement: tile and repeat sum
 the copies back, roll and rot90 rotate the other way, pad keeps the interior
 (constant mode) or adds every padded copy back onto the element it copies
-(edge, reflect, symmetric, wrap) with ``scatter_add``.
+(edge, reflect, symmetric, wrap) with ``scatter_add``; full sums the copies of
+its fill value.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..core.leaks import library_call
 from ..core.var import is_traced, plain_value
 from ..errors import UnsupportedOperationError
-from ..extend import defprimitive
+from ..extend import defprimitive, reject_arguments
 from ..formula import Symbols
 from .shape import SCATTER_ADD, SHAPE, normalize_axes
 
@@ -255,4 +258,60 @@ defprimitive(
     grads={"x": (_pad_vjp, _pad_formula)},
     sample=_pad_sample,
     doc="np.pad(x, pad_width, mode) for mode constant, edge, reflect, symmetric, wrap",
+)
+
+
+# --------------------------------------------------------------------------- full_like
+
+
+def _full(c, shape, dtype=None):
+    return np.full(shape, c, dtype=dtype)
+
+
+def _full_like_route(prim, a, fill_value, dtype=None, order="K", subok=True, shape=None,
+                     **kwargs):
+    # numpy dispatches np.full_like on its first argument: here ``a`` is traced.  Its
+    # values do not matter (no gradient, no guard), only its shape and dtype.
+    reject_arguments("np.full_like", **kwargs)
+    plain = plain_value(a)
+    result = np.dtype(dtype) if dtype is not None else np.asarray(plain).dtype
+    if not is_traced(fill_value) or result.kind != "f":
+        # a plain fill value; or one cast to integers, a step function (derivative 0)
+        return np.full_like(plain, plain_value(fill_value), dtype=dtype, order=order,
+                            subok=subok, shape=shape)
+    if shape is None:
+        target = _shape(a)
+    else:
+        target = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    return prim(fill_value, shape=target,
+                dtype=None if result == np.float64 else result.name)
+
+
+def _copyto_route(prim, dst, src, casting="same_kind", where=True):
+    # np.full(shape, c, dtype=...) and np.full_like(plain, c) write c into a plain array
+    entry = library_call()
+    raise UnsupportedOperationError(
+        entry[0] if entry else "np.copyto", location=entry[1] if entry else None,
+        reason="it writes a traced value into a plain array (np.copyto), where the trace "
+        "cannot follow it",
+        hint="give the value its shape with traced operations: np.full_like(x, c) with x "
+        "traced, np.broadcast_to(c, shape), or np.zeros(shape) + c")
+
+
+def _full_sample(rng):
+    target = tuple(int(n) for n in rng.integers(1, 4, size=int(rng.integers(0, 4))))
+    kept = target[int(rng.integers(0, len(target) + 1)):]
+    c_shape = tuple(1 if rng.integers(0, 2) else n for n in kept)
+    c = rng.normal(size=c_shape) if c_shape or rng.integers(0, 2) else float(rng.normal())
+    return (c,), {"shape": target}
+
+
+defprimitive(
+    "full", _full, category=SHAPE,
+    display=lambda s: f"full({s['c']}, {s.params['shape']})",
+    numpy={np.full_like: _full_like_route, np.copyto: _copyto_route},
+    grads={"c": (lambda g, out, c, shape, dtype=None: g, "Σ of ḡ over the copies")},
+    sample=_full_sample,
+    doc="np.full_like(x, c) with a traced fill value c: x's shape filled with c (x gets no "
+        "gradient); np.copyto of a traced value into a plain array is refused",
 )

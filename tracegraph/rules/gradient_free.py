@@ -20,7 +20,7 @@ pass_through(
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
     np.isnan, np.isinf, np.isfinite,
     np.signbit,
-    np.argmax, np.argmin, np.argsort, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+    np.argmax, np.argmin, np.argsort, np.zeros_like, np.ones_like, np.empty_like,
     np.isclose, np.allclose, np.array_equal, np.nonzero,
     np.count_nonzero, np.any, np.all, np.triu_indices_from, np.tril_indices_from,
 )
