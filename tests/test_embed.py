@@ -217,6 +217,21 @@ def test_problems_a_page_should_warn_about(tmp_path):
     assert printed.problems == ()
 
 
+def test_warnings_python_hides_are_not_problems(tmp_path):
+    # `python FILE` hides ResourceWarning, PendingDeprecationWarning and ImportWarning (its
+    # default filters); a page warning about them failed `sphinx-build -W`
+    data = write(tmp_path, "w.txt", "2.0\n")
+    path = write(tmp_path, "f.py", "import warnings\n"
+                 f"w = float(open({str(data)!r}).read())\n"
+                 "warnings.warn('soon', PendingDeprecationWarning)\n"
+                 "warnings.warn('imp', ImportWarning)\n"
+                 "warnings.warn('old', DeprecationWarning)\n"
+                 "loss = w * w\n")
+    drawing = draw(Source.file(path, name="f.py"), EmbedOptions(), cache=Cache(None),
+                   image=None)
+    assert [p.message for p in drawing.problems] == ["f.py, line 5: DeprecationWarning: old"]
+
+
 @pytest.mark.parametrize("example, expect_wrong, complaint", [
     ("neuron_homework.py", False, None),
     ("neuron_homework_wrong.py", False, "first wrong step: dS_dG"),

@@ -324,6 +324,16 @@ def test_an_error_box_is_plain_text_and_a_build_where_all_failed_says_so(make_ap
     assert "was read again" not in status
 
 
+def test_a_resource_warning_of_the_file_does_not_fail_a_W_build(tmp_path, capsys):
+    srcdir = project(tmp_path / "src", {"index.rst": "Page\n====\n\n.. tracegraph:: f.py\n"})
+    (srcdir / "w.txt").write_text("2.0\n")
+    (srcdir / "f.py").write_text("from pathlib import Path\n"
+                                 "w = float(open(Path(__file__).with_name('w.txt')).read())\n"
+                                 "loss = w * w\n")
+    status = build_main(["-W", "-q", "-b", "text", str(srcdir), str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err  # `python f.py` shows no ResourceWarning
+
+
 def test_the_count_line_says_diagram_for_one(make_app, tmp_path, no_dot):
     app = built(make_app, project(tmp_path / "src", {"index.rst": (
         "Page\n====\n\n.. tracegraph:: neuron.py\n\n.. tracegraph:: nueron.py\n")}), "text")

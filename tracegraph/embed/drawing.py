@@ -263,11 +263,16 @@ def _trace_and_build(path: Path, source: Source, options: EmbedOptions,
             "problems": [[p.kind, p.message, p.line] for p in problems], "reads": list(reads)}
 
 
+HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
+"""Warnings ``python FILE`` does not show (Python's default filters), so a page does not
+warn about them (as ``tracegraph render``; DeprecationWarning is shown for ``__main__``)."""
+
+
 @contextlib.contextmanager
 def _captured(path: Path, source: Source, relocate: _Relocation,
               problems: list[Problem]) -> Iterator[None]:
     """The file's prints are dropped (a page is no place for them); NaN/inf warnings and
-    the warnings the file raises become problems."""
+    the warnings the file raises become problems, except those ``python FILE`` hides."""
     with warnings.catch_warnings(record=True) as caught, \
             contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("always")
@@ -276,6 +281,8 @@ def _captured(path: Path, source: Source, relocate: _Relocation,
     for warning in caught:
         if issubclass(warning.category, NonFiniteWarning):
             problem = Problem("nonfinite", f"{source.name}: {warning.message}")
+        elif issubclass(warning.category, HIDDEN_BY_PYTHON):
+            continue  # `python FILE` does not show them either
         elif Path(warning.filename).resolve() == path.resolve():
             line = relocate.page_line(warning.lineno)
             where = f"line {warning.lineno}" if source.path is not None else f"line {line}"
