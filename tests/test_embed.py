@@ -232,6 +232,18 @@ def test_warnings_python_hides_are_not_problems(tmp_path):
     assert [p.message for p in drawing.problems] == ["f.py, line 5: DeprecationWarning: old"]
 
 
+def test_messages_give_advice_a_docs_author_can_follow(no_dot):
+    with pytest.raises(DrawingError) as caught:
+        draw(Source.inline("x = 1.0\ny = x / zero\n", name="p"), EmbedOptions(),
+             cache=Cache(None))
+    assert "__cause__" not in str(caught.value)  # a page's author holds no exception
+    assert "running the code with `python` shows the full traceback" in str(caught.value)
+    drawing = draw(Source.inline("x = 1.0\ny = x + x\n", name="p"), EmbedOptions(),
+                   cache=Cache(None), image="svg")
+    message = drawing.problems[0].message
+    assert "apt-get install graphviz" in message and ".json" not in message, message
+
+
 @pytest.mark.parametrize("example, expect_wrong, complaint", [
     ("neuron_homework.py", False, None),
     ("neuron_homework_wrong.py", False, "first wrong step: dS_dG"),

@@ -102,3 +102,4 @@ def test_without_dot_the_dot_source_and_the_table(in_project, monkeypatch, tmp_p
         page = convert('```tracegraph path="examples/neuron.py"\n```\n')
     assert "digraph tracegraph {" in page and "∂Loss/∂node" in page and "<svg" not in page
     assert any("needs Graphviz's `dot`" in r.getMessage() for r in caplog.records)
+    assert not any(".json" in r.getMessage() for r in caplog.records)  # the CLI's advice

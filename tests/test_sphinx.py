@@ -271,6 +271,7 @@ def test_without_dot_a_warning_and_the_table_and_dot_source(make_app, tmp_path, 
     assert re.search(r"index\.rst:4: WARNING: drawing the diagram needs Graphviz's `dot` "
                      r"program", warnings), warnings
     assert "apt-get install graphviz" in warnings
+    assert ".json" not in warnings  # the command line's advice: a page cannot choose
     page = (app.outdir / "index.html").read_text(encoding="utf-8")
     assert "∂Loss/∂node" in page and "digraph tracegraph {" in page and "<svg" not in page
     # the DOT source is not highlighted as Python (which coloured words like "in")
@@ -332,6 +333,13 @@ def test_a_resource_warning_of_the_file_does_not_fail_a_W_build(tmp_path, capsys
                                  "loss = w * w\n")
     status = build_main(["-W", "-q", "-b", "text", str(srcdir), str(tmp_path / "out")])
     assert status == 0, capsys.readouterr().err  # `python f.py` shows no ResourceWarning
+
+
+def test_the_latex_build_without_dot_gives_advice_for_a_page(make_app, tmp_path, no_dot):
+    app = built(make_app, project(tmp_path / "src", {
+        "index.rst": "Neuron\n======\n\n.. tracegraph:: neuron.py\n"}), "latex")
+    warnings = app.warning.getvalue()
+    assert "apt-get install graphviz" in warnings and ".json" not in warnings, warnings
 
 
 def test_the_count_line_says_diagram_for_one(make_app, tmp_path, no_dot):

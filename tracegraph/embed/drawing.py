@@ -189,7 +189,7 @@ def draw(source: Source, options: EmbedOptions, *, cache: Cache,
             problems.append(Problem("dot", "drawing the diagram needs Graphviz's `dot` program, "
                                     "which is not installed (or not on PATH); the page shows "
                                     f"the chain-rule table and the DOT source instead\n  how "
-                                    f"to fix: {err.hint}"))
+                                    f"to fix: {graphviz_hint(err)}"))
     if not cached or laid_out:
         cache.put(key, entry, dependencies=entry["reads"])
     own = [str(source.path.resolve())] if source.path is not None else []
@@ -227,6 +227,7 @@ def _located(source: Source, cache: Cache) -> tuple[Path, bytes]:
 
 
 OPTION_WORDING = {
+    "traceback": "running the code with `python` shows the full traceback",
     "override": "set: {}",
     "output": "output: {}",
     "function": "function: {}",
@@ -238,7 +239,24 @@ OPTION_WORDING = {
     "expand": "expand: {}",
 }
 """How messages and diagram notes on a docs page name the options: as the directive's
-(``:max-nodes: 0``) and the fence's (``max-nodes="0"``) options, not the library's."""
+(``:max-nodes: 0``) and the fence's (``max-nodes="0"``) options, not the library's; and
+what a docs author can do where the library would point at Python (``__cause__``)."""
+
+_NO_GRAPHVIZ_ADVICE = "; or write .dot / .json, which need no Graphviz"
+
+
+def graphviz_hint(err: GraphvizNotFoundError) -> str:
+    """The missing-``dot`` hint for a docs author: how to install Graphviz, without the
+    command line's advice to write ``.dot`` / ``.json`` (a page cannot choose its format).
+
+    Example:
+        >>> hint = graphviz_hint(GraphvizNotFoundError())
+        >>> "apt-get install graphviz" in hint, ".json" in hint
+        (True, False)
+    """
+    # GraphvizNotFoundError words its hint for the CLI and Python only (tracegraph.errors
+    # has no mention() key for it yet), so the clause that does not apply here is dropped.
+    return err.hint.replace(_NO_GRAPHVIZ_ADVICE, "")
 
 
 def _trace_and_build(path: Path, source: Source, options: EmbedOptions,

@@ -28,6 +28,7 @@ from ..embed import (
     parse_options,
 )
 from ..embed.cache import digest
+from ..embed.drawing import graphviz_hint
 from ..errors import GraphvizNotFoundError
 from .config import COUNTS, WARNING_TYPE, builder_format, cache_of, warned_pages
 from .nodes import fallback_nodes, table_nodes, tracegraph_diagram
@@ -77,7 +78,7 @@ class TracegraphDirective(SphinxDirective):
         if builder_format(self.env) == "latex" and shutil.which("dot") is None:
             missing = GraphvizNotFoundError(what="the diagram's PDF")
             self._warn(f"{missing.message}; the page shows the chain-rule table and the DOT "
-                       f"source instead\n  how to fix: {missing.hint}", None, "dot")
+                       f"source instead\n  how to fix: {graphviz_hint(missing)}", None, "dot")
             drawn = False
         return self._page_nodes(drawing, options, drawn)
 

@@ -22,7 +22,8 @@ from sphinx.util import logging
 from ..diagram import Diagram, render, svg
 from ..diagram.inline import html_block, inline_svg, with_id_prefix
 from ..embed import ChainRuleTable, Drawing
-from ..errors import TracegraphError
+from ..embed.drawing import graphviz_hint
+from ..errors import GraphvizNotFoundError, TracegraphError
 from .config import WARNING_TYPE, builder_format, cache_of
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def _visit_html(translator: Any, node: tracegraph_diagram) -> None:
         try:
             markup = inline_svg(svg(Diagram(node["dot"])), alt=node["alt"])
         except TracegraphError as err:
-            logger.warning("%s", err, location=node, type=WARNING_TYPE, subtype="dot")
+            logger.warning("%s", _worded(err), location=node, type=WARNING_TYPE, subtype="dot")
             raise nodes.SkipNode from None
     translator.body.append(html_block(with_id_prefix(markup, node["id_prefix"])))
     raise nodes.SkipNode
@@ -69,7 +70,7 @@ def _visit_latex(translator: Any, node: tracegraph_diagram) -> None:
                     render(Diagram(node["dot"]), cached, format="pdf")
                 shutil.copyfile(cached, target)
         except TracegraphError as err:
-            logger.warning("%s", err, location=node, type=WARNING_TYPE, subtype="dot")
+            logger.warning("%s", _worded(err), location=node, type=WARNING_TYPE, subtype="dot")
             raise nodes.SkipNode from None
     translator.body.append(latex_image(posixpath.join(builder.imgpath, name)))
     raise nodes.SkipNode
@@ -95,6 +96,13 @@ def latex_image(path: str) -> str:
     # cell, a figure); the braces keep the height to this picture.
     return (f"\n{{\\csname spx@image@maxheight\\endcsname={LATEX_MAX_HEIGHT}\\relax\n"
             f"\\sphinxincludegraphics{{{path}}}}}\n")
+
+
+def _worded(err: TracegraphError) -> str:
+    """An error laying out a picture, as a docs author reads it (no .dot / .json advice)."""
+    if isinstance(err, GraphvizNotFoundError):
+        return f"{err.message}\n  how to fix: {graphviz_hint(err)}"
+    return str(err)
 
 
 # How the builders that draw the picture write the node (app.add_node's keywords).
