@@ -79,3 +79,33 @@ def test_full_with_a_traced_number_and_full_like_of_a_plain_array_say_what_to_wr
     assert "np.zeros(shape) + c" in str(info.value)
     with pytest.raises(tg.UnsupportedOperationError, match="np.full .*plain array"):
         tg.trace(lambda c: np.sum(np.full((2, 2), c, dtype=float)), c=2.0)
+
+
+# --------------------------------------------------------------------------- one triangle read
+
+
+def _central_differences(f, x, h=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[index] += h
+        down[index] -= h
+        grad[index] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+HERMITIAN_READERS = {
+    "pinv": lambda x: np.sum(np.linalg.pinv(x, hermitian=True) * np.array(
+        [[1.0, 2.0, 0.5], [3.0, 4.0, -1.0], [0.0, 1.0, 2.0]])),
+    "eigvalsh U": lambda x: np.sum(np.linalg.eigvalsh(x, UPLO="U") * np.array([1.0, 2.0, 3.0])),
+    "eigh U": lambda x: np.sum(np.linalg.eigh(x, UPLO="U")[1][:, 0] ** 2 * np.arange(3.0)),
+    "svd hermitian": lambda x: np.sum(np.linalg.svd(x, hermitian=True)[1] * np.arange(3.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HERMITIAN_READERS))
+def test_hermitian_options_differentiate_what_numpy_reads_of_a_nonsymmetric_matrix(name):
+    a = np.array([[2.0, 0.6, 0.1], [0.5, 1.0, 0.3], [0.0, 0.2, -3.0]])  # 0.1 off symmetric
+    f = HERMITIAN_READERS[name]
+    grads = tg.trace(lambda x: f(x), x=a).grads["x"]
+    np.testing.assert_allclose(grads, _central_differences(f, a), atol=1e-6)

@@ -145,8 +145,11 @@ def _square_sample(rng):
 
 
 def _symmetric(rng, shape):
+    """A symmetric matrix, but for a little noise in the triangle the rules do not read
+    (the checks then see that its entries get no gradient)."""
     a = rng.normal(size=shape)
-    return a + _mT(a)
+    return a + _mT(a) + 0.1 * TRIU(rng.normal(size=shape), k=1) + \
+        0.1 * TRIL(rng.normal(size=shape), k=-1)
 
 
 def spectrum_gap(values) -> float:
@@ -266,6 +269,10 @@ def _pinv(x, rcond=None, hermitian=False, **rtol):
 
 def _pinv_vjp(g, out, x, rcond=None, hermitian=False, **rtol):
     # d(A⁺) = −A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I − AA⁺) + (I − A⁺A) dAᵀ A⁺ᵀA⁺ (constant rank).
+    # hermitian=True reads the lower triangle (through eigh): A is the symmetric matrix
+    # made from it, and the gradient is folded onto that triangle.
+    if hermitian:
+        x = TRIL(x, k=0) + _mT(TRIL(x, k=-1))
     p, pt, gt = out, _mT(out), _mT(g)
     left = gt @ (p @ pt)
     right = (pt @ p) @ gt
