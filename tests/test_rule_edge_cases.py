@@ -109,3 +109,30 @@ def test_hermitian_options_differentiate_what_numpy_reads_of_a_nonsymmetric_matr
     f = HERMITIAN_READERS[name]
     grads = tg.trace(lambda x: f(x), x=a).grads["x"]
     np.testing.assert_allclose(grads, _central_differences(f, a), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- prod, cumprod
+
+
+@pytest.mark.parametrize("x, expected", [
+    ([0.0, 2.0, 3.0], [[0.0, 3.0, 2.0], [3.0, 0.0, 0.0], [2.0, 0.0, 0.0]]),
+    ([0.0, 0.0, 3.0], [[0.0, 3.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 0.0]]),
+    ([0.0, 0.0, 0.0], [[0.0] * 3] * 3),
+])
+def test_second_derivatives_of_prod_at_zeros(x, expected):
+    h = tg.hessian(lambda x: np.prod(x), x=np.array(x))
+    np.testing.assert_array_equal(h.matrix, expected)
+
+
+def test_second_derivatives_of_prod_over_axes_and_cumprod_at_zeros():
+    x = np.array([[0.0, 2.0], [3.0, 0.0], [1.5, 0.5]])
+    # Σ_j ∏_i x_ij: the columns' products, each a product of three entries
+    h = tg.hessian(lambda x: np.sum(np.prod(x, axis=0)), x=x).matrix
+    np.testing.assert_array_equal(h[0, [2, 4]], [1.5, 3.0])      # ∂²/∂x00∂x10 = x20 ...
+    np.testing.assert_array_equal(h[3, [1, 5]], [0.5, 2.0])
+    # Σ cumprod([0, 2, 3]) = x0 + x0 x1 + x0 x1 x2
+    h = tg.hessian(lambda x: np.sum(np.cumprod(x)), x=np.array([0.0, 2.0, 3.0])).matrix
+    np.testing.assert_array_equal(h, [[0.0, 4.0, 2.0], [4.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+    h = tg.hessian(lambda x: np.sum(np.cumprod(x, axis=1)[:, -1]),
+                   x=np.array([[0.0, 0.0, 2.0]])).matrix
+    np.testing.assert_array_equal(h[0], [0.0, 2.0, 0.0])

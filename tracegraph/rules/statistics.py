@@ -4,7 +4,7 @@ The order statistics (median, quantile/percentile, ptp) are in :mod:`.order`.
 Every rule takes numpy's own arguments (``ddof``, ``correction``, ``keepdims``,
 ``where=``, ``dtype=`` a float dtype) and its VJP puts the reduced axes back so
 the gradient has the input's shape.  ``prod`` and ``cumprod`` are exact with
-zeros in the input (the product of the *other* elements, never out/x).
+zeros in the input (the product of the *other* elements, never out/x), to every order.
 """
 
 from __future__ import annotations
@@ -153,21 +153,53 @@ def _prod(x, axis=None, keepdims=False):
     return np.prod(x, axis=axis, keepdims=keepdims)
 
 
+def _shifted(v, step):
+    """``v`` moved ``step`` places towards the start of its last axis, zeros after it."""
+    tail = np.zeros(_shape(v)[:-1] + (min(step, _shape(v)[-1]),))
+    return np.concatenate([v[..., step:], tail], axis=-1)
+
+
+def exclusive_cumprod(v):
+    """∏_{j < i} v_j along the last axis, without division (exact with zeros, and
+    differentiable again: only products, slices and concatenations).
+
+    Example:
+        >>> exclusive_cumprod(np.array([2.0, 0.0, 3.0])).tolist()
+        [1.0, 2.0, 0.0]
+    """
+    head = np.ones(_shape(v)[:-1] + (1,))
+    return np.concatenate([head, np.cumprod(v, axis=-1)[..., :-1]], axis=-1)
+
+
+def _last_axis_products_of_others(v):
+    """∏_{j ≠ i} v_j along the last axis: exclusive products from both sides."""
+    flipped = v[..., ::-1]
+    return exclusive_cumprod(v) * exclusive_cumprod(flipped)[..., ::-1]
+
+
+def _products_of_others(x, axes):
+    """∏ of the other elements of each slice over ``axes``, for every element of x."""
+    shape = _shape(x)
+    kept = [a for a in range(len(shape)) if a not in axes]
+    order = kept + list(axes)
+    lengths = tuple(shape[a] for a in kept)
+    flat = np.reshape(np.transpose(x, order), lengths + (-1,))
+    others = np.reshape(_last_axis_products_of_others(flat),
+                        lengths + tuple(shape[a] for a in axes))
+    return np.transpose(others, tuple(int(a) for a in np.argsort(order)))
+
+
 def _prod_vjp(g, out, x, axis=None, keepdims=False):
     """g times the product of the other elements of each slice, exact with zeros."""
     shape = _shape(x)
     upstream = restore_axes(g, shape, axis, keepdims)
     if np.all(plain_value(out)):  # no product is 0, so no element is (a cheap test)
         return upstream * restore_axes(out, shape, axis, keepdims) / x
-    zero = np.equal(plain_value(x), 0)
-    axes = reduced_axes(len(shape), axis)
-    zeros = np.sum(zero, axis=axes, keepdims=True)
-    # A slice with one zero: only the zero's position sees a nonzero product of the others;
-    # a slice with two or more zeros has gradient 0 everywhere.
-    others = np.prod(np.where(zero, 1.0, x), axis=axes, keepdims=True)
-    product = restore_axes(out, shape, axis, keepdims)
-    return upstream * np.where(zeros == 0, product / np.where(zero, 1.0, x),
-                               np.where(zero & (zeros == 1), others, 0.0))
+    if not shape:  # prod of a number is the number
+        return upstream * np.ones_like(plain_value(out))
+    # The products of the others computed without division: exact where elements are 0,
+    # and a formula of x in a neighbourhood, so its own derivative (second order) is right.
+    return upstream * _products_of_others(x, reduced_axes(len(shape), axis))
 
 
 def _prod_route(name):
@@ -237,16 +269,19 @@ def _cumprod(x, axis=0):
 def _cumprod_vjp(g, out, x, axis=0):
     if not np.any(np.equal(plain_value(x), 0)):
         return reverse_cumsum(g * out, axis) / x
-    # With zeros: before a slice's first zero the usual formula holds on the partial sums
-    # that stop at it; at the first zero the products skip it; after it everything is 0.
-    zero = np.equal(plain_value(x), 0)
-    seen = np.cumsum(zero, axis=axis)
-    before = seen == 0
-    first = zero & (seen == 1)
-    skipping = np.cumprod(np.where(first, 1.0, x), axis=axis)
-    ahead = reverse_cumsum(g * skipping * before, axis) / np.where(before, x, 1.0)
-    at_zero = reverse_cumsum(g * skipping * ~before, axis)
-    return np.where(before, ahead, np.where(first, at_zero, 0.0))
+    # With zeros: ∂out_k/∂x_i = ∏_{j<i} x_j · ∏_{i<j≤k} x_j, so the gradient of x_i is
+    # L_i·T_i with T_i = ḡ_i + x_{i+1}·T_{i+1}; that recurrence is solved by doubling
+    # (log₂ n steps of products and shifts, no division), exact with zeros and a formula
+    # of x in a neighbourhood, so its own derivative (second order) is right.
+    moved_x = np.moveaxis(x, axis, -1)
+    total = np.moveaxis(g * np.ones(_shape(x)), axis, -1)
+    factor = _shifted(moved_x, 1)
+    step, length = 1, _shape(moved_x)[-1]
+    while step < length:
+        total = total + factor * _shifted(total, step)
+        factor = factor * _shifted(factor, step)
+        step *= 2
+    return np.moveaxis(exclusive_cumprod(moved_x) * total, -1, axis)
 
 
 def _cumulative_route(name):
