@@ -12,6 +12,7 @@ import pytest
 markdown = pytest.importorskip("markdown")
 pytest.importorskip("pymdownx")
 
+import tracegraph.markdown
 from tracegraph.markdown import fence_format, fence_validator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -19,9 +20,11 @@ FENCE = {"name": "tracegraph", "class": "tracegraph", "format": fence_format,
          "validator": fence_validator}
 
 
-def convert(text: str, *, validator: bool = True, attr_list: bool = False) -> str:
+def convert(text: str, *, validator: bool = True, attr_list: bool = False,
+            extension: bool = True) -> str:
     fence = dict(FENCE) if validator else {k: v for k, v in FENCE.items() if k != "validator"}
-    extensions = ["pymdownx.superfences"] + (["attr_list"] if attr_list else [])
+    extensions = (["tracegraph.markdown"] if extension else []) + ["pymdownx.superfences"] + (
+        ["attr_list"] if attr_list else [])
     return markdown.markdown(text, extensions=extensions, extension_configs={
         "pymdownx.superfences": {"custom_fences": [fence]}})
 
@@ -56,6 +59,63 @@ def test_the_body_is_the_expression_and_options_mirror_the_command(in_project):
     assert "y = 4" in page  # the alt text, after set x=2
     assert "<figcaption>Square</figcaption>" in page
     assert "∂y/∂x = x" not in page  # show="grads": no local derivatives on the edges
+
+
+def homework(folder: Path) -> None:
+    shutil.copy(EXAMPLES / "neuron_homework_wrong.py", folder / "examples" / "wrong.py")
+
+
+@pytest.mark.needs_dot
+def test_the_directives_hyphenated_options_work_and_the_next_fence_is_drawn(in_project,
+                                                                           caplog):
+    homework(in_project)
+    with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.tracegraph"):
+        page = convert('```tracegraph path="examples/wrong.py" check expect-wrong\n```\n\n'
+                       '```tracegraph path="examples/neuron.py" max-nodes="0" no-legend '
+                       'no-constants\n```\n\n'
+                       '```tracegraph path="examples/neuron.py" rankdir=\'TB\'\n```\n')
+    # superfences alone dropped these headers: a code block, no diagram, no warning
+    assert page.count("<svg ") == 3 and "<code" not in page, page[:2000]
+    assert "✗ WRONG" in page and caplog.records == []
+    second = page.split("<figure")[2]
+    assert "gradient scale" not in second.lower() and "Legend" not in second
+
+
+@pytest.mark.needs_dot
+def test_the_underscore_spelling_works_without_the_extension(in_project, caplog, monkeypatch):
+    homework(in_project)
+    monkeypatch.setattr(tracegraph.markdown, "_warned_without_extension", True)
+    with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.tracegraph"):
+        page = convert('```tracegraph path="examples/wrong.py" check expect_wrong\n```\n\n'
+                       '```tracegraph path="examples/neuron.py" max_nodes="0" no_legend\n```\n',
+                       extension=False)
+    assert page.count("<svg ") == 2 and caplog.records == []
+
+
+def test_without_the_extension_the_fence_says_to_add_it_once(in_project, caplog, monkeypatch):
+    monkeypatch.setattr(tracegraph.markdown, "_warned_without_extension", False)
+    with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.tracegraph"):
+        for _ in range(2):
+            convert('```tracegraph path="examples/nueron.py"\n```\n', extension=False)
+    advice = [r.getMessage() for r in caplog.records if "tracegraph.markdown" in r.getMessage()]
+    assert len(advice) == 1 and "expect_wrong" in advice[0], advice
+
+
+@pytest.mark.needs_dot
+def test_a_header_the_fence_cannot_read_is_an_error_in_the_page(in_project, caplog):
+    with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.tracegraph"):
+        page = convert('```tracegraph path="examples/neuron.py" max-nodes="0 table\n```\n\n'
+                       '```tracegraph path="examples/neuron.py"\n```\n')
+    assert '<div class="tracegraph tracegraph-error">' in page
+    assert 'cannot read the options of this fence: path="examples/neuron.py" max-nodes="0 ' \
+           'table' in page
+    assert page.count("<svg ") == 1  # the next fence is drawn, not swallowed
+    assert any("cannot read the options" in r.getMessage() for r in caplog.records)
+
+
+def test_a_fence_shown_inside_another_fence_is_left_as_written(in_project):
+    page = convert('````md\n```tracegraph path="x.py" max-nodes="3"\n```\n````\n')
+    assert 'path="x.py" max-nodes="3"' in page and "<svg" not in page and "error" not in page
 
 
 @pytest.mark.needs_dot

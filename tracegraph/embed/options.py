@@ -109,6 +109,8 @@ def parse_options(given: Mapping[str, str | None]) -> EmbedOptions:
         ('w1',)
         >>> parse_options({"wrt": "w1, w2", "check": "", "expect-wrong": None}).wrt
         ('w1', 'w2')
+        >>> parse_options({"expect_wrong": "expect_wrong", "no_legend": "no_legend"}).legend
+        False
     """
     raw = {name.replace("_", "-"): value for name, value in given.items()}
     unknown = sorted(set(raw) - set(OPTION_NAMES))
@@ -117,7 +119,8 @@ def parse_options(given: Mapping[str, str | None]) -> EmbedOptions:
             f"unknown option{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
             hint=f"the options are {', '.join(OPTION_NAMES)}")
     for flag in FLAGS:
-        if flag in raw and (raw[flag] or "").strip() not in ("", flag):
+        # a bare attribute's value is its own name (superfences: expect_wrong="expect_wrong")
+        if flag in raw and (raw[flag] or "").strip().replace("_", "-") not in ("", flag):
             raise EmbedOptionError(f"{flag} is a flag and takes no value (got {raw[flag]!r})",
                                    hint=f"write the option {flag} alone")
     text = {name: (value or "").strip() for name, value in raw.items() if name not in FLAGS}
