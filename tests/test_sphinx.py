@@ -18,7 +18,8 @@ from sphinx.testing.fixtures import make_app, test_params  # noqa: F401 (fixture
 from tracegraph.numbers import value_summary
 from tracegraph.script import load_script
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 CONF = 'extensions = ["myst_parser", "tracegraph.sphinx"]\nexclude_patterns = ["_build"]\n'
 COUNT_LINE = re.compile(r"tracegraph: (\d+) diagrams? \((\d+) from cache(?:, \d+ failed)?\)")
 NOTHING_READ = "tracegraph: 0 diagrams (no page that draws one was read again)"
@@ -197,6 +198,30 @@ def test_parallel_build(make_app, tmp_path):
     for k in range(8):
         page = (app.outdir / f"page{k}.html").read_text(encoding="utf-8")
         assert f"y = {(k + 0.5) ** 2:g}" in page and "<svg " in page
+
+
+@pytest.mark.needs_dot
+def test_what_the_docs_say_fits_a_column_does(tmp_path):
+    """docs/embedding.md said `:rankdir: TB` "usually fits" a column; the neuron drawn TB
+    is wider than Furo's 736 px column even at 70 %.  The page's numbers are the drawings'."""
+    from tracegraph.embed import Cache, Source, draw, parse_options
+
+    text = " ".join((ROOT / "docs" / "embedding.md").read_text(encoding="utf-8").split())
+    assert "usually fits" not in text
+    column = int(re.search(r"Furo's (\d+) px column", text).group(1))
+    claims = {"LR": r"(\d+) px wide drawn `LR`", "TB": r"still (\d+) px drawn `TB`",
+              "path": r"`:path: w1,Loss` example above is (\d+) px in `TB`"}
+    options = {"LR": ("neuron.py", {}), "TB": ("neuron.py", {"rankdir": "TB"}),
+               "path": ("neuron_homework_wrong.py", {"rankdir": "TB", "path": "w1,Loss",
+                                                    "check": "", "expect-wrong": ""})}
+    for name, pattern in claims.items():
+        said = int(re.search(pattern, text).group(1))
+        example, given = options[name]
+        svg = draw(Source.file(EXAMPLES / example), parse_options(given), cache=Cache(None),
+                   image="svg").svg
+        width = float(svg_attributes(svg)["width"].removesuffix("px"))
+        assert abs(width - said) <= 0.05 * said, (name, width, said)  # Graphviz versions differ
+        assert (0.7 * width > column) == (name != "path"), (name, width)
 
 
 # --------------------------------------------------------------------------- other builders
