@@ -136,3 +136,42 @@ def test_second_derivatives_of_prod_over_axes_and_cumprod_at_zeros():
     h = tg.hessian(lambda x: np.sum(np.cumprod(x, axis=1)[:, -1]),
                    x=np.array([[0.0, 0.0, 2.0]])).matrix
     np.testing.assert_array_equal(h[0], [0.0, 2.0, 0.0])
+
+
+# --------------------------------------------------------------------------- det, slogdet
+
+
+@pytest.mark.parametrize("a, adjugate_t", [
+    ([[1.0, 2.0], [2.0, 4.0]], [[4.0, -2.0], [-2.0, 1.0]]),
+    ([[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]),
+    ([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]],
+     [[-3.0, 6.0, -3.0], [6.0, -12.0, 6.0], [-3.0, 6.0, -3.0]]),
+])
+def test_det_of_a_singular_matrix_has_the_adjugate_as_gradient(a, adjugate_t):
+    t = tg.trace(lambda a: np.linalg.det(a), a=np.array(a))
+    assert t.value == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(t.grads["a"], adjugate_t, atol=1e-12)
+    squared = tg.trace(lambda a: np.linalg.det(a) ** 2, a=np.array(a))
+    np.testing.assert_allclose(squared.grads["a"], 0.0, atol=1e-12)
+
+
+def test_det_of_a_batch_with_singular_matrices_and_its_second_derivatives():
+    a = np.array([[[2.0, 1.0], [0.5, 3.0]], [[1.0, 2.0], [2.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    t = tg.trace(lambda a: np.sum(np.linalg.det(a) * np.array([1.0, 2.0, 3.0])), a=a)
+    np.testing.assert_allclose(t.grads["a"], [[[3.0, -0.5], [-1.0, 2.0]],
+                                              [[8.0, -4.0], [-4.0, 2.0]], np.zeros((2, 2))],
+                               atol=1e-12)
+    # det [[a, b], [c, d]] = ad − bc: its Hessian is constant, at the zero matrix too
+    h = tg.hessian(lambda a: np.linalg.det(a), a=np.zeros((2, 2))).matrix
+    np.testing.assert_allclose(h, [[0, 0, 0, 1], [0, 0, -1, 0], [0, -1, 0, 0], [1, 0, 0, 0]],
+                               atol=1e-12)
+    rank_one = np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 0.5])
+    h = tg.hessian(lambda a: np.linalg.det(a), a=rank_one).matrix   # ∂²det/∂a00∂a11 = a22
+    assert h[0, 4] == pytest.approx(rank_one[2, 2]) and h[4, 8] == pytest.approx(rank_one[0, 0])
+
+
+def test_slogdet_of_a_singular_matrix_gives_minus_inf_and_a_flagged_gradient():
+    with pytest.warns(tg.NonFiniteWarning):
+        t = tg.trace(lambda a: np.linalg.slogdet(a)[1], a=np.array([[1.0, 2.0], [2.0, 4.0]]))
+    assert t.value == -np.inf
+    assert np.all(np.isinf(t.grads["a"]))

@@ -108,6 +108,19 @@ def _solve(a, b):
     return anp.matmul(alg.inv(a), b)
 
 
+def _laplace_det(x):
+    """det by cofactor expansion along the first row: autograd's own det divides by it
+    (its gradient is det·x⁻ᵀ), which fails at the singular matrices the samples include."""
+    n = np.shape(x)[-1]
+    if n == 1:
+        return x[..., 0, 0]
+    total = 0.0
+    for j in range(n):
+        minor = anp.concatenate([x[..., 1:, :j], x[..., 1:, j + 1:]], axis=-1)
+        total = total + (-1.0) ** j * x[..., 0, j] * _laplace_det(minor)
+    return total
+
+
 def _pinv(x, rcond=None, hermitian=False, **rtol):
     if hermitian:
         return alg.inv(_from_triangle(x))
@@ -231,7 +244,7 @@ REFERENCES = {
     "einsum": _einsum,
     "inv": lambda x: alg.inv(x),
     "solve": _solve,
-    "det": lambda x: alg.det(x),
+    "det": _laplace_det,
     "slogdet": lambda x: alg.slogdet(x)[1],
     "pinv": _pinv,
     "cholesky": _cholesky,

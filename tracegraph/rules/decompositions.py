@@ -46,6 +46,7 @@ from ..errors import UnsupportedOperationError
 from ..extend import defprimitive
 from .linalg import LINALG, TRIL, TRIU, matrix_transpose
 from .shape import available
+from .statistics import products_of_others
 
 _mT = matrix_transpose
 
@@ -221,16 +222,64 @@ SOLVE = defprimitive(
 # --------------------------------------------------------------------------- determinants
 
 
+def adjugate_transposed(x):
+    """adj(x)ᵀ = ∂det(x)/∂x, also where x is singular (there x⁻¹ does not exist).
+
+    With x = U S Vᵀ (an SVD of x's value, held constant) and B = Uᵀ x V (= S at x, but
+    traced), adj(x)ᵀ = det(U)·det(V)·U cof(B) Vᵀ, where cof(B)ᵢᵢ = ∏_{k≠i} Bₖₖ and
+    cof(B)ᵢⱼ = −Bⱼᵢ ∏_{k∉{i,j}} Bₖₖ are B's cofactors to first order around the diagonal
+    S: exact at x, and so is their derivative (the second derivative of det).
+
+    Example:
+        >>> adjugate_transposed(np.array([[1.0, 2.0], [2.0, 4.0]])).round(12).tolist()
+        [[4.0, -2.0], [-2.0, 1.0]]
+    """
+    value = np.asarray(plain_value(x), dtype=float)
+    u, _, vh = np.linalg.svd(value)
+    sign = np.linalg.det(u) * np.linalg.det(vh)
+    b = _mT(u) @ x @ _mT(vh)
+    eye = np.eye(value.shape[-1], dtype=bool)
+    diagonal = np.diagonal(b, axis1=-2, axis2=-1)
+    others = products_of_others(np.where(eye, 1.0, np.expand_dims(diagonal, -2)))
+    cofactors = np.where(eye, others, -_mT(b) * others)
+    return np.expand_dims(sign, (-1, -2)) * (u @ cofactors @ vh)
+
+
+def _well_conditioned_det(x, out) -> bool:
+    """|det x| against Hadamard's bound (the product of the row lengths): far from 0,
+    det(x)·x⁻ᵀ is accurate to every order; near 0 its second derivative loses ~eps/ratio."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(plain_value(out)) / np.prod(
+            np.linalg.norm(np.asarray(plain_value(x), dtype=float), axis=-1), axis=-1)
+    return bool(np.all(ratio >= 1e-8))
+
+
 def _det_vjp(g, out, x):
-    return np.expand_dims(g * out, (-1, -2)) * _mT(INV(x))
+    if _well_conditioned_det(x, out):
+        return np.expand_dims(g * out, (-1, -2)) * _mT(INV(x))
+    # singular (no x⁻¹) or nearly: the adjugate from an SVD, exact to second order
+    return np.expand_dims(g, (-1, -2)) * adjugate_transposed(x)
 
 
-defprimitive(
+def _det_sample(rng):
+    (x,), params = _square_sample(rng)
+    n = x.shape[-1]
+    kind = int(rng.integers(0, 4))
+    if kind == 1 and n > 1:  # singular: the last row a combination of the others
+        x[..., -1, :] = np.einsum("...i,...ij->...j", rng.normal(size=x.shape[:-2] + (n - 1,)),
+                                  x[..., :-1, :])
+    elif kind == 2:  # rank 0, or n − 2 for larger matrices
+        x[..., -min(n, 2):, :] = 0.0
+    return (x,), params
+
+
+DET = defprimitive(
     "det", lambda x: np.linalg.det(x), category=LINALG, display="det({x})",
     numpy=(np.linalg.det,),
-    grads={"x": (_det_vjp, "{out}·{x:p}⁻ᵀ")},
-    sample=_square_sample,
-    doc="np.linalg.det(x): the determinant (gradient det(x)·x⁻ᵀ, needs x invertible)",
+    grads={"x": (_det_vjp, "adj({x})ᵀ")},
+    sample=_det_sample,
+    doc="np.linalg.det(x): the determinant (gradient the transposed adjugate: det(x)·x⁻ᵀ, "
+        "or through an SVD where x is singular or nearly)",
 )
 
 
@@ -251,12 +300,23 @@ def _slogdet_route(prim, a):
     return _SlogdetResult(sign, logabsdet)
 
 
+def _slogdet_vjp(g, out, x):
+    if np.all(np.isfinite(plain_value(out))):
+        return np.expand_dims(g, (-1, -2)) * _mT(INV(x))
+    # singular: log|det x| = −inf, and its gradient adj(x)ᵀ/det(x) is infinite (NaN where
+    # the adjugate is 0): reported as a non-finite gradient, not an error
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.expand_dims(g, (-1, -2)) * (adjugate_transposed(x)
+                                              / np.expand_dims(DET(x), (-1, -2)))
+
+
 defprimitive(
     "slogdet", lambda x: _slogdet(x), category=LINALG, display="log|det({x})|",
     numpy={np.linalg.slogdet: _slogdet_route},
-    grads={"x": (lambda g, out, x: np.expand_dims(g, (-1, -2)) * _mT(INV(x)), "{x:p}⁻ᵀ")},
+    grads={"x": (_slogdet_vjp, "{x:p}⁻ᵀ")},
     sample=_square_sample,
-    doc="np.linalg.slogdet(x).logabsdet: log |det x| (the sign is returned plain)",
+    doc="np.linalg.slogdet(x).logabsdet: log |det x| (the sign is returned plain; at a "
+        "singular x the gradient is not finite)",
 )
 
 

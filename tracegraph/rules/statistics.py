@@ -171,8 +171,14 @@ def exclusive_cumprod(v):
     return np.concatenate([head, np.cumprod(v, axis=-1)[..., :-1]], axis=-1)
 
 
-def _last_axis_products_of_others(v):
-    """∏_{j ≠ i} v_j along the last axis: exclusive products from both sides."""
+def products_of_others(v):
+    """∏_{j ≠ i} v_j along the last axis: exclusive products from both sides (no
+    division, so exact with zeros and differentiable again).
+
+    Example:
+        >>> products_of_others(np.array([0.0, 2.0, 3.0])).tolist()
+        [6.0, 0.0, 0.0]
+    """
     flipped = v[..., ::-1]
     return exclusive_cumprod(v) * exclusive_cumprod(flipped)[..., ::-1]
 
@@ -184,7 +190,7 @@ def _products_of_others(x, axes):
     order = kept + list(axes)
     lengths = tuple(shape[a] for a in kept)
     flat = np.reshape(np.transpose(x, order), lengths + (-1,))
-    others = np.reshape(_last_axis_products_of_others(flat),
+    others = np.reshape(products_of_others(flat),
                         lengths + tuple(shape[a] for a in axes))
     return np.transpose(others, tuple(int(a) for a in np.argsort(order)))
 
