@@ -285,3 +285,15 @@ def test_a_nan_sent_by_a_rule_names_that_rule():
     assert "inf in the gradient of node 'x'" in message
     assert "it starts in the backward pass at sqrt#1 = √x" in message
     assert "check the inputs of 'sqrt#1'" in message
+
+
+def test_the_ndarray_methods_people_call_on_arrays_work_or_say_what_to_write():
+    x = np.array([[3.0, 1.0], [2.0, 5.0]])
+    t = tg.trace(lambda x: np.sum(x.take([0, 3]) * 2) + x.mT[0, 1] + x.real[0, 0]
+                 + np.sum(x.imag) + (x > 2).any() + x.flat[1] * 0.5, x=x)
+    assert t.value == 16.0 + 2.0 + 3.0 + 1.0 + 0.5
+    assert t.grads["x"].tolist() == [[3.0, 0.5], [1.0, 2.0]]
+    for method, instead in (("sort", "np.sort"), ("fill", "np.full_like"),
+                            ("partition", "np.partition")):
+        with pytest.raises(tg.UnsupportedOperationError, match=rf"(?s)x\.{method}\(\).*{instead}"):
+            tg.trace(lambda x: getattr(x * 1.0, method)(0), x=x)

@@ -621,3 +621,37 @@ def test_a_constant_array_traced_again_unchanged_is_read_through_one_snapshot():
     assert index_read(third) is not index_read(first)
     assert index_read(first).tolist() == [0, 1, 1] and first.grads["X"].tolist() == [[1, 1], [2, 2]]
     assert third.grads["X"].tolist() == [[0, 0], [3, 3]]
+
+
+def test_an_array_changed_in_place_through_another_name_is_refused_not_silently_old(tmp_path):
+    # Karpathy's update loop: numpy changes W through p; a traced W would keep its value
+    path = tmp_path / "update.py"
+    path.write_text("import numpy as np\n"
+                    "W = np.array([0.5, -0.2])\nb = np.array([0.1])\nlr = 0.05\n"
+                    "for p in [W, b]:\n"
+                    "    p -= lr * 2 * p\n"
+                    "loss = np.sum(W ** 2) + np.sum(b ** 2)\n")
+    with pytest.raises(tg.UnsupportedOperationError) as caught:
+        load_script(path)
+    message = str(caught.value)
+    assert "using 'W' after it was changed in place at" in message and "update.py:6" in message
+    assert "update.py:7" in message  # where the old W is used
+    # in place without a second name is Python's rebinding: traced as written
+    path.write_text("import numpy as np\nx = np.array([1.0, 2.0])\nh = x * 1.0\n"
+                    "for i in range(3):\n    h += np.tanh(h)\n"
+                    "y = 2.0\ny += 1.0\nloss = np.sum(h) * y\n")
+    result = load_script(path)
+    h = np.array([1.0, 2.0])
+    for _ in range(3):
+        h += np.tanh(h)
+    assert result.trace.value == np.sum(h) * 3.0
+
+
+def test_an_alias_that_is_the_output_after_an_in_place_change_is_refused():
+    def f(x):
+        y = x * 1.0
+        z = y
+        y *= 3.0
+        return z
+    with pytest.raises(tg.UnsupportedOperationError, match="changed in place"):
+        tg.trace(lambda x: np.sum(f(x)), x=np.ones(2))

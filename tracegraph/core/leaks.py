@@ -458,3 +458,27 @@ def complex_error(value: object) -> UnsupportedOperationError:
         "real values only, and mixing in complex ones would give wrong gradients",
         hint="split it into real and imaginary parts (two real inputs) and write the "
         "arithmetic out")
+
+
+def in_place_error(tape: Any, old: Var) -> UnsupportedOperationError:
+    """The error for using an array after it was changed in place through another name.
+
+    ``p -= lr * g`` changes the array ``p`` and every name sharing it (``W`` after
+    ``for p in [W, b]``); tracegraph's values are immutable, so only ``p`` follows, and
+    ``W`` would silently keep its old value.
+    """
+    changed_at = tape.superseded[old.index]
+    where = f" at {changed_at}" if changed_at is not None else ""
+    if changed_at is not None and changed_at.line:
+        where += f" ({changed_at.line.strip()})"
+    shown = old.name or old.label
+    return UnsupportedOperationError(
+        f"using {shown!r} after it was changed in place{where}",
+        reason=(f"an in-place operator (+=, -=, *=, ...) changed the array {shown!r} "
+                "shares with another name; numpy changes it for every name, tracegraph's "
+                "traced arrays only for the name on the left, so this would use the old "
+                "value"),
+        hint=(f"rebind the names instead: {shown} = {shown} - step (for a list of "
+              "parameters, build the new list: params = [p - lr * g for p, g in "
+              "zip(params, grads)])"),
+        node=old.label)

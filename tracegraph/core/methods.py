@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UnsupportedOperationError, user_location
+
 
 def _object_loop(ufunc: np.ufunc) -> Callable[..., Any]:
     def method(self: Any, *others: Any) -> Any:
@@ -28,6 +30,33 @@ def _object_loop(ufunc: np.ufunc) -> Callable[..., Any]:
     method.__name__ = ufunc.__name__
     method.__doc__ = f"np.{ufunc.__name__}(self, ...): what numpy calls on object arrays."
     return method
+
+
+def _in_place(name: str) -> Callable[[Any, Any], Any]:
+    """``Var.__iadd__`` and friends: the operator, and for an array the note that the
+    old value is superseded (numpy would have changed it for every name)."""
+    def method(self: Any, other: Any) -> Any:
+        result = getattr(self, f"__{name}__")(other)
+        value = self.value
+        if type(result) is type(self) and result.tape is self.tape and \
+                type(value) is np.ndarray and value.ndim:
+            self.tape.superseded[self.index] = user_location()
+        return result
+    method.__name__ = f"__i{name}__"
+    method.__doc__ = f"{name} in place: record it, and note that the old array is superseded."
+    return method
+
+
+def in_place_method(name: str, instead: str) -> UnsupportedOperationError:
+    """The error for ``x.sort()`` and numpy's other methods that change an array in place.
+
+    Example:
+        >>> print(in_place_method("sort", "x = np.sort(x)").message)
+        x.sort() is not supported on traced values: it changes the array in place, and traced arrays cannot change
+    """
+    return UnsupportedOperationError(
+        f"x.{name}()", reason="it changes the array in place, and traced arrays cannot change",
+        hint=f"compute a new array instead: {instead}")
 
 
 class ArrayMethods:
@@ -130,6 +159,67 @@ class ArrayMethods:
     def argsort(self, *args: Any, **kwargs: Any) -> Any:
         return np.argsort(self, *args, **kwargs)
 
+    def any(self, *args: Any, **kwargs: Any) -> Any:
+        return np.any(self, *args, **kwargs)
+
+    def all(self, *args: Any, **kwargs: Any) -> Any:
+        return np.all(self, *args, **kwargs)
+
+    def nonzero(self) -> Any:
+        return np.nonzero(self)
+
+    def searchsorted(self, *args: Any, **kwargs: Any) -> Any:
+        return np.searchsorted(self, *args, **kwargs)
+
+    def argpartition(self, *args: Any, **kwargs: Any) -> Any:
+        return np.argpartition(self, *args, **kwargs)
+
+    def take(self, *args: Any, **kwargs: Any) -> Any:
+        return np.take(self, *args, **kwargs)
+
+    def compress(self, *args: Any, **kwargs: Any) -> Any:
+        return np.compress(*args[:1], self, *args[1:], **kwargs)
+
+    @property
+    def mT(self) -> Any:
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Any:
+        return self  # traced values are real
+
+    @property
+    def imag(self) -> Any:
+        return np.zeros(self.shape)
+
+    @property
+    def flat(self) -> Any:
+        return np.ravel(self)  # iterating and reading x.flat[i] (assigning is refused)
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    # numpy's in-place methods: a traced array cannot change, so they say what to write
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        raise in_place_method("sort", "x = np.sort(x)")
+
+    def partition(self, *args: Any, **kwargs: Any) -> None:
+        raise in_place_method("partition", "x = np.partition(x, k)")
+
+    def fill(self, *args: Any, **kwargs: Any) -> None:
+        raise in_place_method("fill", "x = np.full_like(x, value)")
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        raise in_place_method("put", "np.where, or build the array with np.stack")
+
+    def resize(self, *args: Any, **kwargs: Any) -> None:
+        raise in_place_method("resize", "x = np.resize(x, shape)")
+
     def dot(self, other: Any) -> Any:
         return np.dot(self, other)
 
@@ -180,3 +270,13 @@ class ArrayMethods:
     arctan2 = _object_loop(np.arctan2)
     hypot = _object_loop(np.hypot)
     logaddexp = _object_loop(np.logaddexp)
+
+    # -- operators in place: numpy changes the array, so the old value is superseded ------
+    __iadd__ = _in_place("add")
+    __isub__ = _in_place("sub")
+    __imul__ = _in_place("mul")
+    __itruediv__ = _in_place("truediv")
+    __ipow__ = _in_place("pow")
+    __imod__ = _in_place("mod")
+    __ifloordiv__ = _in_place("floordiv")
+    __imatmul__ = _in_place("matmul")

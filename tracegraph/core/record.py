@@ -44,7 +44,7 @@ from ..errors import ConstantChangedError
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
 from .arrays import read_only_copy
-from .var import Var, deep_value_of, plain_value, record_equation
+from .var import Var, deep_value_of, in_place_error, plain_value, record_equation
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,7 @@ class Tape:
     __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
+                 "superseded",
                  "_line_mark", "_watched", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
@@ -210,6 +211,8 @@ class Tape:
         self._lines: list[tuple[int, int]] = []
         self._line_mark = 0
         self._watched: dict[int, tuple[np.ndarray, float]] = {}
+        # arrays changed in place (y += 1): old equation -> where (SourceLocation or None)
+        self.superseded: dict[int, Any] = {}
 
     # -- sequence of equations ----------------------------------------------------------
     def __len__(self) -> int:
@@ -390,6 +393,8 @@ class Tape:
     def finish(self, output: int | None, name: str | None, result: Any = None) -> None:
         """Close the tape at equation ``output``; for a result that is not an equation
         of this tape (a constant), ``output`` is None and ``result`` holds it."""
+        if output is not None and output in self.superseded:
+            raise in_place_error(self, self.equations[output])
         self.output = output
         self.output_name = name
         self.result = self.equations[output].value if output is not None else result

@@ -44,6 +44,7 @@ from .leaks import (
     array_leak_error,
     complex_error,
     finished_error,
+    in_place_error,
     float_leak,
     foreign_error,
     item_assignment_error,
@@ -102,6 +103,10 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
         >>> y, y.index, y.inputs[0] is x, len(tape.equations)
         (<traced square#1 = 4.0>, 1, True, 2)
     """
+    if tape.superseded:
+        for x in inputs:
+            if type(x) is Var and x.index in tape.superseded and x.tape is tape:
+                raise in_place_error(tape, x)
     equations = tape.equations
     var = _new(Var)
     var.tape = tape
