@@ -175,3 +175,28 @@ def test_slogdet_of_a_singular_matrix_gives_minus_inf_and_a_flagged_gradient():
         t = tg.trace(lambda a: np.linalg.slogdet(a)[1], a=np.array([[1.0, 2.0], [2.0, 4.0]]))
     assert t.value == -np.inf
     assert np.all(np.isinf(t.grads["a"]))
+
+
+# --------------------------------------------------------------------------- norms at 0
+
+
+@pytest.mark.parametrize("order", [3.0, 1.5, 0.5, -1.0, -1.5, 1.0, 2.0, np.inf, -np.inf])
+def test_every_vector_norm_has_gradient_zero_at_a_zero_vector_row_and_entry(order):
+    with np.errstate(divide="ignore"):  # numpy's own value for p < 0 divides by zero
+        at_zero = tg.trace(lambda x: np.linalg.norm(x, order), x=np.zeros(3)).grads["x"]
+        rows = tg.trace(lambda x: np.sum(np.linalg.norm(x, order, axis=1)),
+                        x=np.array([[0.0, 0.0], [1.0, 2.0]])).grads["x"]
+        entry = tg.trace(lambda x: np.linalg.norm(x, order), x=np.array([0.0, 1.0, 2.0]))
+    assert at_zero.tolist() == [0.0, 0.0, 0.0]
+    assert rows[0].tolist() == [0.0, 0.0] and np.all(np.isfinite(rows[1]))
+    assert entry.grads["x"][0] == 0.0 and np.all(np.isfinite(entry.grads["x"]))
+
+
+def test_matrix_norms_at_zero_singular_values_and_ties():
+    for order in ("nuc", 2, -2):
+        zero = tg.trace(lambda x: np.linalg.norm(x, order), x=np.zeros((2, 2))).grads["x"]
+        assert not np.any(zero), order
+    rank_one = tg.trace(lambda x: np.linalg.norm(x, "nuc"), x=np.diag([2.0, 0.0])).grads["x"]
+    assert rank_one.tolist() == [[1.0, 0.0], [0.0, 0.0]]      # U₁V₁ᵀ, the centre
+    tied = tg.trace(lambda x: np.linalg.norm(x, 2), x=np.eye(2)).grads["x"]
+    np.testing.assert_allclose(tied, 0.5 * np.eye(2))

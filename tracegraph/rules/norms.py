@@ -14,8 +14,9 @@ Kinks (declared, so numeric checks avoid them): zero entries where ``|x|``
 matters, ties between the entries (or column/row sums) competing for the
 max/min (the gradient is shared equally between tied ones), repeated
 singular values for ord ±2, zero singular values for −2 and ``'nuc'``.
-At a zero vector the rules give gradient 0 for ord = ±inf and 1 (a
-subgradient), as :mod:`.reductions` does for ``max``.
+At a zero vector the rules give gradient 0 for every ord (for ord ≥ 1 the centre of the
+subgradients), as :mod:`.reductions` does for the 2-norm; a zero entry gets 0 for every
+ord (its two slopes have opposite signs), also for 0 < p < 1 where they are ±∞.
 """
 
 from __future__ import annotations
@@ -77,7 +78,16 @@ def _vector_norm_vjp(g, out, x, ord=1, axis=None, keepdims=False):
     if ord == 1:
         return upstream * sign
     total = restore_axes(out, shape, axis, keepdims)
-    return upstream * sign * (np.abs(x) / total) ** (ord - 1)
+    zero_total = np.equal(plain_value(total), 0)
+    zero = np.equal(plain_value(x), 0)
+    if not np.any(zero_total) and (ord > 1 or not np.any(zero)):
+        return upstream * sign * (np.abs(x) / total) ** (ord - 1)
+    # A zero element is a symmetric kink (|t|^p, slopes of opposite signs): share 0. A
+    # zero norm (the zero vector; for p < 0 any zero element) is flat or a kink for every
+    # element: 0, where the formula gives 0/0.
+    skip = zero | zero_total
+    ratio = np.abs(np.where(skip, 1.0, x)) / np.where(zero_total, 1.0, total)
+    return upstream * np.where(skip, 0.0, sign * ratio ** (ord - 1))
 
 
 def _vector_norm_formula(s: Symbols) -> str:
@@ -167,22 +177,29 @@ def _matrix_norm_vjp(g, out, x, ord="nuc", axis=(-2, -1), keepdims=False):
         mask = _sum_extreme_mask(np.abs(plain), along, largest=ord > 0)
         grad = upstream * np.sign(plain) * mask
     else:
-        k = min(_shape(moved)[-2:])
         u = SVD_U(moved, full_matrices=False, hermitian=False)
         vh = SVD_VH(moved, full_matrices=False, hermitian=False)
-        if ord == "nuc":
-            grad = upstream * (u @ vh)
-        else:
-            pick = 0 if ord == 2 else k - 1
-            grad = upstream * (u[..., :, pick:pick + 1] @ vh[..., pick:pick + 1, :])
+        grad = upstream * ((u * np.expand_dims(_singular_shares(moved, ord), -2)) @ vh)
     return np.moveaxis(grad, (-2, -1), axis)
+
+
+def _singular_shares(moved, ord):
+    """The weight of each uᵢvᵢᵀ in the gradient: 1 for 'nuc'; for ±2 the largest
+    (smallest) singular value, tied ones sharing; 0 for a zero singular value (a kink
+    like |σ| at 0, whose subgradients are centred on 0; a zero matrix gets 0)."""
+    s = np.linalg.svd(np.asarray(plain_value(moved), dtype=float), compute_uv=False)
+    nonzero = np.not_equal(s, 0)
+    if ord == "nuc":
+        return nonzero * 1.0
+    picked = np.equal(s, s[..., :1] if ord == 2 else s[..., -1:]) & nonzero
+    return picked / np.maximum(np.sum(picked, axis=-1, keepdims=True), 1)
 
 
 def _matrix_norm_formula(s: Symbols) -> str:
     ord_ = s.params.get("ord", "nuc")
     x = s["x"]
     if ord_ == "nuc":
-        return "U Vᵀ"
+        return "U Vᵀ (σ > 0)"
     if ord_ in (2, -2):
         return "u₁v₁ᵀ (largest σ)" if ord_ == 2 else "uₙvₙᵀ (smallest σ)"
     which = "column" if ord_ in (1, -1) else "row"
