@@ -200,3 +200,30 @@ def test_matrix_norms_at_zero_singular_values_and_ties():
     assert rank_one.tolist() == [[1.0, 0.0], [0.0, 0.0]]      # U₁V₁ᵀ, the centre
     tied = tg.trace(lambda x: np.linalg.norm(x, 2), x=np.eye(2)).grads["x"]
     np.testing.assert_allclose(tied, 0.5 * np.eye(2))
+
+
+# --------------------------------------------------------------------------- x·log y at x = 0
+
+
+def test_xlogy_and_xlog1py_are_flat_in_y_where_x_is_zero():
+    special = pytest.importorskip("scipy.special")
+    with pytest.warns(tg.NonFiniteWarning), np.errstate(divide="ignore"):
+        t = tg.trace(lambda x, y: np.sum(special.xlogy(x, y)), x=np.array([0.0, 0.0, 1.0]),
+                     y=np.array([0.0, 2.0, 3.0]))
+    assert t.grads["y"].tolist() == [0.0, 0.0, pytest.approx(1 / 3)]
+    assert t.grads["x"][0] == -np.inf     # ∂/∂x = ln 0: x·ln 0 = −inf on both sides of 0
+    with pytest.warns(tg.NonFiniteWarning), np.errstate(divide="ignore"):
+        t = tg.trace(lambda x, y: special.xlog1py(x, y), x=0.0, y=-1.0)
+    assert t.grads["y"] == 0.0 and t.grads["x"] == -np.inf
+    h = tg.hessian(lambda x, y: np.sum(special.xlogy(x, y)), x=np.array([0.0]),
+                   y=np.array([2.0])).matrix
+    np.testing.assert_allclose(h, [[0.0, 0.5], [0.5, 0.0]])   # ∂²/∂x∂y = 1/y, also at x = 0
+
+
+def test_kl_divergence_gives_no_gradient_to_q_where_p_is_zero():
+    with pytest.warns(tg.NonFiniteWarning), np.errstate(divide="ignore"):
+        t = tg.trace(lambda p, q: tg.kl_divergence(p, q), p=np.array([0.0, 0.0, 1.0]),
+                     q=np.array([0.0, 0.5, 0.5]))
+    assert t.value == pytest.approx(np.log(2.0))
+    assert t.grads["q"].tolist() == [0.0, 0.0, -2.0]
+    assert t.grads["p"][:2].tolist() == [np.inf, -np.inf]   # KL(h‖0) = inf; ln 0 = −inf

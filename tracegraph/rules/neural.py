@@ -199,8 +199,9 @@ def _xent_sample(rng):
 def _kl(p, q):
     p = np.asarray(p, dtype=float)
     # 0·ln 0 = 0: categories with no probability mass contribute nothing.
-    safe_p = np.where(p > 0, p, 1.0)
-    return float(np.sum(_full(np.where(p > 0, p * (np.log(safe_p) - np.log(q)), 0.0), p, q)))
+    safe_p, safe_q = np.where(p > 0, p, 1.0), np.where(p > 0, q, 1.0)
+    return float(np.sum(_full(np.where(p > 0, p * (np.log(safe_p) - np.log(safe_q)), 0.0),
+                              p, q)))
 
 
 MSE = defprimitive(
@@ -225,10 +226,27 @@ SOFTMAX_CROSS_ENTROPY = defprimitive(
     doc="−mean over rows of Σ labels·log_softmax(logits); labels one-hot, "
         "probabilities or integer classes",
 )
+def _kl_vjp_p(g, out, p, q):
+    # At p = 0 the slope of p·ln(p/q) is ln 0 = −inf; where q = 0 too, KL(h ‖ 0) = +inf
+    # for every h > 0, so the difference quotient from the only side there is is +inf.
+    both = np.equal(p, 0) & np.equal(q, 0)
+    if not np.any(both):
+        return g * (np.log(p) - np.log(q) + 1.0)
+    local = np.log(np.where(both, 1.0, p)) - np.log(np.where(both, 1.0, q)) + 1.0
+    return g * np.where(both, np.inf, local)
+
+
+def _kl_vjp_q(g, out, p, q):
+    # −p/q, and 0 where p = 0 (the term is 0 for every q), also at q = 0 (0/0)
+    both = np.equal(p, 0) & np.equal(q, 0)
+    return -g * p / (np.where(both, 1.0, q) if np.any(both) else q)
+
+
 KL_DIVERGENCE = defprimitive(
     "kl_divergence", _kl, display="KL({p} ‖ {q})", category=NEURAL,
-    grads={"p": (lambda g, out, p, q: g * (np.log(p) - np.log(q) + 1.0), "ln({p}/{q}) + 1"),
-           "q": (lambda g, out, p, q: -g * p / q, "−{p}/{q}")},
+    grads={"p": (_kl_vjp_p, "ln({p}/{q}) + 1"),
+           "q": (_kl_vjp_q, "−{p}/{q}")},
     domain={"p": (0.05, 1.0), "q": (0.05, 1.0)},
-    doc="KL(p ‖ q) = Σ p·ln(p/q) for distributions p and q",
+    doc="KL(p ‖ q) = Σ p·ln(p/q) for distributions p and q (∂/∂q = 0 where p = 0, "
+        "also at q = 0)",
 )

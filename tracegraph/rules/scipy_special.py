@@ -181,18 +181,32 @@ _unary("log_expit", sc.log_expit, "σ(−{x})", lambda g, out, x: g * SIGMOID(-x
 
 # --------------------------------------------------------------------------- x·log y
 
+
+def _x_over(g, x, y, pole):
+    """g·x/y (pole 0) or g·x/(1 + y) (pole −1), 0 where x = 0: x·ln y is 0 there for
+    every y, so flat in y, also at y = ``pole`` where the plain quotient is 0/0."""
+    both = np.equal(x, 0) & np.equal(y, pole)
+    if np.any(both):
+        y = np.where(both, pole + 1.0, y)
+    return g * x / (y if pole == 0.0 else 1.0 + y)
+
+
 defprimitive(
     "xlogy", sc.xlogy, numpy=(sc.xlogy,), category=SPECIAL, display="{x:p}·ln {y:p}",
     grads={"x": (lambda g, out, x, y: g * np.log(y), "ln {y:p}"),
-           "y": (lambda g, out, x, y: g * x / y, "{x:p}/{y:p}")},
-    domain={"y": (0.1, 4.0)}, doc="scipy.special.xlogy(x, y) = x·ln y, 0 where x = 0",
+           "y": (lambda g, out, x, y: _x_over(g, x, y, 0.0), "{x:p}/{y:p}")},
+    domain={"y": (0.1, 4.0)},
+    doc="scipy.special.xlogy(x, y) = x·ln y, 0 where x = 0 (so ∂/∂y = 0 there, also at "
+        "y = 0; ∂/∂x = ln 0 = −inf at y = 0)",
 )
 defprimitive(
     "xlog1py", sc.xlog1py, numpy=(sc.xlog1py,), category=SPECIAL,
     display="{x:p}·ln(1 + {y})",
     grads={"x": (lambda g, out, x, y: g * np.log1p(y), "ln(1 + {y})"),
-           "y": (lambda g, out, x, y: g * x / (1.0 + y), "{x:p}/(1 + {y})")},
-    domain={"y": (-0.8, 4.0)}, doc="scipy.special.xlog1py(x, y) = x·ln(1 + y), 0 where x = 0",
+           "y": (lambda g, out, x, y: _x_over(g, x, y, -1.0), "{x:p}/(1 + {y})")},
+    domain={"y": (-0.8, 4.0)},
+    doc="scipy.special.xlog1py(x, y) = x·ln(1 + y), 0 where x = 0 (so ∂/∂y = 0 there, "
+        "also at y = −1)",
 )
 
 # --------------------------------------------------------------------------- Bessel
