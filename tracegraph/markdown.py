@@ -27,7 +27,8 @@ extension (:class:`TracegraphExtension`) reads the header first, so the
 directive's hyphenated names work, and a header it cannot read either is an
 error in the page and a warning; without it, spell them ``max_nodes``,
 ``expect_wrong``, ``no_legend``, ``no_constants`` (the first fence superfences
-reads warns once that the extension is missing).  Braces work too: ```` ```{.tracegraph expect-wrong} ````.
+reads warns once that the extension is missing).  Braces work too:
+```` ```{.tracegraph expect-wrong} ````.
 The result is the inline, themable SVG of the Sphinx extension
 (:mod:`tracegraph.diagram.inline`), cached in ``$TRACEGRAPH_CACHE_DIR`` (default
 ``~/.cache/tracegraph``).  Problems and failures are logged as warnings on the

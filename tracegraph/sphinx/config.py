@@ -8,7 +8,7 @@ from sphinx.environment import BuildEnvironment
 
 from ..embed import Cache
 
-COUNTS = "tracegraph_counts"  # env attribute: {docname: [diagrams, from cache, failed]} of this build
+COUNTS = "tracegraph_counts"  # env attribute: {docname: [diagrams, from cache, failed]}
 FORMAT = "tracegraph_format"  # env attribute: the format of the builder reading the pages
 WARNED = "tracegraph_warned"  # env attribute: the pages that warned, reread until they do not
 CACHE_SETTING = "tracegraph_cache_dir"
