@@ -77,6 +77,30 @@ def test_keywords_and_frozen_distributions():
     assert stats.norm(0.0, 2.0).std() == 2.0 and stats.norm.ppf(0.5) == 0.0  # scipy's own
 
 
+def test_every_distribution_freezes_like_scipys():
+    assert stats.poisson(2.5).pmf(2) == scipy.stats.poisson(2.5).pmf(2)
+    assert stats.poisson(mu=2.5).logpmf(2) == scipy.stats.poisson(2.5).logpmf(2)
+    assert stats.poisson(2.5).cdf(2) == scipy.stats.poisson(2.5).cdf(2)
+    assert stats.poisson(2.5).mean() == 2.5                       # scipy's frozen method
+    mvn = stats.multivariate_normal(np.zeros(2), np.eye(2))
+    assert mvn.pdf(np.zeros(2)) == pytest.approx(1 / (2 * np.pi))
+    assert mvn.logpdf(np.zeros(2)) == scipy.stats.multivariate_normal(
+        np.zeros(2), np.eye(2)).logpdf(np.zeros(2))
+    uniform = stats.dirichlet(np.ones(3))
+    assert uniform.pdf(np.ones(3) / 3) == pytest.approx(2.0)
+    assert uniform.mean().tolist() == pytest.approx([1 / 3] * 3)
+    assert tg.trace(lambda mu: stats.poisson(mu).logpmf(3), mu=2.0).grads["mu"] == 0.5
+    g = tg.trace(lambda m: stats.multivariate_normal(m, np.eye(2)).logpdf(np.ones(2)),
+                 m=np.zeros(2)).grads["m"]
+    assert g.tolist() == [1.0, 1.0]
+    x = np.array([0.2, 0.3, 0.5])
+    g = tg.trace(lambda a: stats.dirichlet(a).logpdf(x), a=np.full(3, 2.0)).grads["a"]
+    np.testing.assert_allclose(g, scipy.special.digamma(6.0) - scipy.special.digamma(2.0)
+                               + np.log(x))
+    with pytest.raises(AttributeError):
+        stats.norm(0.0, 1.0).pmf(1.0)
+
+
 def test_poisson_differentiates_mu():
     k = np.array([0.0, 2.0, 5.0])
     for method in ("pmf", "logpmf", "cdf"):

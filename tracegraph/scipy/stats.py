@@ -34,12 +34,26 @@ __all__ = ["beta", "chi2", "dirichlet", "gamma", "multivariate_normal", "norm", 
 
 
 class _Scipy:
-    """Forwards every other attribute to the scipy distribution (for plain values)."""
+    """Forwards every other attribute to the scipy distribution (for plain values), and
+    freezes: ``norm(mu, sigma)``, ``poisson(mu)``, ``dirichlet(alpha)`` ..."""
 
     _dist: Any
+    name: str
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._dist, name)
+
+    def __call__(self, *args: Any, **kwds: Any) -> Frozen:
+        """Freeze the parameters: ``norm(mu, sigma).logpdf(x)``, ``poisson(mu).pmf(k)``.
+
+        Example:
+            >>> import tracegraph as tg
+            >>> tg.trace(lambda mu: norm(mu, 2.0).logpdf(1.0), mu=1.0).grads["mu"]
+            0.0
+            >>> round(float(poisson(2.5).pmf(2)), 6)
+            0.256516
+        """
+        return Frozen(self, args, kwds)
 
 
 class LocationScale(_Scipy):
@@ -128,49 +142,61 @@ class LocationScale(_Scipy):
         """
         return self._call("logcdf", x, args, kwds)
 
-    def __call__(self, *args: Any, **kwds: Any) -> Frozen:
-        """Freeze the parameters: ``norm(mu, sigma).logpdf(x)``.
-
-        Example:
-            >>> import tracegraph as tg
-            >>> tg.trace(lambda mu: norm(mu, 2.0).logpdf(1.0), mu=1.0).grads["mu"]
-            0.0
-        """
-        return Frozen(self, args, kwds)
-
 
 class Frozen:
     """A distribution with its parameters fixed (traced or not), like scipy's frozen ones:
-    ``pdf``, ``logpdf``, ``cdf``, ``logcdf`` of x, and scipy's other methods on plain values.
+    the distribution's traced methods of the point (``pdf``, ``logpdf``, ``cdf``,
+    ``logcdf``; poisson's ``pmf``, ``logpmf``, ``cdf``), and scipy's other methods (and
+    those a family does not trace) on plain values.
 
     Example:
-        >>> import tracegraph as tg
+        >>> import numpy as np, tracegraph as tg
         >>> frozen = norm(0.0, 2.0)
         >>> float(frozen.std()), round(tg.trace(frozen.logpdf, x=2.0).grads["x"], 6)
         (2.0, -0.5)
+        >>> tg.trace(lambda mu: poisson(mu).logpmf(3), mu=2.0).grads["mu"]
+        0.5
+        >>> round(float(dirichlet(np.ones(3)).pdf(np.ones(3) / 3)), 6)
+        2.0
     """
 
-    def __init__(self, dist: LocationScale, args: tuple, kwds: dict) -> None:
+    def __init__(self, dist: _Scipy, args: tuple, kwds: dict) -> None:
         self.dist, self.args, self.kwds = dist, args, kwds
 
     def __repr__(self) -> str:
         return f"<frozen tracegraph.scipy.stats.{self.dist.name}>"
 
+    def _bound(self, method: str, point: Any) -> Any:
+        traced = getattr(type(self.dist), method, None)
+        if traced is None:  # scipy's frozen method (plain values), or its AttributeError
+            return getattr(self._scipy_frozen(), method)(point)
+        kwds = {k: v for k, v in self.kwds.items() if k != "seed"}  # seed: sampling only
+        return traced(self.dist, point, *self.args, **kwds)
+
+    def _scipy_frozen(self) -> Any:
+        return self.dist._dist(*deep_value_of(list(self.args)),
+                               **deep_value_of(dict(self.kwds)))
+
     def pdf(self, x: Any) -> Any:
-        return self.dist.pdf(x, *self.args, **self.kwds)
+        return self._bound("pdf", x)
 
     def logpdf(self, x: Any) -> Any:
-        return self.dist.logpdf(x, *self.args, **self.kwds)
+        return self._bound("logpdf", x)
 
     def cdf(self, x: Any) -> Any:
-        return self.dist.cdf(x, *self.args, **self.kwds)
+        return self._bound("cdf", x)
 
     def logcdf(self, x: Any) -> Any:
-        return self.dist.logcdf(x, *self.args, **self.kwds)
+        return self._bound("logcdf", x)
+
+    def pmf(self, k: Any) -> Any:
+        return self._bound("pmf", k)
+
+    def logpmf(self, k: Any) -> Any:
+        return self._bound("logpmf", k)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.dist._dist(*deep_value_of(list(self.args)),
-                                       **deep_value_of(dict(self.kwds))), name)
+        return getattr(self._scipy_frozen(), name)
 
 
 norm, t, gamma, beta, chi2 = (LocationScale(family) for family in FAMILIES)
