@@ -227,3 +227,17 @@ def test_kl_divergence_gives_no_gradient_to_q_where_p_is_zero():
     assert t.value == pytest.approx(np.log(2.0))
     assert t.grads["q"].tolist() == [0.0, 0.0, -2.0]
     assert t.grads["p"][:2].tolist() == [np.inf, -np.inf]   # KL(h‖0) = inf; ln 0 = −inf
+
+
+# --------------------------------------------------------------------------- empty index
+
+
+def test_an_empty_list_index_selects_nothing_as_in_numpy():
+    x = np.arange(5.0)
+    t = tg.trace(lambda x: np.sum(x[[]]) + x[0], x=x)
+    assert t.value == 0.0 and t.grads["x"].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert tg.trace(lambda x: x[[]] * 2.0, x=x).backward(np.zeros(0)).value.shape == (0,)
+    m = np.arange(6.0).reshape(2, 3)
+    t = tg.trace(lambda m: np.sum(m[:, []]) + np.sum(m[[[]]]) + m[1, 2], m=m)
+    assert t.value == 5.0 and t.grads["m"].tolist() == [[0.0] * 3, [0.0, 0.0, 1.0]]
+    assert t.graph.number_of_nodes() and t.to_dot()

@@ -302,11 +302,22 @@ def _is_integer_array(part) -> bool:
     return isinstance(part, np.ndarray) and part.dtype.kind in "iu"
 
 
+def _empty_as_integers(index):
+    """An empty list index (``x[[]]``, which the traced value hands over as
+    ``np.asarray([])``, a float array) as numpy reads the list: an empty integer index."""
+    if type(index) is tuple:
+        return tuple(_empty_as_integers(part) for part in index)
+    if type(index) is np.ndarray and index.size == 0 and index.dtype.kind == "f":
+        return index.astype(np.intp)
+    return index
+
+
 def _scatter_add(shape, index, g, lazy=False):
     """Gradient of ``x[index]``: zeros of x's shape with ``g`` added at ``index``; with
     ``lazy``, a small basic selection stays a :class:`~tracegraph.core.Scattered` part
     (added in place when the backward pass reaches x)."""
     g = np.asarray(g)
+    index = _empty_as_integers(index)
     parts = index if isinstance(index, tuple) else (index,)
     integer = [_is_integer_array(p) for p in parts]
     if not any(integer):
@@ -397,7 +408,7 @@ def _getitem(x, index):
         # The same rows as x[index] (negative indices and bounds errors alike), several
         # times faster on small arrays: the X[I] − X[J] of pairwise distances.
         return x.take(index, axis=0)
-    return x[index]
+    return x[_empty_as_integers(index)]
 
 
 def _scatter_vjp(g, x, index):
