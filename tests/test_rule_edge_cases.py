@@ -194,7 +194,8 @@ def test_every_vector_norm_has_gradient_zero_at_a_zero_vector_row_and_entry(orde
 
 def test_matrix_norms_at_zero_singular_values_and_ties():
     for order in ("nuc", 2, -2):
-        zero = tg.trace(lambda x: np.linalg.norm(x, order), x=np.zeros((2, 2))).grads["x"]
+        zero = tg.trace(lambda x, order=order: np.linalg.norm(x, order),
+                        x=np.zeros((2, 2))).grads["x"]
         assert not np.any(zero), order
     rank_one = tg.trace(lambda x: np.linalg.norm(x, "nuc"), x=np.diag([2.0, 0.0])).grads["x"]
     assert rank_one.tolist() == [[1.0, 0.0], [0.0, 0.0]]      # U₁V₁ᵀ, the centre

@@ -101,6 +101,53 @@ def test_every_distribution_freezes_like_scipys():
         stats.norm(0.0, 1.0).pmf(1.0)
 
 
+def _numeric_hessian(f, x, h=1e-4):
+    flat = np.asarray(x, dtype=float).ravel()
+    hessian = np.zeros((flat.size, flat.size))
+    for i in range(flat.size):
+        for j in range(flat.size):
+            def at(di, dj):
+                moved = flat.copy()
+                moved[i] += di
+                moved[j] += dj
+                return f(moved.reshape(np.shape(x)))
+            hessian[i, j] = (at(h, h) - at(h, -h) - at(-h, h) + at(-h, -h)) / (4 * h * h)
+    return hessian
+
+
+def test_second_derivatives_of_dirichlet_and_multivariate_normal():
+    x = np.array([0.2, 0.3, 0.5])
+    h = tg.hessian(lambda a: stats.dirichlet.logpdf(x, a), a=np.full(3, 2.0)).matrix
+    expected = scipy.special.polygamma(1, 6.0) - np.eye(3) * scipy.special.polygamma(1, 2.0)
+    np.testing.assert_allclose(h, expected, rtol=1e-12)
+    point, mean = np.array([0.3, -0.2]), np.array([0.1, 0.4])
+    cov = np.array([[2.0, 0.3], [0.25, 1.0]])       # not symmetric: the full matrix is read
+
+    def reference(c):
+        r = point - mean
+        return -0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(c))
+                       + r @ np.linalg.solve(c, r))
+    for method, real in (("logpdf", reference), ("pdf", lambda c: np.exp(reference(c)))):
+        h = tg.hessian(lambda c: getattr(stats.multivariate_normal, method)(point, mean, c),
+                       c=cov).matrix
+        np.testing.assert_allclose(h, _numeric_hessian(real, cov), atol=1e-6)
+    h = tg.hessian(lambda x, c: stats.multivariate_normal.logpdf(x, mean, c), x=point,
+                   c=cov).matrix
+    joint = _numeric_hessian(
+        lambda v: -0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(v[2:].reshape(2, 2)))
+                          + (v[:2] - mean) @ np.linalg.solve(v[2:].reshape(2, 2),
+                                                             v[:2] - mean)),
+        np.concatenate([point, cov.ravel()]))
+    np.testing.assert_allclose(h, joint, atol=1e-6)
+
+
+def test_second_derivatives_in_logsumexps_weights():
+    a, b = np.array([1.0, 2.0]), np.array([1.0, 2.0])
+    h = tg.hessian(lambda b: special.logsumexp(a, b=b), b=b).matrix
+    e = np.exp(a)
+    np.testing.assert_allclose(h, -np.outer(e, e) / np.dot(b, e) ** 2)
+
+
 def test_poisson_differentiates_mu():
     k = np.array([0.0, 2.0, 5.0])
     for method in ("pmf", "logpmf", "cdf"):

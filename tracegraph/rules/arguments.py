@@ -19,12 +19,26 @@ from typing import Any
 
 import numpy as np
 
-from ..core import normalize_axis, plain_value
+from ..core import deep_value_of, normalize_axis, plain_value
 from ..core.var import Var, astype
 from ..errors import UnsupportedOperationError
 
 NO_VALUE = getattr(np, "_NoValue", object())
 """numpy's "argument not given" sentinel."""
+
+
+def plain_contents(x: Any) -> Any:
+    """``x`` without any traced value, also inside lists, tuples and object arrays, and
+    through every level of tracing (a nested trace's values are themselves traced).
+
+    Example:
+        >>> plain_contents([1.0, (2.0,)])
+        [1.0, (2.0,)]
+    """
+    value = deep_value_of(x)
+    while has_traced(value):
+        value = deep_value_of(value)
+    return value
 
 
 def has_traced(*values: Any) -> bool:

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.special as sc
 import scipy.stats as st
 
-from ..core import plain_value
+from ..core import is_traced, plain_value
 from ..extend import defprimitive
 from ..formula import Symbols
 
@@ -262,11 +262,12 @@ def _mvn_pdf(x, mean, cov):
     return np.exp(_mvn_logpdf(x, mean, cov))
 
 
-def _mvn_solved(x, mean, cov):
+def _mvn_solved(x, mean, cov, transposed=False):
     residual = x - mean
     d = np.shape(plain_value(cov))[0]
     flat = np.reshape(residual, (-1, d))
-    return np.transpose(np.linalg.solve(cov, np.transpose(flat))), flat
+    matrix = np.transpose(cov) if transposed else cov
+    return np.transpose(np.linalg.solve(matrix, np.transpose(flat))), flat
 
 
 def _mvn_upstream(g, out, times_out, x):
@@ -275,15 +276,22 @@ def _mvn_upstream(g, out, times_out, x):
 
 
 def _mvn_vjp(position: int, times_out: bool):
+    # The derivatives of the function the implementation computes from the full matrix Σ
+    # (Σ⁻ᵀ, (Σ⁻¹ + Σ⁻ᵀ)/2 rather than Σ⁻¹): equal where Σ is symmetric, and their own
+    # derivatives (second order, where Σ is traced) are those of ln N too.
     def vjp(g, out, x, mean, cov):
-        solved, _ = _mvn_solved(x, mean, cov)
         weight = _mvn_upstream(g, out, times_out, x)
+        plain_cov = np.asarray(plain_value(cov))
+        symmetric = not is_traced(cov) and np.array_equal(plain_cov, plain_cov.T)
+        solved, _ = _mvn_solved(x, mean, cov)                              # rows Σ⁻¹r
+        solved_t = solved if symmetric else _mvn_solved(x, mean, cov, True)[0]  # Σ⁻ᵀr
         if position < 2:
-            grad = (-weight if position == 0 else weight) * solved
+            both = solved if symmetric else 0.5 * (solved + solved_t)
+            grad = (-weight if position == 0 else weight) * both
             return np.reshape(grad, np.shape(plain_value(x)))
-        inverse = np.linalg.inv(cov)
-        outer = np.transpose(solved) @ (weight * solved)
-        return 0.5 * (outer - np.sum(weight) * inverse)
+        inverse_t = np.transpose(np.linalg.inv(cov))
+        outer = np.transpose(solved_t) @ (weight * solved)           # Σ wₙ (Σ⁻ᵀrₙ)(Σ⁻¹rₙ)ᵀ
+        return 0.5 * (outer - np.sum(weight) * inverse_t)
     return vjp
 
 
@@ -305,7 +313,7 @@ for _method, _times_out, _impl in (("logpdf", False, _mvn_logpdf), ("pdf", True,
         grads={"x": (_mvn_vjp(0, _times_out), _prefix + "−{cov}⁻¹({x} − {mean})"),
                "mean": (_mvn_vjp(1, _times_out), _prefix + "{cov}⁻¹({x} − {mean})"),
                "cov": (_mvn_vjp(2, _times_out),
-                       _prefix + "½(Σ⁻¹rrᵀΣ⁻¹ − Σ⁻¹), Σ = {cov}, r = {x} − {mean}")},
+                       _prefix + "½(Σ⁻ᵀrrᵀΣ⁻ᵀ − Σ⁻ᵀ), Σ = {cov}, r = {x} − {mean}")},
         sample=_sample_mvn,
         doc=f"scipy.stats.multivariate_normal.{_method}(x, mean, cov)",
     )

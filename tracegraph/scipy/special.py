@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import scipy.special as _scipy_special
 
-from ..core import deep_value_of, normalize_axis
+from ..core import normalize_axis
 from ..errors import UnsupportedOperationError
 from ..rules import scipy_special as _rules
-from ..rules.arguments import has_traced
+from ..rules.arguments import has_traced, plain_contents
 from ..rules.neural import LOG_SOFTMAX, LOGSUMEXP, SOFTMAX
 from ..rules.reductions import reduced_axes
 
@@ -44,20 +44,20 @@ def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False,
         return _scipy_special.logsumexp(a, axis=axis, b=b, keepdims=keepdims,
                                         return_sign=return_sign)
     if b is not None:
-        if np.any(np.asarray(deep_value_of(b)) <= 0):
+        if np.any(np.asarray(plain_contents(b)) <= 0):
             raise UnsupportedOperationError(
                 "scipy.special.logsumexp with weights b ≤ 0",
                 reason="a signed sum is not traced", hint="pass positive weights b")
         a = a + np.log(b)
     result = LOGSUMEXP(a, axis=normalize_axis(axis), keepdims=bool(keepdims))
     if return_sign:
-        return result, np.ones(np.shape(deep_value_of(result)))
+        return result, np.ones(np.shape(plain_contents(result)))
     return result
 
 
 def _over_axes(prim: Any, x: Any, axis: Any) -> Any:
     """A softmax-like primitive over ``axis`` (None: every element; a tuple: those axes)."""
-    shape = np.shape(deep_value_of(x))
+    shape = np.shape(plain_contents(x))
     if axis is not None and isinstance(normalize_axis(axis), int):
         return prim(x, axis=int(axis))
     axes = reduced_axes(len(shape), normalize_axis(axis))
@@ -65,8 +65,8 @@ def _over_axes(prim: Any, x: Any, axis: Any) -> Any:
         return prim(np.reshape(x, (1,)), axis=0)[0]
     order = [k for k in range(len(shape)) if k not in axes] + list(axes)
     moved = np.transpose(x, order)
-    flat = np.reshape(moved, np.shape(deep_value_of(moved))[: len(shape) - len(axes)] + (-1,))
-    result = np.reshape(prim(flat, axis=-1), np.shape(deep_value_of(moved)))
+    flat = np.reshape(moved, np.shape(plain_contents(moved))[: len(shape) - len(axes)] + (-1,))
+    result = np.reshape(prim(flat, axis=-1), np.shape(plain_contents(moved)))
     return np.transpose(result, list(np.argsort(order)))
 
 

@@ -24,9 +24,8 @@ from typing import Any
 import numpy as np
 import scipy.stats as _scipy_stats
 
-from ..core import deep_value_of
 from ..errors import UnsupportedOperationError
-from ..rules.arguments import has_traced
+from ..rules.arguments import has_traced, plain_contents
 from ..rules.scipy_special import refuse_traced
 from ..rules.scipy_stats import FAMILIES, PRIMITIVES, Family
 
@@ -174,8 +173,8 @@ class Frozen:
         return traced(self.dist, point, *self.args, **kwds)
 
     def _scipy_frozen(self) -> Any:
-        return self.dist._dist(*deep_value_of(list(self.args)),
-                               **deep_value_of(dict(self.kwds)))
+        return self.dist._dist(*plain_contents(list(self.args)),
+                               **plain_contents(dict(self.kwds)))
 
     def pdf(self, x: Any) -> Any:
         return self._bound("pdf", x)
@@ -261,7 +260,7 @@ poisson = Poisson()
 
 
 def _as_covariance(cov: Any, d: int) -> Any:
-    ndim = np.ndim(deep_value_of(cov))
+    ndim = np.ndim(plain_contents(cov))
     if ndim == 0:
         return cov * np.eye(d)
     if ndim == 1:
@@ -271,7 +270,7 @@ def _as_covariance(cov: Any, d: int) -> Any:
 
 def _quantiles(x: Any, d: int) -> Any:
     """scipy's reading of x: one point of dimension d, or a stack of them (last axis)."""
-    ndim = np.ndim(deep_value_of(x))
+    ndim = np.ndim(plain_contents(x))
     if ndim == 0:
         return np.reshape(x, (1, 1)) if d == 1 else x
     if ndim == 1 and d == 1:
@@ -304,16 +303,16 @@ class MultivariateNormal(_Scipy):
                 f"scipy.stats.multivariate_normal.{method}(..., allow_singular=True)",
                 reason="the pseudo-inverse of a singular covariance is not traced",
                 hint="pass a positive definite cov")
-        cov_value = np.asarray(deep_value_of(cov), dtype=float)
+        cov_value = np.asarray(plain_contents(cov), dtype=float)
         if mean is None:  # scipy's reading of the dimension
             d = 1 if cov_value.ndim == 0 else cov_value.shape[0]
         else:
-            d = int(np.size(deep_value_of(mean)))
+            d = int(np.size(plain_contents(mean)))
         mean = np.zeros(d) if mean is None else np.reshape(mean, (d,))
         points = _quantiles(x, d)
         result = PRIMITIVES[f"multivariate_normal.{method}"](points, mean, _as_covariance(cov, d))
-        squeezed = np.squeeze(np.empty(np.shape(deep_value_of(result)))).shape
-        return np.reshape(result, squeezed) if squeezed != np.shape(deep_value_of(result)) \
+        squeezed = np.squeeze(np.empty(np.shape(plain_contents(result)))).shape
+        return np.reshape(result, squeezed) if squeezed != np.shape(plain_contents(result)) \
             else result
 
     def pdf(self, x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
@@ -363,7 +362,7 @@ class Dirichlet(_Scipy):
         self.name = "dirichlet"
 
     def _call(self, method: str, x: Any, alpha: Any) -> Any:
-        plain = getattr(self._dist, method)(deep_value_of(x), deep_value_of(alpha))
+        plain = getattr(self._dist, method)(plain_contents(x), plain_contents(alpha))
         if not has_traced(x, alpha):
             return plain  # scipy validated x (on the simplex) and alpha (positive)
         return PRIMITIVES[f"dirichlet.{method}"](x, alpha)
