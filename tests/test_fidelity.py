@@ -655,3 +655,35 @@ def test_an_alias_that_is_the_output_after_an_in_place_change_is_refused():
         return z
     with pytest.raises(tg.UnsupportedOperationError, match="changed in place"):
         tg.trace(lambda x: np.sum(f(x)), x=np.ones(2))
+
+
+def test_type_checks_in_the_file_take_pythons_branch(tmp_path):
+    path = tmp_path / "checks.py"
+    path.write_text(textwrap.dedent("""
+        import numbers
+        import numpy as np
+        def act(z):
+            if isinstance(z, np.ndarray):
+                return np.tanh(z)
+            return z * 0.5
+        x = np.array([0.3, -0.8])
+        w = 2.0
+        h = act(2.0 * x)
+        assert isinstance(w, (int, float)) and isinstance(w, numbers.Number)
+        assert isinstance(x[0], np.floating) and not isinstance(w, np.ndarray)
+        loss = np.sum(h) * w
+    """))
+    t = load_script(path).trace
+    assert t.value == np.sum(np.tanh(2.0 * np.array([0.3, -0.8]))) * 2.0
+    assert t["h"].op == "tanh"  # the ndarray branch, as Python took it
+
+
+def test_an_array_built_from_traced_numbers_is_one_traced_array_a_claim_can_name(tmp_path):
+    path = tmp_path / "packed.py"
+    path.write_text("import numpy as np\nw1 = 0.5\nw2 = -1.5\n"
+                    "v = np.array([w1 * 2.0, w2 ** 2])\nassert v.dtype == np.float64\n"
+                    "loss = np.sum(v ** 2)\ndloss_dv = 3 * v\ndloss_dw1 = 8 * w1\n")
+    report = check_script(load_script(path))
+    assert {r.name: r.verdict for r in report.results} == {"dloss_dv": "wrong",
+                                                           "dloss_dw1": "exact"}
+    assert report.outcome == "failed"  # it was skipped, and check passed

@@ -45,6 +45,7 @@ from .var import (
     is_traced,
     name,
     numpy_name,
+    pack_values,
     plain_value,
     value_of,
 )
@@ -54,7 +55,7 @@ __all__ = [
     "SPARSE_FACTOR", "Scattered", "ScopeSpan", "Tape", "UFUNC_ROUTES", "Var", "activate",
     "active_tape", "apply", "apply_with_value", "as_python_scalar",
     "broadcast_view", "constant", "contribution", "deep_value_of", "is_constant", "is_traced",
-    "name", "no_gradient", "normalize_axis", "numpy_name", "plain_value", "read_only_copy",
+    "name", "no_gradient", "normalize_axis", "numpy_name", "pack_values", "plain_value", "read_only_copy",
     "scope", "shape_of", "strong_zero_contribution", "strong_zero_pullback",
     "unbroadcast", "unwrap_constant", "value_of",
 ]

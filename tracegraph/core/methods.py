@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +60,11 @@ def in_place_method(name: str, instead: str) -> UnsupportedOperationError:
         hint=f"compute a new array instead: {instead}")
 
 
+SEES_TRACED = frozenset({"tracegraph", "numpy", "scipy", "networkx", "graphviz", "copy",
+                         "pickle", "dataclasses", "inspect"})
+"""Modules whose isinstance checks see a traced value as what it is (not its value's type)."""
+
+
 class ArrayMethods:
     """The ndarray-like surface of :class:`~tracegraph.core.var.Var` (a mixin without state).
 
@@ -76,6 +82,20 @@ class ArrayMethods:
     value: Any
 
     # -- array-like introspection ----------------------------------------------------------
+    @property
+    def __class__(self) -> type:
+        # isinstance(x, np.ndarray) and isinstance(w, float) in the user's code answer as
+        # for the value the traced one stands for, so the file takes Python's branch;
+        # tracegraph's own code and numpy's see the traced value's class.  type(x) is
+        # unchanged.
+        own = type(self)
+        if sys._getframe(1).f_globals.get("__name__", "").partition(".")[0] in SEES_TRACED:
+            return own
+        value = self.value
+        while type(value) is own:  # a nested trace's value
+            value = value.value
+        return type(value)
+
     @property
     def shape(self) -> tuple[int, ...]:
         return np.shape(self.value)

@@ -33,7 +33,15 @@ from typing import Any
 import numpy as np
 
 from ..check.names import Reading, claim_readings, is_claim_name
-from ..core import Var, as_python_scalar, deep_value_of, is_constant, plain_value, shape_of
+from ..core import (
+    Var,
+    as_python_scalar,
+    deep_value_of,
+    is_constant,
+    pack_values,
+    plain_value,
+    shape_of,
+)
 from ..core import name as name_value
 from ..core.constants import IntBinding
 from ..numbers import shape_text
@@ -175,6 +183,18 @@ def _plain_binding(value: Any) -> Any:
     return value
 
 
+def _packed(value: Any) -> Any:
+    """``np.array([w1 * 2.0, w2 ** 2])`` of traced numbers, as one traced array: in Python
+    it is a float array (a claim can name it, ``v.dtype`` is float64), here numpy would
+    keep an object array of traced numbers."""
+    if type(value) is not np.ndarray or value.dtype != object or not value.size:
+        return value
+    for item in value.flat:
+        if type(item) is Var and not item.tape.closed:
+            return pack_values(value, item.tape)
+    return value
+
+
 def _dtype_name(value: Any) -> str:
     value = value.value if type(value) is Var else value
     dtype = getattr(value, "dtype", None)
@@ -244,6 +264,7 @@ class Binder:
         # time this line bound the name, as Python ran it.
         key = (name, lineno)
         self._line_counts[key] = self._line_counts.get(key, 0) + 1
+        value = _packed(value)
         if top_level:
             if name in OUTPUT_DECLARATIONS and isinstance(value, str):
                 self.declared_output = (value, lineno)
