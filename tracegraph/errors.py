@@ -227,12 +227,13 @@ class GraphvizNotFoundError(TracegraphError, RuntimeError):
     """
 
     def __init__(self, program: str = "dot", *, what: str = "an image") -> None:
+        otherwise = mention("no graphviz")
         super().__init__(
             f"writing {what} needs Graphviz's `{program}` program, which is not installed "
             "(or not on PATH)",
             hint="install Graphviz: `sudo apt-get install graphviz` (Debian/Ubuntu), "
             "`brew install graphviz` (macOS), `conda install -c conda-forge graphviz`, or "
-            "`choco install graphviz` (Windows); or write .dot / .json, which need no Graphviz",
+            "`choco install graphviz` (Windows)" + (f"; {otherwise}" if otherwise else ""),
         )
 
 
@@ -319,6 +320,8 @@ LIBRARY_WORDING: Mapping[str, str] = MappingProxyType({
     "focus or path": "focus=/path=",
     "draw constants": "show_constants=True",
     "expand": "expand={{{}}}",
+    # what else to do without Graphviz (a docs page cannot choose its format)
+    "no graphviz": "or write .dot / .json, which need no Graphviz",
 })
 """How messages mention the options of :func:`tracegraph.script.load_script`
 (``{}`` is the value); the command line words them as its flags instead."""

@@ -25,7 +25,13 @@ from rich.text import Text
 
 from ..diagram.options import SUFFIX_ALIASES
 from ..errors import NonFiniteWarning, OverrideError, TracegraphError, UserCodeError, worded
-from ..script import ScriptResult, load_script, parse_override, require_gradients
+from ..script import (
+    HIDDEN_BY_PYTHON,
+    ScriptResult,
+    load_script,
+    parse_override,
+    require_gradients,
+)
 from ..trace import Trace
 from . import exit_codes
 from .exit_codes import CommandError, OutputError
@@ -264,10 +270,6 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
     with progress(f"Building the graph of {file}"):
         _ = result.trace.graph  # built here, once (it is cached), so its progress is shown
     return result
-
-
-HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
-"""Warnings ``python FILE`` does not show (its default filters), so neither do we."""
 
 
 def _warning_text(caught: warnings.WarningMessage, file: Path) -> str:

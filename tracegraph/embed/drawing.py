@@ -47,7 +47,7 @@ from ..errors import (
 )
 from ..graph import display_names
 from ..numbers import value_summary
-from ..script import ScriptResult, load_script, require_gradients
+from ..script import HIDDEN_BY_PYTHON, ScriptResult, load_script, require_gradients
 from .cache import Cache, digest, fingerprint, recording_reads
 from .options import EmbedOptions
 from ..table import ChainRuleTable, chain_rule_table
@@ -237,13 +237,11 @@ OPTION_WORDING = {
     "focus or path": "focus: or path:",
     "draw constants": "dropping no-constants",
     "expand": "expand: {}",
+    "no graphviz": "",  # a page cannot choose to write .dot or .json
 }
 """How messages and diagram notes on a docs page name the options: as the directive's
 (``:max-nodes: 0``) and the fence's (``max-nodes="0"``) options, not the library's; and
 what a docs author can do where the library would point at Python (``__cause__``)."""
-
-_NO_GRAPHVIZ_ADVICE = "; or write .dot / .json, which need no Graphviz"
-
 
 def graphviz_hint(err: GraphvizNotFoundError) -> str:
     """The missing-``dot`` hint for a docs author: how to install Graphviz, without the
@@ -254,9 +252,8 @@ def graphviz_hint(err: GraphvizNotFoundError) -> str:
         >>> "apt-get install graphviz" in hint, ".json" in hint
         (True, False)
     """
-    # GraphvizNotFoundError words its hint for the CLI and Python only (tracegraph.errors
-    # has no mention() key for it yet), so the clause that does not apply here is dropped.
-    return err.hint.replace(_NO_GRAPHVIZ_ADVICE, "")
+    with worded(OPTION_WORDING):
+        return GraphvizNotFoundError().hint
 
 
 def _trace_and_build(path: Path, source: Source, options: EmbedOptions,
@@ -279,11 +276,6 @@ def _trace_and_build(path: Path, source: Source, options: EmbedOptions,
                               f"{value_summary(result.trace.value, options.precision)}")
     return {"dot": diagram.dot, "svg": None, "table": table.to_json(), "alt": alt,
             "problems": [[p.kind, p.message, p.line] for p in problems], "reads": list(reads)}
-
-
-HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
-"""Warnings ``python FILE`` does not show (Python's default filters), so a page does not
-warn about them (as ``tracegraph render``; DeprecationWarning is shown for ``__main__``)."""
 
 
 @contextlib.contextmanager

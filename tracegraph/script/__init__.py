@@ -64,10 +64,11 @@ from .binder import CLAIM_NAME, Binding, ClaimSource, NotAClaim, Version
 from .modes import ScriptResult, load_script, require_gradients
 from .output import parse_ref
 from .overrides import parse_override
-from .running import MODULE_NAME
+from .running import HIDDEN_BY_PYTHON, MODULE_NAME
 
 __all__ = [
     "CLAIM_NAME",
+    "HIDDEN_BY_PYTHON",
     "MODULE_NAME",
     "Binding",
     "ClaimSource",

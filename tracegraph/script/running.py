@@ -42,6 +42,10 @@ _PACKAGE = str(Path(__file__).resolve().parent.parent)  # tracegraph, wherever i
 MODULE_NAME = "__tracegraph__"
 """``__name__`` of a file while it is traced (so ``__main__`` blocks are skipped)."""
 
+HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
+"""Warnings ``python FILE`` does not show (Python's default filters; DeprecationWarning is
+shown for ``__main__``), so neither a command nor a docs page reports them."""
+
 
 @contextlib.contextmanager
 def _running_as_script(path: Path, module: types.ModuleType) -> Iterator[None]:
