@@ -628,3 +628,16 @@ def test_warnings_python_hides_by_default_are_not_shown(tmp_path):
     assert done.exit_code == 0, done.output
     assert "ResourceWarning" not in done.stderr and "PendingDeprecation" not in done.stderr
     assert "UserWarning: look" in done.stderr  # as python reads.py shows it
+
+
+def test_focus_and_path_together_are_refused_and_a_bad_path_is_a_usage_error(tmp_path):
+    neuron = Path(__file__).resolve().parent.parent / "examples" / "neuron.py"
+    out = tmp_path / "n.dot"
+    both = CliRunner().invoke(app, ["render", str(neuron), "--focus", "S", "--path",
+                                    "w1,Loss", "-f", "dot", "-o", str(out)])
+    assert both.exit_code == 2 and not out.exists()
+    assert "--focus S and --path w1,Loss cannot be combined" in both.stderr
+    backwards = CliRunner().invoke(app, ["render", str(neuron), "--path", "Loss,w1", "-f",
+                                         "dot", "-o", str(out)])
+    assert backwards.exit_code == 2
+    assert "error: --path Loss,w1: 'w1' does not depend on 'Loss'" in backwards.stderr

@@ -439,3 +439,12 @@ back (upstream × local):&#10;    3"];
 back (upstream × local):&#10;    3"];
 }
 '''
+
+
+def test_focus_and_path_cannot_be_combined_and_errors_speak_pythons_words():
+    t = tg.trace(lambda x: tg.name(x * 2.0, "y") * 3.0, x=1.0)
+    with pytest.raises(DiagramOptionError,
+                       match=r"focus='y' and path=\('x', 'y'\) cannot be combined"):
+        t.to_dot(focus="y", path=("x", "y"))
+    with pytest.raises(DiagramOptionError, match=r"^path=\('y', 'x'\): 'x' does not"):
+        t.to_dot(path=("y", "x"))

@@ -318,6 +318,8 @@ LIBRARY_WORDING: Mapping[str, str] = MappingProxyType({
     "every node": "max_nodes=None",
     "node budget": "max_nodes={}",
     "focus or path": "focus=/path=",
+    "focus": "focus={!r}",
+    "path": "path=({!r}, {!r})",
     "draw constants": "show_constants=True",
     "expand": "expand={{{}}}",
     # what else to do without Graphviz (a docs page cannot choose its format)
@@ -330,17 +332,21 @@ _WORDING: ContextVar[Mapping[str, str]] = ContextVar("tracegraph_wording",
                                                      default=LIBRARY_WORDING)
 
 
-def mention(option: str, value: str = "") -> str:
-    """How a message names an option in the current wording (see :func:`worded`).
+def mention(option: str, *values: str) -> str:
+    """How a message names an option in the current wording (see :func:`worded`); an
+    option of two parts (``path``) takes both.
 
     Example:
         >>> mention("override", "w1=0.5"), mention("output", "NAME")
         ('override w1=0.5', 'output=NAME')
-        >>> with worded({"override": "--set {}"}):
-        ...     mention("override", "w1=0.5")
-        '--set w1=0.5'
+        >>> with worded({"override": "--set {}", "path": "--path {},{}"}):
+        ...     mention("override", "w1=0.5"), mention("path", "w1", "Loss")
+        ('--set w1=0.5', '--path w1,Loss')
+        >>> mention("path", "w1", "Loss")
+        "path=('w1', 'Loss')"
     """
-    return _WORDING.get().get(option, LIBRARY_WORDING[option]).format(value).strip()
+    template = _WORDING.get().get(option, LIBRARY_WORDING[option])
+    return template.format(*(values or ("",))).strip()
 
 
 @contextlib.contextmanager

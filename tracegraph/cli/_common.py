@@ -46,6 +46,8 @@ FLAG_WORDING = {
     "every node": "--max-nodes 0",
     "node budget": "--max-nodes {}",
     "focus or path": "--focus/--path",
+    "focus": "--focus {}",
+    "path": "--path {},{}",
     "draw constants": "--constants",
     "expand": "--expand {}",
 }

@@ -27,6 +27,7 @@ from ..errors import (
     TracegraphError,
     UserCodeError,
 )
+from ..diagram.options import DiagramOptionError
 from ..verdicts import FAILED, NOTHING_CHECKED, OK
 
 SUCCESS = 0
@@ -71,6 +72,7 @@ BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (OutputError, OUTPUT),
     (GraphvizNotFoundError, OUTPUT),
     (CommandError, USAGE),
+    (DiagramOptionError, USAGE),  # --path Loss,w1: the ends are not connected
     # Unsupported operations, leaks, foreign traces, array outputs, diagram options ...
     (TracegraphError, TRACE),
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ..errors import TracegraphError
+from ..errors import TracegraphError, mention
 from ..verdicts import MARK_STATUSES
 
 SHOW_MODES = ("all", "values", "grads", "local", "flow", "tangent")
@@ -111,6 +111,12 @@ class DiagramOptions:
         if self.focus is not None and not isinstance(self.focus, str):
             raise DiagramOptionError(f"focus={self.focus!r} must be a node id (a string)")
         self._normalise_path()
+        if self.focus is not None and self.path is not None:
+            raise DiagramOptionError(
+                f"{mention('focus', self.focus)} and {mention('path', *self.path)} "
+                "cannot be combined: each picks the nodes to draw",
+                hint="focus keeps a node and everything it is computed from; path keeps the "
+                "nodes between two; choose one")
         self._normalise_expand()
         if self.title is not None and not isinstance(self.title, str):
             raise DiagramOptionError(f"title={self.title!r} must be a string or None")

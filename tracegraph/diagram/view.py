@@ -196,7 +196,8 @@ def _between(graph: nx.MultiDiGraph, source: str, target: str, allowed: set[str]
         descendants = nx.descendants(graph, source)
         if target not in descendants:
             raise DiagramOptionError(
-                f"path=({source!r}, {target!r}): {target!r} does not depend on {source!r}",
+                f"{mention('path', source, target)}: {target!r} does not depend on "
+                f"{source!r}",
                 node=target,
                 hint="the path runs from an input towards the output; swap the ends or pick "
                      "nodes that are connected")

@@ -235,6 +235,8 @@ OPTION_WORDING = {
     "every node": "max-nodes: 0",
     "node budget": "max-nodes: {}",
     "focus or path": "focus: or path:",
+    "focus": "focus: {}",
+    "path": "path: {},{}",
     "draw constants": "dropping no-constants",
     "expand": "expand: {}",
     "no graphviz": "",  # a page cannot choose to write .dot or .json
