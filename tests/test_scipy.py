@@ -278,3 +278,9 @@ def test_every_mirrored_name_exists():
 
 
 
+
+
+def test_poisson_at_mu_zero_differentiates_its_value_minus_mu():
+    assert stats.poisson.logpmf(0, 0.0) == 0.0
+    assert tg.trace(lambda mu: stats.poisson.logpmf(0, mu), mu=0.0).grads["mu"] == -1.0
+    assert tg.trace(lambda mu: stats.poisson.pmf(0, mu), mu=0.0).grads["mu"] == -1.0

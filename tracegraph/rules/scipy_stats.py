@@ -207,7 +207,13 @@ for _family in FAMILIES:
 
 
 def _poisson_score(k, mu, loc):
-    return (k - loc) / mu - 1.0
+    """∂ ln P/∂mu = (k − loc)/mu − 1; at k = loc, mu = 0 (ln P = −mu there) it is −1,
+    where the quotient is 0/0."""
+    count = k - loc
+    both = np.equal(count, 0) & np.equal(mu, 0)
+    if np.any(both):
+        mu = np.where(both, 1.0, mu)
+    return count / mu - 1.0
 
 
 def _sample_poisson(rng):
