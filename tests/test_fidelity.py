@@ -687,3 +687,23 @@ def test_an_array_built_from_traced_numbers_is_one_traced_array_a_claim_can_name
     assert {r.name: r.verdict for r in report.results} == {"dloss_dv": "wrong",
                                                            "dloss_dw1": "exact"}
     assert report.outcome == "failed"  # it was skipped, and check passed
+
+
+def test_percent_formatting_and_round_of_traced_numbers_are_pythons(tmp_path):
+    path = tmp_path / "fmt.py"
+    path.write_text("w = 2.675\ny = w * 2\ntext = 'y = %.3f, w = %s' % (y, 1)\n"
+                    "r = round(w, 2)\nloss = y * r + round(w)\n")
+    result = load_script(path)
+    assert result.trace.value == 2.675 * 2 * round(2.675, 2) + round(2.675)  # Python's round
+    assert result.trace.grads["w"] == 2 * round(2.675, 2)  # a step: slope 0
+    t = tg.trace(lambda x: np.sum(round(x, 1) * x), x=np.array([1.26, 2.0]))
+    assert t.grads["x"].tolist() == [1.3, 2.0]
+
+
+def test_a_numpy_float64_input_keeps_float32_arrays_it_meets_float64(tmp_path):
+    path = tmp_path / "f32.py"
+    path.write_text("import numpy as np\nx = np.array([1.0, 2.0], dtype=np.float32)\n"
+                    "scale = np.sqrt(3.0)\ny = x / scale\nloss = np.sum(y)\n")
+    t = load_script(path).trace
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    assert t["y"].value.dtype == np.float64 and t.value == np.sum(x / np.sqrt(3.0))

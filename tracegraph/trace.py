@@ -128,6 +128,10 @@ class Tracer:
                 hint="pass the real and imaginary parts as separate float inputs")
         if type(value) is Var:
             leaf = self._nested_leaf(name, value)
+        elif kind is np.float64:
+            # np.sqrt(3.0): numpy's float64, which (unlike a Python float) makes
+            # float32 arrays it meets float64, as in Python
+            leaf = tape.leaf(name, value)
         elif isinstance(value, np.floating) and value.dtype != np.float64:
             # np.float32(0.1): computed in float32, as Python computes it (a 0-d array)
             leaf = tape.leaf(name, read_only_copy(np.asarray(value)))

@@ -33,14 +33,13 @@ from .pullback import (
     strong_zero_contribution,
     strong_zero_pullback,
 )
-from .record import Guard, ScopeSpan, Tape
+from .record import Guard, ScopeSpan, Tape, apply_with_value
 from .registry import FUNCTION_ROUTES, PASS_THROUGH, REGISTRY, UFUNC_ROUTES
 from .scope import activate, active_tape, scope
 from .var import (
     Primitive,
     Var,
     apply,
-    apply_with_value,
     deep_value_of,
     is_traced,
     name,

@@ -482,3 +482,26 @@ def in_place_error(tape: Any, old: Var) -> UnsupportedOperationError:
               "parameters, build the new list: params = [p - lr * g for p, g in "
               "zip(params, grads)])"),
         node=old.label)
+
+
+_BINARY_OP = dis.opmap.get("BINARY_OP")
+_PERCENT = {i for i, (name, _) in enumerate(getattr(dis, "_nb_ops", ()))
+            if name in ("NB_REMAINDER", "NB_INPLACE_REMAINDER")}
+
+
+def formatting_with_percent(frame: Any) -> bool:
+    """True when ``frame`` is executing ``text % value``: ``"%.3f" % y`` asks a traced
+    number for ``float`` to format it (a ``%`` on a traced number would have called its
+    own ``__mod__``), which makes text, not a number that leaves the trace.
+
+    Example:
+        >>> import sys
+        >>> class Probe:
+        ...     def __float__(self):
+        ...         print(formatting_with_percent(sys._getframe(1))); return 1.0
+        >>> _ = "%.1f" % Probe()
+        True
+    """
+    code, position = frame.f_code.co_code, frame.f_lasti
+    return (0 <= position < len(code) - 1 and code[position] == _BINARY_OP
+            and code[position + 1] in _PERCENT)

@@ -44,7 +44,7 @@ from ..errors import ConstantChangedError
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
 from .arrays import read_only_copy
-from .var import Var, deep_value_of, in_place_error, plain_value, record_equation
+from .var import Var, apply, deep_value_of, in_place_error, plain_value, record_equation
 
 
 @dataclass(frozen=True)
@@ -567,3 +567,27 @@ def _value_text(value: Any) -> str:
             return type(value).__name__
     return f"array[{shape_text(np.shape(value))}]"
 
+
+def apply_with_value(prim: Any, value: Any, *args: Any) -> Any:
+    """Record ``prim(*args)`` with a ``value`` the caller computed, when an argument is traced.
+
+    The file's ``math.exp(x)`` is ``math``'s number, which can differ from numpy's
+    ``np.exp`` in the last bit; the equation (and its derivative rule) is the same.
+    On values of a nested trace the primitive runs as :func:`apply` does.
+
+    Example:
+        >>> import math
+        >>> from tracegraph.core import REGISTRY, Tape
+        >>> x = Tape().leaf("x", 0.7)
+        >>> y = apply_with_value(REGISTRY["tanh"], math.tanh(0.7), x)
+        >>> y.value == math.tanh(0.7), y.primitive.name
+        (True, 'tanh')
+    """
+    tapes = {a.tape for a in args if type(a) is Var}
+    if not tapes:
+        return value
+    if len(tapes) > 1 or any(type(a) is Var and type(a.value) is Var for a in args):
+        return apply(prim, *args)  # values of several (nested) traces
+    tape = tapes.pop()
+    tape.check_open()
+    return record_equation(tape, prim, tape.frozen_all(args), value, None)

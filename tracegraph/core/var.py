@@ -44,9 +44,10 @@ from .leaks import (
     array_leak_error,
     complex_error,
     finished_error,
-    in_place_error,
     float_leak,
     foreign_error,
+    formatting_with_percent,
+    in_place_error,
     item_assignment_error,
     leak_error,
     scipy_is_converting,
@@ -236,31 +237,6 @@ def _forward(prim: Primitive, values: list[Any], params: dict) -> Any:
         if type(value) is Var:
             return apply(prim, *values, **params)
     return impl(*values, **params)
-
-
-def apply_with_value(prim: Primitive, value: Any, *args: Any) -> Any:
-    """Record ``prim(*args)`` with a ``value`` the caller computed, when an argument is traced.
-
-    The file's ``math.exp(x)`` is ``math``'s number, which can differ from numpy's
-    ``np.exp`` in the last bit; the equation (and its derivative rule) is the same.
-    On values of a nested trace the primitive runs as :func:`apply` does.
-
-    Example:
-        >>> import math
-        >>> from tracegraph.core import REGISTRY, Tape
-        >>> x = Tape().leaf("x", 0.7)
-        >>> y = apply_with_value(REGISTRY["tanh"], math.tanh(0.7), x)
-        >>> y.value == math.tanh(0.7), y.primitive.name
-        (True, 'tanh')
-    """
-    tape = _common_tape(args)
-    if tape is None:
-        return value
-    if tape.closed:
-        raise finished_error()
-    if any(type(a) is Var and (a.tape is not tape or type(a.value) is Var) for a in args):
-        return apply(prim, *args)
-    return record_equation(tape, prim, tape.frozen_all(args), value, None)
 
 
 def apply(prim: Primitive, *args: Any, **params: Any) -> Any:
@@ -649,6 +625,8 @@ class Var(ArrayMethods):
         return _guarded(bool, (self,), {})
 
     def __float__(self) -> float:
+        if formatting_with_percent(sys._getframe(1)):  # "%.3f" % y: only text is made
+            return float(plain_value(self.value))
         raise float_leak(self)
 
     def __complex__(self) -> complex:
@@ -664,8 +642,12 @@ class Var(ArrayMethods):
             return _guarded(_as_int, (self,), {})
         raise leak_error("index", self)
 
-    def __round__(self, ndigits: int | None = None) -> float:
-        raise leak_error("round", self)
+    def __round__(self, ndigits: int | None = None) -> Any:
+        # Python's (or numpy's) own rounding of the number: a step, so slope 0, with a
+        # guard for replays; an array rounds by the traced np.round
+        if np.ndim(plain_value(self.value)):
+            return np.round(self, ndigits or 0)
+        return _guarded(round, (self,) if ndigits is None else (self, ndigits), {})
 
     def item(self, *args: Any) -> float:
         raise leak_error("item", self)
@@ -731,7 +713,8 @@ class Var(ArrayMethods):
 
     def __abs__(self) -> Any:
         if type(self.value) is float:  # Python's abs gives a float, as numpy's would not
-            return apply_with_value(absolute, abs(self.value), self)
+            self.tape.check_open()
+            return record_equation(self.tape, absolute, (self,), abs(self.value), None)
         return apply(absolute, self)
 
     def __getitem__(self, index: Any) -> Any:
