@@ -739,3 +739,21 @@ def test_math_predicates_and_fabs_on_traced_numbers(tmp_path):
     """)).trace
     assert t.value == 24.0
     assert t.grads["x"] == pytest.approx(-36.0)  # d/dx 3|x|x² = 3(sign(x)x² + 2|x|x)
+
+
+def test_the_files_own_helper_modules_trace_math_too(tmp_path):
+    (tmp_path / "mathhelp.py").write_text(
+        "import math\nfrom math import tanh\n"
+        "def sig(z):\n    return 1.0 / (1.0 + math.exp(-z))\n"
+        "def act(z):\n    return tanh(z) * 2.0\n")
+    path = write(tmp_path, "uses.py", """
+        from mathhelp import sig, act
+        w = 0.7
+        loss = sig(w) * act(w)
+    """)
+    t = load_script(path).trace
+    s, a = 1 / (1 + math.exp(-0.7)), math.tanh(0.7) * 2.0
+    assert t.value == s * a
+    assert t.grads["w"] == pytest.approx(s * (1 - s) * a + s * 2.0 * (1 - math.tanh(0.7) ** 2))
+    import math as real_math
+    assert math is real_math and "mathhelp" not in sys.modules  # nothing left behind

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import sys
 import types
 from collections.abc import Callable
 from typing import Any
@@ -156,21 +157,51 @@ def _on_values(real: Callable[..., bool]) -> Callable[..., bool]:
     return predicate
 
 
-def _traced_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
-                   level: int = 0) -> Any:
-    module = builtins.__import__(name, globals, locals, fromlist, level)
-    if name == "math" and level == 0:
-        return _MATH
-    return module
+def _traced_import(users_module: Callable[[Any], bool]) -> Callable[..., Any]:
+    def traced_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
+                      level: int = 0) -> Any:
+        module = builtins.__import__(name, globals, locals, fromlist, level)
+        if name == "math" and level == 0:
+            return _MATH
+        for imported in list(sys.modules.values()):
+            if users_module(imported) and not getattr(imported, _MATH_TRACED, False):
+                trace_math_in(imported)
+        return module
+    return traced_import
 
 
 _MATH = TracedMath()
+_MATH_TRACED = "__tracegraph_math__"
 
 
-def file_builtins() -> dict[str, Any]:
+def trace_math_in(module: types.ModuleType) -> None:
+    """The file's own helper modules see :class:`TracedMath` too: ``math`` and the functions
+    they took from it (``from math import exp``) are swapped for the traced ones, so
+    ``helper.sig(z)`` computing ``math.exp(-z)`` traces as it would in the file.
+
+    Example:
+        >>> helper = types.ModuleType("helper"); helper.math = math; helper.exp = math.exp
+        >>> trace_math_in(helper)
+        >>> helper.math is _MATH, helper.exp is _MATH.exp
+        (True, True)
+    """
+    names = vars(module)
+    for key, value in list(names.items()):
+        if value is math:
+            names[key] = _MATH
+        elif getattr(value, "__module__", None) == "math" and callable(value):
+            traced = getattr(_MATH, getattr(value, "__name__", ""), value)
+            if getattr(math, getattr(value, "__name__", ""), None) is value:
+                names[key] = traced
+    names[_MATH_TRACED] = True
+
+
+def file_builtins(users_module: Callable[[Any], bool] = lambda module: False
+                  ) -> dict[str, Any]:
     """The builtins an expression file runs with: Python's, with :func:`traced_max` and
     :func:`traced_min` for ``max`` and ``min``, and an ``import`` that gives the file
-    :class:`TracedMath` for ``math``.
+    :class:`TracedMath` for ``math``, and the modules ``users_module`` says are the
+    user's own too (:func:`trace_math_in`).
 
     Example:
         >>> file_builtins()["max"](1, 3, 2), file_builtins()["len"] is len
@@ -178,5 +209,5 @@ def file_builtins() -> dict[str, Any]:
     """
     names = dict(vars(builtins))
     names["max"], names["min"] = traced_max, traced_min
-    names["__import__"] = _traced_import
+    names["__import__"] = _traced_import(users_module)
     return names

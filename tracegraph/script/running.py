@@ -156,7 +156,7 @@ def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> 
     """
     module = types.ModuleType(MODULE_NAME)
     namespace = module.__dict__
-    namespace.update(__file__=str(path), __builtins__=file_builtins(), __cached__=None)
+    namespace.update(__file__=str(path), __builtins__=file_builtins(_is_users_module), __cached__=None)
     namespace[BINDER] = binder
     binder.namespace = namespace  # claims read Python's meaning of their names from it
     with _running_as_script(path, module), user_errors(path, filename):
