@@ -641,3 +641,16 @@ def test_focus_and_path_together_are_refused_and_a_bad_path_is_a_usage_error(tmp
                                          "dot", "-o", str(out)])
     assert backwards.exit_code == 2
     assert "error: --path Loss,w1: 'w1' does not depend on 'Loss'" in backwards.stderr
+
+
+def test_paths_on_a_long_integrator_counts_in_powers_of_ten_not_thousands_of_digits(tmp_path):
+    path = tmp_path / "spring.py"
+    path.write_text("k = 4.0\nc = 0.3\nx = 1.0\nv = 0.0\ndt = 0.001\n"
+                    "for step in range(10000):\n    a = -k * x - c * v\n"
+                    "    v = v + a * dt\n    x = x + v * dt\n"
+                    "energy = 0.5 * v ** 2 + 0.5 * k * x ** 2\n")
+    done = CliRunner().invoke(app, ["paths", str(path), "--from", "k"])
+    assert done.exit_code == 0, done.output
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("≈") and "× 10^" in first and len(first) < 200
+    assert "✓ equal" in done.stdout

@@ -65,6 +65,27 @@ def formula_constant(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
 
 
+EXACT_COUNT_BELOW = 10 ** 15
+"""Counts from this size on are written as a power of ten (a path count can have
+thousands of digits, more than Python will even turn into text)."""
+
+
+def count_text(n: int) -> str:
+    """A count with thousands separators, or about a power of ten when it is huge.
+
+    Example:
+        >>> count_text(1204), count_text(6 * 10 ** 4012)
+        ('1,204', '≈6.0 × 10^4012')
+    """
+    if n < EXACT_COUNT_BELOW:
+        return f"{n:,}"
+    exponent = math.floor(math.log10(n))
+    mantissa = 10 ** (math.log10(n) - exponent)
+    if mantissa >= 9.95:  # rounds up to 10.0
+        mantissa, exponent = 1.0, exponent + 1
+    return f"≈{mantissa:.1f} × 10^{exponent}"
+
+
 def shape_text(shape: Iterable[int]) -> str:
     """``4×3`` for a shape, ``scalar`` for ``()``.
 

@@ -17,7 +17,7 @@ import typer
 from ..errors import NotDifferentiatedError
 from ..formula import partial
 from ..graph import display_names
-from ..numbers import value_summary
+from ..numbers import count_text, value_summary
 from ..paths import PathsBetween
 from ..script import ScriptResult
 from ._common import (
@@ -154,7 +154,8 @@ class _Report:
 
     def _heading(self) -> str:
         between = f"from {self.label[self.source]} to {self.label[self.target]}"
-        paths = f"{self.count:,} chain-rule path{'s' if self.count != 1 else ''} {between}"
+        paths = (f"{count_text(self.count)} chain-rule path{'s' if self.count != 1 else ''} "
+                 f"{between}")
         if len(self.shown) == self.count:
             return f"{paths}:"
         if self.scalar:
@@ -196,8 +197,9 @@ class _Report:
         if rest:
             shown = math.fsum(share for _, share in self.shown)
             say(f"the {len(self.shown)} paths shown add up to {value_summary(shown, precision)}; "
-                f"the other {rest:,} to {value_summary(self.total - shown, precision)}")
-            say(f"sum over all {self.count:,} paths = {value_summary(self.total, precision)} "
+                f"the other {count_text(rest)} to {value_summary(self.total - shown, precision)}")
+            say(f"sum over all {count_text(self.count)} paths = "
+                f"{value_summary(self.total, precision)} "
                 "(by dynamic programming, without listing them)")
         else:
             say(f"sum over all paths = {value_summary(self.total, precision)}")

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..numbers import pretty_number
+from ..numbers import count_text, pretty_number
 
 SMALL_ARRAY = 6  # arrays with at most this many elements are written out in full
 TOOLTIP_VALUES = 1000  # tooltips list at most this many values
@@ -285,4 +285,4 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
         >>> count(1204, "node"), count(1, "step"), count(2, "box", "boxes")
         ('1,204 nodes', '1 step', '2 boxes')
     """
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {plural or noun + 's'}"
+    return f"{n:,} {noun}" if n == 1 else f"{count_text(n)} {plural or noun + 's'}"
