@@ -757,3 +757,25 @@ def test_the_files_own_helper_modules_trace_math_too(tmp_path):
     assert t.grads["w"] == pytest.approx(s * (1 - s) * a + s * 2.0 * (1 - math.tanh(0.7) ** 2))
     import math as real_math
     assert math is real_math and "mathhelp" not in sys.modules  # nothing left behind
+
+
+def test_numpy_meeting_an_array_of_traced_numbers_inside_a_call_says_how_to_build_it(tmp_path):
+    path = write(tmp_path, "inline.py", """
+        import numpy as np
+        a = 2.5
+        b = 1.5
+        d = np.linalg.det(np.array([[a, b], [b, a + 1]]))
+    """)
+    with pytest.raises(UserCodeError) as caught:
+        load_script(path)
+    assert "assign it to a name first" in caught.value.hint
+    named = write(tmp_path, "named.py", """
+        import numpy as np
+        a = 2.5
+        b = 1.5
+        M = np.array([[a, b], [b, a + 1]])
+        d = np.linalg.det(M)
+    """)
+    t = load_script(named).trace
+    assert t.value == pytest.approx(2.5 * 3.5 - 1.5 ** 2)
+    assert t.grads["a"] == pytest.approx(2 * 2.5 + 1) and t.grads["b"] == pytest.approx(-3.0)

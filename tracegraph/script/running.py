@@ -137,8 +137,20 @@ def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeE
     message = f"your code in {display_path(path)} raised {what}{where}"
     if lines:
         message += "\n" + "\n".join(lines)
+    if _about_an_array_of_traced_numbers(err):
+        return UserCodeError(message, hint=(
+            "numpy met an array of traced numbers (np.array([a, b]) written inside the "
+            "call, which numpy keeps as an array of objects): assign it to a name first "
+            "(M = np.array([[a, b], [b, a + 1]])), which tracegraph traces as one array, or "
+            "build it with np.stack"))
     return UserCodeError(message, hint="this error comes from the file itself, not from "
                          f"tracegraph; fix the line shown ({mention('traceback')})")
+
+
+def _about_an_array_of_traced_numbers(err: BaseException) -> bool:
+    text = str(err)
+    return isinstance(err, (TypeError, ValueError)) and (
+        "dtype('O')" in text or "type Var" in text or "'Var'" in text)
 
 
 def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> dict[str, Any]:
@@ -156,7 +168,8 @@ def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> 
     """
     module = types.ModuleType(MODULE_NAME)
     namespace = module.__dict__
-    namespace.update(__file__=str(path), __builtins__=file_builtins(_is_users_module), __cached__=None)
+    namespace.update(__file__=str(path), __builtins__=file_builtins(_is_users_module),
+                     __cached__=None)
     namespace[BINDER] = binder
     binder.namespace = namespace  # claims read Python's meaning of their names from it
     with _running_as_script(path, module), user_errors(path, filename):
