@@ -779,3 +779,18 @@ def test_numpy_meeting_an_array_of_traced_numbers_inside_a_call_says_how_to_buil
     t = load_script(named).trace
     assert t.value == pytest.approx(2.5 * 3.5 - 1.5 ** 2)
     assert t.grads["a"] == pytest.approx(2 * 2.5 + 1) and t.grads["b"] == pytest.approx(-3.0)
+
+
+def test_files_python_refuses_are_refused_clearly(tmp_path):
+    latin = tmp_path / "latin.py"
+    latin.write_bytes(b"x = 1.0\ny = x * 2.0  # caf\xe9\n")  # python latin.py: SyntaxError
+    with pytest.raises(tg.TracegraphError, match=r"latin.py:2: the file is not valid utf-8"):
+        load_script(latin)
+    declared = tmp_path / "declared.py"
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\nx = 1.0\ny = x * 2.0  # caf\xe9\n")
+    assert load_script(declared).trace.value == 2.0
+    binary = tmp_path / "binary.py"
+    binary.write_bytes(b"x = 1.0\x00\n")
+    with pytest.raises(tg.TracegraphError, match="contains null bytes") as caught:
+        load_script(binary)
+    assert "?" not in str(caught.value)

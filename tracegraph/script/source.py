@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ast
 import difflib
+import io
+import tokenize
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +97,11 @@ def _parse(path: Path, filename: str) -> ast.Module:
         source = path.read_bytes()
     except OSError as err:
         raise ScriptFileError(f"cannot read {display_path(path)}: {err.strerror}") from err
+    if b"\0" in source:
+        raise ScriptFileError(f"{display_path(path)} contains null bytes: it is not Python "
+                              "source (a binary file?)", hint="give the .py file of the "
+                              "expression")
+    _check_encoding(path, source)
     try:
         return ast.parse(source, filename=filename)
     except SyntaxError as err:
@@ -104,9 +111,26 @@ def _parse(path: Path, filename: str) -> ast.Module:
             f"{display_path(path)} is not valid Python source: {err}") from err
 
 
+def _check_encoding(path: Path, source: bytes) -> None:
+    """Refuse what ``python FILE`` refuses: bytes that are not in the file's encoding
+    (UTF-8 unless a ``# -*- coding: ... -*-`` line says otherwise), comments included."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        source.decode(encoding)
+    except SyntaxError as err:  # an unknown encoding named in the coding line
+        raise _syntax_error(path, err) from err
+    except UnicodeDecodeError as err:
+        line = source[:err.start].count(b"\n") + 1
+        raise ScriptFileError(
+            f"{display_path(path)}:{line}: the file is not valid {encoding} (byte "
+            f"{source[err.start:err.start + 1]!r}), so python refuses to run it",
+            hint="save the file as UTF-8, or declare its encoding on the first line: "
+            "# -*- coding: latin-1 -*-") from err
+
+
 def _syntax_error(path: Path, err: SyntaxError) -> ScriptFileError:
     line = (err.text or "").rstrip("\n")
-    where = f"{display_path(path)}:{err.lineno or '?'}:{err.offset or '?'}"
+    where = display_path(path) + "".join(f":{n}" for n in (err.lineno, err.offset) if n)
     message = f"{where}: SyntaxError: {err.msg}"
     if line.strip():
         stripped = line.lstrip()
