@@ -793,4 +793,4 @@ def test_files_python_refuses_are_refused_clearly(tmp_path):
     binary.write_bytes(b"x = 1.0\x00\n")
     with pytest.raises(tg.TracegraphError, match="contains null bytes") as caught:
         load_script(binary)
-    assert "?" not in str(caught.value)
+    assert "?:?" not in str(caught.value)

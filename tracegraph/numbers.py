@@ -65,7 +65,7 @@ def formula_constant(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{float(value):g}"
 
 
-EXACT_COUNT_BELOW = 10 ** 15
+EXACT_COUNT_BELOW = 10 ** 24
 """Counts from this size on are written as a power of ten (a path count can have
 thousands of digits, more than Python will even turn into text)."""
 
