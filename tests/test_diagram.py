@@ -448,3 +448,16 @@ def test_focus_and_path_cannot_be_combined_and_errors_speak_pythons_words():
         t.to_dot(focus="y", path=("x", "y"))
     with pytest.raises(DiagramOptionError, match=r"^path=\('y', 'x'\): 'x' does not"):
         t.to_dot(path=("y", "x"))
+
+
+def test_writing_a_diagram_follows_a_symlink_and_keeps_the_files_permissions(tmp_path):
+    t = tg.trace(lambda x: x * 2.0, x=1.0)
+    target = tmp_path / "real.dot"
+    target.write_text("old")
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.dot"
+    link.symlink_to(target)
+    t.render(str(link))
+    assert link.is_symlink() and "digraph" in target.read_text()
+    assert oct(target.stat().st_mode & 0o777) == oct(0o640)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.dot", "real.dot"]

@@ -21,10 +21,11 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
-from ..errors import GraphvizNotFoundError, TracegraphError
+from ..errors import GraphvizNotFoundError, TracegraphError, display_path
 from ..graph import to_json
 from .dot import Diagram, build_diagram, graph_of
 from .inline import html_block, inline_svg, unique_id_prefix
@@ -233,6 +234,16 @@ def _run_graphviz(dot_text: str, fmt: str) -> bytes:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, so a failed write leaves the old
+    file whole; as an ordinary write would, through a symlink to its target, keeping the
+    file's permissions, and never over a file the user may not write."""
+    path = Path(os.path.realpath(path))
+    mode = None
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise TracegraphError(f"{display_path(path)} is read-only, so it is not replaced",
+                                  hint="make it writable (chmod u+w) or write elsewhere (-o)")
+        mode = stat.S_IMODE(path.stat().st_mode)
     folder = path.parent
     while True:
         temporary = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
@@ -245,6 +256,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
