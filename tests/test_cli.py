@@ -330,7 +330,7 @@ def test_render_dot_writes_only_the_named_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("render", NEURON, "-f", "dot")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"wrote neuron.dot: 15 nodes, Loss = {(1 - S) ** 2:.4f}")
+    assert result.stdout.startswith(f"wrote neuron.dot: 14 nodes, Loss = {(1 - S) ** 2:.4f}")
     assert f"∂Loss/∂w1 = {-2 * (1 - S) * S * (1 - S) * 1.0:.4f}" in result.stdout
     assert files_in(tmp_path) == ["neuron.dot"]
     dot = (tmp_path / "neuron.dot").read_text()

@@ -39,7 +39,7 @@ def test_explain_runs_as_a_program(tmp_path, module):
 def test_render_writes_the_named_file_only(tmp_path, module):
     done = tracegraph("render", NEURON, "-f", "dot", cwd=tmp_path, module=module)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("wrote neuron.dot: 15 nodes, Loss = 0.1811")
+    assert done.stdout.startswith("wrote neuron.dot: 14 nodes, Loss = 0.1811")
     assert [p.name for p in tmp_path.iterdir()] == ["neuron.dot"]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import typer
 
 from ..diagram.options import FORMATS, IMAGE_FORMATS, MIN_BUDGET, RANKDIRS, SHOW_MODES
+from ..diagram.view import drawable_count
 from ..errors import GraphvizNotFoundError, TracegraphError
 from ..formula import partial
 from ..graph import display_names
@@ -369,10 +370,10 @@ def _report(result: ScriptResult, target: Path, wrt: list[str] | None, precision
     graph = trace.graph if drawn is None else drawn
     out_label = display_names(trace.graph)[result.output]
     if drawn is None:
-        say(f"wrote {target}: {graph.number_of_nodes():,} nodes, "
+        say(f"wrote {target}: {drawable_count(graph):,} nodes, "
             f"{out_label} = {value_summary(trace.value, precision)}")
     else:
-        say(f"wrote {target}: the backward pass of {out_label}, {graph.number_of_nodes():,} "
+        say(f"wrote {target}: the backward pass of {out_label}, {drawable_count(graph):,} "
             "nodes")
     if trace.differentiated:
         grads = trace.grads

@@ -174,7 +174,7 @@ def _filtered(graph: nx.MultiDiGraph, options: DiagramOptions, notes: list[str])
         if allowed is not None and node not in allowed:
             continue
         if data.get("kind") == "constant":
-            if _is_literal(data):
+            if is_literal(data):
                 continue
             if not options.show_constants:
                 hidden_constants += 1
@@ -224,9 +224,30 @@ def _require_node(graph: nx.MultiDiGraph, node: str, option: str) -> None:
                              "this graph", node=node, hint=hint)
 
 
-def _is_literal(data: dict[str, Any]) -> bool:
-    """An unnamed scalar constant such as the 2 of x ** 2."""
-    return not data.get("name") and math.prod(data.get("shape") or ()) <= 1
+def is_literal(data: dict[str, Any]) -> bool:
+    """A graph node that is an unnamed scalar constant such as the 2 of ``x ** 2``: it is
+    written into its consumer's formula, never drawn as a box of its own.
+
+    Example:
+        >>> is_literal({"kind": "constant", "name": None, "shape": ()})
+        True
+        >>> is_literal({"kind": "constant", "name": "gold", "shape": ()})
+        False
+    """
+    return data.get("kind") == "constant" and not data.get("name") and \
+        math.prod(data.get("shape") or ()) <= 1
+
+
+def drawable_count(graph: nx.MultiDiGraph) -> int:
+    """How many of the graph's nodes a diagram can draw (all but :func:`is_literal` ones).
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda x: x ** 2 + 1.0, x=3.0)
+        >>> t.graph.number_of_nodes(), drawable_count(t.graph)
+        (5, 3)
+    """
+    return sum(1 for _, data in graph.nodes(data=True) if not is_literal(data))
 
 
 def _pinned(graph: nx.MultiDiGraph, options: DiagramOptions, kept: set[str],
