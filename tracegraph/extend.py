@@ -218,10 +218,13 @@ def reject_arguments(function: str, **given: Any) -> None:
     """
     bad = [key for key, value in given.items() if value is not None]
     if bad:
+        advice = {"out": "use the return value instead of out=",
+                  "dtype": "drop dtype= and convert the result instead (.astype(np.float32))"}
         raise UnsupportedOperationError(
             f"{function}(..., {', '.join(f'{k}=' for k in bad)})",
-            reason="these arguments are not traced",
-            hint="drop them (use the return value instead of out=)")
+            reason=f"{'this argument is' if len(bad) == 1 else 'these arguments are'} not "
+                   "traced",
+            hint="; ".join(dict.fromkeys(advice.get(key, f"drop {key}=") for key in bad)))
 
 
 def unregister(name: str) -> None:
