@@ -132,3 +132,10 @@ def test_constant_of_a_traced_value_says_to_mark_the_input_instead():
     assert caught.value.location is not None  # the line that called it
     t = tg.trace(lambda w, D: np.sum(D * w), w=0.5, D=tg.constant(np.ones(2)))
     assert t.grads == {"w": 2.0}
+
+
+def test_a_traced_norm_order_or_repeat_count_is_refused_not_differentiated_as_zero():
+    with pytest.raises(tg.UnsupportedOperationError, match="traced ord"):
+        tg.trace(lambda x, p: np.linalg.norm(x, ord=p), x=np.ones(3), p=1.0)  # d/dp ≠ 0
+    with pytest.raises(tg.UnsupportedOperationError, match="traced repeats"):
+        tg.trace(lambda x, n: np.sum(np.repeat(x, n)), x=np.ones(3), n=2.0)

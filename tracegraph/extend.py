@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import REGISTRY, Primitive, apply, numpy_name
+from .core import REGISTRY, Primitive, apply, is_traced, numpy_name
 from .core import registry as _registry
 from .errors import UnsupportedOperationError
 from .formula import Formula
@@ -225,6 +225,19 @@ def reject_arguments(function: str, **given: Any) -> None:
             reason=f"{'this argument is' if len(bad) == 1 else 'these arguments are'} not "
                    "traced",
             hint="; ".join(dict.fromkeys(advice.get(key, f"drop {key}=") for key in bad)))
+
+
+def refuse_traced(function: str, argument: str, value) -> None:
+    """Refuse a traced argument whose derivative is not implemented (instead of a silent 0).
+
+    Example:
+        >>> refuse_traced("scipy.special.iv", "v", 1.0)   # a plain number: fine
+    """
+    if is_traced(value):
+        raise UnsupportedOperationError(
+            f"{function} with a traced {argument}",
+            reason=f"its derivative with respect to {argument} is not implemented",
+            hint=f"pass {argument} as a plain number (or wrap it: tg.constant(...))")
 
 
 def unregister(name: str) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 from ..core.leaks import library_call
 from ..core.var import is_traced, plain_value
 from ..errors import UnsupportedOperationError
-from ..extend import defprimitive, reject_arguments
+from ..extend import defprimitive, refuse_traced, reject_arguments
 from ..formula import Symbols
 from .shape import SCATTER_ADD, SHAPE, normalize_axes
 
@@ -83,6 +83,7 @@ def _repeat_vjp(g, out, x, repeats, axis=None):
 
 
 def _repeat_route(prim, a, repeats, axis=None):
+    refuse_traced("np.repeat", "repeats", repeats)  # a count (numpy refuses a float one)
     ndim = np.ndim(plain_value(a))
     if axis is not None:
         (axis,) = normalize_axes(axis, ndim)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core import REGISTRY, normalize_axis
 from ..core.var import plain_value
-from ..extend import defprimitive
+from ..extend import defprimitive, refuse_traced
 from ..formula import Symbols
 from .decompositions import SVD_U, SVD_VH, spectrum_gap
 from .linalg import LINALG
@@ -252,6 +252,7 @@ def _norm_axes(x, axis):
 
 
 def _norm_route(prim, x, ord=None, axis=None, keepdims=False):
+    refuse_traced("np.linalg.norm", "ord", ord)  # compared with 1, 2, inf: would be a silent 0
     ndim = np.ndim(plain_value(x))
     keepdims = bool(keepdims)
     if axis is None and (ord is None or (ord in ("f", "fro") and ndim == 2)

@@ -21,9 +21,7 @@ import numpy as np
 import scipy.special as sc
 
 from ..core import registry
-from ..core.var import Var
-from ..errors import UnsupportedOperationError
-from ..extend import defprimitive
+from ..extend import defprimitive, refuse_traced
 from .neural import SIGMOID
 
 SPECIAL = "scipy.special"
@@ -42,19 +40,6 @@ def _unary(name, func, formula, vjp, *, domain=None, kink=None, display=None, do
 
 def _distance_from_zero(x):
     return float(np.min(np.abs(x))) if np.size(x) else math.inf
-
-
-def refuse_traced(function: str, argument: str, value) -> None:
-    """Refuse a traced argument whose derivative is not implemented (instead of a silent 0).
-
-    Example:
-        >>> refuse_traced("scipy.special.iv", "v", 1.0)
-    """
-    if type(value) is Var:
-        raise UnsupportedOperationError(
-            f"{function} with a traced {argument}",
-            reason=f"its derivative with respect to {argument} is not implemented",
-            hint=f"pass {argument} as a plain number (or wrap it: tg.constant(...))")
 
 
 # --------------------------------------------------------------------------- error function

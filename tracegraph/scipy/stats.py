@@ -26,7 +26,7 @@ import scipy.stats as _scipy_stats
 
 from ..errors import UnsupportedOperationError
 from ..rules.arguments import has_traced, plain_contents
-from ..rules.scipy_special import refuse_traced
+from ..extend import refuse_traced
 from ..rules.scipy_stats import FAMILIES, PRIMITIVES, Family
 
 __all__ = ["beta", "chi2", "dirichlet", "gamma", "multivariate_normal", "norm", "poisson", "t"]
