@@ -139,3 +139,12 @@ def test_a_traced_norm_order_or_repeat_count_is_refused_not_differentiated_as_ze
         tg.trace(lambda x, p: np.linalg.norm(x, ord=p), x=np.ones(3), p=1.0)  # d/dp ≠ 0
     with pytest.raises(tg.UnsupportedOperationError, match="traced repeats"):
         tg.trace(lambda x, n: np.sum(np.repeat(x, n)), x=np.ones(3), n=2.0)
+
+
+def test_any_rule_parameter_given_a_traced_value_is_refused():
+    # a rule's parameters are fixed settings; a traced one would get a silent zero derivative
+    from tracegraph.core import REGISTRY
+    with pytest.raises(tg.UnsupportedOperationError, match=r"a traced ord= \('p'\)"):
+        with tg.Tracer() as tracer:
+            x, p = tracer.input("x", np.ones(3)), tracer.input("p", 3.0)
+            tg.core.apply(REGISTRY["vector_norm"], x, ord=p, axis=0, keepdims=False)

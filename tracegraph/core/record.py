@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConstantChangedError
+from ..errors import ConstantChangedError, UnsupportedOperationError
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
 from .arrays import read_only_copy
@@ -341,6 +341,8 @@ class Tape:
             return None
         for key, value in params.items():
             kind = type(value)
+            if kind is Var:
+                raise traced_parameter_error(key, value)
             if kind is np.ndarray or kind is list or (kind is tuple and any(
                     type(part) is np.ndarray or type(part) is list for part in value)):
                 break
@@ -566,6 +568,16 @@ def _value_text(value: Any) -> str:
         except (TypeError, ValueError):
             return type(value).__name__
     return f"array[{shape_text(np.shape(value))}]"
+
+
+def traced_parameter_error(key: str, value: Var) -> UnsupportedOperationError:
+    """A rule's parameter (``ord=``, ``ddof=``, ``decimals=``) given a traced value: the rule
+    does not differentiate it, so its derivative would silently be 0."""
+    return UnsupportedOperationError(
+        f"a traced {key}= ({value.label!r})",
+        reason=f"the rule treats {key}= as a fixed setting, so its derivative with respect "
+               f"to it would silently be 0", node=value.label,
+        hint=f"pass {key}= as a plain number (or tg.constant(...))")
 
 
 def apply_with_value(prim: Any, value: Any, *args: Any) -> Any:

@@ -279,8 +279,9 @@ def apply(prim: Primitive, *args: Any, **params: Any) -> Any:
         impl = prim.impl
         if impl is None:
             return _forward(prim, values, params)  # raises: the rule is not declared
+        frozen = tape.frozen_params(params)  # first: it refuses a traced parameter
         return record_equation(tape, prim, tape.frozen_all(args), impl(*values, **params),
-                               tape.frozen_params(params))
+                               frozen)
     return _apply_general(prim, args, params)
 
 
@@ -292,10 +293,10 @@ def _apply_general(prim: Primitive, args: tuple, params: dict) -> Any:
         raise finished_error()
     if prim is power and len(args) == 2 and type(args[1]) is IntBinding:
         args = (args[0], int(args[1]))  # x ** n: an int exponent stays a constant
+    frozen = tape.frozen_params(params)
     inputs = tape.frozen_all(tuple(_operand(a, tape) for a in args))
     values = [x.value if type(x) is Var else x for x in inputs]
-    return record_equation(tape, prim, inputs, _forward(prim, values, params),
-                           tape.frozen_params(params))
+    return record_equation(tape, prim, inputs, _forward(prim, values, params), frozen)
 
 
 def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[Var, Any], Any]:
