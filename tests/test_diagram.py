@@ -461,3 +461,17 @@ def test_writing_a_diagram_follows_a_symlink_and_keeps_the_files_permissions(tmp
     assert link.is_symlink() and "digraph" in target.read_text()
     assert oct(target.stat().st_mode & 0o777) == oct(0o640)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.dot", "real.dot"]
+
+
+def test_every_check_mark_reads_with_enough_contrast():
+    from tracegraph.diagram.style import MARK_STYLES
+
+    def luminance(colour):
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    for status, mark in MARK_STYLES.items():
+        text = "#ffffff" if mark.text == "white" else mark.text
+        low, high = sorted([luminance(mark.colour), luminance(text)])
+        assert (high + 0.05) / (low + 0.05) >= 4.5, status  # WCAG AA for text

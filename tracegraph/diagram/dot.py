@@ -282,7 +282,7 @@ class _DotWriter:
         if self.options.marks:
             for status in sorted({m["status"] for m in self.options.marks.values()}):
                 mark = style.MARK_STYLES[status]
-                rows.append("<TR>" + cell(styled(f"{mark.symbol} {mark.word}", colour="white"),
+                rows.append("<TR>" + cell(styled(f"{mark.symbol} {mark.word}", colour=mark.text),
                                           colspan=2, fill=mark.colour) + "</TR>")
         return ('<TABLE BORDER="1" COLOR="#bdbdbd" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" '
                 f'BGCOLOR="white"><TR><TD><FONT POINT-SIZE="{style.SMALL_FONT_SIZE}"><TABLE '

@@ -530,8 +530,8 @@ def _op_counts(nodes: Any, members: Iterable[str], top: int = 4) -> str:
 
 def _mark_row(mark_style: style.MarkStyle, note: str) -> str:
     text = f"{mark_style.symbol} {mark_style.word}" + (f": {visible(note)}" if note else "")
-    return ("<TR>" + cell(styled(shorten(text, 80), colour="white", bold=True), colspan=2,
-                          fill=mark_style.colour) + "</TR>")
+    return ("<TR>" + cell(styled(shorten(text, 80), colour=mark_style.text, bold=True),
+                          colspan=2, fill=mark_style.colour) + "</TR>")
 
 
 def _table(rows: list[str], *, border: str, width: int, fill: str, table_style: str) -> str:

@@ -119,7 +119,8 @@ OP_HEADER = {
 
 @dataclass(frozen=True)
 class MarkStyle:
-    """How a checked step looks: colour, line width and the symbol before its note.
+    """How a checked step looks: colour, line width, the symbol before its note, and the
+    colour of the note's text on the colour (WCAG contrast of 4.5:1 or more).
 
     Example:
         >>> MARK_STYLES["wrong"].symbol
@@ -130,16 +131,17 @@ class MarkStyle:
     width: int
     symbol: str
     word: str
+    text: str = "white"
 
 
 MARK_STYLES = {
     "wrong": MarkStyle("#d7191c", 5, "✗", "WRONG"),
     # Wrong only because a claim it is built on is wrong: softer, so the root stands out.
-    "inherited": MarkStyle("#f4a582", 2, "↳", "wrong (inherited)"),
-    "correct": MarkStyle("#1a9641", 3, "✓", "correct"),
-    "close": MarkStyle("#e66101", 3, "≈", "close"),
+    "inherited": MarkStyle("#f4a582", 2, "↳", "wrong (inherited)", text="#3d0d00"),
+    "correct": MarkStyle("#137a33", 3, "✓", "correct"),
+    "close": MarkStyle("#b34a00", 3, "≈", "close"),
     "nondiff": MarkStyle("#7b3294", 3, "∄", "not differentiable here"),
-    "unchecked": MarkStyle("#878787", 2, "?", "unchecked"),
+    "unchecked": MarkStyle("#666666", 2, "?", "unchecked"),
 }
 
 EDGE_COLOUR = "#4d4d4d"
