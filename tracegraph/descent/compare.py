@@ -280,6 +280,7 @@ def nelder_mead(objective: Objective, budget: int, *, adaptive: bool = False) ->
                                        options={"maxfev": budget, "maxiter": 100 * budget,
                                                 "adaptive": adaptive})
             stopped = str(result.message)
+            iterations = int(getattr(result, "nit", iterations))  # scipy's own count
         except _BudgetUsed:
             pass
     seconds = time.perf_counter() - began
