@@ -90,3 +90,12 @@ def test_a_diverged_method_is_named_under_the_table():
     text = str(table)
     assert "gd: diverged at step" in text and "adam: diverged" not in text
     assert set(table.rows[0]) == set(ROW_KEYS)  # the rows keep exactly their keys
+
+
+def test_nelder_meads_steps_are_scipys_iterations():
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    rosenbrock = lambda x, y: (1 - x) ** 2 + 100 * (y - x * x) ** 2  # noqa: E731
+    found = tg.compare(rosenbrock, methods=["nelder-mead"], x=-1.0, y=1.0).runs[0]
+    reference = scipy_optimize.minimize(lambda v: rosenbrock(*v), [-1.0, 1.0],
+                                        method="Nelder-Mead")
+    assert (found.steps, found.evaluations) == (reference.nit, reference.nfev)
