@@ -75,3 +75,14 @@ def test_a_closed_pipe_stops_quietly_with_141_not_checks_1(command):
     errors = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141, errors
     assert "Traceback" not in errors and "error:" not in errors
+
+
+def test_export_to_stdout_is_clean_json_whatever_the_file_writes(tmp_path):
+    path = tmp_path / "noisy.py"
+    path.write_text("import os\nos.write(1, b'RAW\\n')\nos.system('echo shell')\n"
+                    "x = 2.0\nprint('hi')\ny = x * 3\n")
+    done = tracegraph("export", path, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    import json
+    assert json.loads(done.stdout)["nodes"][0]["id"] == "x"
+    assert "RAW" in done.stderr and "shell" in done.stderr and "hi" in done.stderr

@@ -261,7 +261,7 @@ def load(file: Path, *, sets: Sequence[str] | None = None, output: str | None = 
     overrides = dict(parse_override(text) for text in sets or ())
     names = [name.strip() for name in (wrt or "").split(",") if name.strip()]
     with progress(f"Tracing {file}", runs_user_code=True), \
-            warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(sys.stderr):
+            warnings.catch_warnings(record=True) as caught, files_output_to_stderr():
         warnings.simplefilter("always")
         result = load_script(file, overrides=overrides, output=output, function=function,
                              wrt=names)
@@ -286,6 +286,28 @@ def _warning_text(caught: warnings.WarningMessage, file: Path) -> str:
     return ""
 
 
+@contextlib.contextmanager
+def files_output_to_stderr() -> Iterator[None]:
+    """The file's output goes to stderr, so stdout holds only the command's (the JSON of
+    ``tracegraph export``): its prints, and what it writes to the descriptor itself
+    (``os.write(1, ...)``, ``os.system("echo ...")``)."""
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            for stream in (sys.__stdout__, sys.stderr):
+                if stream is not None:
+                    stream.flush()
+            saved = os.dup(1)
+            os.dup2(2, 1)
+        except (OSError, ValueError):  # no descriptors to move (an embedded interpreter)
+            yield
+            return
+        try:
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
 def traced_file(file: Path, *, output: str | None = None, function: str | None = None,
                 wrt: str | None = None) -> Callable[..., Trace]:
     """The file as a function of its inputs, for second derivatives (``tg.hessian``,
@@ -297,7 +319,7 @@ def traced_file(file: Path, *, output: str | None = None, function: str | None =
 
     def run(**inputs: Any) -> Trace:
         try:
-            with contextlib.redirect_stdout(sys.stderr):  # the file's prints, as in load()
+            with files_output_to_stderr():  # the file's prints, as in load()
                 return load_script(file, overrides=inputs, output=output,
                                    function=function, wrt=names).trace
         except OverrideError:
