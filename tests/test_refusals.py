@@ -148,3 +148,18 @@ def test_any_rule_parameter_given_a_traced_value_is_refused():
         with tg.Tracer() as tracer:
             x, p = tracer.input("x", np.ones(3)), tracer.input("p", 3.0)
             tg.core.apply(REGISTRY["vector_norm"], x, ord=p, axis=0, keepdims=False)
+
+
+def test_an_endless_loop_stops_with_an_error_instead_of_filling_the_memory(monkeypatch):
+    from tracegraph.core import var
+
+    monkeypatch.setattr(var, "MAX_OPERATIONS", 65536 * 2)
+
+    def endless(x):
+        while True:
+            x = x * 1.0
+
+    with pytest.raises(tg.TracegraphError, match="endless loop") as caught:
+        tg.trace(endless, x=1.0)
+    assert "131,072 operations" in str(caught.value)
+    assert "TRACEGRAPH_MAX_OPERATIONS" in caught.value.hint

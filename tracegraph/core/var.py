@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import numbers
 import operator
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..errors import UnsupportedOperationError
+from ..errors import TracegraphError, UnsupportedOperationError, user_location
 from ..formula import Label, symbols_for
 from .constants import IntBinding
 from .leaks import (
@@ -109,9 +110,12 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
             if type(x) is Var and x.index in tape.superseded and x.tape is tape:
                 raise in_place_error(tape, x)
     equations = tape.equations
+    index = len(equations)
+    if not index & 0xFFFF and index >= MAX_OPERATIONS:  # looked at once per 65,536
+        raise too_many_operations(index)
     var = _new(Var)
     var.tape = tape
-    var.index = len(equations)
+    var.index = index
     var.value = value
     var.primitive = prim
     var.inputs = inputs
@@ -119,6 +123,20 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
     var.name = None
     equations.append(var)
     return var
+
+
+MAX_OPERATIONS = int(os.environ.get("TRACEGRAPH_MAX_OPERATIONS", "10000000"))
+"""A trace stops with an error past this many operations (about 5 GB of record): a file in
+an endless loop would otherwise fill the memory.  The environment variable of the same
+name raises it."""
+
+
+def too_many_operations(count: int) -> TracegraphError:
+    return TracegraphError(
+        f"the trace has recorded {count:,} operations (about {count * 470 / 1e9:.0f} GB): "
+        "is the code in an endless loop?", location=user_location(),
+        hint="if it really computes this much, set TRACEGRAPH_MAX_OPERATIONS to a larger "
+        "number; for a diagram or a check, a smaller problem (fewer steps) reads better")
 
 
 def _common_tape(args: tuple) -> Any:
