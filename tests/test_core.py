@@ -297,3 +297,18 @@ def test_the_ndarray_methods_people_call_on_arrays_work_or_say_what_to_write():
                             ("partition", "np.partition")):
         with pytest.raises(tg.UnsupportedOperationError, match=rf"(?s)x\.{method}\(\).*{instead}"):
             tg.trace(lambda x: getattr(x * 1.0, method)(0), x=x)
+
+
+def test_tracegraphs_own_abc_checks_see_a_traced_value_as_traced():
+    import numbers
+    from tracegraph.check.compare import claim_value
+
+    seen = {}
+
+    def f(w):
+        seen["user"] = isinstance(w, numbers.Real)
+        seen["tracegraph"] = claim_value(w)  # unwraps one level, checks numbers.Real
+        return w * 2.0
+
+    tg.trace(f, w=2.0)
+    assert seen == {"user": True, "tracegraph": 2.0}

@@ -64,6 +64,8 @@ SEES_TRACED = frozenset({"tracegraph", "numpy", "scipy", "networkx", "graphviz",
                          "pickle", "dataclasses", "inspect"})
 """Modules whose isinstance checks see a traced value as what it is (not its value's type)."""
 
+_ABC_MODULES = frozenset({"abc", "_py_abc", "typing"})
+
 
 class ArrayMethods:
     """The ndarray-like surface of :class:`~tracegraph.core.var.Var` (a mixin without state).
@@ -89,7 +91,10 @@ class ArrayMethods:
         # tracegraph's own code and numpy's see the traced value's class.  type(x) is
         # unchanged.
         own = type(self)
-        if sys._getframe(1).f_globals.get("__name__", "").partition(".")[0] in SEES_TRACED:
+        caller = sys._getframe(1)
+        while caller.f_back is not None and caller.f_globals.get("__name__") in _ABC_MODULES:
+            caller = caller.f_back  # isinstance(x, numbers.Real) asks from abc's own code
+        if caller.f_globals.get("__name__", "").partition(".")[0] in SEES_TRACED:
             return own
         value = self.value
         while type(value) is own:  # a nested trace's value
