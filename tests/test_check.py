@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import textwrap
 import re
 from pathlib import Path
 
@@ -833,3 +834,71 @@ def test_an_array_claim_scaled_by_a_rounded_number_is_close(tmp_path):
                     "ds_dz = 0.3708\nds_dx = ds_dz * w\nds_dw = ds_dz * x * 1.01\n")
     verdicts = {r.name: r.verdict for r in check_script(load_script(path)).results}
     assert verdicts == {"ds_dz": "close", "ds_dx": "close", "ds_dw": "wrong"}
+
+
+def _verdicts(tmp_path, source):
+    path = tmp_path / "claims.py"
+    path.write_text(textwrap.dedent(source))
+    report = check_script(load_script(path))
+    return {r.name: r.verdict for r in report.results}, report
+
+
+def test_only_numbers_written_as_numbers_are_judged_by_their_digits(tmp_path):
+    # 2 * x + 2 = 102 is a computed claim: its three digits are not a rounding of 101
+    verdicts, _ = _verdicts(tmp_path, "x = 50.0\ny = x ** 2 + x\ndy_dx = 2 * x + 2\n")
+    assert verdicts == {"dy_dx": "wrong"}
+    # 0.2500 has four digits as written, though the float 0.25 has two
+    verdicts, _ = _verdicts(tmp_path, """
+        import numpy as np
+        G = 0.01
+        S = 1 / (1 + np.exp(-G))
+        dS_dG = 0.2500
+        dS_dG_rounded_array = np.array([0.2500])
+    """)
+    assert verdicts["dS_dG"] == "close"
+
+
+def test_a_forgotten_product_rule_on_rounded_claims_stays_wrong(tmp_path):
+    verdicts, report = _verdicts(tmp_path, """
+        from tracegraph import sigmoid
+        x1 = 1.0
+        w1 = 0.5
+        G = w1 * x1
+        S = G * sigmoid(G)
+        Loss = (1.0 - S) ** 2
+        dLoss_dS = -1.6553
+        dLoss_dG = dLoss_dS * sigmoid(G)
+        dLoss_dw1 = dLoss_dG * x1
+    """)
+    assert verdicts["dLoss_dG"] == "wrong" and report.outcome == "failed"
+
+
+def test_a_total_derivative_used_as_one_paths_factor_stays_wrong(tmp_path):
+    verdicts, report = _verdicts(tmp_path, """
+        import numpy as np
+        x = 0.7
+        a = np.sin(x)
+        b = a ** 2
+        y = b + np.exp(a)
+        dy_db = 1.0
+        db_da = 2 * a
+        dy_da = 3.1929
+        da_dx = np.cos(x)
+        dy_dx = dy_db * db_da * da_dx + dy_da * da_dx
+    """)
+    assert verdicts["dy_da"] == "close" and verdicts["dy_dx"] == "wrong"
+
+
+def test_a_right_step_after_a_wrong_one_is_not_blamed(tmp_path):
+    _, report = _verdicts(tmp_path, """
+        import numpy as np
+        from tracegraph import sigmoid
+        x = 0.7
+        y = x * np.sin(x)
+        z = sigmoid(y)
+        dz_dy = z * (1 + z)
+        dz_dx = dz_dy * (np.sin(x) + x * np.cos(x))
+    """)
+    step = next(r for r in report.results if r.name == "dz_dx")
+    assert step.verdict == "wrong"
+    assert step.chain is None or step.chain.own_error is None  # it follows from dz_dy

@@ -173,6 +173,9 @@ class ChainAnalyst:
             for step in path.steps:
                 if not step.factor:
                     continue
+                if not self._one_step(step.wrt, step.of):
+                    total = None  # a claim there is a total, not this path's factor
+                    break
                 claim = self.by_pair.get((step.of, step.wrt)) if step.claimed else None
                 if claim is not None and claim.claimed is not None and \
                         not np.ndim(claim.claimed):
@@ -264,15 +267,28 @@ class ChainAnalyst:
                          self.grader.formula(of, wrt), claim.lineno if claim else None, factor)
 
     def _scalar_derivative(self, of: str, wrt: str) -> float | None:
+        """The factor d of / d wrt of a chain step between two stations: the derivative
+        along the routes that pass no other station (``None`` when that is not the
+        total derivative, or an end is an array)."""
         of_index, wrt_index = self.grader.index(of), self.grader.index(wrt)
         nodes = self.grader.nodes
         if shape_of(nodes[of_index].value) or shape_of(nodes[wrt_index].value):
             return None
         edges = self.graph.get_edge_data(wrt, of)
-        if edges and all(data["local"] is not None for data in edges.values()):
-            # Adjacent nodes: the graph already holds the local derivatives (one per edge).
+        between = self.grader.tape.between(wrt_index, of_index)
+        if edges and len(between) <= 2 and \
+                all(data["local"] is not None for data in edges.values()):
+            # Joined only by edges: the graph holds the local derivatives (one per edge).
             return float(sum(data["local"] for data in edges.values()))
+        if not self._one_step(wrt, of):
+            return None  # another station is on a route: the total is not this factor
         return self.grader.derivatives.scalar(of_index, wrt_index)
+
+    def _one_step(self, wrt: str, of: str) -> bool:
+        """True when every route from ``wrt`` to ``of`` passes no other station, so the
+        total derivative d of/d wrt (a claim of it) is this one factor."""
+        paths, truncated = self._station_paths(wrt, of)
+        return not truncated and paths == [(wrt, of)]
 
     def _order(self, step: ChainStep) -> tuple[int, int]:
         return self.by_pair[(step.of, step.wrt)].order

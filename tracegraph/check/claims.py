@@ -202,11 +202,12 @@ class Grader:
                                    lineno=lineno, note=problem)
             nodes = tuple(CONSTANT if self.index(i) is None else self.index(i) for i in ids)
         return self._grade_nodes(name, reading, nodes, value, raw, claimed, lineno,
-                                 getattr(source, "dtype", None))
+                                 getattr(source, "dtype", None),
+                                 getattr(source, "written", None))
 
     def _grade_nodes(self, name: str, reading: Reading, nodes: tuple[int, ...], value: Any,
-                     raw: Any, claimed: Any, lineno: int | None,
-                     dtype: str | None) -> ClaimResult:
+                     raw: Any, claimed: Any, lineno: int | None, dtype: str | None,
+                     written: tuple[str, ...] | None = None) -> ClaimResult:
         degree = reading.order
         labels = tuple(reading.names[k] if index == CONSTANT else self._label(index)
                        for k, index in enumerate(nodes))
@@ -246,15 +247,16 @@ class Grader:
                                holds=False, order=order,
                                note=f"the second derivative cannot be computed: {err.message}")
         precision = precision_of(dtype or raw, *(self.nodes[i].value for i in nodes))
-        return self._verdict(base, nodes, claimed, expected, form, order, precision)
+        return self._verdict(base, nodes, claimed, expected, form, order, precision, written)
 
     def _verdict(self, base: dict, nodes: tuple[int, ...], claimed: Any, expected: Any,
-                 form: str, order: tuple[int, int], precision: str) -> ClaimResult:
+                 form: str, order: tuple[int, int], precision: str,
+                 written: tuple[str, ...] | None = None) -> ClaimResult:
         claim_shape, true_shape = shape_of(claimed), shape_of(expected)
         reshaped = claim_shape not in ((), true_shape)
         compared = in_shape(claimed, true_shape) if reshaped else claimed
         comparison = compare(compared, expected, self.rtol, self.atol, self.accept_rounded,
-                             precision)
+                             precision, written)
         verdict, note = comparison.verdict, self._note(comparison, form, precision)
         derivative = derivative_text(base["labels"][0], base["labels"][1:])
         if reshaped:

@@ -74,30 +74,48 @@ def precision_of(*values: Any) -> str:
     return lowest.name
 
 
-def _significant_digits(value: float) -> int:
-    """How many significant digits the shortest repr of ``value`` has (``0.2445`` → 4)."""
-    mantissa = repr(abs(value)).split("e")[0].replace(".", "")
-    return len(mantissa.strip("0"))
+def _significant_digits(value: float, written: str | None = None) -> int:
+    """How many significant digits a number has as written (``"0.2500"`` → 4), or else
+    in the shortest repr of ``value`` (``0.2445`` → 4)."""
+    text = (written if written is not None else repr(abs(value))).lstrip("+-")
+    mantissa = text.lower().split("e")[0]
+    digits = mantissa.replace(".", "").replace("_", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0"))
 
 
-def agrees_to_written_digits(claimed: float, expected: float) -> bool:
-    """True when a short decimal claim (``0.2445``) is the true value rounded or truncated.
+def agrees_to_written_digits(claimed: float, expected: float, written: str | None = None
+                             ) -> bool:
+    """True when a short decimal claim (``0.2445``) is within one unit of its last digit
+    of the true value: rounded, truncated, or rounded from rounded numbers by hand.
 
-    Hand-computed numbers are written with a few digits; a claim with at
-    least three significant digits that is within one unit of its last digit
-    is right to the precision it was written with.
+    ``written`` is the number as the file wrote it (``"0.2500"``: four digits, where the
+    float ``0.25`` has two).  A claim needs at least three significant digits.
 
     Example:
         >>> agrees_to_written_digits(0.2445, 0.244458), agrees_to_written_digits(0.2, 0.24)
         (True, False)
+        >>> agrees_to_written_digits(0.25, 0.2499938), agrees_to_written_digits(0.25, 0.2499938, "0.2500")
+        (False, True)
     """
     if not (math.isfinite(claimed) and math.isfinite(expected)) or claimed == 0.0:
         return False
-    digits = _significant_digits(claimed)
+    digits = _significant_digits(claimed, written)
     if not _MIN_ROUNDED_DIGITS <= digits <= _MAX_ROUNDED_DIGITS:
         return False
     unit = 10.0 ** (math.floor(math.log10(abs(claimed))) - digits + 1)
     return abs(claimed - expected) <= unit * (1 + 1e-9)
+
+
+def _written_texts(written: tuple[str, ...] | None, shape: tuple[int, ...]) -> Any:
+    """The written text of each element (``None`` where unknown): one text for all, or
+    one per element in C order."""
+    if not written:
+        return None
+    if len(written) == 1:
+        return np.full(shape, written[0], dtype=object)
+    if len(written) == math.prod(shape):
+        return np.array(written, dtype=object).reshape(shape)
+    return None
 
 
 @dataclass(frozen=True)
@@ -118,7 +136,7 @@ class Comparison:
 
 
 def compare(claimed: Any, expected: Any, rtol: float, atol: float, accept_rounded: bool,
-            precision: str = "float64") -> Comparison:
+            precision: str = "float64", written: tuple[str, ...] | None = None) -> Comparison:
     """Grade ``claimed`` (already in ``expected``'s shape, or broadcastable) against it.
 
     ``exact`` within 4 units in the last place of ``precision``; ``close``
@@ -153,14 +171,17 @@ def compare(claimed: Any, expected: Any, rtol: float, atol: float, accept_rounde
         close = np.asarray(exact | (diff <= tolerance))
         badness = diff / np.where(tolerance > 0, tolerance, 1.0)
     rounded_digits = None
-    if accept_rounded and not close.all():
+    texts = _written_texts(written, c.shape)
+    if accept_rounded and written != () and not close.all():
         for index in np.ndindex(*e.shape):
-            if not close[index] and not agrees_to_written_digits(float(c[index]),
-                                                                 float(e[index])):
+            if not close[index] and not agrees_to_written_digits(
+                    float(c[index]), float(e[index]), None if texts is None else texts[index]):
                 break
         else:
             close = np.ones(e.shape, dtype=bool)
-            rounded_digits = min(_significant_digits(float(v)) for v in np.unique(c))
+            rounded_digits = min(
+                _significant_digits(float(c[index]), None if texts is None else texts[index])
+                for index in np.ndindex(*e.shape))
     verdict = EXACT if exact.all() else CLOSE if close.all() else WRONG
     worst = None
     if e.ndim:

@@ -83,6 +83,10 @@ class ClaimSource:
     nodes: tuple[int, ...] | None = field(default=None, compare=False)
     problem: str = field(default="", compare=False)
     dtype: str = field(default="float64", compare=False)
+    written: tuple[str, ...] | None = field(default=None, compare=False)
+    """The numbers as the file wrote them (``("0.2500",)``), ``()`` for a claim computed
+    by an expression, ``None`` when not known: only written numbers are judged by their
+    digits."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,7 @@ class Binder:
         self._named_at_top: dict[int, Var] = {}
         self._auto_named: dict[int, Var] = {}
         self._in_claim = False
+        self._written: dict[tuple[str, int], tuple[str, ...]] = {}  # claim -> its numbers
 
     def __call__(self, name: str, value: Any, lineno: int, top_level: bool,
                  reads: tuple[str, ...] = ()) -> Any:
@@ -329,7 +334,8 @@ class Binder:
         self.inputs[name] = value
         return self.tracer.input(name, value)
 
-    def claim(self, name: str, compute: Callable[[], Any], lineno: int) -> Any:
+    def claim(self, name: str, compute: Callable[[], Any], lineno: int,
+              written: tuple[str, ...] | None = None) -> Any:
         """The value of a top-level assignment to a claim-shaped name, ``compute()``.
 
         A claim (its names are traced values here) is computed on the plain values
@@ -337,6 +343,7 @@ class Binder:
         derivative rule (``np.diag``) and makes no int an input; an ordinary value
         (``dx_dt`` with no traced ``t``) is computed as any other.
         """
+        self._written[(name, lineno)] = () if written is None else written
         if self.tracer is None or not any(
                 self._resolve_names(r.names) is not None
                 for r in claim_readings(name, strict=True)):
@@ -385,8 +392,10 @@ class Binder:
         """Record ``name = value`` as a claim if its names are traced values here;
         False (with a note when it looks meant) when it is an ordinary value."""
         dtype = _dtype_name(value)
+        written = self._written.pop((name, lineno), None)
         if self.tracer is None:  # function mode: resolved later, by node names
-            self._record_claim(ClaimSource(name, _plain(value), lineno, dtype=dtype))
+            self._record_claim(ClaimSource(name, _plain(value), lineno, dtype=dtype,
+                                           written=written))
             return True
         readings = claim_readings(name, strict=True)
         resolved = [(r, nodes) for r in readings
@@ -397,7 +406,7 @@ class Binder:
         if len(resolved) == 1:
             reading, nodes = resolved[0]
             self._record_claim(ClaimSource(name, _plain(value), lineno, reading, nodes,
-                                           dtype=dtype))
+                                           dtype=dtype, written=written))
             return True
         if len(resolved) > 1:
             texts = " or ".join(r.text() for r, _ in resolved)

@@ -59,7 +59,7 @@ def compile_tree(tree: ast.Module, filename: str) -> types.CodeType:
         >>> exec(code, namespace)
         y 6.0 (1, True, ())
     """
-    transformed = ast.fix_missing_locations(NamingTransformer().visit(tree))
+    transformed = ast.fix_missing_locations(NamingTransformer(filename).visit(tree))
     return compile(transformed, filename, "exec", dont_inherit=True)
 
 
@@ -278,8 +278,9 @@ class NamingTransformer(ast.NodeTransformer):
         y = __tracegraph_bind__('y', y, 2, True, ('G', 'y'))
     """
 
-    def __init__(self) -> None:
+    def __init__(self, filename: str = "") -> None:
         self.depth = 0
+        self.source = _text_of(filename)
 
     def _bind_call(self, name: str, value: ast.expr, lineno: int,
                    reads: tuple[str, ...] = ()) -> ast.Call:
@@ -325,9 +326,11 @@ class NamingTransformer(ast.NodeTransformer):
         computes a claim on the plain values its names hold (a claim is never traced)."""
         no_arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
                                      kw_defaults=[], kwarg=None, defaults=[])
+        written = written_numbers(value, self.source)
         thunk = ast.copy_location(ast.Lambda(args=no_arguments, body=value), value)
         call = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "claim", ast.Load()),
-                        [ast.Constant(name), thunk, ast.Constant(lineno)], [])
+                        [ast.Constant(name), thunk, ast.Constant(lineno),
+                         ast.Constant(written)], [])
         return ast.copy_location(call, value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
@@ -349,6 +352,54 @@ class NamingTransformer(ast.NodeTransformer):
         node.value = self._bind_call(node.target.id, node.value, node.lineno,
                                      names_read(node.value))
         return node
+
+
+def _text_of(filename: str) -> str:
+    """The file's text as it is now (linecache may hold an older version of the path)."""
+    try:
+        data = Path(filename).read_bytes()
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return ""
+
+
+def written_numbers(expression: ast.expr, source: str) -> tuple[str, ...] | None:
+    """The numbers of a claim written as numbers (``0.2500``, ``-0.8511``, ``[0.48, 0.78]``,
+    ``np.array([...])``), as the source spells them; ``None`` for a claim computed by an
+    expression (``2 * x + 2``), whose digits say nothing about how it was rounded.
+
+    Example:
+        >>> text = "d = np.array([0.2500, -1.5e-3])"
+        >>> written_numbers(ast.parse(text).body[0].value, text)
+        ('0.2500', '1.5e-3')
+        >>> text = "d = 2 * x + 2"
+        >>> written_numbers(ast.parse(text).body[0].value, text) is None
+        True
+    """
+    found: list[str] = []
+
+    def walk(node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant):
+            if type(node.value) not in (int, float):
+                return False
+            try:
+                text = ast.get_source_segment(source, node)
+            except (IndexError, ValueError):  # positions not in this text
+                text = None
+            found.append(text or repr(node.value))
+            return True
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return walk(node.operand)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return all(walk(item) for item in node.elts)
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and (
+                isinstance(node.func, ast.Attribute) and node.func.attr in ("array", "asarray")
+                or isinstance(node.func, ast.Name) and node.func.id in ("array", "asarray")):
+            return walk(node.args[0])
+        return False
+
+    return tuple(found) if walk(expression) else None
 
 
 def names_read(expression: ast.expr) -> tuple[str, ...]:
