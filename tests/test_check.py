@@ -902,3 +902,29 @@ def test_a_right_step_after_a_wrong_one_is_not_blamed(tmp_path):
     step = next(r for r in report.results if r.name == "dz_dx")
     assert step.verdict == "wrong"
     assert step.chain is None or step.chain.own_error is None  # it follows from dz_dy
+
+
+def test_a_vanishing_gradient_claimed_twice_too_large_is_wrong(tmp_path):
+    verdicts, _ = _verdicts(tmp_path, """
+        from tracegraph import sigmoid
+        w = 5.0
+        x = 5.0
+        S = sigmoid(w * x)
+        Loss = S ** 2
+        dS_dw = 2 * S * (1 - S) * x
+    """)  # σ'(25) = 1.4e-11: the absolute tolerance must not swallow it
+    assert verdicts == {"dS_dw": "wrong"}
+
+
+def test_a_wrong_small_float32_element_next_to_a_large_one_is_wrong(tmp_path):
+    verdicts, _ = _verdicts(tmp_path, """
+        import numpy as np
+        x = np.array([300.0, 0.002], dtype=np.float32)
+        w = np.array([1.5, -2.0], dtype=np.float32)
+        t = np.float32(2.0)
+        pred = w @ x
+        L = (pred - t) ** 2
+        dL_dw = 2 * (pred - t) * x * np.array([1.0, -1.0], dtype=np.float32)
+        dL_dx = 2 * (pred - t) * w
+    """)
+    assert verdicts["dL_dw"] == "wrong" and verdicts["dL_dx"] in ("exact", "close")

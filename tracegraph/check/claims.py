@@ -399,7 +399,7 @@ def _range_text(low: float, high: float) -> str:
 
 
 def check(subject: Any, claims: Mapping[Any, Any] | None = None, *, rtol: float = 1e-6,
-          atol: float = 1e-9, accept_rounded: bool = True) -> CheckReport:
+          atol: float = 1e-12, accept_rounded: bool = True) -> CheckReport:
     """Grade hand-derived derivatives against a trace.
 
     ``subject`` is a :class:`~tracegraph.Trace`, or what
@@ -446,7 +446,7 @@ def check(subject: Any, claims: Mapping[Any, Any] | None = None, *, rtol: float 
     return CheckReport(results, grader.graph, source, notes)
 
 
-def check_script(script: Any, *, rtol: float = 1e-6, atol: float = 1e-9,
+def check_script(script: Any, *, rtol: float = 1e-6, atol: float = 1e-12,
                  accept_rounded: bool = True) -> CheckReport:
     """Grade the claims of a loaded expression file (:func:`tracegraph.script.load_script`).
 

@@ -28,6 +28,9 @@ _EXACT_ULPS = 4
 LOW_PRECISION_ULPS = 128
 """A derivation in float32 or float16 may differ from the true value by this many units
 in the last place of its dtype (its rounding errors add up along the chain)."""
+LOW_PRECISION_SPREAD_ULPS = 16
+"""...and an element by this many units of the array's largest element (an element summed
+from large terms carries their rounding), not more: a wrong small element stays wrong."""
 _MIN_ROUNDED_DIGITS = 3
 _MAX_ROUNDED_DIGITS = 12
 
@@ -166,7 +169,8 @@ def compare(claimed: Any, expected: Any, rtol: float, atol: float, accept_rounde
         if eps > float(np.finfo(float).eps):
             rtol = max(rtol, LOW_PRECISION_ULPS * eps)
             finite = magnitude[np.isfinite(magnitude)]
-            atol = max(atol, LOW_PRECISION_ULPS * eps * float(np.max(finite, initial=0.0)))
+            atol = max(atol, LOW_PRECISION_SPREAD_ULPS * eps *
+                       float(np.max(finite, initial=0.0)))
         tolerance = atol + rtol * magnitude
         close = np.asarray(exact | (diff <= tolerance))
         badness = diff / np.where(tolerance > 0, tolerance, 1.0)

@@ -112,7 +112,7 @@ def command(
     markdown: MarkdownOption = False,
     verbose: VerboseOption = False,
     rtol: RtolOption = 1e-6,
-    atol: AtolOption = 1e-9,
+    atol: AtolOption = 1e-12,
     sets: SetOption = None,
     output: OutputNodeOption = None,
     function: FunctionOption = None,
