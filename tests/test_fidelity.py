@@ -15,7 +15,7 @@ import tracegraph as tg
 from tracegraph.check import check, check_script, numeric_check
 from tracegraph.cli import app
 from tracegraph.cli.exit_codes import for_error
-from tracegraph.errors import ScriptChoiceError
+from tracegraph.errors import ScriptChoiceError, UserCodeError
 from tracegraph.script import load_script
 
 
@@ -707,3 +707,82 @@ def test_a_numpy_float64_input_keeps_float32_arrays_it_meets_float64(tmp_path):
     t = load_script(path).trace
     x = np.array([1.0, 2.0], dtype=np.float32)
     assert t["y"].value.dtype == np.float64 and t.value == np.sum(x / np.sqrt(3.0))
+
+
+def _file(tmp_path, source):
+    path = tmp_path / "f.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+@pytest.mark.parametrize("source", [
+    "import numpy as np\nx = np.array([1.0, 2.0, 3.0])\nv = x[0:2]\nv *= 2\ny = np.sum(x)\n",
+    "import numpy as np\nM = np.array([[1.0, 3.0], [2.0, 2.0]])\nP = M * 1.0\n"
+    "for row in P:\n    row /= np.sum(row)\nloss = np.sum(P ** 2)\n",
+    "import numpy as np\nx = np.array([1.0, 2.0])\nhs = [x * 1.0, x * 2.0]\n"
+    "for h in hs:\n    h += 1.0\nloss = np.sum(hs[0] * hs[1])\n",
+], ids=["slice view", "rows", "list of arrays"])
+def test_a_view_changed_in_place_is_refused_when_the_array_is_used(tmp_path, source):
+    with pytest.raises(tg.UnsupportedOperationError, match="changed in place"):
+        load_script(_file(tmp_path, source))
+
+
+def test_in_place_keeps_the_arrays_shape_dtype_and_copies_their_own_memory(tmp_path):
+    with pytest.raises(UserCodeError, match="non-broadcastable output operand"):
+        load_script(_file(tmp_path, "import numpy as np\nh = np.ones(2)\n"
+                                    "M = np.ones((2, 2))\nh += M\nloss = np.sum(h)\n"))
+    t = load_script(_file(tmp_path, """
+        import copy
+        import numpy as np
+        x = np.array([0.1, 0.7])
+        h = x.astype(np.float32)
+        h += x
+        W = np.array([1.0, 2.0])
+        W0 = W.copy()
+        snap = copy.deepcopy(W)
+        W -= 0.1 * W
+        loss = np.sum(h) + np.sum((W - W0) ** 2) + np.sum(snap)
+    """)).trace
+    x = np.array([0.1, 0.7])
+    h = x.astype(np.float32)
+    h += x
+    W = np.array([1.0, 2.0])
+    W0 = W.copy()
+    W -= 0.1 * W
+    assert t["h"].value.dtype == np.float32
+    assert t.value == np.sum(h) + np.sum((W - W0) ** 2) + 3.0
+
+
+def test_python_floats_follow_pythons_operators(tmp_path):
+    for source, error in (("x = 0.0\ny = x ** -1\n", ZeroDivisionError),
+                          ("x = 1e200\ny = x ** 2\n", OverflowError),
+                          ("x = 1.0\ny = x % 0.0\n", ZeroDivisionError)):
+        with pytest.raises(UserCodeError, match=error.__name__):
+            load_script(_file(tmp_path, source))
+    with pytest.raises(tg.UnsupportedOperationError, match="complex number"):
+        load_script(_file(tmp_path, "x = -8.0\ny = abs(x ** 0.5)\n"))
+    t = load_script(_file(tmp_path, """
+        import math
+        w = 0.5
+        k = math.floor(w * 3)
+        assert isinstance(k, int) and isinstance(w // 0.3, float)
+        label = f"{k:d}"
+        lookup = {w: "half"}[0.5]
+        y = w // 0.3 + [10.0, 20.0][k] * w
+    """)).trace
+    assert t.value == 0.5 // 0.3 + 20.0 * 0.5 and t.grads["w"] == 20.0
+
+
+def test_a_claim_reading_an_array_changed_through_another_name_is_refused(tmp_path):
+    with pytest.raises(tg.UnsupportedOperationError, match="'W' after it was changed"):
+        load_script(_file(tmp_path, """
+            import numpy as np
+            class M:
+                def __init__(self, W):
+                    self.W = W
+            W = np.array([1.0, 2.0])
+            m = M(W)
+            m.W -= 0.5
+            loss = np.sum(m.W ** 2)
+            dloss_dW = 2 * W
+        """))

@@ -467,20 +467,20 @@ def in_place_error(tape: Any, old: Var) -> UnsupportedOperationError:
     ``for p in [W, b]``); tracegraph's values are immutable, so only ``p`` follows, and
     ``W`` would silently keep its old value.
     """
-    changed_at = tape.superseded[old.index]
+    changed_at = tape.superseded[id(old)]
     where = f" at {changed_at}" if changed_at is not None else ""
     if changed_at is not None and changed_at.line:
         where += f" ({changed_at.line.strip()})"
-    shown = old.name or old.label
+    shown = repr(old.name) if old.name else "an array"
     return UnsupportedOperationError(
-        f"using {shown!r} after it was changed in place{where}",
-        reason=(f"an in-place operator (+=, -=, *=, ...) changed the array {shown!r} "
-                "shares with another name; numpy changes it for every name, tracegraph's "
-                "traced arrays only for the name on the left, so this would use the old "
-                "value"),
-        hint=(f"rebind the names instead: {shown} = {shown} - step (for a list of "
-              "parameters, build the new list: params = [p - lr * g for p, g in "
-              "zip(params, grads)])"),
+        f"using {shown} after it was changed in place{where}",
+        reason=("an in-place operator (+=, -=, *=, ...) or a view of the array (x[0:2], "
+                "x.T, a row) changed memory another name shares; numpy changes it for every "
+                "name, tracegraph's traced arrays only for the name on the left, so this "
+                "would use the old value"),
+        hint=("rebind the names instead of changing the array: W = W - step, and for a "
+              "list of arrays build a new list: params = [p - lr * g for p, g in "
+              "zip(params, grads)]"),
         node=old.label)
 
 
@@ -505,3 +505,11 @@ def formatting_with_percent(frame: Any) -> bool:
     code, position = frame.f_code.co_code, frame.f_lasti
     return (0 <= position < len(code) - 1 and code[position] == _BINARY_OP
             and code[position + 1] in _PERCENT)
+
+
+def complex_power_error(base: float, exponent: float) -> UnsupportedOperationError:
+    return UnsupportedOperationError(
+        f"{base!r} ** {exponent!r}",
+        reason="in Python a negative float to a fractional power is a complex number, and "
+               "tracegraph differentiates real values only",
+        hint="use np.power (numpy gives nan there) or make the base positive (abs(...))")

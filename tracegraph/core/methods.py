@@ -39,9 +39,19 @@ def _in_place(name: str) -> Callable[[Any, Any], Any]:
     def method(self: Any, other: Any) -> Any:
         result = getattr(self, f"__{name}__")(other)
         value = self.value
-        if type(result) is type(self) and result.tape is self.tape and \
-                type(value) is np.ndarray and value.ndim:
-            self.tape.superseded[self.index] = user_location()
+        if type(result) is not type(self) or result.tape is not self.tape or \
+                type(value) is not np.ndarray or not value.ndim:
+            return result  # a number: Python rebinds the name, as numpy's scalars do
+        out = result.value
+        if np.shape(out) != value.shape:  # numpy writes into the array: its shape stays
+            raise ValueError(f"non-broadcastable output operand with shape {value.shape} "
+                             f"doesn't match the broadcast shape {np.shape(out)}")
+        if getattr(out, "dtype", value.dtype) != value.dtype:
+            result = result.astype(value.dtype)  # and so does its dtype (float32 += float64)
+        where = user_location()
+        for shared in self.tape.sharing(value):  # self, and the views numpy would change too
+            self.tape.superseded.setdefault(id(shared), where)
+        self.tape.superseded.setdefault(id(self), where)
         return result
     method.__name__ = f"__i{name}__"
     method.__doc__ = f"{name} in place: record it, and note that the old array is superseded."
@@ -82,6 +92,35 @@ class ArrayMethods:
 
     __slots__ = ()
     value: Any
+
+    # -- the record: an equation's names --------------------------------------------------
+    @property
+    def label(self) -> str:
+        """The name, or a generated ``op#index`` when unnamed."""
+        if self.name is not None:
+            return self.name
+        return f"{self.op}#{self.index}"
+
+    @property
+    def op(self) -> str:
+        """The primitive's name (``"input"`` for a leaf)."""
+        return self.primitive.name if self.primitive is not None else "input"
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The scope path this equation was recorded in (``()`` outside any scope)."""
+        return self.tape.scope_of(self.index)
+
+    @property
+    def line(self) -> int | None:
+        """The source line of an expression file this equation comes from, if known."""
+        return self.tape.line_of(self.index)
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
     # -- array-like introspection ----------------------------------------------------------
     @property

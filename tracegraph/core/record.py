@@ -188,7 +188,7 @@ class Tape:
     __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
-                 "superseded",
+                 "superseded", "_roots", "_rooted",
                  "_line_mark", "_watched", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
@@ -211,8 +211,11 @@ class Tape:
         self._lines: list[tuple[int, int]] = []
         self._line_mark = 0
         self._watched: dict[int, tuple[np.ndarray, float]] = {}
-        # arrays changed in place (y += 1): old equation -> where (SourceLocation or None)
+        # arrays changed in place (y += 1): id of the old Var (and of the views numpy
+        # would change with it) -> where (SourceLocation or None)
         self.superseded: dict[int, Any] = {}
+        self._roots: dict[int, list[int]] = {}  # id of an array's memory -> equations
+        self._rooted = 0  # equations indexed in _roots so far
 
     # -- sequence of equations ----------------------------------------------------------
     def __len__(self) -> int:
@@ -392,10 +395,29 @@ class Tape:
         if self.closed:
             raise finished_error()
 
+    def sharing(self, array: np.ndarray) -> list[Var]:
+        """The equations whose values share memory with ``array`` (views of one buffer:
+        ``x[0:2]``, ``x.T``), which numpy changes together in place.
+
+        Example:
+            >>> import numpy as np
+            >>> tape = Tape(); x = tape.leaf("x", np.arange(4.0))
+            >>> [v.label for v in tape.sharing(x[1:3].value)]
+            ['x', 'getitem#1']
+        """
+        equations = self.equations
+        for index in range(self._rooted, len(equations)):
+            value = equations[index].value
+            if type(value) is np.ndarray:
+                self._roots.setdefault(id(_memory_of(value)), []).append(index)
+        self._rooted = len(equations)
+        return [equations[i] for i in self._roots.get(id(_memory_of(array)), ())
+                if np.may_share_memory(equations[i].value, array)]
+
     def finish(self, output: int | None, name: str | None, result: Any = None) -> None:
         """Close the tape at equation ``output``; for a result that is not an equation
         of this tape (a constant), ``output`` is None and ``result`` holds it."""
-        if output is not None and output in self.superseded:
+        if output is not None and id(self.equations[output]) in self.superseded:
             raise in_place_error(self, self.equations[output])
         self.output = output
         self.output_name = name
@@ -568,6 +590,13 @@ def _value_text(value: Any) -> str:
         except (TypeError, ValueError):
             return type(value).__name__
     return f"array[{shape_text(np.shape(value))}]"
+
+
+def _memory_of(array: np.ndarray) -> Any:
+    """The object that owns an array's memory (the end of its chain of bases)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array if array.base is None else array.base
 
 
 def traced_parameter_error(key: str, value: Var) -> UnsupportedOperationError:

@@ -44,6 +44,7 @@ from .constants import IntBinding
 from .leaks import (
     array_leak_error,
     complex_error,
+    complex_power_error,
     finished_error,
     float_leak,
     foreign_error,
@@ -107,7 +108,7 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
     """
     if tape.superseded:
         for x in inputs:
-            if type(x) is Var and x.index in tape.superseded and x.tape is tape:
+            if type(x) is Var and id(x) in tape.superseded and x.tape is tape:
                 raise in_place_error(tape, x)
     equations = tape.equations
     index = len(equations)
@@ -317,14 +318,18 @@ def _apply_general(prim: Primitive, args: tuple, params: dict) -> Any:
     return record_equation(tape, prim, inputs, _forward(prim, values, params), frozen)
 
 
-def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[Var, Any], Any]:
+def _binary_operator(prim: Primitive, *, reflected: bool = False,
+                     python: Callable[[Any, Any], Any] | None = None
+                     ) -> Callable[[Var, Any], Any]:
     """``Var.__add__`` and friends: record ``prim`` with the recording inlined.
 
     These operators are the bulk of scalar tracing; the inlined fast path
     handles a Var of the same open tape or a plain number/array, everything
     else (other tapes, lists, object arrays) goes through :func:`apply`.
     ``impl`` must dispatch on traced values (Python operators and ufuncs do),
-    so nested traces record at their own level.
+    so nested traces record at their own level.  ``python`` is the operator as Python
+    applies it to two Python numbers (``x ** 0.5`` of a negative float is complex, ``x %
+    0.0`` raises), where the rule's ``impl`` follows numpy.
     """
     skip_zero = reflected and prim.name == "add"  # builtin sum() starts from the int 0
 
@@ -349,14 +354,23 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False) -> Callable[[V
         if tape.closed:
             raise finished_error()
         impl = prim.impl
-        if reflected:
-            return record_equation(tape, prim, (other, self), impl(other_value, self.value),
-                                   None)
-        return record_equation(tape, prim, (self, other), impl(self.value, other_value), None)
+        left, right = (other_value, self.value) if reflected else (self.value, other_value)
+        if python is not None and type(left) in _PYTHON_NUMBERS and \
+                type(right) in _PYTHON_NUMBERS:
+            value = python(left, right)  # Python's number, and Python's errors
+            if type(value) is complex:
+                raise complex_power_error(left, right)
+        else:
+            value = impl(left, right)
+        return record_equation(tape, prim, (other, self) if reflected else (self, other),
+                               value, None)
 
     method.__name__ = f"__r{prim.name}__" if reflected else f"__{prim.name}__"
     method.__doc__ = f"Record {prim.name}."
     return method
+
+
+_PYTHON_NUMBERS = (float, int)
 
 
 def _unary_call(prim: Primitive, x: Var) -> Var:
@@ -579,29 +593,7 @@ class Var(ArrayMethods):
     is_traced_value = True  # what modules below this one (constants) can ask
     __array_priority__ = 1000
 
-    # -- the record ----------------------------------------------------------------------
-    @property
-    def label(self) -> str:
-        """The name, or a generated ``op#index`` when unnamed."""
-        if self.name is not None:
-            return self.name
-        return f"{self.op}#{self.index}"
-
-    @property
-    def op(self) -> str:
-        """The primitive's name (``"input"`` for a leaf)."""
-        return self.primitive.name if self.primitive is not None else "input"
-
-    @property
-    def scope(self) -> tuple[str, ...]:
-        """The scope path this equation was recorded in (``()`` outside any scope)."""
-        return self.tape.scope_of(self.index)
-
-    @property
-    def line(self) -> int | None:
-        """The source line of an expression file this equation comes from, if known."""
-        return self.tape.line_of(self.index)
-
+    # -- the record (label, op, scope and line are ArrayMethods') -----------------------
     def expression(self) -> str:
         """What this node computes, in terms of its inputs' labels (``"x − 2"``).
 
@@ -632,12 +624,6 @@ class Var(ArrayMethods):
 
     def __repr__(self) -> str:
         return f"<traced {self.label} = {self.value!r}>"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    def __format__(self, spec: str) -> str:
-        return format(self.value, spec)
 
     # -- conversions: refused where they would drop the trace --------------------------
     def __bool__(self) -> bool:
@@ -705,12 +691,12 @@ class Var(ArrayMethods):
     __rmul__ = _binary_operator(multiply, reflected=True)
     __truediv__ = _binary_operator(divide)
     __rtruediv__ = _binary_operator(divide, reflected=True)
-    __pow__ = _binary_operator(power)
-    __rpow__ = _binary_operator(power, reflected=True)
-    __mod__ = _binary_operator(mod)
-    __rmod__ = _binary_operator(mod, reflected=True)
-    __floordiv__ = _binary_operator(floor_divide)
-    __rfloordiv__ = _binary_operator(floor_divide, reflected=True)
+    __pow__ = _binary_operator(power, python=operator.pow)
+    __rpow__ = _binary_operator(power, reflected=True, python=operator.pow)
+    __mod__ = _binary_operator(mod, python=operator.mod)
+    __rmod__ = _binary_operator(mod, reflected=True, python=operator.mod)
+    __floordiv__ = _binary_operator(floor_divide, python=operator.floordiv)
+    __rfloordiv__ = _binary_operator(floor_divide, reflected=True, python=operator.floordiv)
 
     def __divmod__(self, other: Any) -> tuple[Any, Any]:
         return self // other, self % other
@@ -759,17 +745,34 @@ class Var(ArrayMethods):
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
         return _guarded(operator.ne, (self, other), {})
 
-    __hash__ = None  # type: ignore[assignment]  # elementwise ==, like ndarray
+    def __hash__(self) -> int:
+        # a number hashes as its value (a dict key, a set); an array is unhashable
+        value = plain_value(self.value)
+        if np.ndim(value):
+            raise TypeError("unhashable type: 'numpy.ndarray'")
+        return hash(value)
 
     def copy(self) -> Var:
-        return self
+        """A handle on the same equation: an array of its own for in-place changes (numpy's
+        copy), the same node for the record."""
+        handle = _new(Var)
+        for slot in Var.__slots__:
+            setattr(handle, slot, getattr(self, slot))
+        if type(self.value) is np.ndarray:
+            handle.value = self.value.copy()  # memory of its own, as numpy's copy has
+        return handle
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> Var:
+        return self.copy()
 
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
                copy: bool = True) -> Any:
         if astype.defined:
             return apply(astype, self, dtype=np.dtype(dtype))
         if np.dtype(dtype) == np.result_type(plain_value(self.value)):
-            return self
+            return self if not copy else self.copy()
         raise UnsupportedOperationError(
             f"astype({np.dtype(dtype).name})",
             reason="changing the dtype of a traced value is not traced", node=self.label)

@@ -44,6 +44,7 @@ from ..core import (
 )
 from ..core import name as name_value
 from ..core.constants import IntBinding
+from ..core.leaks import in_place_error
 from ..numbers import shape_text
 from ..trace import Trace, Tracer
 from .overrides import all_numbers, apply_override, unknown_override
@@ -193,10 +194,12 @@ def _packed(value: Any) -> Any:
     keep an object array of traced numbers."""
     if type(value) is not np.ndarray or value.dtype != object or not value.size:
         return value
-    for item in value.flat:
-        if type(item) is Var and not item.tape.closed:
-            return pack_values(value, item.tape)
-    return value
+    traced = [item for item in value.flat if type(item) is Var]
+    numbers = all(type(item) is Var or isinstance(item, (int, float, np.number))
+                  and not isinstance(item, (bool, np.bool_)) for item in value.flat)
+    if traced and numbers and not traced[0].tape.closed:
+        return pack_values(value, traced[0].tape)
+    return value  # [w1, None]: an object array in Python too
 
 
 def _dtype_name(value: Any) -> str:
@@ -348,6 +351,10 @@ class Binder:
                 self._resolve_names(r.names) is not None
                 for r in claim_readings(name, strict=True)):
             return compute()
+        for read in compute.__code__.co_names:  # numpy changed it through another name
+            value = self.namespace.get(read)
+            if type(value) is Var and id(value) in value.tape.superseded:
+                raise in_place_error(value.tape, value)
         plain = {key: _plain_binding(value) for key, value in self.namespace.items()}
         self._in_claim = True
         try:

@@ -107,8 +107,8 @@ class TracedMath(types.ModuleType):
             if real is not None and len(primitive.argnames) == 1 and \
                     getattr(math, getattr(real, "__name__", ""), None) is real:
                 setattr(self, real.__name__, _traced_math(real, primitive))
-        for name in ("floor", "ceil", "trunc"):  # an int in Python: the same number, slope 0
-            setattr(self, name, _traced_math(getattr(math, name), REGISTRY[name]))
+        for name in ("floor", "ceil", "trunc"):  # an int in Python: a step, slope 0
+            setattr(self, name, _as_python_int(getattr(math, name)))
         for name, rule in _SAME_AS_NUMPY.items():
             setattr(self, name, _traced_math(getattr(math, name), REGISTRY[rule]))
         for name in ("isfinite", "isinf", "isnan", "isclose"):  # a bool: nothing to drop
@@ -143,6 +143,21 @@ def _traced_math(real: Callable[..., float], primitive: Any) -> Callable[..., An
                 return apply(primitive, *arguments)
             return apply_with_value(primitive, value, *arguments)  # math's number, to the bit
         return real(*arguments)
+    function.__name__ = function.__qualname__ = real.__name__
+    function.__doc__ = real.__doc__
+    return function
+
+
+def _as_python_int(real: Callable[[Any], int]) -> Callable[[Any], int]:
+    """``math.floor(x)`` of a traced number: Python's int (a list index, a count, ``:d``),
+    which is right for the gradient too (a step has slope 0); a guard tells a replay when
+    the int would change."""
+    def function(x: Any) -> Any:
+        if type(x) is not Var or shape_of(plain_value(x)) != ():
+            return real(x)
+        value = real(plain_value(x))
+        x.tape.guard(real, (x,), {}, value)
+        return value
     function.__name__ = function.__qualname__ = real.__name__
     function.__doc__ = real.__doc__
     return function
