@@ -786,3 +786,17 @@ def test_a_claim_reading_an_array_changed_through_another_name_is_refused(tmp_pa
             loss = np.sum(m.W ** 2)
             dloss_dW = 2 * W
         """))
+
+
+def test_the_files_prints_and_float_questions_are_pythons(tmp_path):
+    import contextlib
+    import io
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        load_script(_file(tmp_path, """
+            w = 1.5
+            y = w * 1.0
+            print(f"{y=}", [y], "%d" % y, y.is_integer(), y.as_integer_ratio())
+            loss = y * 2
+        """))
+    assert printed.getvalue() == "y=1.5 [1.5] 1 False (3, 2)\n"

@@ -58,6 +58,15 @@ def _in_place(name: str) -> Callable[[Any, Any], Any]:
     return method
 
 
+def _number(traced: Any) -> float:
+    value = traced.value
+    while type(value) is type(traced):
+        value = value.value
+    if np.ndim(value):
+        raise AttributeError("'numpy.ndarray' object has no attribute of a float")
+    return float(value)
+
+
 def in_place_method(name: str, instead: str) -> UnsupportedOperationError:
     """The error for ``x.sort()`` and numpy's other methods that change an array in place.
 
@@ -267,6 +276,31 @@ class ArrayMethods:
     @property
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
+
+    def copy(self) -> Any:
+        """A handle on the same equation: an array of its own for in-place changes (numpy's
+        copy), the same node for the record."""
+        handle = object.__new__(type(self))
+        for slot in type(self).__slots__:
+            setattr(handle, slot, getattr(self, slot))
+        if type(self.value) is np.ndarray:
+            handle.value = self.value.copy()  # memory of its own, as numpy's copy has
+        return handle
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        return self.copy()
+
+    # a Python float's own questions, answered for the number (no derivative to lose)
+    def is_integer(self) -> bool:
+        return _number(self).is_integer()
+
+    def as_integer_ratio(self) -> tuple[int, int]:
+        return _number(self).as_integer_ratio()
+
+    def hex(self) -> str:
+        return _number(self).hex()
 
     # numpy's in-place methods: a traced array cannot change, so they say what to write
     def sort(self, *args: Any, **kwargs: Any) -> None:

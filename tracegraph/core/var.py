@@ -371,6 +371,7 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False,
 
 
 _PYTHON_NUMBERS = (float, int)
+FILE_MODULE = "__tracegraph__"  # an expression file's __name__ while it is traced
 
 
 def _unary_call(prim: Primitive, x: Var) -> Var:
@@ -623,6 +624,8 @@ class Var(ArrayMethods):
         return np.result_type(value)
 
     def __repr__(self) -> str:
+        if sys._getframe(1).f_globals.get("__name__") == FILE_MODULE:
+            return repr(plain_value(self.value))  # the file's print([y]) shows Python's
         return f"<traced {self.label} = {self.value!r}>"
 
     # -- conversions: refused where they would drop the trace --------------------------
@@ -640,6 +643,8 @@ class Var(ArrayMethods):
     def __int__(self) -> int:
         if self.tape.is_integer_input(self):
             return _guarded(_as_int, (self,), {})
+        if formatting_with_percent(sys._getframe(1)):  # "%d" % w: only text is made
+            return int(plain_value(self.value))
         raise leak_error("int", self)
 
     def __index__(self) -> int:
@@ -752,20 +757,6 @@ class Var(ArrayMethods):
             raise TypeError("unhashable type: 'numpy.ndarray'")
         return hash(value)
 
-    def copy(self) -> Var:
-        """A handle on the same equation: an array of its own for in-place changes (numpy's
-        copy), the same node for the record."""
-        handle = _new(Var)
-        for slot in Var.__slots__:
-            setattr(handle, slot, getattr(self, slot))
-        if type(self.value) is np.ndarray:
-            handle.value = self.value.copy()  # memory of its own, as numpy's copy has
-        return handle
-
-    __copy__ = copy
-
-    def __deepcopy__(self, memo: dict) -> Var:
-        return self.copy()
 
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
                copy: bool = True) -> Any:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.leaks import explained
+from ..core.var import FILE_MODULE
 from ..errors import TracegraphError, UserCodeError, display_path, mention
 from .binder import Binder
 from .python_builtins import file_builtins
@@ -39,7 +40,7 @@ from .source import BINDER
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent)  # tracegraph, wherever it runs from
 
-MODULE_NAME = "__tracegraph__"
+MODULE_NAME = FILE_MODULE
 """``__name__`` of a file while it is traced (so ``__main__`` blocks are skipped)."""
 
 HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
