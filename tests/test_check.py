@@ -928,3 +928,28 @@ def test_a_wrong_small_float32_element_next_to_a_large_one_is_wrong(tmp_path):
         dL_dx = 2 * (pred - t) * w
     """)
     assert verdicts["dL_dw"] == "wrong" and verdicts["dL_dx"] in ("exact", "close")
+
+
+def test_tied_numbers_claimed_one_by_one_must_add_up(tmp_path):
+    source = """
+        a = 1.0
+        b = 1.0
+        c = 0.5
+        m = max(a, b, c)
+        L = 3.0 * m
+        dL_da = {da}
+        dL_db = {db}
+    """
+    verdicts, report = _verdicts(tmp_path, source.format(da=1.0, db=1.0))  # 2, not 3
+    assert verdicts == {"dL_da": "wrong", "dL_db": "wrong"} and report.outcome == "failed"
+    verdicts, _ = _verdicts(tmp_path, source.format(da=2.0, db=1.0))  # a subgradient
+    assert set(verdicts.values()) <= {"not differentiable here", "exact", "close"}
+    # two separate kinks are not a tie: each share may be anything between its sides
+    verdicts, _ = _verdicts(tmp_path, """
+        a = 0.0
+        b = 0.0
+        L = abs(a) + abs(b)
+        dL_da = 0.5
+        dL_db = -0.25
+    """)
+    assert verdicts == {"dL_da": "not differentiable here", "dL_db": "not differentiable here"}

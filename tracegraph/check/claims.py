@@ -47,7 +47,7 @@ from .chain import ChainAnalyst
 from .compare import Comparison, claim_value, compare, precision_of
 from .derivatives import Derivatives, ShapeProblem
 from .names import Reading, claim_readings, derivative_text
-from .one_sided import MAX_PROBED, OneSided
+from .one_sided import MAX_PROBED, OneSided, slopes_together
 from .report import CheckReport
 from .results import ClaimResult, in_shape
 from .second import SecondDerivatives
@@ -437,6 +437,7 @@ def check(subject: Any, claims: Mapping[Any, Any] | None = None, *, rtol: float 
             notes.append(graded)
         else:
             results.append(graded)
+    results = _tied_claims_add_up(grader, results)
     analyst = ChainAnalyst(grader, results)
     # In derivation order, so a claim that only carries the rounding of earlier ones counts
     # as right by the time the claims built on it are analysed.
@@ -444,6 +445,32 @@ def check(subject: Any, claims: Mapping[Any, Any] | None = None, *, rtol: float 
                 for result in sorted(results, key=lambda r: r.order)}
     results = [analysed[id(result)] for result in results]
     return CheckReport(results, grader.graph, source, notes)
+
+
+def _tied_claims_add_up(grader: Grader, results: list[ClaimResult]) -> list[ClaimResult]:
+    """Numbers at a kink claimed one by one (``dL_da``, ``dL_db`` for ``max(a, b)`` at a
+    tie): each may lie between its two sides, but together they must add up to what
+    moving them together gives (1 + 1 is no share of 3's)."""
+    groups: dict[str, list[ClaimResult]] = {}
+    for result in results:
+        if result.verdict == NOT_DIFFERENTIABLE and result.degree == 1 and \
+                not np.ndim(result.claimed) and not np.ndim(result.expected):
+            groups.setdefault(result.of, []).append(result)
+    wrong: dict[int, str] = {}
+    for of, group in groups.items():
+        if len(group) < 2:
+            continue
+        total = float(sum(float(r.claimed) for r in group))
+        low, high = slopes_together(grader.tape, grader.index(of),
+                                    [grader.index(r.wrt) for r in group])
+        if not _between(total, low, high, grader.atol):
+            names = ", ".join(r.name for r in group)
+            note = (f"{names} add up to {format_number(total)}, while moving them together "
+                    f"changes {group[0].labels[0]} at {_range_text(low, high)}: at a kink the "
+                    "shares of tied inputs must add up to that")
+            wrong.update({id(r): note for r in group})
+    return [dataclasses.replace(r, verdict=WRONG, holds=False, note=wrong[id(r)])
+            if id(r) in wrong else r for r in results]
 
 
 def check_script(script: Any, *, rtol: float = 1e-6, atol: float = 1e-12,

@@ -98,3 +98,37 @@ class OneSided:
                         for x in node.inputs]
                 values[index] = node.primitive.impl(*args, **(node.params or {}))
         return float(np.asarray(plain_value(values[self.of]), dtype=float)[row])
+
+
+def slopes_together(tape: Tape, of: int, inputs: Sequence[int]) -> tuple[float, float]:
+    """(low, high) of the slope of the scalar node ``of`` when the scalar nodes ``inputs``
+    all move together, from either side (Richardson-extrapolated, as :class:`OneSided`):
+    tied numbers claimed one by one must add up to this.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda a, b: 3.0 * max(a, b), a=1.0, b=1.0)
+        >>> [round(s, 6) for s in slopes_together(t.tape, t.tape.output, [0, 1])]
+        [3.0, 3.0]
+    """
+    nodes = tape.equations
+    start = {i: float(np.asarray(plain_value(nodes[i].value), dtype=float)) for i in inputs}
+    between = sorted({k for i in inputs for k in tape.between(i, of)} - set(inputs))
+    step = 1e-6 * max(1.0, max(abs(v) for v in start.values()))
+
+    def value(shift: float) -> float:
+        values: dict[int, Any] = {i: start[i] + shift for i in inputs}
+        with np.errstate(all="ignore"):
+            for index in between:
+                node = nodes[index]
+                args = [values.get(x.index, x.value) if type(x) is Var else x
+                        for x in node.inputs]
+                values[index] = node.primitive.impl(*args, **(node.params or {}))
+        return float(np.asarray(plain_value(values.get(of, nodes[of].value)), dtype=float))
+
+    centre = value(0.0)
+    sides = []
+    for sign in (1.0, -1.0):
+        near, far = (sign * (value(sign * h) - centre) / h for h in (step / 2, step))
+        sides.append(2.0 * near - far)
+    return (min(sides), max(sides))
