@@ -163,3 +163,14 @@ def test_an_endless_loop_stops_with_an_error_instead_of_filling_the_memory(monke
         tg.trace(endless, x=1.0)
     assert "131,072 operations" in str(caught.value)
     assert "TRACEGRAPH_MAX_OPERATIONS" in caught.value.hint
+
+
+def test_numpy_converting_an_array_of_traced_numbers_is_refused_with_tracegraphs_words(tmp_path):
+    from tracegraph.script import load_script
+
+    path = tmp_path / "astype.py"
+    path.write_text("import numpy as np\nw = 0.8\nlosses = [w * 2, w ** 2]\n"
+                    "arr = np.array(losses).astype(np.float64)\nloss = np.sum(arr)\n")
+    with pytest.raises(tg.TracedValueLeakError) as caught:  # numpy's words: "a sequence"
+        load_script(path)
+    assert "np.array(losses).astype(np.float64) turns the traced value 'w·2'" in str(caught.value)

@@ -56,12 +56,17 @@ def call_parts(expression: str) -> tuple[str, str]:
     """``("math.exp", "w * x")`` for ``"math.exp(w * x)"``; ``("", "")`` when not a call.
 
     Example:
-        >>> call_parts("w * x")
-        ('', '')
+        >>> call_parts("w * x"), call_parts("np.array(a).astype(b)")
+        (('', ''), ('', ''))
     """
     head, paren, rest = expression.partition("(")
     if not paren or not rest.endswith(")") or not _CALLEE.fullmatch(head.strip()):
         return "", ""
+    depth = 1
+    for char in rest[:-1]:  # the first "(" must close at the end: f(a).g(b) is no call of f
+        depth += (char in "([{") - (char in ")]}")
+        if depth == 0:
+            return "", ""
     return head.strip(), rest[:-1].strip()
 
 
@@ -361,9 +366,8 @@ def float_leak(var: Var) -> TracedValueLeakError:
         float(a) turns the traced value 'a' into
     """
     frame = sys._getframe(2)  # 1 is Var.__float__; numpy's C code adds no frame
-    if not storing_item(frame):
-        return leak_error("float", var)
-    error = item_assignment_error(var)
+    # numpy converting an array of traced numbers (.astype) masks this error too
+    error = item_assignment_error(var) if storing_item(frame) else leak_error("float", var)
     _refusals.last = (error, frame.f_code.co_filename, frame.f_lineno)
     return error
 
