@@ -63,3 +63,16 @@ def smooth_case(prim: Primitive, data: st.DataObject) -> tuple[tuple, dict, list
     args, params = rule_case(prim, data)
     assume_away_from_kink(prim, args, params)
     return args, params, differentiable_positions(prim, args)
+
+
+def numeric_gradient(f, x, cotangent=1.0, step=1e-6):
+    """Central differences of ⟨f(x), cotangent⟩ with respect to each element of ``x``."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        shifted = []
+        for sign in (1.0, -1.0):
+            probe = x.copy()
+            probe[index] += sign * step
+            shifted.append(np.sum(np.asarray(f(probe)) * cotangent))
+        grad[index] = (shifted[0] - shifted[1]) / (2 * step)
+    return grad

@@ -13,17 +13,7 @@ from hypothesis import strategies as st
 import tracegraph as tg
 from tracegraph.rules import decompositions
 
-
-def numeric_gradient(f, x, cotangent, step=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        shifted = []
-        for sign in (1.0, -1.0):
-            probe = x.copy()
-            probe[index] += sign * step
-            shifted.append(np.sum(np.asarray(f(probe)) * cotangent))
-        grad[index] = (shifted[0] - shifted[1]) / (2 * step)
-    return grad
+from rule_cases import numeric_gradient
 
 
 def assert_traces_like_numpy(f, x, *, rtol=1e-5, atol=1e-7):

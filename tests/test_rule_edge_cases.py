@@ -8,6 +8,8 @@ import pytest
 
 import tracegraph as tg
 
+from rule_cases import numeric_gradient
+
 # --------------------------------------------------------------------------- fmax / fmin
 
 
@@ -84,14 +86,6 @@ def test_full_with_a_traced_number_and_full_like_of_a_plain_array_say_what_to_wr
 # --------------------------------------------------------------------------- one triangle read
 
 
-def _central_differences(f, x, h=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += h
-        down[index] -= h
-        grad[index] = (f(up) - f(down)) / (2 * h)
-    return grad
 
 
 HERMITIAN_READERS = {
@@ -108,7 +102,7 @@ def test_hermitian_options_differentiate_what_numpy_reads_of_a_nonsymmetric_matr
     a = np.array([[2.0, 0.6, 0.1], [0.5, 1.0, 0.3], [0.0, 0.2, -3.0]])  # 0.1 off symmetric
     f = HERMITIAN_READERS[name]
     grads = tg.trace(lambda x: f(x), x=a).grads["x"]
-    np.testing.assert_allclose(grads, _central_differences(f, a), atol=1e-6)
+    np.testing.assert_allclose(grads, numeric_gradient(f, a), atol=1e-6)
 
 
 # --------------------------------------------------------------------------- prod, cumprod
