@@ -97,8 +97,10 @@ def agrees_to_written_digits(claimed: float, expected: float, written: str | Non
     Example:
         >>> agrees_to_written_digits(0.2445, 0.244458), agrees_to_written_digits(0.2, 0.24)
         (True, False)
-        >>> agrees_to_written_digits(0.25, 0.2499938), agrees_to_written_digits(0.25, 0.2499938, "0.2500")
-        (False, True)
+        >>> agrees_to_written_digits(0.25, 0.2499938)            # the float has 2 digits
+        False
+        >>> agrees_to_written_digits(0.25, 0.2499938, "0.2500")  # as written, 4
+        True
     """
     if not (math.isfinite(claimed) and math.isfinite(expected)) or claimed == 0.0:
         return False

@@ -72,7 +72,9 @@ def in_place_method(name: str, instead: str) -> UnsupportedOperationError:
 
     Example:
         >>> print(in_place_method("sort", "x = np.sort(x)").message)
-        x.sort() is not supported on traced values: it changes the array in place, and traced arrays cannot change
+        ... # doctest: +NORMALIZE_WHITESPACE
+        x.sort() is not supported on traced values: it changes the array in place, and
+        traced arrays cannot change
     """
     return UnsupportedOperationError(
         f"x.{name}()", reason="it changes the array in place, and traced arrays cannot change",

@@ -385,9 +385,17 @@ def _unary_call(prim: Primitive, x: Var) -> Var:
     return record_equation(tape, prim, (x,), value, None)
 
 
-def _guarded(func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+def guarded(func: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
     """Run a gradient-free function (comparison, argmax ...) on plain values and
-    record a guard, so a replay of the trace knows when the result would change."""
+    record a guard, so a replay of the trace knows when the result would change.
+
+    Example:
+        >>> import math
+        >>> from tracegraph.core import Tape
+        >>> tape = Tape(); x = tape.leaf("x", 2.7)
+        >>> guarded(math.floor, (x,), {}), len(tape.guards)
+        (2, 1)
+    """
     result = func(*deep_value_of(args), **deep_value_of(kwargs))
     if func in STATIC:
         return result
@@ -416,7 +424,7 @@ def _ufunc_slow_path(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) 
             hint="write `a = a + x` instead of `a += x`, and drop out=")
     given = {k: v for k, v in kwargs.items() if not _is_ufunc_default(k, v)}
     if ufunc in PASS_THROUGH:
-        return _guarded(ufunc, inputs, given)
+        return guarded(ufunc, inputs, given)
     handler = FUNCTION_ROUTES.get(ufunc)
     if handler is not None:
         return handler(*inputs, **given)
@@ -630,7 +638,7 @@ class Var(ArrayMethods):
 
     # -- conversions: refused where they would drop the trace --------------------------
     def __bool__(self) -> bool:
-        return _guarded(bool, (self,), {})
+        return guarded(bool, (self,), {})
 
     def __float__(self) -> float:
         if formatting_with_percent(sys._getframe(1)):  # "%.3f" % y: only text is made
@@ -642,14 +650,14 @@ class Var(ArrayMethods):
 
     def __int__(self) -> int:
         if self.tape.is_integer_input(self):
-            return _guarded(_as_int, (self,), {})
+            return guarded(_as_int, (self,), {})
         if formatting_with_percent(sys._getframe(1)):  # "%d" % w: only text is made
             return int(plain_value(self.value))
         raise leak_error("int", self)
 
     def __index__(self) -> int:
         if self.tape.is_integer_input(self):
-            return _guarded(_as_int, (self,), {})
+            return guarded(_as_int, (self,), {})
         raise leak_error("index", self)
 
     def __round__(self, ndigits: int | None = None) -> Any:
@@ -657,7 +665,7 @@ class Var(ArrayMethods):
         # guard for replays; an array rounds by the traced np.round
         if np.ndim(plain_value(self.value)):
             return np.round(self, ndigits or 0)
-        return _guarded(round, (self,) if ndigits is None else (self, ndigits), {})
+        return guarded(round, (self,) if ndigits is None else (self, ndigits), {})
 
     def item(self, *args: Any) -> float:
         raise leak_error("item", self)
@@ -733,22 +741,22 @@ class Var(ArrayMethods):
     # Comparisons give plain results: they are piecewise constant, so cutting the trace
     # there is exact (their derivative is zero wherever it exists); a guard remembers them.
     def __lt__(self, other: Any) -> Any:
-        return _guarded(operator.lt, (self, other), {})
+        return guarded(operator.lt, (self, other), {})
 
     def __le__(self, other: Any) -> Any:
-        return _guarded(operator.le, (self, other), {})
+        return guarded(operator.le, (self, other), {})
 
     def __gt__(self, other: Any) -> Any:
-        return _guarded(operator.gt, (self, other), {})
+        return guarded(operator.gt, (self, other), {})
 
     def __ge__(self, other: Any) -> Any:
-        return _guarded(operator.ge, (self, other), {})
+        return guarded(operator.ge, (self, other), {})
 
     def __eq__(self, other: Any) -> Any:  # type: ignore[override]
-        return _guarded(operator.eq, (self, other), {})
+        return guarded(operator.eq, (self, other), {})
 
     def __ne__(self, other: Any) -> Any:  # type: ignore[override]
-        return _guarded(operator.ne, (self, other), {})
+        return guarded(operator.ne, (self, other), {})
 
     def __hash__(self) -> int:
         # a number hashes as its value (a dict key, a set); an array is unhashable
@@ -783,7 +791,7 @@ class Var(ArrayMethods):
         if handler is not None:
             return handler(*args, **kwargs)
         if func in PASS_THROUGH:
-            return _guarded(func, args, kwargs)
+            return guarded(func, args, kwargs)
         raise unsupported_error(numpy_name(func))
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core import REGISTRY, Var, apply, apply_with_value, plain_value, shape_of
+from ..core import REGISTRY, Var, apply_with_value, guarded, plain_value, shape_of
 
 _NOTHING = object()
 
@@ -139,8 +139,6 @@ def _traced_math(real: Callable[..., float], primitive: Any) -> Callable[..., An
                 all(shape_of(plain_value(a)) == () for a in arguments):
             value = real(*map(plain_value, arguments))  # Python's own errors first
             arguments = tuple(float(a) if type(a) is int else a for a in arguments)
-            if type(value) is not float:  # floor and ceil give ints: numpy's float is traced
-                return apply(primitive, *arguments)
             return apply_with_value(primitive, value, *arguments)  # math's number, to the bit
         return real(*arguments)
     function.__name__ = function.__qualname__ = real.__name__
@@ -155,9 +153,7 @@ def _as_python_int(real: Callable[[Any], int]) -> Callable[[Any], int]:
     def function(x: Any) -> Any:
         if type(x) is not Var or shape_of(plain_value(x)) != ():
             return real(x)
-        value = real(plain_value(x))
-        x.tape.guard(real, (x,), {}, value)
-        return value
+        return guarded(real, (x,), {})
     function.__name__ = function.__qualname__ = real.__name__
     function.__doc__ = real.__doc__
     return function
