@@ -100,6 +100,22 @@ def test_an_expression_file_filling_a_plain_array_gets_the_same_refusal(tmp_path
     assert caught.value.location.lineno == 4
 
 
+def test_copying_a_traced_array_with_np_array_says_to_use_it_or_copy_it(tmp_path):
+    from tracegraph.script import load_script
+    path = tmp_path / "copy.py"
+    path.write_text("import numpy as np\nw = np.array([1.0, 2.0])\nv = np.array(w)\n"
+                    "loss = np.sum(v * w)\n")
+    with pytest.raises(tg.TracedValueLeakError) as caught:
+        load_script(path)
+    assert caught.value.location.lineno == 3
+    assert "w.copy()" in caught.value.hint and "np.stack" not in caught.value.hint
+    copied = path.with_name("copied.py")  # following the hint traces as Python runs
+    copied.write_text(path.read_text().replace("np.array(w)", "w.copy()"))
+    result = load_script(copied)
+    assert result.trace.value == pytest.approx(5.0)
+    assert result.trace.grads["w"] == pytest.approx(2 * np.array([1.0, 2.0]))
+
+
 def test_numpys_own_sequence_error_without_a_traced_value_stays_the_files_error(tmp_path):
     from tracegraph.errors import UserCodeError
     from tracegraph.script import load_script

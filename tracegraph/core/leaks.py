@@ -274,7 +274,7 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     entry = library_call()
     if entry is not None and not index_trick:
         return _library_leak(var, entry, "a plain numpy array")
-    function, _ = call_parts(expression)
+    function, argument = call_parts(expression)
     via = f"{function}(...)" if function else "np.array / np.asarray"
     target = f" of dtype {dtype}" if dtype is not None else ""
     hint = ("build arrays of traced values with np.stack([...]) or np.concatenate([...]) "
@@ -286,6 +286,11 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
         via = f"np.{index_trick}[...]"
         hint = (f"use {'np.concatenate([...])' if index_trick == 'r_' else 'np.column_stack([...])'}"
                 f" for traced arrays (np.{index_trick}[a, b] of traced numbers works)")
+    elif np.ndim(var.value) > 0 and argument.isidentifier():
+        # np.array(w) of a traced array: the user wants a copy or a view, not new values.
+        hint = (f"{argument} is already a traced array: use {argument} itself, "
+                f"{argument}.copy() for a copy, or {argument}.astype(...) for another "
+                "float dtype")
     elif dtype is not None and np.ndim(var.value) == 0:
         hint = ("leave out dtype=: np.array([a, b]) of traced numbers becomes one traced "
                 "array (use .astype on it if you need another float dtype)")
