@@ -4,6 +4,7 @@ ints, claims, second-order claims)."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -800,3 +801,56 @@ def test_the_files_prints_and_float_questions_are_pythons(tmp_path):
             loss = y * 2
         """))
     assert printed.getvalue() == "y=1.5 [1.5] 1 False (3, 2)\n"
+
+
+PRINTING_FLOATS = """
+    import json
+    import numpy as np
+    w = 1.5
+    W = np.array([1.0, 2.0])
+    y = w * 3.0
+    loss = y ** 2 + np.sum(W * w)
+    print("loss", float(loss), f"{float(y):.3f}", "{:.2f}".format(float(loss)))
+    print(json.dumps({"loss": float(loss), "ys": [float(y), round(float(y), 1)]}), int(y))
+    print("%.4f" % float(loss), str(float(W[0])), sep=" | ")
+"""
+
+
+def test_float_and_int_inside_a_print_statement_are_pythons_own(tmp_path):
+    import contextlib
+    import io
+    import subprocess
+    path = _file(tmp_path, PRINTING_FLOATS)
+    python = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                            check=True).stdout
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = load_script(path)
+    assert printed.getvalue() == python
+    assert result.trace.grads["w"] == pytest.approx(2 * 4.5 * 3.0 + 3.0)
+
+
+@pytest.mark.parametrize("line", [
+    "scale = float(loss)",                 # a plain number that later lines could use
+    "print(float(loss) * w)",              # arithmetic on it, even for printing
+    "print(np.exp(float(loss)))",          # a numpy call on the plain number
+    "shown = [float(loss)]",
+    "def print(*args): pass\nprint(float(loss))",  # not Python's print
+])
+def test_a_float_that_could_reach_a_computation_is_still_refused(tmp_path, line):
+    source = "import numpy as np\nw = 1.5\nloss = w * 3.0\n" + line + "\n"
+    path = tmp_path / "leak.py"
+    path.write_text(source)
+    with pytest.raises(tg.TracedValueLeakError, match=r"float\(loss\)") as caught:
+        load_script(path)
+    assert caught.value.location.lineno == source.splitlines().index(line.splitlines()[-1]) + 1
+    assert "print(float(loss)) works as written" in caught.value.hint
+
+
+def test_json_of_a_traced_number_is_refused_at_its_line_not_blamed_on_the_file(tmp_path):
+    path = tmp_path / "dump.py"
+    path.write_text('import json\nw = 1.5\nloss = w * 3.0\nprint(json.dumps({"loss": loss}))\n')
+    with pytest.raises(tg.UnsupportedOperationError, match="json cannot write") as caught:
+        load_script(path)
+    assert caught.value.location.lineno == 4
+    assert "float(NAME)" in caught.value.hint

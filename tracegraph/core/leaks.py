@@ -245,7 +245,12 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     numpy_name = NUMPY_EQUIVALENT.get(function)
     hint = (f"use {numpy_name}({argument or '...'}), which tracegraph traces" if numpy_name
             else "keep the computation in numpy operations, which tracegraph traces")
-    hint += f"; if you only need the number (to print it), use {operand(subject)}.value"
+    shown = operand(subject)
+    if function in ("float", "int"):  # inside print(...) the conversion is Python's own
+        hint += (f"; to show the number, print({function}({subject})) works as written, "
+                 f"or use {shown}.value")
+    else:
+        hint += f"; if you only need the number (to print it), use {shown}.value"
     return TracedValueLeakError(
         f"{what} turns the traced value {subject!r} into a plain Python number, "
         "which would drop it from the trace and make every gradient through it "

@@ -48,7 +48,6 @@ from .leaks import (
     finished_error,
     float_leak,
     foreign_error,
-    formatting_with_percent,
     in_place_error,
     item_assignment_error,
     leak_error,
@@ -57,6 +56,7 @@ from .leaks import (
     unsupported_error,
 )
 from .methods import ArrayMethods
+from .printing import makes_only_text
 from .primitive import PrimitiveRule
 from .registry import (
     FUNCTION_ROUTES,
@@ -641,7 +641,7 @@ class Var(ArrayMethods):
         return guarded(bool, (self,), {})
 
     def __float__(self) -> float:
-        if formatting_with_percent(sys._getframe(1)):  # "%.3f" % y: only text is made
+        if makes_only_text(sys._getframe(1)):  # print(float(y)), "%.3f" % y
             return float(plain_value(self.value))
         raise float_leak(self)
 
@@ -651,7 +651,7 @@ class Var(ArrayMethods):
     def __int__(self) -> int:
         if self.tape.is_integer_input(self):
             return guarded(_as_int, (self,), {})
-        if formatting_with_percent(sys._getframe(1)):  # "%d" % w: only text is made
+        if makes_only_text(sys._getframe(1)):  # print(int(w)), "%d" % w
             return int(plain_value(self.value))
         raise leak_error("int", self)
 

@@ -33,7 +33,14 @@ from typing import Any
 
 from ..core.leaks import explained
 from ..core.var import FILE_MODULE
-from ..errors import TracegraphError, UserCodeError, display_path, mention
+from ..errors import (
+    SourceLocation,
+    TracegraphError,
+    UnsupportedOperationError,
+    UserCodeError,
+    display_path,
+    mention,
+)
 from .binder import Binder
 from .python_builtins import file_builtins
 from .source import BINDER
@@ -202,7 +209,28 @@ def user_errors(path: Path, filename: str) -> Iterator[None]:
             raise refusal from err
         if _tracegraphs_own(err):
             raise  # a bug in tracegraph, reported as one (not blamed on the file)
+        if isinstance(err, TypeError) and str(err) == _JSON_OF_A_TRACED_NUMBER:
+            raise _json_error(err, path, filename) from err
         raise _user_code_error(err, path, filename) from err
+
+
+# json's words for an object it cannot write, with the class a traced number claims:
+# a real float always can be written, so this is never the file's own error.
+_JSON_OF_A_TRACED_NUMBER = "Object of type float is not JSON serializable"
+
+
+def _json_error(err: TypeError, path: Path, filename: str) -> UnsupportedOperationError:
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
+    location = None
+    if frames:
+        line = frames[-1].line or linecache.getline(filename, frames[-1].lineno or 0).strip()
+        location = SourceLocation(display_path(path), frames[-1].lineno or 0, line, "")
+    return UnsupportedOperationError(
+        "json.dumps", reason="json cannot write tracegraph's traced numbers",
+        location=location,
+        hint="write float(NAME) for each traced number inside print(json.dumps(...)), "
+        'or move the JSON output under `if __name__ == "__main__":`, which tracegraph '
+        "does not run")
 
 
 def _tracegraphs_own(err: BaseException) -> bool:

@@ -1,0 +1,146 @@
+"""Conversions that only make text: ``print(float(loss))`` is not a leak.
+
+``float(x)`` of a traced number is refused because the plain number it returns could
+flow into later arithmetic as a constant and silently drop gradients.  When the call
+sits inside a ``print(...)`` statement, through nothing but text-making wrappers
+(f-strings, ``str``, ``round``, ``"%.3f" %``, ``"{}".format``, ``json.dumps``,
+tuples, lists and dicts), the number can only reach the output stream, so it is
+given as Python would give it.  Anything else keeps the refusal: the check never
+guesses, it reads the statement's syntax tree.
+
+Example:
+    >>> import sys
+    >>> class Probe:
+    ...     def __float__(self):
+    ...         print(only_printed(sys._getframe(1))); return 1.0
+    >>> print('p', float(Probe()))
+    True
+    p 1.0
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import linecache
+from collections.abc import Iterator
+from typing import Any
+
+from .leaks import formatting_with_percent
+
+# Calls whose result is text (or a number that is only formatted next), when they sit
+# inside print(...): a value passed through them can go nowhere but the output.
+_TEXT_FUNCTIONS = frozenset({"str", "repr", "format", "float", "int", "round", "abs"})
+_TEXT_CONTAINERS = (ast.JoinedStr, ast.FormattedValue, ast.Tuple, ast.List, ast.Dict,
+                    ast.keyword, ast.Starred)
+
+
+def makes_only_text(frame: Any) -> bool:
+    """True when the conversion ``frame`` is executing only makes text: ``"%.3f" % y``,
+    or a call inside a ``print(...)`` statement (:func:`only_printed`).
+
+    Example:
+        >>> import sys
+        >>> makes_only_text(sys._getframe())
+        False
+    """
+    return formatting_with_percent(frame) or only_printed(frame)
+
+
+def only_printed(frame: Any) -> bool:
+    """True when ``frame`` is executing a call (``float(x)``, ``int(x)``) whose result
+    only becomes text for a ``print(...)`` statement.
+
+    Example:
+        >>> import sys
+        >>> only_printed(sys._getframe())   # this doctest line is no print statement
+        False
+    """
+    call = _executing_call(frame)
+    if call is None:
+        return False
+    node, tree = call
+    for parent in tree.outwards(node):
+        if isinstance(parent, ast.Call) and node is not parent.func:
+            if _is_builtin_print(parent, frame):
+                return isinstance(tree.parents.get(parent), ast.Expr)  # print(...) alone
+            if not _makes_text(parent):
+                return False
+        elif not isinstance(parent, _TEXT_CONTAINERS) and not _formats_with_percent(parent):
+            return False
+        node = parent
+    return False
+
+
+class _Tree:
+    """A file's syntax tree with each node's parent and its calls by source position."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.calls: dict[tuple[int, int, int, int], ast.Call] = {}
+        for parent in ast.walk(tree):
+            for child in ast.iter_child_nodes(parent):
+                self.parents[child] = parent
+            if isinstance(parent, ast.Call):
+                self.calls[(parent.lineno, parent.end_lineno, parent.col_offset,
+                            parent.end_col_offset)] = parent
+
+    def outwards(self, node: ast.AST) -> Iterator[ast.AST]:
+        """The node's parent, its parent's parent, ... up to the module."""
+        parent = self.parents.get(node)
+        while parent is not None:
+            yield parent
+            parent = self.parents.get(parent)
+
+
+def _executing_call(frame: Any) -> tuple[ast.Call, _Tree] | None:
+    code = frame.f_code
+    try:
+        position = list(code.co_positions())[frame.f_lasti // 2]
+    except (AttributeError, IndexError, ValueError):
+        return None
+    tree = _tree(code.co_filename)
+    call = tree.calls.get(position) if tree is not None else None
+    return (call, tree) if call is not None else None
+
+
+_trees: dict[tuple[str, str], _Tree | None] = {}
+
+
+def _tree(filename: str) -> _Tree | None:
+    source = "".join(linecache.getlines(filename))
+    if not source:
+        return None
+    key = (filename, source)
+    if key not in _trees:
+        try:
+            _trees[key] = _Tree(ast.parse(source))
+        except (SyntaxError, ValueError):
+            _trees[key] = None
+    return _trees[key]
+
+
+def _is_builtin_print(call: ast.Call, frame: Any) -> bool:
+    if not (isinstance(call.func, ast.Name) and call.func.id == "print"):
+        return False
+    bound = frame.f_locals.get("print", frame.f_globals.get("print", builtins.print))
+    return bound is builtins.print
+
+
+def _makes_text(call: ast.Call) -> bool:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in _TEXT_FUNCTIONS
+    if isinstance(func, ast.Attribute):
+        if func.attr == "format" and isinstance(func.value, ast.Constant) \
+                and isinstance(func.value.value, str):
+            return True  # "{:.3f}".format(...)
+        return func.attr == "dumps" and isinstance(func.value, ast.Name) \
+            and func.value.id == "json"
+    return False
+
+
+def _formats_with_percent(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) \
+        and isinstance(node.left, (ast.Constant, ast.JoinedStr)) \
+        and isinstance(getattr(node.left, "value", ""), str)
