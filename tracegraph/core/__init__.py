@@ -8,6 +8,7 @@
 - :mod:`.scope`      the active trace and ``tg.scope``
 - :mod:`.constants`  ``tg.constant`` markers
 - :mod:`.leaks`      errors for values that would leave the trace
+- :mod:`.printing`   conversions that only make text (``print(float(loss))``)
 
 Example:
     >>> from tracegraph.core import Tape
