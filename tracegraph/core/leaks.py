@@ -246,8 +246,10 @@ def leak_error(kind: str, var: Var) -> TracedValueLeakError:
     hint = (f"use {numpy_name}({argument or '...'}), which tracegraph traces" if numpy_name
             else "keep the computation in numpy operations, which tracegraph traces")
     shown = operand(subject)
-    if function in ("float", "int"):  # inside print(...) the conversion is Python's own
-        hint += (f"; to show the number, print({function}({subject})) works as written, "
+    printable = (f"{function}({subject})" if function in ("float", "int")
+                 else f"{function}()" if function.endswith((".item", ".tolist")) else "")
+    if printable:  # inside print(...) the conversion is Python's own
+        hint += (f"; to show the number, print({printable}) works as written, "
                  f"or use {shown}.value")
     else:
         hint += f"; if you only need the number (to print it), use {shown}.value"

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnsupportedOperationError, user_location
+from .leaks import leak_error
+from .printing import makes_only_text
 
 
 def _object_loop(ufunc: np.ufunc) -> Callable[..., Any]:
@@ -56,6 +58,13 @@ def _in_place(name: str) -> Callable[[Any, Any], Any]:
     method.__name__ = f"__i{name}__"
     method.__doc__ = f"{name} in place: record it, and note that the old array is superseded."
     return method
+
+
+def _plain(traced: Any) -> Any:
+    value = traced.value
+    while type(value) is type(traced):
+        value = value.value
+    return value
 
 
 def _number(traced: Any) -> float:
@@ -103,6 +112,19 @@ class ArrayMethods:
 
     __slots__ = ()
     value: Any
+
+    def item(self, *args: Any) -> Any:
+        """The plain number: only inside a ``print(...)`` statement (text is made), else
+        refused, as the number would leave the trace."""
+        if makes_only_text(sys._getframe(1)):  # print(loss.item())
+            return np.asarray(_plain(self)).item(*args)
+        raise leak_error("item", self)
+
+    def tolist(self) -> Any:
+        """Plain numbers in lists: only inside a ``print(...)`` statement, as ``item``."""
+        if makes_only_text(sys._getframe(1)):
+            return np.asarray(_plain(self)).tolist()
+        raise leak_error("tolist", self)
 
     # -- the record: an equation's names --------------------------------------------------
     @property

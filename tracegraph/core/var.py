@@ -667,12 +667,6 @@ class Var(ArrayMethods):
             return np.round(self, ndigits or 0)
         return guarded(round, (self,) if ndigits is None else (self, ndigits), {})
 
-    def item(self, *args: Any) -> float:
-        raise leak_error("item", self)
-
-    def tolist(self) -> list:
-        raise leak_error("tolist", self)
-
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # np.array([a, b]) asks each element for an array: a traced number becomes an
         # object element, and the object array is packed into one node when it meets
