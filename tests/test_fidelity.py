@@ -649,6 +649,20 @@ def test_an_array_changed_in_place_through_another_name_is_refused_not_silently_
     assert result.trace.value == np.sum(h) * 3.0
 
 
+@pytest.mark.parametrize("changes", ["a += 1.0\nb = a\na *= 2.0", "b = a\na += 1.0"])
+def test_a_zero_d_array_changed_in_place_through_another_name_is_refused(tmp_path, changes):
+    # numpy changes a 0-d array in place as any other (its arithmetic gives scalars)
+    path = tmp_path / "zero_d.py"
+    path.write_text(f"import numpy as np\na = np.array(2.0)\n{changes}\nloss = b * 3.0\n")
+    with pytest.raises(tg.UnsupportedOperationError, match="after it was changed in place"):
+        load_script(path)
+    path.write_text("import numpy as np\na = np.array(2.0)\na += 1.0\na *= a\nloss = a * 3.0\n")
+    namespace: dict = {}
+    exec(path.read_text(), namespace)
+    result = load_script(path)  # without a second name it is traced as Python runs it
+    assert result.trace.value == namespace["loss"] and result.trace.grads["a"] == 18.0
+
+
 def test_an_alias_that_is_the_output_after_an_in_place_change_is_refused():
     def f(x):
         y = x * 1.0

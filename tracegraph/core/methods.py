@@ -41,19 +41,23 @@ def _in_place(name: str) -> Callable[[Any, Any], Any]:
     def method(self: Any, other: Any) -> Any:
         result = getattr(self, f"__{name}__")(other)
         value = self.value
-        if type(result) is not type(self) or result.tape is not self.tape or \
-                type(value) is not np.ndarray or not value.ndim:
+        tape = self.tape
+        if type(result) is not type(self) or result.tape is not tape or \
+                (type(value) is not np.ndarray and id(self) not in tape.zero_d_arrays):
             return result  # a number: Python rebinds the name, as numpy's scalars do
         out = result.value
-        if np.shape(out) != value.shape:  # numpy writes into the array: its shape stays
+        if np.shape(out) != np.shape(value):  # numpy writes into the array: its shape stays
             raise ValueError(f"non-broadcastable output operand with shape {value.shape} "
                              f"doesn't match the broadcast shape {np.shape(out)}")
         if getattr(out, "dtype", value.dtype) != value.dtype:
             result = result.astype(value.dtype)  # and so does its dtype (float32 += float64)
         where = user_location()
-        for shared in self.tape.sharing(value):  # self, and the views numpy would change too
-            self.tape.superseded.setdefault(id(shared), where)
-        self.tape.superseded.setdefault(id(self), where)
+        if type(value) is np.ndarray:
+            for shared in tape.sharing(value):  # self, and the views numpy would change too
+                tape.superseded.setdefault(id(shared), where)
+        tape.superseded.setdefault(id(self), where)
+        if not np.ndim(out):  # np.array(2.0) += 1 is still that 0-d array; numpy's
+            tape.zero_d_arrays.add(id(result))  # result is a scalar, so remember it
         return result
     method.__name__ = f"__i{name}__"
     method.__doc__ = f"{name} in place: record it, and note that the old array is superseded."

@@ -188,7 +188,7 @@ class Tape:
     __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
-                 "superseded", "_roots", "_rooted",
+                 "superseded", "zero_d_arrays", "_roots", "_rooted",
                  "_line_mark", "_watched", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
@@ -214,6 +214,9 @@ class Tape:
         # arrays changed in place (y += 1): id of the old Var (and of the views numpy
         # would change with it) -> where (SourceLocation or None)
         self.superseded: dict[int, Any] = {}
+        # Vars whose value numpy gave as a scalar for a 0-d array changed in place
+        # (a = np.array(2.0); a += 1): later in-place operators change it for every name
+        self.zero_d_arrays: set[int] = set()
         self._roots: dict[int, list[int]] = {}  # id of an array's memory -> equations
         self._rooted = 0  # equations indexed in _roots so far
 
