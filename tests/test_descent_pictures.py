@@ -121,3 +121,22 @@ def test_animating_to_an_unknown_format_is_an_error(tmp_path):
     run = tg.descend(rosenbrock, x=0.0, y=0.0, steps=2)
     with pytest.raises(tg.TracegraphError, match="cannot animate to 'run.mp4'"):
         run.animate(tmp_path / "run.mp4")
+
+
+def test_coinciding_methods_of_the_default_comparison_stay_visible(tmp_path, monkeypatch):
+    # With lr small enough that Armijo always accepts its first trial, "armijo" follows
+    # "gd" exactly; in the default method list they are first and third.
+    from tracegraph.descent import plots
+
+    figures = []
+    saved = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or saved(fig, path))
+    table = tg.compare(rosenbrock, methods=["gd", "adam", "armijo", "nelder-mead"], budget=200,
+                       lr=1e-4, x=-1.0, y=1.0)
+    gd, armijo = (run for run in table.runs if run.method in ("gd", "armijo"))
+    assert np.array_equal(gd.history, armijo.history)
+    table.plot(tmp_path / "compare.png")
+    lines = {line.get_label(): line for line in figures[-1].axes[0].get_lines()}
+    assert lines["gd"].get_linestyle() != lines["armijo"].get_linestyle()
+    styles = [lines[run.method].get_linestyle() for run in table.runs]
+    assert len(set(styles)) == len(styles)

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 
 SPANS_DECADES = 100.0
 """A positive curve whose largest/smallest value exceeds this is drawn on a log scale."""
-LINE_STYLES = ("-", "--")
+LINE_STYLES = ("-", "--", ":", "-.")
+"""One style per run or method, in turn: two that coincide (gd and an Armijo search that
+always accepts lr, third in ``tg.compare``'s default list) both stay visible."""
 GRID = 80
 """Grid points per axis of a contour plot (GRID² evaluations of f, by replay)."""
 
@@ -94,8 +96,7 @@ def draw_loss_curve(ax: Any, runs: Sequence[Descent], *, labels: bool = False) -
     everything = np.concatenate([finite_losses(run)[1] for run in runs])
     for i, run in enumerate(runs):
         steps, losses = finite_losses(run)
-        # Every other run dashed: two runs that coincide (gd and an Armijo search that
-        # always accepts lr) both stay visible.
+        # A style of its own for each run (LINE_STYLES): coinciding runs stay visible.
         ax.plot(steps, losses, lw=1.6, ls=LINE_STYLES[i % len(LINE_STYLES)],
                 label=(f"{run.label} ({run.stopped})" if run.stopped.startswith("diverged")
                        else run.label) if labels else None)
@@ -325,7 +326,7 @@ def plot_comparison(comparison: Comparison, path: Any, *, title: str | None = No
         best = np.minimum.accumulate(history)
         keep = np.isfinite(best)
         curves.append(best[keep])
-        # every other method dashed, as in plot_runs: two that coincide both stay visible
+        # a style of its own for each method, as in plot_runs: coinciding ones stay visible
         ax.plot(np.arange(1, len(best) + 1)[keep], best[keep], lw=1.6,
                 ls=LINE_STYLES[i % len(LINE_STYLES)], label=_method_label(run))
     ax.axhline(comparison.target, color="#777777", ls="--", lw=0.8,
