@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 from seed002 import neuron
 
@@ -116,6 +117,49 @@ def test_marked_and_nonfinite_edges_keep_their_colour(seed_trace):
                if e.get("stroke") in (wrong, correct)]
     assert {e.get("stroke") for e in painted} == {wrong, correct}
     assert not any(classes(e) & THEMED for e in painted)
+
+
+def contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """WCAG contrast ratio of two sRGB colours (0-255 channels)."""
+    def luminance(rgb):
+        linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+                  for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    low, high = sorted((luminance(a), luminance(b)))
+    return (high + 0.05) / (low + 0.05)
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+# (page text colour, page background): a white page, and Furo's and pydata-sphinx-theme's
+# dark themes.
+PAGES = {"light": ("#000000", "#ffffff"), "furo dark": ("#cfd0d0", "#131416"),
+         "pydata dark": ("#ced6dd", "#121212")}
+MIX = re.compile(r"fill:color-mix\(in srgb,(#[0-9a-f]{6}) (\d+)%,"
+                 r"var\(--tracegraph-ink,currentColor\)\)")
+
+
+@pytest.mark.needs_dot
+def test_labels_of_marked_edges_read_on_light_and_dark_pages(seed_trace):
+    with pytest.warns(tg.NonFiniteWarning), np.errstate(all="ignore"):
+        nan_trace = tg.trace(lambda x, y: np.sqrt(x) * y, x=0.0, y=1.0)
+    report = tg.check(seed_trace, {"dS/dG": 1.0, "dA/dw1": 1.0})
+    labels = [e for t, marks in ((seed_trace, report.marks()), (nan_trace, {}))
+              for g in groups(ET.fromstring(inline_svg(svg(t, marks=marks))), "edge")
+              for e in g.iter(f"{SVG}text") if not classes(e) & THEMED]
+    painted = {e.get("fill") for e in labels}
+    assert {style.MARK_STYLES["wrong"].colour, style.MARK_STYLES["correct"].colour,
+            style.NONFINITE_EDGE.colour} <= painted
+    for label in labels:
+        match = MIX.fullmatch(label.get("style") or "")
+        assert match, f"{label.text!r} keeps a fixed colour: {label.get('style')!r}"
+        colour, share = rgb(match.group(1)), int(match.group(2)) / 100
+        assert match.group(1) == label.get("fill")  # the fallback without color-mix
+        for page, (ink, background) in PAGES.items():
+            seen = tuple(share * c + (1 - share) * i for c, i in zip(colour, rgb(ink)))
+            assert contrast(seen, rgb(background)) >= 4.5, (label.text, page)
 
 
 @pytest.mark.needs_dot
