@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tracegraph as tg
-from tracegraph.descent.animation import frame_steps
+from tracegraph.descent.animation import frame_font, frame_steps
 from tracegraph.descent.plots import contour_levels, plot_runs, view_of, wants_log
 
 Image = pytest.importorskip("PIL.Image")
@@ -140,3 +140,13 @@ def test_coinciding_methods_of_the_default_comparison_stay_visible(tmp_path, mon
     assert lines["gd"].get_linestyle() != lines["armijo"].get_linestyle()
     styles = [lines[run.method].get_linestyle() for run in table.runs]
     assert len(set(styles)) == len(styles)
+
+
+def test_the_frames_text_is_in_the_typeface_of_the_background():
+    # The step/loss line and the points' labels are drawn by Pillow onto a background
+    # drawn by matplotlib: the same face for both (Pillow's own default face, cut to one
+    # bit per pixel, ran "step 348   loss" together as "step348 loss").
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    assert frame_font().getname()[0] == FontProperties(family=rcParams["font.family"]).get_name()

@@ -48,7 +48,8 @@ DPI = 80
 SNAP = 2
 LABEL_SNAP = 4
 """Labels move on a coarser grid than points: they are most of what changes in a frame."""
-FONT_SIZE = 10
+FONT_SIZE = 11
+"""Pixels: the size of the frames' own text (step, loss, the points' labels)."""
 UNCHANGED = 63
 """The last palette index: written for pixels that did not change since the last frame."""
 
@@ -227,13 +228,33 @@ def _changes_only(Image: Any, frames: list[Any], palette: list[int]) -> list[Any
     return out
 
 
+def frame_font(size: int = FONT_SIZE) -> Any:
+    """The Pillow font of the frames' text: the typeface matplotlib draws the background's
+    axes in, so both read alike (Pillow's own default face, cut to one bit per pixel,
+    loses the spaces between words); Pillow's default if that face cannot be loaded.
+
+    Example:
+        >>> import matplotlib
+        >>> from matplotlib.font_manager import FontProperties
+        >>> family = FontProperties(family=matplotlib.rcParams["font.family"]).get_name()
+        >>> frame_font().getname()[0] == family
+        True
+    """
+    ImageFont = require("PIL.ImageFont", "pillow", "GIF animations")
+    font_manager = require("matplotlib.font_manager", "matplotlib", "animations")
+    try:
+        return ImageFont.truetype(font_manager.findfont(font_manager.FontProperties()), size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
 class _Painter:
     """Pillow drawing in the palette; text is rendered once per string and pasted as a mask."""
 
     def __init__(self, Image: Any, ink: dict[str, int]) -> None:
         self.Image = Image
         self.ImageDraw = require("PIL.ImageDraw", "pillow", "GIF animations")
-        self.font = require("PIL.ImageFont", "pillow", "GIF animations").load_default(size=FONT_SIZE)
+        self.font = frame_font()
         self.ink = ink
 
     def draw(self, image: Any) -> Any:
