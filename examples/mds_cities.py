@@ -14,9 +14,9 @@ layout starts from a seeded random guess; distances are in thousands of km.
                                                    # Nelder-Mead, and mds_cities.gif
 
 The table is seed 003's claim, measured: to reach 99 % of the achievable
-stress reduction, gradient descent (with a backtracking step) needs about the
-same number of evaluations whatever the number of cities, Nelder–Mead (which
-uses no gradient) needs many more, and more the more cities there are.
+stress reduction, gradient descent (with a backtracking step) needs tens to a
+hundred-odd evaluations, more for more cities; Nelder–Mead (which uses no
+gradient) needs far more, and the gap grows with the number of cities.
 """
 
 import csv
