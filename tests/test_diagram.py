@@ -464,14 +464,19 @@ def test_writing_a_diagram_follows_a_symlink_and_keeps_the_files_permissions(tmp
 
 
 def test_every_check_mark_reads_with_enough_contrast():
-    from tracegraph.diagram.style import MARK_STYLES
+    from tracegraph.diagram.style import MARK_STYLES, NONFINITE_EDGE
 
     def luminance(colour):
         channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
+    def contrast(a, b):
+        low, high = sorted([luminance(a), luminance(b)])
+        return (high + 0.05) / (low + 0.05)
+
     for status, mark in MARK_STYLES.items():
         text = "#ffffff" if mark.text == "white" else mark.text
-        low, high = sorted([luminance(mark.colour), luminance(text)])
-        assert (high + 0.05) / (low + 0.05) >= 4.5, status  # WCAG AA for text
+        assert contrast(mark.colour, text) >= 4.5, status  # WCAG AA for text
+    for status, mark in [*MARK_STYLES.items(), ("nan", NONFINITE_EDGE)]:
+        assert contrast(mark.label_colour, "#ffffff") >= 4.5, status  # edge labels

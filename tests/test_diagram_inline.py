@@ -150,8 +150,8 @@ def test_labels_of_marked_edges_read_on_light_and_dark_pages(seed_trace):
               for g in groups(ET.fromstring(inline_svg(svg(t, marks=marks))), "edge")
               for e in g.iter(f"{SVG}text") if not classes(e) & THEMED]
     painted = {e.get("fill") for e in labels}
-    assert {style.MARK_STYLES["wrong"].colour, style.MARK_STYLES["correct"].colour,
-            style.NONFINITE_EDGE.colour} <= painted
+    assert {style.MARK_STYLES["wrong"].label_colour, style.MARK_STYLES["correct"].label_colour,
+            style.NONFINITE_EDGE.label_colour} <= painted
     for label in labels:
         match = MIX.fullmatch(label.get("style") or "")
         assert match, f"{label.text!r} keeps a fixed colour: {label.get('style')!r}"

@@ -226,19 +226,19 @@ class _DotWriter:
         else:
             lines = self.labels.merged_edge_lines(members)
             attrs.append("penwidth=2")
-        colour = None
+        colour = ink = None
         if any(self.labels.edge_is_nonfinite(member) for member in members):
             marker = style.NONFINITE_EDGE
             lines = [f"{marker.symbol} {marker.word}"] + lines
-            colour, width = marker.colour, marker.width
+            colour, ink, width = marker.colour, marker.label_colour, marker.width
         mark = next((self.options.marks[m] for m in members if m in self.options.marks), None)
         if mark is not None:
             mark_style = style.MARK_STYLES[mark["status"]]
             note = f": {shorten(visible(mark['note']), NAME_LIMIT)}" if mark.get("note") else ""
             lines = [f"{mark_style.symbol} {mark_style.word}{note}"] + lines
-            colour, width = mark_style.colour, mark_style.width
+            colour, ink, width = mark_style.colour, mark_style.label_colour, mark_style.width
         if colour is not None:
-            attrs += [f'color="{colour}"', f'fontcolor="{colour}"', f"penwidth={width}"]
+            attrs += [f'color="{colour}"', f'fontcolor="{ink}"', f"penwidth={width}"]
         if lines:
             # Top to bottom, Graphviz puts the label's left edge on the edge itself, where a
             # thick (marked) edge would cover the first letter: indent by one space.

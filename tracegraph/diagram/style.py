@@ -119,12 +119,13 @@ OP_HEADER = {
 
 @dataclass(frozen=True)
 class MarkStyle:
-    """How a checked step looks: colour, line width, the symbol before its note, and the
-    colour of the note's text on the colour (WCAG contrast of 4.5:1 or more).
+    """How a checked step looks: colour, line width, the symbol before its note, the
+    colour of the note's text on the colour, and the colour of an edge label in the mark's
+    hue on the white page (each at a WCAG contrast of 4.5:1 or more).
 
     Example:
-        >>> MARK_STYLES["wrong"].symbol
-        '✗'
+        >>> MARK_STYLES["wrong"].symbol, MARK_STYLES["inherited"].label_colour
+        ('✗', '#9c4a1a')
     """
 
     colour: str
@@ -132,12 +133,19 @@ class MarkStyle:
     symbol: str
     word: str
     text: str = "white"
+    label: str | None = None  # when the colour itself is too light for text on white
+
+    @property
+    def label_colour(self) -> str:
+        """The colour of an edge label in this mark's hue, readable on white."""
+        return self.label or self.colour
 
 
 MARK_STYLES = {
     "wrong": MarkStyle("#d7191c", 5, "✗", "WRONG"),
     # Wrong only because a claim it is built on is wrong: softer, so the root stands out.
-    "inherited": MarkStyle("#f4a582", 2, "↳", "wrong (inherited)", text="#3d0d00"),
+    "inherited": MarkStyle("#f4a582", 2, "↳", "wrong (inherited)", text="#3d0d00",
+                           label="#9c4a1a"),
     "correct": MarkStyle("#137a33", 3, "✓", "correct"),
     "close": MarkStyle("#b34a00", 3, "≈", "close"),
     "nondiff": MarkStyle("#7b3294", 3, "∄", "not differentiable here"),
@@ -146,6 +154,6 @@ MARK_STYLES = {
 
 EDGE_COLOUR = "#4d4d4d"
 CONSTANT_EDGE_COLOUR = "#b0b0b0"
-NONFINITE_EDGE = MarkStyle("#ff2a2a", 3, "⚠", "NaN/inf")
+NONFINITE_EDGE = MarkStyle("#ff2a2a", 3, "⚠", "NaN/inf", label="#c81414")
 CLUSTER_BORDER = "#9e9e9e"
 CLUSTER_FILL = "#fafafa"
