@@ -872,3 +872,44 @@ def test_json_of_a_traced_number_is_refused_at_its_line_not_blamed_on_the_file(t
         load_script(path)
     assert caught.value.location.lineno == 4
     assert "float(NAME)" in caught.value.hint
+
+
+@pytest.mark.parametrize("call, hint", [
+    ("statistics.mean([a, b])", "np.mean"), ("statistics.stdev([a, b])", "np.std(..., ddof=1)"),
+    ("fractions.Fraction(a)", "numpy operations"),
+])
+def test_the_standard_librarys_exact_arithmetic_is_refused_at_the_files_line(tmp_path, call,
+                                                                           hint):
+    # statistics and fractions rebuild a number from its exact ratio: as a plain number,
+    # with the gradient through it silently lost (loss = m * a had dloss/da = m)
+    path = tmp_path / "library.py"
+    path.write_text(f"import fractions\nimport statistics\na = 1.0\nb = 3.0\nm = {call}\n"
+                    "loss = m * a\n")
+    with pytest.raises(tg.TracedValueLeakError, match=f"{call.split('(')[0]}") as caught:
+        load_script(path)
+    assert caught.value.location.lineno == 5 and caught.value.location.filename.endswith("library.py")
+    assert hint in caught.value.hint
+
+
+def test_a_floats_exact_ratio_and_hex_are_only_given_to_print(tmp_path):
+    with pytest.raises(tg.TracedValueLeakError, match="as_integer_ratio"):
+        tg.trace(lambda x: x * x.as_integer_ratio()[0], x=3.0)
+    with pytest.raises(tg.TracedValueLeakError, match="hex"):
+        tg.trace(lambda x: x * float.fromhex(x.hex()), x=3.0)
+    t = tg.trace(lambda x: x * 2 if x.is_integer() else x, x=3.0)
+    assert t.value == 6.0 and t.tape.guards  # a question about the value, guarded
+
+
+def test_an_error_of_the_files_own_inside_a_library_call_stays_the_files(tmp_path):
+    from tracegraph.errors import UserCodeError
+    path = tmp_path / "own.py"
+    path.write_text("import statistics\na = 1.0\nloss = a * 2.0\nm = statistics.mean([])\n")
+    with pytest.raises(UserCodeError, match="StatisticsError"):
+        load_script(path)
+    path.write_text("import statistics\na = 1.0\nb = 3.0\nm = statistics.median([a, b])\n"
+                    "loss = m * a\n")
+    assert load_script(path).trace.grads["a"] == pytest.approx(2.5)  # (a + b) / 2, traced
+    path.write_text("a = 1.0\ndef key(v):\n    raise ValueError('mine')\n"
+                    "loss = a * 2.0\nm = sorted([loss, a], key=key)\n")
+    with pytest.raises(UserCodeError, match="mine"):
+        load_script(path)

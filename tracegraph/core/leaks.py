@@ -17,6 +17,7 @@ import linecache
 import os
 import re
 import sys
+import sysconfig
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,21 @@ def call_parts(expression: str) -> tuple[str, str]:
 
 _TRACEGRAPH = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _INSTALLED = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+_STANDARD_LIBRARY = tuple({os.path.join(sysconfig.get_path(kind), "") for kind in
+                           ("stdlib", "platstdlib")})
+
+# Library functions that cannot take traced numbers, and what to write instead.
+LIBRARY_REPLACEMENTS = {
+    "statistics.mean": "np.mean(...)", "statistics.fmean": "np.mean(...)",
+    "statistics.median": "np.median(...)", "statistics.pstdev": "np.std(...)",
+    "statistics.stdev": "np.std(..., ddof=1)", "statistics.pvariance": "np.var(...)",
+    "statistics.variance": "np.var(..., ddof=1)", "statistics.geometric_mean":
+    "np.exp(np.mean(np.log(...)))", "statistics.harmonic_mean": "1 / np.mean(1 / ...)",
+}
+"""Standard-library functions that rebuild numbers exactly (a traced number cannot
+pass), and the numpy expression to write instead."""
+
+
 
 
 def library_call() -> tuple[str, SourceLocation] | None:
@@ -90,7 +106,8 @@ def library_call() -> tuple[str, SourceLocation] | None:
         if filename.startswith(_TRACEGRAPH) or filename.startswith("<frozen"):
             frame = frame.f_back
             continue
-        if not any(part in filename for part in _INSTALLED):
+        if not any(part in filename for part in _INSTALLED) \
+                and not filename.startswith(_STANDARD_LIBRARY):
             break
         entry = frame
         frame = frame.f_back
@@ -143,6 +160,8 @@ def public_name(frame: Any) -> str:
 
 
 def _replacement_hint(function: str) -> str | None:
+    if function in LIBRARY_REPLACEMENTS:
+        return f"use {LIBRARY_REPLACEMENTS[function]}, which tracegraph traces"
     replacement = REPLACEMENTS.get(function.replace("(...)", ""))
     if replacement is None:
         return None

@@ -71,6 +71,10 @@ def _plain(traced: Any) -> Any:
     return value
 
 
+def _is_integer(value: Any) -> bool:
+    return float(value).is_integer()
+
+
 def _number(traced: Any) -> float:
     value = traced.value
     while type(value) is type(traced):
@@ -320,15 +324,24 @@ class ArrayMethods:
     def __deepcopy__(self, memo: dict) -> Any:
         return self.copy()
 
-    # a Python float's own questions, answered for the number (no derivative to lose)
+    # A Python float's own questions.  is_integer answers for the number, with a guard
+    # as for a comparison; the exact ratio and hex text give the number back whole
+    # (fractions and statistics rebuild it from them), so only a print(...) gets them.
     def is_integer(self) -> bool:
-        return _number(self).is_integer()
+        result = _is_integer(_number(self))  # a float's method: an array has none
+        if not self.tape.closed:
+            self.tape.guard(_is_integer, (self,), {}, result)
+        return result
 
     def as_integer_ratio(self) -> tuple[int, int]:
-        return _number(self).as_integer_ratio()
+        if makes_only_text(sys._getframe(1)):
+            return _number(self).as_integer_ratio()
+        raise leak_error("as_integer_ratio", self)
 
     def hex(self) -> str:
-        return _number(self).hex()
+        if makes_only_text(sys._getframe(1)):
+            return _number(self).hex()
+        raise leak_error("hex", self)
 
     # numpy's in-place methods: a traced array cannot change, so they say what to write
     def sort(self, *args: Any, **kwargs: Any) -> None:
