@@ -198,3 +198,41 @@ def test_hessian_rows_follow_keyword_order_and_skip_constants():
 def test_hvp_treats_missing_names_as_zero_directions():
     f = lambda x, y: x ** 2 * y + y ** 3  # noqa: E731
     assert tg.hvp(f, {"y": 1.0}, x=1.0, y=2.0) == {"x": 2.0, "y": 12.0}
+
+
+def test_jvp_inside_a_trace_is_differentiated_through():
+    # reverse over forward: d/dx of f'(x)·1 is f''(x)
+    f = lambda x: tg.jvp(lambda y: np.sin(y) * y ** 2, {"y": 1.0}, y=x)[1]  # noqa: E731
+    reference = autograd.grad(autograd.grad(lambda y: anp.sin(y) * y ** 2))
+    assert tg.grad(f, "x")(x=0.5) == pytest.approx(reference(0.5), rel=1e-12)
+    h = tg.hessian(f, x=0.5)
+    assert h.matrix[0, 0] == pytest.approx(autograd.grad(reference)(0.5), rel=1e-12)
+
+
+def test_jvp_of_an_array_function_inside_a_trace_is_differentiated_through():
+    def f(x):
+        _, slope = tg.jvp(lambda y: np.tanh(y @ W), {"y": np.ones(3)}, y=x)
+        return np.sum(slope ** 2)
+    v = RNG.normal(size=3)
+    reference = autograd.grad(lambda y: anp.sum(
+        autograd.make_jvp(lambda z: anp.tanh(anp.dot(z, W)))(y)(anp.ones(3))[1] ** 2))
+    np.testing.assert_allclose(tg.grad(f, "x")(x=v), reference(v), rtol=1e-10)
+
+
+def test_traced_directions_of_hvp_and_jvp_are_differentiated_through():
+    # H·v and J·t are linear in the direction: d/dx of f''(2)·x is f''(2)
+    g = lambda y: y ** 3  # noqa: E731
+    second = autograd.grad(autograd.grad(g))(2.0)
+    assert tg.grad(lambda x: tg.hvp(g, {"y": x}, y=2.0)["y"], "x")(x=1.0) == \
+        pytest.approx(second)
+    assert tg.grad(lambda x: tg.jvp(g, {"y": x}, y=2.0)[1], "x")(x=1.0) == \
+        pytest.approx(autograd.grad(g)(2.0))
+    w = np.array([0.5, -1.5])
+    assert tg.grad(lambda x: np.sum(tg.jvp(lambda y: y ** 3, {"y": x * w}, y=w)[1]), "x")(
+        x=1.0) == pytest.approx(float(np.sum(3 * w ** 3)))
+
+
+def test_a_hessian_of_traced_values_is_refused_rather_than_given_no_derivative():
+    # its matrix is plain numbers: used inside a trace, its derivative would silently be 0
+    with pytest.raises(tg.TracegraphError, match="tg.hessian"):
+        tg.grad(lambda x: tg.hessian(lambda y: y ** 4, y=x).matrix[0, 0] * x, "x")(x=2.0)

@@ -368,6 +368,16 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = None, **inputs: Any) -> Hessian:
         ([[2.0, 0.0], [0.0, 2.0]], ['x', 'y'], 'minimum')
     """
     traced, names, values = _gradient_trace(fn, wrt, inputs)
+    if _enclosing_traced(traced.value, traced.tape) or _enclosing_traced(values[0], traced.tape):
+        # The matrix is plain numbers: inside another trace (tg.grad of a function that
+        # calls tg.hessian) its dependence on the enclosing trace's values would be lost
+        # and its derivative silently 0.
+        raise TracegraphError(
+            "tg.hessian of values traced by an enclosing trace (tg.grad, tg.trace, "
+            "tg.hessian of a function that calls tg.hessian): its matrix is plain numbers, "
+            "so its derivative would silently be 0",
+            hint="compose tg.grad (tg.grad(tg.grad(f, 'x'), 'x')) or use tg.hvp, whose "
+            "results are differentiated through")
     tape = traced.tape
     gradient = np.reshape(np.asarray(plain_value(traced.value), dtype=float), (-1,))
     shapes = [shape_of(plain_value(tape.equations[tape.inputs[n]].value)) for n in names]
@@ -384,6 +394,13 @@ def hessian(fn: Callable[..., Any], wrt: Wrt = None, **inputs: Any) -> Hessian:
                          np.asarray(plain_value(adjoints[i]), dtype=float))
                 for i, shape in zip(keep, shapes)])
     return Hessian(matrix, gradient, names, shapes, float(np.asarray(plain_value(values[0]))))
+
+
+def _enclosing_traced(value: Any, tape: Tape) -> bool:
+    """Whether ``value`` (of ``tape``, or plain) is traced by a trace enclosing ``tape``."""
+    while type(value) is Var and value.tape is tape:
+        value = value.value
+    return type(value) is Var
 
 
 def hvp(fn: Callable[..., Any], v: Mapping[str, Any], /, **inputs: Any) -> dict[str, Any]:
@@ -447,8 +464,15 @@ def checked_directions(directions: Any, inputs: Mapping[str, Any], what: str
                 f"{array.dtype.name} {direction!r:.60}")
         shape = shape_of(plain_value(unwrap_constant(inputs[name])))
         try:
-            checked[name] = np.broadcast_to(array.astype(float), shape).copy() if shape \
-                else float(array)
+            if type(direction) is Var:
+                # a direction computed by an enclosing trace stays traced: H·v and J·t
+                # are differentiated through it
+                np.broadcast_to(array, shape)
+                checked[name] = direction if array.shape == shape else (
+                    np.broadcast_to(direction, shape) if shape else np.reshape(direction, ()))
+            else:
+                checked[name] = np.broadcast_to(array.astype(float), shape).copy() if shape \
+                    else float(array)
         except (ValueError, TypeError):
             raise TracegraphError(
                 f"{what}: the direction for {name!r} has shape {array.shape}, but {name!r} "
@@ -488,7 +512,9 @@ def jvp(fn: Callable[..., Any], tangents: Mapping[str, Any], /, **inputs: Any
     out_tangent = pushed[tape.output]
     if out_tangent is None:
         out_tangent = 0.0 if not shape_of(traced.value) else np.zeros(shape_of(traced.value))
-    return traced.value, (float(out_tangent) if not shape_of(traced.value) else out_tangent)
+    if type(out_tangent) is Var or shape_of(traced.value):
+        return traced.value, out_tangent  # traced: tg.jvp inside a trace (tg.grad of it)
+    return traced.value, float(out_tangent)
 
 
 def tangents_of(tape: Tape, tangents: Mapping[str, Any]) -> list[Any]:
@@ -513,8 +539,12 @@ def tangents_of(tape: Tape, tangents: Mapping[str, Any]) -> list[Any]:
     for name, tangent in tangents.items():
         index = tape.inputs[name]
         shape = shape_of(plain_value(tape.equations[index].value))
-        pushed[index] = float(tangent) if not shape else np.broadcast_to(
-            np.asarray(tangent, dtype=float), shape).copy()
+        if type(tangent) is Var:
+            pushed[index] = tangent if shape_of(tangent) == shape else np.broadcast_to(
+                tangent, shape)
+        else:
+            pushed[index] = float(tangent) if not shape else np.broadcast_to(
+                np.asarray(tangent, dtype=float), shape).copy()
     for eq in tape.equations:
         if eq.primitive is None:
             continue
@@ -554,11 +584,13 @@ def tangent_graph(traced: Trace, tangents: Mapping[str, Any]) -> nx.MultiDiGraph
 def _push(eq: Var, position: int, tangent: Any) -> Any:
     """Jᵢ·t for input ``position`` of ``eq`` by transposing its VJP (see :func:`tangents_of`)."""
     out_shape = shape_of(plain_value(eq.value))
-    values = [plain_value(x.value) if type(x) is Var else x for x in eq.inputs]
+    # On a nested tape (tg.jvp inside tg.grad) the values are traced by the enclosing
+    # trace, and so is the tangent computed from them: forward mode differentiated again.
+    values = autodiff.input_values(eq)
     if type(tangent) is float and type(values[position]) is float and not out_shape:
         # Between numbers J is 1×1, its own transpose: J·t is the VJP of t (no probe trace).
         return autodiff.edge_contribution(eq, position, tangent, values)
-    probe = Tracer()
+    probe = Tracer(nested=True)
     with probe:
         u = probe.input("u", 0.0 if not out_shape else np.zeros(out_shape))
         local = autodiff.edge_contribution(eq, position, u, values)
