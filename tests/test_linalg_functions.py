@@ -153,6 +153,37 @@ def test_eigh_at_a_repeated_eigenvalue_drops_the_coupling_terms():
                                atol=1e-6)
 
 
+def test_eigenvalues_repeated_up_to_rounding_count_as_repeated():
+    # Q diag(1, 1, 3, 4) Qᵀ: numpy's two smallest eigenvalues differ by rounding (~1e-16),
+    # and 1/(that) in the coupling terms swamped the gradient of the projector
+    rng = np.random.default_rng(2)
+    Q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    A = Q @ np.diag([1.0, 1.0, 3.0, 4.0]) @ Q.T
+    weights = rng.normal(size=(4, 4))
+
+    def projector(B):
+        V = np.linalg.eigh(B + B.T)[1][:, :2]
+        return np.sum((V @ V.T) * weights)
+    t = tg.trace(projector, B=A / 2)
+    np.testing.assert_allclose(t.grads["B"], numeric_gradient(projector, A / 2), atol=1e-6)
+
+
+@pytest.mark.parametrize("singular_values", [[1.0, 1.0, 1.0], [3.0, 1.0, 1.0]])
+def test_the_polar_factor_at_repeated_singular_values(singular_values):
+    # U @ Vh is smooth wherever no two singular values sum to 0, repeated ones included
+    # (an orthogonal matrix): only the coupling 1/(sⱼ − sᵢ) of equal values is dropped
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    A = Q @ np.diag(singular_values)
+    weights = rng.normal(size=(3, 3))
+
+    def polar(A):
+        U, _, Vh = np.linalg.svd(A)
+        return np.sum((U @ Vh) * weights)
+    t = tg.trace(polar, A=A)
+    np.testing.assert_allclose(t.grads["A"], numeric_gradient(polar, A), atol=1e-6)
+
+
 def test_svd_values_and_one_shared_factorisation(monkeypatch):
     A = np.random.default_rng(0).normal(size=(4, 3))
     calls = []

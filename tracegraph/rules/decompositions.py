@@ -166,6 +166,22 @@ def spectrum_gap(values) -> float:
     return float(np.min(np.diff(values, axis=-1)))
 
 
+def inverse_gaps(gaps, values):
+    """1/gaps, and 0 where a gap is 0 up to rounding: |gap| ≤ 16·n·eps·max|values| per
+    matrix (numpy's repeated eigenvalues differ by a few eps, and 1/eps would swamp
+    the derivative the dropped coupling terms leave exact).
+
+    Example:
+        >>> inverse_gaps(np.array([[0.0, 1e-17], [2.0, 0.0]]), np.array([1.0, 1.0])).tolist()
+        [[0.0, 0.0], [0.5, 0.0]]
+    """
+    plain = np.asarray(plain_value(values))
+    eps = np.finfo(plain.dtype if plain.dtype.kind == "f" else np.float64).eps
+    scale = np.max(np.abs(plain), axis=-1, initial=0.0)[..., None, None]
+    equal = np.abs(plain_value(gaps)) <= 16 * plain.shape[-1] * eps * scale
+    return np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gaps))
+
+
 # --------------------------------------------------------------------------- inverse, solve
 
 
@@ -439,9 +455,7 @@ def _eigh_values_vjp(g, out, x, UPLO="L", with_vectors=True):
 def _eigh_vectors_vjp(g, out, x, UPLO="L"):
     values = EIGH_VALUES(x, UPLO=UPLO, with_vectors=True)
     gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)  # w_j − w_i
-    equal = np.equal(plain_value(gaps), 0.0)
-    inverse_gaps = np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gaps))
-    inner = inverse_gaps * (_mT(out) @ g)
+    inner = inverse_gaps(gaps, values) * (_mT(out) @ g)
     return fold(out @ inner @ _mT(out), lower=UPLO == "L")
 
 
@@ -537,20 +551,22 @@ def _svd_parts(x, full_matrices, hermitian):
     return u, s, v, k
 
 
-def _inverse_square_gaps(s):
-    """F with F_ij = 1/(s_j² − s_i²), zero where singular values are equal."""
-    squares = s * s
-    gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
-    equal = np.equal(plain_value(gaps), 0.0)
-    return np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gaps))
+def _couplings(s):
+    """sⱼ/(sⱼ² − sᵢ²) and sᵢ/(sⱼ² − sᵢ²) (the U and the V terms), each split as
+    ½(1/(sⱼ − sᵢ) ± 1/(sⱼ + sᵢ)): only 1/(sⱼ − sᵢ) is dropped for equal values, so
+    U @ Vh (smooth there) keeps its derivative."""
+    row, column = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    off = 1.0 - np.eye(_shape(s)[-1])
+    minus = inverse_gaps(row - column, s) * off
+    plus = inverse_gaps(row + column, s) * off
+    return 0.5 * (minus + plus), 0.5 * (minus - plus)
 
 
 def _svd_u_vjp(g, out, x, full_matrices=True, hermitian=False):
     u, s, v, k = _svd_parts(x, full_matrices, hermitian)
     _refuse_extra_columns(g, k, -1, "U")
     g = g[..., :, :k]
-    inner = _inverse_square_gaps(s) * (_mT(u) @ g - _mT(g) @ u)
-    grad = u @ (inner * np.expand_dims(s, -2)) @ _mT(v)
+    grad = u @ (_couplings(s)[0] * (_mT(u) @ g - _mT(g) @ u)) @ _mT(v)
     if _shape(x)[-2] > k:  # tall: the part of ḡ outside U's column space
         beyond = g - u @ (_mT(u) @ g)
         grad = grad + (beyond / np.expand_dims(s, -2)) @ _mT(v)
@@ -567,8 +583,7 @@ def _svd_vh_vjp(g, out, x, full_matrices=True, hermitian=False):
     u, s, v, k = _svd_parts(x, full_matrices, hermitian)
     _refuse_extra_columns(g, k, -2, "Vh")
     g_v = _mT(g[..., :k, :])
-    inner = _inverse_square_gaps(s) * (_mT(v) @ g_v - _mT(g_v) @ v)
-    grad = u @ (np.expand_dims(s, -1) * inner) @ _mT(v)
+    grad = u @ (_couplings(s)[1] * (_mT(v) @ g_v - _mT(g_v) @ v)) @ _mT(v)
     if _shape(x)[-1] > k:  # wide: the part of ḡ outside V's column space
         beyond = g_v - v @ (_mT(v) @ g_v)
         grad = grad + (u / np.expand_dims(s, -2)) @ _mT(beyond)
