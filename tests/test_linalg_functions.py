@@ -401,3 +401,25 @@ def test_array_api_running_sum_needs_an_axis_for_matrices_like_numpy():
         np.cumulative_sum(x)
     with pytest.raises(ValueError, match="axis must be given"):
         tg.trace(lambda x: np.sum(np.cumulative_sum(x)), x=x)
+
+
+@pytest.mark.parametrize("fn, at", [
+    (lambda A: np.sum(np.linalg.eigh(A)[0] ** 2), np.eye(2)),  # smooth, yet coupled
+    (lambda A: np.sum(np.linalg.eigh(A)[1][:, :1] ** 2 * A), np.diag([1.0, 1.0, 3.0])),
+    (lambda A: np.sum(np.linalg.svd(A)[1] ** 3), np.eye(2)),
+])
+def test_second_derivatives_at_repeated_eigenvalues_are_refused_not_silently_wrong(fn, at):
+    # sum(eigvalsh(A)**2) is A's squared Frobenius norm (one triangle read): its Hessian in
+    # A[1, 0] is 4, which dropping the coupling of the equal eigenvalues lost
+    assert np.all(np.isfinite(tg.trace(fn, A=at).grads["A"]))  # first order: fine
+    with pytest.raises(tg.UnsupportedOperationError, match="repeated eigenvalues"):
+        tg.hessian(fn, A=at)
+    apart = at + 0.1 * np.diag(np.arange(len(at)))  # off the repeat: exact again
+    h = tg.hessian(fn, A=apart).matrix
+    step = 1e-5
+    for k in range(at.size):
+        e = np.zeros(at.size)
+        e[k] = step
+        numeric = (tg.trace(fn, A=apart + e.reshape(at.shape)).grads["A"]
+                   - tg.trace(fn, A=apart - e.reshape(at.shape)).grads["A"]).ravel() / (2 * step)
+        np.testing.assert_allclose(h[:, k], numeric, atol=1e-5)

@@ -41,7 +41,7 @@ import threading
 
 import numpy as np
 
-from ..core.var import plain_value
+from ..core.var import is_traced, plain_value
 from ..errors import UnsupportedOperationError
 from ..extend import defprimitive
 from .linalg import LINALG, TRIL, TRIU, matrix_transpose
@@ -175,11 +175,38 @@ def inverse_gaps(gaps, values):
         >>> inverse_gaps(np.array([[0.0, 1e-17], [2.0, 0.0]]), np.array([1.0, 1.0])).tolist()
         [[0.0, 0.0], [0.5, 0.0]]
     """
+    equal = _equal_gaps(gaps, values)
+    return np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gaps))
+
+
+def _equal_gaps(gaps, values):
     plain = np.asarray(plain_value(values))
     eps = np.finfo(plain.dtype if plain.dtype.kind == "f" else np.float64).eps
     scale = np.max(np.abs(plain), axis=-1, initial=0.0)[..., None, None]
-    equal = np.abs(plain_value(gaps)) <= 16 * plain.shape[-1] * eps * scale
-    return np.where(equal, 0.0, 1.0 / np.where(equal, 1.0, gaps))
+    return np.abs(plain_value(gaps)) <= 16 * plain.shape[-1] * eps * scale
+
+
+def refuse_twice_at_repeats(x, values) -> None:
+    """Refuse to record these rules' VJPs for a second derivative where ``values``
+    repeat: the first derivative there holds for functions of the eigenspaces only
+    (each eigenvalue on its own is not differentiable where two cross), so its own
+    derivative would be silently wrong (sum(eigvalsh(A)**2) at A = I lost its coupling).
+
+    Example:
+        >>> refuse_twice_at_repeats(np.eye(2), np.ones(2))   # plain values: first order
+    """
+    if not is_traced(x):
+        return
+    plain = np.asarray(plain_value(values))
+    gaps = np.expand_dims(plain, -2) - np.expand_dims(plain, -1)
+    if np.any(_equal_gaps(gaps, plain) & ~np.eye(plain.shape[-1], dtype=bool)):
+        raise UnsupportedOperationError(
+            "second derivatives of np.linalg.eigh and np.linalg.svd at repeated eigenvalues "
+            "or singular values", reason="eigenvalues are not differentiable one by one "
+            "where they repeat, which only a first derivative of a function of the "
+            "eigenspaces can ignore",
+            hint="move the point off the repeat (add a small distinct diagonal, e.g. "
+            "A + 1e-6 * np.diag(np.arange(n))), or differentiate once")
 
 
 # --------------------------------------------------------------------------- inverse, solve
@@ -448,12 +475,14 @@ def _eigh_values(x, UPLO="L", with_vectors=True):
 
 
 def _eigh_values_vjp(g, out, x, UPLO="L", with_vectors=True):
+    refuse_twice_at_repeats(x, out)
     vectors = EIGH_VECTORS(x, UPLO=UPLO)
     return fold((vectors * np.expand_dims(g, -2)) @ _mT(vectors), lower=UPLO == "L")
 
 
 def _eigh_vectors_vjp(g, out, x, UPLO="L"):
     values = EIGH_VALUES(x, UPLO=UPLO, with_vectors=True)
+    refuse_twice_at_repeats(x, values)
     gaps = np.expand_dims(values, -2) - np.expand_dims(values, -1)  # w_j − w_i
     inner = inverse_gaps(gaps, values) * (_mT(out) @ g)
     return fold(out @ inner @ _mT(out), lower=UPLO == "L")
@@ -546,6 +575,7 @@ def _svd_parts(x, full_matrices, hermitian):
     k = min(_shape(x)[-2:])
     u = SVD_U(x, full_matrices=full_matrices, hermitian=hermitian)
     s = SVD_S(x, full_matrices=full_matrices, compute_uv=True, hermitian=hermitian)
+    refuse_twice_at_repeats(x, s)
     vh = SVD_VH(x, full_matrices=full_matrices, hermitian=hermitian)
     u, v = _thin(u, vh, k)
     return u, s, v, k
