@@ -140,6 +140,9 @@ def test_grad_returns_a_bare_value_for_a_name_and_a_dict_for_a_list_or_none():
 def test_grad_of_an_unknown_input_says_which_inputs_exist():
     with pytest.raises(tg.TracegraphError, match="'z' is not a traced input.*x"):
         tg.grad(lambda x: x * x, "z")(x=1.0)
+    with pytest.raises(tg.TracegraphError, match="not a traced input") as caught:
+        tg.grad(lambda x: np.sum(np.array(x) ** 2), "x")(x=[1.0, 2.0])
+    assert "'x' is a list" in caught.value.hint and "np.array" in caught.value.hint
 
 
 def test_grad_of_an_array_function_asks_for_a_scalar():

@@ -82,10 +82,15 @@ def _chosen(wrt: Wrt, available: Sequence[str], what: str,
     names = [wrt] if bare else list(wrt)
     missing = [n for n in names if n not in available]
     if missing:
+        hint = "name float inputs of the function (tg.constant values have no derivative)"
+        given = [n for n in missing if isinstance((inputs or {}).get(n), (list, tuple))]
+        if given:  # a list passes through as a list: x + x would mean concatenation
+            hint = (f"{given[0]!r} is a {type(inputs[given[0]]).__name__}, which is passed "
+                    "through as it is: give numbers as a float or an array, "
+                    f"{given[0]}=np.array([...])")
         raise TracegraphError(
             f"{what}: {', '.join(map(repr, missing))} is not a traced input; traced inputs: "
-            f"{', '.join(available) or '(none)'}",
-            hint="name float inputs of the function (tg.constant values have no derivative)")
+            f"{', '.join(available) or '(none)'}", hint=hint)
     return names, bare
 
 
