@@ -18,6 +18,7 @@ from tracegraph.check import check, check_script, numeric_check
 from tracegraph.cli import app
 from tracegraph.cli.exit_codes import for_error
 from tracegraph.errors import ScriptChoiceError, UserCodeError
+from tracegraph.numbers import value_summary
 from tracegraph.script import load_script
 
 
@@ -332,6 +333,27 @@ def test_a_shape_claim_is_never_the_first_wrong_step_of_a_chain(tmp_path):
         dloss_dW = dloss_dS * dS_dW
     """)))
     assert report.first_wrong.name == "dloss_dS"
+
+
+def test_a_shape_claim_shows_its_values_as_a_right_claim_does(tmp_path):
+    # the classic slip: np.sum(dz, axis=0) is (4,) for a (1, 4) bias.  The values are
+    # right, so the table must not hunt for digits that tell them apart (it printed all
+    # 17 digits of each element, and then a difference in the last one).
+    report = check_script(load_script(write(tmp_path, """
+        import numpy as np
+        X = np.array([[0.1, -0.7, 0.3, 0.9], [0.4, 0.2, -0.5, 0.6]])
+        b = np.zeros((1, 4))
+        z = np.tanh(X * 1.7 + b)
+        loss = np.mean(z ** 2)
+        dz = 2 * z * (1 - z ** 2) / z.size
+        dloss_db = np.sum(dz, axis=0)
+    """)))
+    result = report.results[0]
+    assert result.verdict == "shape"
+    row = report.rows()[0]
+    assert row["claimed"] == value_summary(result.claimed)
+    assert row["expected"] == value_summary(result.expected)
+    assert all(len(x.strip("[]-")) <= 8 for x in row["claimed"].split(", "))
 
 
 def test_a_claim_is_computed_as_python_computes_it_never_traced(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..formula import partial
 from ..numbers import distinct_summaries, value_summary
-from ..verdicts import CLOSE, EXACT, NO_PATH, NOT_DIFFERENTIABLE, OK, WRONG
+from ..verdicts import CLOSE, EXACT, NO_PATH, NOT_DIFFERENTIABLE, OK, SHAPE, WRONG
 from .names import derivative_text
 
 
@@ -189,7 +189,9 @@ class ClaimResult:
         return self._texts()[1]
 
     def _texts(self) -> tuple[str, str]:
-        if self.holds or self.claimed is None or self.expected is None:
+        # a ``shape`` claim has the right values: no digits tell them apart
+        same = self.holds or self.verdict == SHAPE
+        if same or self.claimed is None or self.expected is None:
             return value_summary(self.claimed), value_summary(self.expected)
         return distinct_summaries(self.claimed, self.expected)
 
