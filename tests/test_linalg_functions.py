@@ -311,6 +311,18 @@ def test_einsum_node_and_formula_read_like_the_call():
     np.testing.assert_array_equal(t.grads["A"], np.full((2, 3), 4.0))
 
 
+def test_dot_formulas_name_the_users_values_not_the_rules_parameters():
+    # np.dot(a, b): the edge to a read "ḡ ⋅ b over y's free axes", y being the rule's
+    # own name for its second argument, which the user never wrote
+    a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+    t = tg.trace(lambda a, b: np.dot(a, b), a=a, b=b)
+    formulas = {u: f for u, _, f in t.graph.edges(data="formula")}
+    to_a, to_b = formulas["a"], formulas["b"]
+    assert "b" in to_a and "a" in to_b
+    assert not any(word in to_a + to_b for word in ("x's", "y's"))
+    np.testing.assert_array_equal(t.grads["a"], b)
+
+
 def test_trace_diagonal_kron_cross_outer_vdot():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(3, 3, 2))

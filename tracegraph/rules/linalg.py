@@ -326,8 +326,8 @@ TENSORDOT = defprimitive(
     "tensordot", _tensordot, category=LINALG, display=_tensordot_display,
     numpy=available({np.tensordot: _tensordot_route, np.dot: _dot_route, np.inner: _inner_route,
                      getattr(np.linalg, "tensordot", None): _linalg_tensordot_route}),
-    grads={"x": (_tensordot_vjp_x, "ḡ ⋅ {y:p} over y's free axes"),
-           "y": (_tensordot_vjp_y, "{x:p} ⋅ ḡ over x's free axes")},
+    grads={"x": (_tensordot_vjp_x, "ḡ ⋅ {y:p} over the free axes of {y:p}"),
+           "y": (_tensordot_vjp_y, "{x:p} ⋅ ḡ over the free axes of {x:p}")},
     sample=_tensordot_sample_with_forms,
     doc="np.tensordot(x, y, axes): sum of products over paired axes; np.dot and np.inner "
         "are tensordots too",
