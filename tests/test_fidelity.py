@@ -161,6 +161,44 @@ def test_an_update_with_a_numeric_claim_is_not_the_output_either(tmp_path):
     assert result.output == "Loss"
 
 
+GD_LOOP = """
+    w = 2.0
+    x = 1.5
+    for it in range(3):
+        loss = (w * x - 0.25) ** 2
+        dloss_dw = 2 * (w * x - 0.25) * x
+        w = w - 0.1 * dloss_dw
+"""
+
+
+def plain_derivative(source, name, out, h=1e-6):
+    values = []
+    for sign in (1, -1):
+        namespace = {}
+        exec(textwrap.dedent(source).replace(f"{name} = 2.0", f"{name} = {2.0 + sign * h!r}"),
+             namespace)
+        values.append(namespace[out])
+    return (values[0] - values[1]) / (2 * h)
+
+
+@pytest.mark.parametrize("how", ["option", "declared"])
+def test_an_output_chosen_downstream_of_claims_says_its_gradients_hold_them_fixed(tmp_path,
+                                                                                 how):
+    # the claims of a hand-written descent loop are plain numbers, so d loss₃/d w₁ is
+    # taken with them fixed, and is not the derivative of the program python runs
+    source = GD_LOOP + ('    output = "loss"\n' if how == "declared" else "")
+    result = load_script(write(tmp_path, source), output="loss" if how == "option" else None)
+    assert result.trace.value == pytest.approx(
+        (lambda ns: (exec(textwrap.dedent(source), ns), ns["loss"])[1])({}))
+    assert result.trace.grads["w"] != pytest.approx(plain_derivative(source, "w", "loss"),
+                                                     rel=1e-3)
+    assert "computed from claims (dloss_dw)" in result.output_reason
+    assert "hold them fixed" in result.describe_output()
+    clean = load_script(write(tmp_path, "w = 2.0\ny = w * 3\nz = y * y\n", "clean.py"),
+                        output="y")
+    assert "claims" not in clean.output_reason
+
+
 def test_a_declared_output_wins_over_the_rule_and_option_over_both(tmp_path):
     path = write(tmp_path, 'x = 3.0\nf = x * x\nddot = 2 * x\noutput = "f"\n')
     result = load_script(path)

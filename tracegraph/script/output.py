@@ -128,7 +128,25 @@ def _named(binder: Binder, path: Path, ref: str, reason: str,
     name, _, _ = parse_ref(ref)
     if "@" not in ref and "#" not in ref and name == ref:
         name_value(var, name, replace=True)  # an alias chosen by its name is called so
+    claims = _claims_upstream(binder, var)
+    if claims is not None:
+        named = f" ({', '.join(claims)})" if claims else ""
+        reason += (f"; it is computed from claims{named}, which are plain "
+                   "numbers: its gradients hold them fixed, so they are not the derivatives "
+                   "of the program python runs")
     return Choice(var, var.name or name, reason)
+
+
+def _claims_upstream(binder: Binder, var: Var) -> list[str] | None:
+    """The claims a value chosen as the output is computed from (``w = w - lr * dloss_dw``
+    in a loop, then ``loss``): up to three, by name; None when it is computed from none."""
+    reads = _Dependence(binder.tracer.tape, binder.claim_indices)
+    binding = next((b for b, v in reversed(binder.bindings) if v is var), None)
+    if not (reads.on_claims[var.index] or (binding is not None and binding.from_claims)):
+        return None
+    named = [read for b, _ in binder.bindings if b.from_claims for read in b.reads
+             if read in binder.claims]
+    return list(dict.fromkeys(named))[:3]
 
 
 def _by_rule(binder: Binder) -> Choice | None:
