@@ -199,6 +199,19 @@ def test_an_output_chosen_downstream_of_claims_says_its_gradients_hold_them_fixe
     assert "claims" not in clean.output_reason
 
 
+def test_a_name_whose_last_version_is_not_in_the_graph_is_not_taken_for_its_first(tmp_path):
+    # `w` means the last w (w₄); the graph of loss₁ holds only w₁, whose id is "w"
+    path = write(tmp_path, GD_LOOP)
+    result = load_script(path)
+    assert result.output == "loss"
+    assert result.node_id("w") is None and result.node_id("w₁") == "w"
+    answer = run("paths", path, "--from", "w")
+    assert answer.exit_code == 2
+    assert "w₄" in answer.stderr and "does not lead to the output" in answer.stderr
+    assert "w₁" in answer.stderr
+    assert run("paths", path, "--from", "w₁").exit_code == 0
+
+
 def test_a_declared_output_wins_over_the_rule_and_option_over_both(tmp_path):
     path = write(tmp_path, 'x = 3.0\nf = x * x\nddot = 2 * x\noutput = "f"\n')
     result = load_script(path)

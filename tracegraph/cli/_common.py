@@ -25,11 +25,14 @@ from rich.text import Text
 
 from ..diagram.options import SUFFIX_ALIASES
 from ..errors import NonFiniteWarning, OverrideError, TracegraphError, UserCodeError, worded
+from ..formula import versioned
+from ..graph import display_names
 from ..script import (
     HIDDEN_BY_PYTHON,
     ScriptResult,
     load_script,
     parse_override,
+    parse_ref,
     require_gradients,
 )
 from ..trace import Trace
@@ -378,11 +381,42 @@ def check_node(result: ScriptResult, node: str, option: str, graph: Any = None) 
         return node
     nodes = [(str(n), data["label"]) for n, data in graph.nodes(data=True)
              if data["kind"] != "constant"]
+    missing = _version_off_the_graph(result, node) if graph is result.trace.graph else None
+    if missing is not None:
+        meant, lineno, kept = missing
+        raise CommandError(
+            f"{option} {node}: {meant} (line {lineno}) does not lead to the output "
+            f"{display_names(graph)[result.output]}, so it is not in the graph of {result.path}",
+            hint=(f"in the graph: {', '.join(kept)}" if kept else "no value of that name "
+                  "leads to the output") + "; or pick another output with --output")
     close = difflib.get_close_matches(node, [n for n, _ in nodes], n=3)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     shown = [n if n == label else f"{n} ({label})" for n, label in nodes]
     raise CommandError(f"{option} {node}: there is no node {node!r} in the graph of {result.path}",
                        hint=hint + "nodes: " + _listing(shown))
+
+
+def _version_off_the_graph(result: ScriptResult, node: str
+                           ) -> tuple[str, int, list[str]] | None:
+    """For a reference to a value of the file that is not in the graph (``w`` when its last
+    version does not lead to the output): its label, its line and the versions of the name
+    that are in the graph; None when the file has no such value."""
+    name, line, version = parse_ref(node)
+    bound = [v for v in result.versions if v.name == name]
+    indices = sorted({v.index for v in bound})
+    if version is not None:
+        if not 0 < version <= len(indices):
+            return None
+        index = indices[version - 1]
+    else:
+        at = [v for v in bound if line is None or v.lineno == line]
+        if not at:
+            return None
+        index = at[-1].index
+    lineno = next(v.lineno for v in bound if v.index == index)
+    labels = {data["index"]: data["label"] for _, data in result.trace.graph.nodes(data=True)}
+    meant = versioned(name, indices.index(index) + 1) if len(indices) > 1 else name
+    return meant, lineno, [labels[i] for i in indices if i in labels]
 
 
 def _listing(names: Sequence[str], limit: int = 30) -> str:

@@ -90,7 +90,7 @@ def command(
     with reporting(debug):
         result = load_with_gradients(file, sets=sets, output=output, function=function)
         source = check_node(result, source, "--from")
-        target = check_node(result, target or result.output, "--to")
+        target = check_node(result, target, "--to") if target else result.output
         _check_ends(result, source, target)
         with progress("Counting paths"):
             report = _Report(result, source, target, limit, precision or 4)

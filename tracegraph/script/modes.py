@@ -127,8 +127,9 @@ class ScriptResult:
                  if v.name == name and (line is None or v.lineno == line)]
         if found and (line is not None or name == ref):
             ids = {data["index"]: node for node, data in graph.nodes(data=True)}
-            if found[-1].index in ids:
-                return ids[found[-1].index]
+            # not in the graph (it does not lead to the output): never the first version,
+            # whose id is the bare name
+            return ids.get(found[-1].index)
         return ref if ref in graph else None
 
 
