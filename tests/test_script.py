@@ -462,6 +462,15 @@ def test_an_exception_in_the_users_code_shows_only_their_frames(tmp_path):
     assert isinstance(err.value.__cause__, ValueError)
 
 
+@pytest.mark.parametrize("line", ['print("loss", zero)', "dloss_dw = 2 * zero"])
+def test_an_error_in_a_print_or_a_claim_shows_the_users_line_once(tmp_path, line):
+    # a claim runs as a thunk of the binder: its frame is not the user's
+    path = write(tmp_path, "raise.py", f"w = 0.5\nloss = w ** 2\n{line}\n")
+    with pytest.raises(UserCodeError) as err:
+        load_script(path)
+    assert err.value.message.count(line) == 1 and "<lambda>" not in err.value.message
+
+
 def test_sys_exit_while_traced_is_explained(tmp_path):
     path = write(tmp_path, "exit.py", "import sys\nx = 1.0\nsys.exit(2)\n")
     with pytest.raises(UserCodeError, match=r"called sys.exit\(2\)") as err:

@@ -2,11 +2,12 @@
 
 ``float(x)`` of a traced number is refused because the plain number it returns could
 flow into later arithmetic as a constant and silently drop gradients.  When the call
-sits inside a ``print(...)`` statement, through nothing but text-making wrappers
-(f-strings, ``str``, ``round``, ``"%.3f" %``, ``"{}".format``, ``json.dumps``,
-tuples, lists and dicts), the number can only reach the output stream, so it is
-given as Python would give it.  Anything else keeps the refusal: the check never
-guesses, it reads the statement's syntax tree.
+sits inside a ``print(...)`` statement, through nothing that could keep the number
+(f-strings, arithmetic, comprehensions, Python's ``str``/``round``/``len``/``sum`` ...,
+``math``/``numpy`` functions, ``json.dumps``, methods such as ``.item()`` and
+``.format``), it can only reach the output stream, so it is given as Python would give
+it.  Anything else (a function of the file, a walrus, ``list.append``) keeps the
+refusal: the check never guesses, it reads the statement's syntax tree.
 
 Example:
     >>> import sys
@@ -23,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import linecache
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,9 +32,20 @@ from .leaks import formatting_with_percent
 
 # Calls whose result is text (or a number that is only formatted next), when they sit
 # inside print(...): a value passed through them can go nowhere but the output.
-_TEXT_FUNCTIONS = frozenset({"str", "repr", "format", "float", "int", "round", "abs"})
+_TEXT_FUNCTIONS = frozenset({
+    "str", "repr", "format", "float", "int", "round", "abs", "len", "min", "max", "sum",
+    "bool", "list", "tuple", "sorted", "range", "enumerate", "zip", "isinstance", "type"})
+# Methods that keep nothing (a plain number's, an array's, a string's), and modules of
+# pure functions: math.sqrt(float(loss)) inside print(...) only makes a number to show.
+_TEXT_METHODS = frozenset({
+    "item", "tolist", "format", "join", "astype", "round", "mean", "sum", "max", "min",
+    "std", "var", "ravel", "flatten", "reshape", "copy"})
+_PURE_MODULES = frozenset({"math", "cmath", "numpy"})
 _TEXT_CONTAINERS = (ast.JoinedStr, ast.FormattedValue, ast.Tuple, ast.List, ast.Dict,
-                    ast.keyword, ast.Starred)
+                    ast.Set, ast.keyword, ast.Starred, ast.ListComp, ast.SetComp,
+                    ast.DictComp, ast.GeneratorExp, ast.comprehension, ast.IfExp,
+                    ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp, ast.Subscript,
+                    ast.Slice)
 
 
 def makes_only_text(frame: Any) -> bool:
@@ -64,9 +77,9 @@ def only_printed(frame: Any) -> bool:
         if isinstance(parent, ast.Call) and node is not parent.func:
             if _is_builtin_print(parent, frame):
                 return isinstance(tree.parents.get(parent), ast.Expr)  # print(...) alone
-            if not _makes_text(parent):
+            if not _makes_text(parent, frame):
                 return False
-        elif not isinstance(parent, _TEXT_CONTAINERS) and not _formats_with_percent(parent):
+        elif not isinstance(parent, _TEXT_CONTAINERS):
             return False
         node = parent
     return False
@@ -127,20 +140,24 @@ def _is_builtin_print(call: ast.Call, frame: Any) -> bool:
     return bound is builtins.print
 
 
-def _makes_text(call: ast.Call) -> bool:
+def _makes_text(call: ast.Call, frame: Any) -> bool:
     func = call.func
     if isinstance(func, ast.Name):
-        return func.id in _TEXT_FUNCTIONS
-    if isinstance(func, ast.Attribute):
-        if func.attr == "format" and isinstance(func.value, ast.Constant) \
-                and isinstance(func.value.value, str):
-            return True  # "{:.3f}".format(...)
-        return func.attr == "dumps" and isinstance(func.value, ast.Name) \
-            and func.value.id == "json"
-    return False
+        return func.id in _TEXT_FUNCTIONS and _is_builtin(func.id, frame)
+    if not isinstance(func, ast.Attribute):
+        return False
+    owner = func.value
+    if isinstance(owner, ast.Name):
+        bound = frame.f_locals.get(owner.id, frame.f_globals.get(owner.id))
+        if isinstance(bound, types.ModuleType):
+            return bound.__name__.partition(".")[0] in _PURE_MODULES or (
+                bound.__name__ == "json" and func.attr == "dumps")
+    return func.attr in _TEXT_METHODS  # "{:.3f}".format(...), loss.item(), w.tolist()
 
 
-def _formats_with_percent(node: ast.AST) -> bool:
-    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) \
-        and isinstance(node.left, (ast.Constant, ast.JoinedStr)) \
-        and isinstance(getattr(node.left, "value", ""), str)
+def _is_builtin(name: str, frame: Any) -> bool:
+    bound = frame.f_locals.get(name, frame.f_globals.get(name, _MISSING))
+    return bound is _MISSING or bound is getattr(builtins, name, None)
+
+
+_MISSING = object()

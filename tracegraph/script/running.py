@@ -127,7 +127,13 @@ def _installed_roots() -> tuple[Path, ...]:
 
 
 def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeError:
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
+    frames = []
+    for frame in traceback.extract_tb(err.__traceback__):
+        if frame.filename != filename:
+            continue
+        if frames and frame.name == "<lambda>" and frame.lineno == frames[-1].lineno:
+            continue  # the binder's thunk of a claim: the same line again
+        frames.append(frame)
     what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     if isinstance(err, SystemExit):
         return UserCodeError(
