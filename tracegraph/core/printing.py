@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import linecache
 import types
 from collections.abc import Iterator
@@ -109,7 +110,7 @@ class _Tree:
 def _executing_call(frame: Any) -> tuple[ast.Call, _Tree] | None:
     code = frame.f_code
     try:
-        position = list(code.co_positions())[frame.f_lasti // 2]
+        position = _positions(code)[frame.f_lasti // 2]
     except (AttributeError, IndexError, ValueError):
         return None
     tree = _tree(code.co_filename)
@@ -117,20 +118,28 @@ def _executing_call(frame: Any) -> tuple[ast.Call, _Tree] | None:
     return (call, tree) if call is not None else None
 
 
-_trees: dict[tuple[str, str], _Tree | None] = {}
+@functools.lru_cache(maxsize=256)
+def _positions(code: types.CodeType) -> tuple:
+    return tuple(code.co_positions())  # a print in a loop asks again and again
+
+
+# filename -> (linecache's list of its lines, the tree): linecache gives the same list
+# until the file is read again, so a changed file is parsed afresh
+_trees: dict[str, tuple[list[str], _Tree | None]] = {}
 
 
 def _tree(filename: str) -> _Tree | None:
-    source = "".join(linecache.getlines(filename))
-    if not source:
+    lines = linecache.getlines(filename)
+    if not lines:
         return None
-    key = (filename, source)
-    if key not in _trees:
+    kept = _trees.get(filename)
+    if kept is None or kept[0] is not lines:
         try:
-            _trees[key] = _Tree(ast.parse(source))
+            tree = _Tree(ast.parse("".join(lines)))
         except (SyntaxError, ValueError):
-            _trees[key] = None
-    return _trees[key]
+            tree = None
+        kept = _trees[filename] = (lines, tree)
+    return kept[1]
 
 
 def _is_builtin_print(call: ast.Call, frame: Any) -> bool:
