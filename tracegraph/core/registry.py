@@ -96,9 +96,21 @@ def _route(func: Any, primitive: Primitive, adapter: Callable[..., Any] | None) 
     PASS_THROUGH.discard(func)
     if isinstance(func, np.ufunc) and adapter is None:
         UFUNC_ROUTES[func] = primitive
+        if func.nin == 2 and func.signature is None and (func, "outer") not in ROUTE_OWNERS:
+            # np.multiply.outer(a, b): the same primitive on a reshaped against b
+            ROUTE_OWNERS[(func, "outer")] = primitive
+            FUNCTION_ROUTES[(func, "outer")] = functools.partial(_ufunc_outer, primitive)
         return
     # A partial (no Python frame of its own): these calls are on the hot path of array code.
     FUNCTION_ROUTES[func] = primitive if adapter is None else functools.partial(adapter, primitive)
+
+
+def _ufunc_outer(primitive: Primitive, a: Any, b: Any, **kwargs: Any) -> Any:
+    """``ufunc.outer(a, b)``: ``ufunc(a[..., None, ...], b)``, one axis per axis of b."""
+    if kwargs:
+        raise TypeError(f"{primitive.name}.outer on traced values takes no keyword "
+                        f"arguments (got {', '.join(kwargs)})")
+    return primitive(np.reshape(a, np.shape(a) + (1,) * np.ndim(b)), b)
 
 
 def _drop_routes(primitive: Primitive) -> None:
