@@ -111,6 +111,10 @@ def test_nothing_to_optimise_and_bad_settings_are_errors():
         tg.descend(lambda w: w * 2.0, w=np.ones(3))
     with pytest.raises(tg.TracegraphError, match=r"betas must be a pair \(beta1, beta2\)"):
         tg.descend(rosenbrock, x=0.0, y=0.0, optimizer="adam", betas=0.9)
+    for threshold in ("tol", "gtol"):  # NaN compares false: the rule would never stop
+        with pytest.raises(tg.TracegraphError, match=f"{threshold} must be a number"):
+            tg.descend(rosenbrock, x=0.0, y=0.0, steps=3, **{threshold: float("nan")})
+    assert tg.descend(rosenbrock, x=0.0, y=0.0, steps=3, tol=np.float64(2.0)).steps == 0
 
 
 # --------------------------------------------------------------------------- stopping rules

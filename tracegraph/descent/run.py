@@ -297,6 +297,12 @@ def minimise(objective: Objective, optimizer: str, settings: Settings, *, steps:
     if patience is not None and not (isinstance(patience, (int, np.integer)) and
                                      not isinstance(patience, bool) and patience >= 1):
         raise TracegraphError(f"patience must be a positive integer, got {patience!r}")
+    for label, threshold in (("tol", tol), ("gtol", gtol)):
+        if threshold is not None and not (isinstance(threshold, (int, float, np.number))
+                                          and not isinstance(threshold, bool)
+                                          and not np.isnan(threshold)):
+            raise TracegraphError(f"{label} must be a number, got {threshold!r}",
+                                  hint=f"leave {label} out (None) to not stop on it")
     rule = make_rule(optimizer, settings)
     loop = _Loop(objective, rule, tol=tol, gtol=gtol, patience=patience, callback=callback,
                  sampler=sampler, budget=budget)
