@@ -86,6 +86,16 @@ def count_text(n: int) -> str:
     return f"≈{mantissa:.1f} × 10^{exponent}"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for 1: the one place English plurals are made.
+
+    Example:
+        >>> counted(1, "input"), counted(3, "claim"), counted(12_400, "path")
+        ('1 input', '3 claims', '12,400 paths')
+    """
+    return f"{count_text(n)} {noun if n == 1 else plural or noun + 's'}"
+
+
 def shape_text(shape: Iterable[int]) -> str:
     """``4×3`` for a shape, ``scalar`` for ``()``.
 

@@ -39,6 +39,7 @@ from .core.scope import activate, active_tape
 from .diagram import mimebundle, render, to_dot
 from .errors import ForeignTraceError, NonFiniteWarning, TracegraphError
 from .graph import build_graph, to_json
+from .numbers import counted
 
 
 @dataclass(frozen=True)
@@ -551,7 +552,8 @@ class Trace:
         shape = shape_of(self.value)
         value = f"{self.value:.6g}" if type(self.value) is float else f"array{shape}"
         return (f"<Trace {self.output_name or 'output'} = {value}, "
-                f"{len(self.tape.inputs)} inputs, {len(self.tape)} recorded nodes>")
+                f"{counted(len(self.tape.inputs), 'input')}, "
+                f"{counted(len(self.tape), 'recorded node')}>")
 
     def to_json(self, *, indent: int | None = 1) -> str:
         """The graph as node-link JSON (see :func:`tracegraph.graph.to_json`)."""

@@ -20,7 +20,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from ..numbers import format_number, value_summary
+from ..numbers import counted, format_number, value_summary
 from ..verdicts import (
     FAILED,
     NO_PATH,
@@ -130,8 +130,7 @@ class CheckReport:
                     "or pass {'dS/dG': value}")
             return text + (f"; {self._notes_text()}" if self.notes else "")
         counts = ", ".join(f"{n} {verdict}" for verdict, n in self.counts().items())
-        plural = "s" if len(self.results) != 1 else ""
-        text = f"{len(self.results)} claim{plural}: {counts}"
+        text = f"{counted(len(self.results), 'claim')}: {counts}"
         first = self.first_wrong
         if first is not None:
             text += f"; first wrong step: {first.where}: {first.versus()}"
@@ -147,7 +146,7 @@ class CheckReport:
 
     def _notes_text(self) -> str:
         count = len(self.notes)
-        return (f"{count} name{'s' if count != 1 else ''} shaped like a claim "
+        return (f"{counted(count, 'name')} shaped like a claim "
                 f"{'are' if count != 1 else 'is'} not a claim (see the notes)")
 
     def rows(self) -> list[dict[str, str]]:

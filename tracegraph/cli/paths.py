@@ -17,7 +17,7 @@ import typer
 from ..errors import NotDifferentiatedError
 from ..formula import partial
 from ..graph import display_names
-from ..numbers import count_text, value_summary
+from ..numbers import count_text, counted, value_summary
 from ..paths import PathsBetween
 from ..script import ScriptResult
 from ._common import (
@@ -154,8 +154,7 @@ class _Report:
 
     def _heading(self) -> str:
         between = f"from {self.label[self.source]} to {self.label[self.target]}"
-        paths = (f"{count_text(self.count)} chain-rule path{'s' if self.count != 1 else ''} "
-                 f"{between}")
+        paths = f"{counted(self.count, 'chain-rule path')} {between}"
         if len(self.shown) == self.count:
             return f"{paths}:"
         if self.scalar:

@@ -14,6 +14,7 @@ from ..core import Primitive
 from ..extend import numpy_routes, primitives
 from ..formula import Label, Symbols
 from ..rules import load_scipy_rules
+from ..numbers import counted
 from ..rules.scipy_names import MIRROR_CALLS
 from ._common import CommandError, DebugOption, load, markdown_table, reporting, stdout_console
 
@@ -157,8 +158,7 @@ def command(
             print(markdown_table(HEADER, rows))
             return
         console = stdout_console()
-        plural = "" if len(chosen) == 1 else "s"
-        console.print(Text(f"{len(chosen)} derivative rule{plural}", style="bold"))
+        console.print(Text(counted(len(chosen), "derivative rule"), style="bold"))
         for category, rules in by_category(chosen):
             table = Table(title=Text(f"{category} ({len(rules)})"), title_justify="left",
                           show_lines=True)

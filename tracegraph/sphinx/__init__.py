@@ -38,6 +38,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from ..embed import fingerprint
+from ..numbers import counted
 from .config import CACHE_SETTING, COUNTS, FORMAT, warned_pages
 from .directive import TracegraphDirective
 from .latex import declare_characters
@@ -134,4 +135,4 @@ def count_line(counts: Iterable[list[int]]) -> str:
     if not drawn and not failed:  # an incremental build that re-read no page with a diagram
         return "tracegraph: 0 diagrams (no page that draws one was read again)"
     parts = ([f"{cached} from cache"] if drawn else []) + ([f"{failed} failed"] if failed else [])
-    return f"tracegraph: {drawn} diagram{'' if drawn == 1 else 's'} ({', '.join(parts)})"
+    return f"tracegraph: {counted(drawn, 'diagram')} ({', '.join(parts)})"
