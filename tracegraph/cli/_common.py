@@ -32,7 +32,6 @@ from ..script import (
     ScriptResult,
     load_script,
     parse_override,
-    parse_ref,
     require_gradients,
 )
 from ..trace import Trace
@@ -401,22 +400,14 @@ def _version_off_the_graph(result: ScriptResult, node: str
     """For a reference to a value of the file that is not in the graph (``w`` when its last
     version does not lead to the output): its label, its line and the versions of the name
     that are in the graph; None when the file has no such value."""
-    name, line, version = parse_ref(node)
-    bound = [v for v in result.versions if v.name == name]
-    indices = sorted({v.index for v in bound})
-    if version is not None:
-        if not 0 < version <= len(indices):
-            return None
-        index = indices[version - 1]
-    else:
-        at = [v for v in bound if line is None or v.lineno == line]
-        if not at:
-            return None
-        index = at[-1].index
-    lineno = next(v.lineno for v in bound if v.index == index)
+    meant = result.version_meant(node)
+    if meant is None:
+        return None
+    indices = sorted({v.index for v in result.versions if v.name == meant.name})
     labels = {data["index"]: data["label"] for _, data in result.trace.graph.nodes(data=True)}
-    meant = versioned(name, indices.index(index) + 1) if len(indices) > 1 else name
-    return meant, lineno, [labels[i] for i in indices if i in labels]
+    label = (versioned(meant.name, indices.index(meant.index) + 1) if len(indices) > 1
+             else meant.name)
+    return label, meant.lineno, [labels[i] for i in indices if i in labels]
 
 
 def _listing(names: Sequence[str], limit: int = 30) -> str:

@@ -123,14 +123,36 @@ class ScriptResult:
         if version is not None:
             wanted = name if version == 1 else f"{name}#{version}"
             return wanted if wanted in graph else None
-        found = [v for v in self.versions
-                 if v.name == name and (line is None or v.lineno == line)]
-        if found and (line is not None or name == ref):
+        meant = self.version_meant(ref)
+        if meant is not None:
             ids = {data["index"]: node for node, data in graph.nodes(data=True)}
             # not in the graph (it does not lead to the output): never the first version,
             # whose id is the bare name
-            return ids.get(found[-1].index)
+            return ids.get(meant.index)
         return ref if ref in graph else None
+
+    def version_meant(self, ref: str) -> Version | None:
+        """The value of the file ``ref`` names (``y``: its last version, ``y@3``: the last
+        value line 3 bound, ``y#2`` or ``y₂``: the second), whether or not it leads to the
+        output; None when ``ref`` names no value of the file.
+
+        Example:
+            >>> import pathlib, tempfile
+            >>> path = pathlib.Path(tempfile.mkdtemp()) / "twice.py"
+            >>> _ = path.write_text("x = 2.0\\ny = x * 3\\ny = y ** 2\\n")
+            >>> r = load_script(path)
+            >>> r.version_meant("y").lineno, r.version_meant("y#1").lineno, r.version_meant("z")
+            (3, 2, None)
+        """
+        name, line, version = parse_ref(ref)
+        bound = [v for v in self.versions if v.name == name]
+        if version is not None:
+            indices = sorted({v.index for v in bound})
+            if not 0 < version <= len(indices):
+                return None
+            return next(v for v in bound if v.index == indices[version - 1])
+        found = [v for v in bound if line is None or v.lineno == line]
+        return found[-1] if found and (line is not None or name == ref) else None
 
 
 def load_script(path: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None,
