@@ -923,17 +923,23 @@ STUDENT_PRINTS = """
 """
 
 
-def test_a_students_prints_print_what_python_prints_and_gradients_still_flow(tmp_path):
+def _printed_both_ways(path):
+    """What ``python FILE`` prints, what the file printed while traced, and the result."""
     import contextlib
     import io
     import subprocess
-    path = _file(tmp_path, STUDENT_PRINTS)
     python = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                             check=True).stdout
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         result = load_script(path)
-    assert printed.getvalue() == python and result.output == "final"
+    return python, printed.getvalue(), result
+
+
+def test_a_students_prints_print_what_python_prints_and_gradients_still_flow(tmp_path):
+    path = _file(tmp_path, STUDENT_PRINTS)
+    python, traced, result = _printed_both_ways(path)
+    assert traced == python and result.output == "final"
     source = path.read_text()
 
     def final(shift):
@@ -949,16 +955,8 @@ def test_a_students_prints_print_what_python_prints_and_gradients_still_flow(tmp
 
 
 def test_float_and_int_inside_a_print_statement_are_pythons_own(tmp_path):
-    import contextlib
-    import io
-    import subprocess
-    path = _file(tmp_path, PRINTING_FLOATS)
-    python = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                            check=True).stdout
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        result = load_script(path)
-    assert printed.getvalue() == python
+    python, traced, result = _printed_both_ways(_file(tmp_path, PRINTING_FLOATS))
+    assert traced == python
     assert result.trace.grads["w"] == pytest.approx(2 * 4.5 * 3.0 + 3.0)
 
 

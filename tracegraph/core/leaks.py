@@ -88,8 +88,6 @@ LIBRARY_REPLACEMENTS = {
 pass), and the numpy expression to write instead."""
 
 
-
-
 def library_call() -> tuple[str, SourceLocation] | None:
     """When a traced value is converted inside a library function the user called
     (``scipy.stats.norm.pdf(x)`` calls ``np.asarray(x)``): that function's public name

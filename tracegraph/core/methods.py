@@ -76,9 +76,7 @@ def _is_integer(value: Any) -> bool:
 
 
 def _number(traced: Any) -> float:
-    value = traced.value
-    while type(value) is type(traced):
-        value = value.value
+    value = _plain(traced)
     if np.ndim(value):
         raise AttributeError("'numpy.ndarray' object has no attribute of a float")
     return float(value)

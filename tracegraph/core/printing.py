@@ -143,10 +143,8 @@ def _tree(filename: str) -> _Tree | None:
 
 
 def _is_builtin_print(call: ast.Call, frame: Any) -> bool:
-    if not (isinstance(call.func, ast.Name) and call.func.id == "print"):
-        return False
-    bound = frame.f_locals.get("print", frame.f_globals.get("print", builtins.print))
-    return bound is builtins.print
+    return isinstance(call.func, ast.Name) and call.func.id == "print" \
+        and _is_builtin("print", frame)
 
 
 def _makes_text(call: ast.Call, frame: Any) -> bool:
@@ -157,15 +155,20 @@ def _makes_text(call: ast.Call, frame: Any) -> bool:
         return False
     owner = func.value
     if isinstance(owner, ast.Name):
-        bound = frame.f_locals.get(owner.id, frame.f_globals.get(owner.id))
+        bound = _bound(owner.id, frame)
         if isinstance(bound, types.ModuleType):
             return bound.__name__.partition(".")[0] in _PURE_MODULES or (
                 bound.__name__ == "json" and func.attr == "dumps")
     return func.attr in _TEXT_METHODS  # "{:.3f}".format(...), loss.item(), w.tolist()
 
 
+def _bound(name: str, frame: Any) -> Any:
+    """What ``name`` means in ``frame`` when the file binds it; ``_MISSING`` otherwise."""
+    return frame.f_locals.get(name, frame.f_globals.get(name, _MISSING))
+
+
 def _is_builtin(name: str, frame: Any) -> bool:
-    bound = frame.f_locals.get(name, frame.f_globals.get(name, _MISSING))
+    bound = _bound(name, frame)
     return bound is _MISSING or bound is getattr(builtins, name, None)
 
 

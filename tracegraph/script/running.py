@@ -126,14 +126,20 @@ def _installed_roots() -> tuple[Path, ...]:
     return tuple(Path(root).resolve() for root in roots if root)
 
 
-def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeError:
-    frames = []
+def _file_frames(err: BaseException, filename: str) -> list[traceback.FrameSummary]:
+    """The traceback's frames in the file, each line once."""
+    frames: list[traceback.FrameSummary] = []
     for frame in traceback.extract_tb(err.__traceback__):
         if frame.filename != filename:
             continue
         if frames and frame.name == "<lambda>" and frame.lineno == frames[-1].lineno:
             continue  # the binder's thunk of a claim: the same line again
         frames.append(frame)
+    return frames
+
+
+def _user_code_error(err: BaseException, path: Path, filename: str) -> UserCodeError:
+    frames = _file_frames(err, filename)
     what = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
     if isinstance(err, SystemExit):
         return UserCodeError(
@@ -226,7 +232,7 @@ _JSON_OF_A_TRACED_NUMBER = "Object of type float is not JSON serializable"
 
 
 def _json_error(err: TypeError, path: Path, filename: str) -> UnsupportedOperationError:
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == filename]
+    frames = _file_frames(err, filename)
     location = None
     if frames:
         line = frames[-1].line or linecache.getline(filename, frames[-1].lineno or 0).strip()
