@@ -144,6 +144,19 @@ def test_a_file_whose_branch_flips_is_traced_again(tmp_path):
     assert min(library.params["x"]) < 0 < library.params["x"][0]
 
 
+def test_a_file_traced_again_prints_once_as_python_does(tmp_path):
+    source = write(tmp_path, "kink.py", """
+        x = 2.0
+        print("starting at", x)
+        loss = (x + 1.0) ** 2 if x > 0 else 3.0 * (x + 1.0) ** 2
+    """)
+    result = run(source, "--lr", "0.4", "--steps", "6")
+    assert result.exit_code == 0, result.output
+    assert tg.descend(lambda x: (x + 1.0) ** 2 if x > 0 else 3.0 * (x + 1.0) ** 2,
+                      x=2.0, lr=0.4, steps=6).retraces > 1  # the branch flips
+    assert result.stderr.count("starting at") == 1
+
+
 def test_compare_refuses_the_options_of_a_single_run(tmp_path):
     path = write(tmp_path, "bowl.py", "x = 3.0\nf = x ** 2\n")
     result = run(path, "--compare", "gd,adam", "--optimizer", "adam", "--steps", "200")

@@ -31,6 +31,7 @@ from ..script import (
     HIDDEN_BY_PYTHON,
     ScriptResult,
     load_script,
+    output_hidden,
     parse_override,
     require_gradients,
 )
@@ -321,7 +322,7 @@ def traced_file(file: Path, *, output: str | None = None, function: str | None =
 
     def run(**inputs: Any) -> Trace:
         try:
-            with files_output_to_stderr():  # the file's prints, as in load()
+            with output_hidden():  # load() showed the file's prints once
                 return load_script(file, overrides=inputs, output=output,
                                    function=function, wrt=names).trace
         except OverrideError:

@@ -26,10 +26,8 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import math
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +37,7 @@ import numpy as np
 from .. import autodiff
 from ..core import is_constant, plain_value, unwrap_constant
 from ..errors import NotDifferentiatedError, TracegraphError
-from ..script import ScriptResult, load_script
+from ..script import ScriptResult, load_script, output_hidden
 from ..trace import Trace, trace
 
 Tracer = Callable[[Mapping[str, Any]], Trace]
@@ -398,7 +396,7 @@ def script_objective(result: ScriptResult, wrt: str | Iterable[str] | None = Non
 
     It starts from ``result``'s record; when a guard flips, the file runs again
     with the parameters as overrides (the other overrides kept).  The file's
-    own prints go to stderr, so a command's output stays clean.
+    prints are not repeated: they show once, from the run that loaded it.
 
     Example:
         >>> import pathlib, tempfile
@@ -413,7 +411,7 @@ def script_objective(result: ScriptResult, wrt: str | Iterable[str] | None = Non
     fixed = dict(overrides or {})
 
     def tracer(changed: Mapping[str, Any]) -> Trace:
-        with contextlib.redirect_stdout(sys.stderr):
+        with output_hidden():  # its prints were shown by the first run
             again = load_script(result.path, overrides={**fixed, **changed}, output=output,
                                 function=function)
         return again.trace

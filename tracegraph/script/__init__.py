@@ -64,7 +64,7 @@ from .binder import CLAIM_NAME, Binding, ClaimSource, NotAClaim, Version
 from .modes import ScriptResult, load_script, require_gradients
 from .output import parse_ref
 from .overrides import parse_override
-from .running import HIDDEN_BY_PYTHON, MODULE_NAME
+from .running import HIDDEN_BY_PYTHON, MODULE_NAME, output_hidden
 
 __all__ = [
     "CLAIM_NAME",
@@ -77,6 +77,7 @@ __all__ = [
     "ScriptResult",
     "Version",
     "load_script",
+    "output_hidden",
     "parse_override",
     "parse_ref",
     "require_gradients",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import linecache
+import os
 import site
 import sys
 import traceback
@@ -53,6 +54,22 @@ MODULE_NAME = FILE_MODULE
 HIDDEN_BY_PYTHON = (ResourceWarning, PendingDeprecationWarning, ImportWarning)
 """Warnings ``python FILE`` does not show (Python's default filters; DeprecationWarning is
 shown for ``__main__``), so neither a command nor a docs page reports them."""
+
+
+@contextlib.contextmanager
+def output_hidden() -> Iterator[None]:
+    """The file's prints are dropped: for the runs of a file after its first (a Hessian
+    traces it again, a descent retraces it), so the user sees its output once, as
+    ``python FILE`` shows it.
+
+    Example:
+        >>> with output_hidden():
+        ...     print("not shown")
+        >>> print("shown")
+        shown
+    """
+    with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
+        yield
 
 
 @contextlib.contextmanager
