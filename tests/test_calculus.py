@@ -189,6 +189,33 @@ def test_saddle_with_a_zero_eigenvalue_is_still_a_saddle():
     assert h.classify() == "saddle point"
 
 
+@pytest.mark.parametrize(("fn", "point", "message"), [
+    # sqrt(-1): NaN slope; every comparison with NaN is False, so it was called a zero
+    # gradient and "inconclusive", with eigenvalues 0, 0 from LAPACK
+    (lambda x, y: np.sqrt(x) + y * y, (-1.0, 0.0), "the gradient is not finite"),
+    # sqrt at 0: an infinite slope was "not a critical point"
+    (lambda x, y: np.sqrt(x) + y * y, (0.0, 0.0), "the gradient is not finite"),
+    # a zero gradient with an infinite second derivative: x^1.5 at 0
+    (lambda x, y: x ** 1.5 + y * y, (0.0, 0.0), "the Hessian is not finite"),
+])
+@pytest.mark.filterwarnings("ignore::tracegraph.NonFiniteWarning")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_point_without_finite_derivatives_is_not_classified(fn, point, message):
+    h = tg.hessian(fn, x=point[0], y=point[1])
+    assert not np.all(np.isfinite(h.matrix))
+    assert np.isnan(h.eigenvalues).all() and len(h.eigenvalues) == 2
+    with pytest.raises(tg.TracegraphError, match=message):
+        h.classify()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_non_finite_hessian_away_from_a_critical_point_is_still_not_critical():
+    # the gradient (0, 1) decides; x^1.5's infinite curvature at 0 does not matter
+    h = tg.hessian(lambda x, y: x ** 1.5 + y, x=0.0, y=0.0)
+    assert h.gradient.tolist() == [0.0, 1.0] and h.matrix[0, 0] == np.inf
+    assert h.classify() == "not a critical point"
+
+
 def test_hessian_rows_follow_keyword_order_and_skip_constants():
     f = lambda a, W, c: np.sum(W ** 2) * a ** 2 + c * a  # noqa: E731
     h = tg.hessian(f, wrt=["W", "a"], a=1.0, W=np.ones((1, 2)), c=tg.constant(2.0))

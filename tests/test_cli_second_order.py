@@ -74,6 +74,22 @@ def test_hessian_away_from_a_critical_point_says_so():
     assert "classification: not a critical point (the gradient is not zero" in result.stdout
 
 
+def test_hessian_where_the_derivative_is_nan_refuses_to_classify(tmp_path):
+    path = write(tmp_path, "root.py", """\
+        import numpy as np
+        x = -1.0
+        y = 0.0
+        f = np.sqrt(x) + y * y
+    """)
+    result = run("hessian", path)
+    assert result.exit_code == 4, result.output
+    # LAPACK's eigenvalues of [[nan, 0], [0, 2]] were printed as 0, 0, and the NaN gradient
+    # passed for zero: "inconclusive (the gradient is zero ...)"
+    assert "eigenvalues: nan, nan\n" in result.stdout
+    assert "classification:" not in result.stdout
+    assert "cannot classify this point: the gradient is not finite (∂/∂x = nan)" in result.output
+
+
 def test_hessian_of_the_neuron_is_the_outer_product_of_its_inputs():
     # Loss(G) = (gold − σ(G))², G = w·x: the Hessian in w is Loss''(G)·x xᵀ (rank one).
     result = run("hessian", NEURON, "--wrt", "w1,w2,w3", "--markdown", "--precision", "12")

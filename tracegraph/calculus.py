@@ -264,7 +264,18 @@ class Hessian:
 
     @property
     def eigenvalues(self) -> np.ndarray:
-        """The eigenvalues, ascending (the matrix is symmetric)."""
+        """The eigenvalues, ascending (the matrix is symmetric); NaN when an entry is NaN or
+        infinite.
+
+        Example:
+            >>> import numpy as np, tracegraph as tg
+            >>> h = tg.hessian(lambda x, y: np.sqrt(x) + y * y, x=0.0, y=0.0)  # √x: -inf at 0
+            >>> h.eigenvalues.tolist()
+            [nan, nan]
+        """
+        if not np.all(np.isfinite(self.matrix)):
+            # LAPACK answers anything for such a matrix ([[nan, 0], [0, 2]] gave 0, 0).
+            return np.full(len(self.matrix), np.nan)
         return np.linalg.eigvalsh((self.matrix + self.matrix.T) / 2.0)
 
     def block(self, a: str, b: str) -> np.ndarray:
@@ -298,7 +309,8 @@ class Hessian:
         Not a critical point when ‖gradient‖₂ > tol; otherwise eigenvalues with
         |λ| ≤ tol·max(1, max|λ|) count as zero; all positive → minimum, all
         negative → maximum, both signs → saddle point (even with zeros), else
-        inconclusive (a singular Hessian decides nothing).
+        inconclusive (a singular Hessian decides nothing).  A NaN or infinite gradient, or
+        Hessian at a critical point, is an error: the test cannot tell anything there.
 
         Example:
             >>> import tracegraph as tg
@@ -307,8 +319,12 @@ class Hessian:
         """
         if not (isinstance(tol, (int, float, np.integer, np.floating)) and tol >= 0):
             raise ValueError(f"classify: tol must be a number >= 0, got {tol!r}")
+        self._refuse_non_finite(self.gradient, "the gradient", lambda i: f"∂/∂{self.labels[i]}")
         if float(np.linalg.norm(self.gradient)) > tol:
             return "not a critical point"
+        size = len(self.labels)
+        self._refuse_non_finite(self.matrix.ravel(), "the Hessian", lambda i: (
+            f"∂²/∂{self.labels[i // size]}∂{self.labels[i % size]}"))
         eigenvalues = self.eigenvalues
         if eigenvalues.size == 0:
             return "inconclusive"
@@ -320,6 +336,20 @@ class Hessian:
         if np.all(np.abs(eigenvalues) > zero):
             return "minimum" if positive else "maximum"
         return "inconclusive"
+
+    @staticmethod
+    def _refuse_non_finite(values: np.ndarray, what: str, entry: Callable[[int], str]) -> None:
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            # With NaN every comparison is False: the test would call the point critical
+            # and "inconclusive", or an infinite slope "not critical", with no basis.
+            shown = ", ".join(f"{entry(i)} = {format_number(values[i])}" for i in bad[:3])
+            raise TracegraphError(
+                f"cannot classify this point: {what} is not finite ({shown}"
+                + (", ..." if bad.size > 3 else "") + "), so the second-derivative test "
+                "says nothing here",
+                hint="the function has no (second) derivative at this point (a sqrt or log "
+                "at 0 or below, a division by 0): look at it near the point, or move the point")
 
     def __repr__(self) -> str:
         return f"<Hessian {len(self.labels)}×{len(self.labels)} over {', '.join(self.names)}>"
