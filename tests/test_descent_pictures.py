@@ -117,6 +117,18 @@ def test_several_runs_on_one_figure_and_a_comparison(tmp_path):
     assert table.plot(tmp_path / "compare.svg").read_text().startswith("<?xml")
 
 
+def test_the_same_run_draws_the_same_bytes_in_every_format(tmp_path):
+    run = tg.descend(rosenbrock, x=-1.0, y=1.0, lr=1e-3, steps=30)
+    for suffix in (".png", ".svg", ".pdf"):
+        first, second = (run.plot(tmp_path / f"{i}{suffix}").read_bytes() for i in (1, 2))
+        # an SVG carried the time of writing and ids salted at random, a PDF its date
+        assert first == second, suffix
+        assert b"<dc:date>" not in first and b"/CreationDate" not in first
+    table = tg.compare(rosenbrock, methods=["gd", "adam"], budget=20, lr=1e-3, x=-1.0, y=1.0)
+    assert (table.plot(tmp_path / "a.svg").read_bytes()
+            == table.plot(tmp_path / "b.svg").read_bytes())
+
+
 def test_animating_to_an_unknown_format_is_an_error(tmp_path):
     run = tg.descend(rosenbrock, x=0.0, y=0.0, steps=2)
     with pytest.raises(tg.TracegraphError, match="cannot animate to 'run.mp4'"):

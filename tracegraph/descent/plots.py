@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .optional import figure_class
+from .optional import figure_class, require
 
 if TYPE_CHECKING:
     from .compare import Comparison
@@ -348,7 +348,15 @@ def _method_label(run: Any) -> str:
     return f"{run.method} ({run.stopped})" if run.stopped.startswith("diverged") else run.method
 
 
+NO_DATE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
+"""savefig's metadata that leaves the time of writing out of SVG and PDF files."""
+
+
 def _save(fig: Any, path: Any) -> Path:
     path = Path(path)
-    fig.savefig(path, dpi=110)
+    matplotlib = require("matplotlib", "matplotlib", "plots")
+    # The same run gives the same bytes, as the diagrams do: without these an SVG carried
+    # the time and ids salted with a random uuid, a PDF its creation date.
+    with matplotlib.rc_context({"svg.hashsalt": "tracegraph"}):
+        fig.savefig(path, dpi=110, metadata=NO_DATE.get(path.suffix.lower()))
     return path
