@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import sys
@@ -127,6 +128,33 @@ def test_the_same_run_draws_the_same_bytes_in_every_format(tmp_path):
     table = tg.compare(rosenbrock, methods=["gd", "adam"], budget=20, lr=1e-3, x=-1.0, y=1.0)
     assert (table.plot(tmp_path / "a.svg").read_bytes()
             == table.plot(tmp_path / "b.svg").read_bytes())
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize(("name", "writer"), [
+    ("run.gif", "PIL.GifImagePlugin._write_frame_data"),
+    ("run.svg", "matplotlib.backends.backend_svg.RendererSVG.draw_path"),
+])
+def test_a_failed_write_leaves_the_existing_file_whole(tmp_path, monkeypatch, name, writer):
+    run = tg.descend(rosenbrock, x=-1.0, y=1.0, lr=1e-3, steps=10)
+    path = tmp_path / name
+    path.write_bytes(b"last week's picture")
+    monkeypatch.setattr(writer, _disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run.animate(path) if name.endswith(".gif") else run.plot(path)
+    # Pillow and matplotlib open (and truncate) the file before they write into it
+    assert path.read_bytes() == b"last week's picture"
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
+
+
+def test_a_missing_folder_is_named(tmp_path):
+    run = tg.descend(rosenbrock, x=-1.0, y=1.0, lr=1e-3, steps=2)
+    for write in (run.plot, run.animate, run.to_csv):
+        with pytest.raises(tg.TracegraphError, match="the folder .* does not exist"):
+            write(tmp_path / "missing" / ("run.gif" if write == run.animate else "run.png"))
 
 
 def test_animating_to_an_unknown_format_is_an_error(tmp_path):

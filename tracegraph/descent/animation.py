@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..diagram.output import write_atomically
 from ..errors import TracegraphError
 from .optional import figure_class, pillow_image, require
 from .plots import (
@@ -84,8 +85,8 @@ def animate_run(run: Descent, path: Any, *, labels: Iterable[str] | None = None,
     if suffix == ".gif":
         write_gif(run, path, names, frame_steps(run.steps, frames), seconds, title)
     elif suffix in (".html", ".htm"):
-        path.write_text(html_page(run, names, frame_steps(run.steps, frames), seconds, title),
-                        encoding="utf-8")
+        write_atomically(path, html_page(run, names, frame_steps(run.steps, frames), seconds,
+                                         title).encode("utf-8"))
     else:
         raise TracegraphError(f"cannot animate to {path.name!r}",
                               hint="name a .gif or an .html file")
@@ -211,9 +212,12 @@ def write_gif(run: Descent, path: Path, labels: Sequence[str] | None, steps: lis
     palette = base.getpalette()
     changes = _changes_only(Image, frames, palette)
     # One global palette: without it every frame would carry its own 768-byte colour table.
-    changes[0].save(path, save_all=True, append_images=changes[1:], duration=durations, loop=0,
-                    optimize=False, disposal=1, transparency=UNCHANGED,
-                    palette=bytes(palette))
+    buffer = io.BytesIO()
+    changes[0].save(buffer, format="GIF", save_all=True, append_images=changes[1:],
+                    duration=durations, loop=0, optimize=False, disposal=1,
+                    transparency=UNCHANGED, palette=bytes(palette))
+    # Encoded in memory first: a failure half-way never leaves an existing file truncated.
+    write_atomically(path, buffer.getvalue())
 
 
 def _changes_only(Image: Any, frames: list[Any], palette: list[int]) -> list[Any]:

@@ -19,12 +19,14 @@ Example:
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..diagram.output import write_atomically
 from .optional import figure_class, require
 
 if TYPE_CHECKING:
@@ -355,8 +357,12 @@ NO_DATE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
 def _save(fig: Any, path: Any) -> Path:
     path = Path(path)
     matplotlib = require("matplotlib", "matplotlib", "plots")
+    buffer = io.BytesIO()
     # The same run gives the same bytes, as the diagrams do: without these an SVG carried
     # the time and ids salted with a random uuid, a PDF its creation date.
     with matplotlib.rc_context({"svg.hashsalt": "tracegraph"}):
-        fig.savefig(path, dpi=110, metadata=NO_DATE.get(path.suffix.lower()))
+        fig.savefig(buffer, format=path.suffix[1:].lower() or None, dpi=110,
+                    metadata=NO_DATE.get(path.suffix.lower()))
+    # Drawn in memory first: a failure half-way never leaves an existing file truncated.
+    write_atomically(path, buffer.getvalue())
     return path

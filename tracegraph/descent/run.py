@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -131,11 +132,15 @@ class Descent:
             1,0.25,1.0,0.5
         """
         import csv
+        import io
 
-        with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(self.history_header())
-            writer.writerows([row[0], *(repr(v) for v in row[1:])] for row in self.history_rows())
+        from ..diagram.output import write_atomically
+
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(self.history_header())
+        writer.writerows([row[0], *(repr(v) for v in row[1:])] for row in self.history_rows())
+        write_atomically(Path(path), text.getvalue().encode("utf-8"))
 
     # -- pictures (matplotlib and Pillow are imported here, when used) -------------------
     def plot(self, path: Any, *, labels: Iterable[str] | None = None, title: str | None = None

@@ -64,12 +64,12 @@ def render(source: Any, path: str | os.PathLike, *, format: str | None = None,
     else:
         options = resolve_options(options, overrides)
         if fmt == "json":
-            _write_atomically(path, to_json(_filtered_graph(graph_of(source), options))
+            write_atomically(path, to_json(_filtered_graph(graph_of(source), options))
                               .encode("utf-8"))
             return path
         dot_text = build_diagram(source, options).dot
     data = dot_text.encode("utf-8") if fmt == "dot" else _run_graphviz(dot_text, fmt)
-    _write_atomically(path, data)
+    write_atomically(path, data)
     return path
 
 
@@ -233,10 +233,11 @@ def _run_graphviz(dot_text: str, fmt: str) -> bytes:
                  "with the .dot file (write it with a .dot suffix)") from err
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, so a failed write leaves the old
     file whole; as an ordinary write would, through a symlink to its target, keeping the
     file's permissions, and never over a file the user may not write."""
+    _check_folder(Path(path))  # else the error would name the temporary file
     path = Path(os.path.realpath(path))
     mode = None
     if path.exists():
