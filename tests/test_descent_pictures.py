@@ -101,6 +101,17 @@ def test_contour_html_embeds_its_background(tmp_path):
         assert gif.n_frames == 101
 
 
+def test_the_loss_curve_of_a_short_run_has_whole_steps_on_its_axis():
+    from tracegraph.descent.optional import figure_class
+    from tracegraph.descent.plots import draw_loss_curve
+
+    run = tg.descend(rosenbrock, x=-1.0, y=1.0, lr=0.1, steps=100)  # diverges at step 2
+    ax = figure_class()().subplots()
+    draw_loss_curve(ax, [run])
+    ticks = [t for t in ax.get_xticks() if 0 <= t <= run.steps]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)  # not 0.25, 0.5, ...
+
+
 def test_a_diverged_run_still_draws(tmp_path):
     run = tg.descend(lambda x, y: x * x + y * y, x=1.0, y=1.0, lr=1.5, steps=100)
     assert run.stopped.startswith("diverged")

@@ -104,6 +104,8 @@ def draw_loss_curve(ax: Any, runs: Sequence[Descent], *, labels: bool = False) -
                        else run.label) if labels else None)
     if wants_log(everything):
         ax.set_yscale("log")
+    ticker = require("matplotlib.ticker", "matplotlib", "plots")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # no step 0.25 on short runs
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.grid(True, alpha=0.3)
