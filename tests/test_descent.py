@@ -171,6 +171,82 @@ def test_zero_steps_records_only_the_start():
     assert run.stopped == "max steps" and run.evaluations == 1
 
 
+# --------------------------------------------------------------------------- the textbook
+
+
+def _quadratic_gradient(t):
+    return np.array([t[0] + t[1], 10.0 * t[1] + t[0]])  # of x²/2 + 5y² + xy
+
+
+def _rosenbrock_gradient(t):
+    x, y = t
+    return np.array([-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)])
+
+
+def _mds_gradient(t):
+    X, g = t.reshape(-1, 2), np.zeros((len(t) // 2, 2))
+    for i in range(len(X)):
+        for j in range(i + 1, len(X)):
+            diff = X[i] - X[j]
+            d = math.sqrt(diff @ diff)
+            share = -2.0 * (TARGET[i, j] - d) / d * diff
+            g[i] += share
+            g[j] -= share
+    return g.ravel()
+
+
+def _textbook(name, f, grad, theta, lr, steps, mu=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
+              alpha=0.99):
+    """The update rules as a course writes them (Adam with m̂ and v̂), on a flat vector."""
+    path, buffer = [theta], None
+    m = v = np.zeros_like(theta)
+    for t in range(1, steps + 1):
+        g = grad(theta)
+        if name == "gd":
+            theta = theta - lr * g
+        elif name in ("momentum", "nesterov"):
+            buffer = g if buffer is None else mu * buffer + g
+            theta = theta - lr * (g + mu * buffer if name == "nesterov" else buffer)
+        elif name == "rmsprop":
+            v = alpha * v + (1 - alpha) * g * g
+            theta = theta - lr * g / (np.sqrt(v) + eps)
+        elif name == "adam":
+            m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+            theta = theta - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
+        else:  # armijo: halve from lr until f drops by 1e-4·s·|g|²
+            s = lr
+            while f(theta - s * g) > f(theta) - 1e-4 * s * (g @ g):
+                s /= 2
+            theta = theta - s * g
+        path.append(theta)
+    return np.array(path)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "rmsprop", "adam",
+                                       "armijo"])
+@pytest.mark.parametrize("case", ["quadratic", "rosenbrock", "mds"])
+def test_every_optimiser_follows_the_textbook_update(case, optimizer):
+    if case == "mds":
+        start = POINTS + 0.3 * np.random.default_rng(3).normal(size=POINTS.shape)
+        run = tg.descend(mds, X=start, D=tg.constant(TARGET), optimizer=optimizer,
+                         lr=0.01 if optimizer != "armijo" else 0.5, steps=15)
+        got = run.params["X"].reshape(16, -1)
+        expected = _textbook(optimizer, lambda t: mds(t.reshape(-1, 2), TARGET), _mds_gradient,
+                             start.ravel(), run.lr, 15)
+    else:
+        f, grad, start, lr = {
+            "quadratic": (lambda x, y: 0.5 * x * x + 5.0 * y * y + x * y, _quadratic_gradient,
+                          (1.0, -2.0), 0.05),
+            "rosenbrock": (rosenbrock, _rosenbrock_gradient, (-1.0, 1.0), 0.001),
+        }[case]
+        run = tg.descend(f, x=start[0], y=start[1], optimizer=optimizer,
+                         lr=lr if optimizer != "armijo" else 1.0, steps=15)
+        got = np.column_stack([run.params["x"], run.params["y"]])
+        expected = _textbook(optimizer, lambda t: f(*t), grad, np.array(start), run.lr, 15)
+    assert run.stopped == "max steps" and got.shape[0] == 16
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- armijo
 
 
