@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -118,6 +119,19 @@ def test_a_diverged_run_still_draws(tmp_path):
     run.plot(tmp_path / "d.png")
     run.animate(tmp_path / "d.gif")
     run.animate(tmp_path / "d.html")
+
+
+@pytest.mark.parametrize("start", [{"x": math.nan, "y": 1.0},
+                                   {"X": np.full((3, 2), np.nan)}])
+def test_a_run_with_no_finite_point_is_refused_by_name(tmp_path, start):
+    fn = rosenbrock if "x" in start else (lambda X: np.sum(X * X))
+    run = tg.descend(fn, steps=3, **start)
+    assert run.stopped == "diverged at step 0"
+    for name in ("run.png", "run.gif", "run.html"):
+        # it was numpy's "zero-size array to reduction operation minimum"
+        with pytest.raises(tg.TracegraphError, match="every point of the run is NaN"):
+            run.plot(tmp_path / name) if name.endswith(".png") else run.animate(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_several_runs_on_one_figure_and_a_comparison(tmp_path):

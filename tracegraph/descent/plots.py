@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..diagram.output import write_atomically
+from ..errors import TracegraphError
 from .optional import figure_class, require
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def contour_grid(run: Descent, margin: float = 0.25, points: np.ndarray | None =
         >>> zs.shape, [round(float(v), 4) for v in (xs[0], xs[-1], zs[0, 0])]
         ((80, 80), [0.0625, 1.1875, 0.0195])
     """
-    path = path_of(run) if points is None else points
+    path = _some_finite(path_of(run) if points is None else points)
     low, high = path.min(axis=0), path.max(axis=0)
     span = np.maximum(high - low, 1e-3 * np.maximum(1.0, np.abs(high)))
     low, high = low - margin * span, high + margin * span
@@ -195,6 +196,14 @@ def draw_contour(ax: Any, run: Descent, *, path: bool = True,
     ax.set_ylim(ys[0], ys[-1])
 
 
+def _some_finite(points: np.ndarray) -> np.ndarray:
+    if not len(points):
+        raise TracegraphError(
+            "nothing to draw on the plane: every point of the run is NaN or infinite",
+            hint="start from finite values (the run stopped at its first step)")
+    return points
+
+
 def plane_limits(points: np.ndarray, margin: float = 0.08) -> tuple[tuple[float, float], ...]:
     """Square axis limits holding every finite point of every frame.
 
@@ -204,7 +213,7 @@ def plane_limits(points: np.ndarray, margin: float = 0.08) -> tuple[tuple[float,
         [[-0.08, 2.08], [-0.58, 1.58]]
     """
     flat = points.reshape(-1, 2)
-    flat = flat[np.all(np.isfinite(flat), axis=1)]
+    flat = _some_finite(flat[np.all(np.isfinite(flat), axis=1)])
     low, high = flat.min(axis=0), flat.max(axis=0)
     centre, half = (low + high) / 2, max(float(np.max(high - low)) / 2, 1e-9) * (1 + margin)
     return (centre[0] - half, centre[0] + half), (centre[1] - half, centre[1] + half)
