@@ -810,10 +810,24 @@ def _file(tmp_path, source):
     "for row in P:\n    row /= np.sum(row)\nloss = np.sum(P ** 2)\n",
     "import numpy as np\nx = np.array([1.0, 2.0])\nhs = [x * 1.0, x * 2.0]\n"
     "for h in hs:\n    h += 1.0\nloss = np.sum(hs[0] * hs[1])\n",
-], ids=["slice view", "rows", "list of arrays"])
+    "import numpy as np\nx = np.array([[1.0, 2.0], [3.0, 4.0]])\ny = x.copy()\nv = y[0]\nv += 1.0\n"
+    "loss = np.sum(y ** 2)\n",
+], ids=["slice view", "rows", "list of arrays", "row of a copy"])
 def test_a_view_changed_in_place_is_refused_when_the_array_is_used(tmp_path, source):
     with pytest.raises(tg.UnsupportedOperationError, match="changed in place"):
         load_script(_file(tmp_path, source))
+
+
+def test_a_view_of_a_copy_changed_in_place_is_refused_in_function_mode_too():
+    def f(x):
+        y = x.copy()
+        column = y[:, 0]
+        column += 1.0       # numpy changes y; tracegraph's y kept its old value (55, not 63)
+        return np.sum(y ** 2)
+    with pytest.raises(tg.UnsupportedOperationError, match="changed in place"):
+        tg.trace(f, x=np.arange(6.0).reshape(2, 3))
+    unchanged = tg.trace(lambda x: np.sum(x.copy()[0] ** 2), x=np.arange(6.0).reshape(2, 3))
+    assert unchanged.grads["x"].tolist() == [[0.0, 2.0, 4.0], [0.0, 0.0, 0.0]]
 
 
 def test_in_place_keeps_the_arrays_shape_dtype_and_copies_their_own_memory(tmp_path):

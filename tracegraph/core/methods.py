@@ -315,6 +315,7 @@ class ArrayMethods:
             setattr(handle, slot, getattr(self, slot))
         if type(self.value) is np.ndarray:
             handle.value = self.value.copy()  # memory of its own, as numpy's copy has
+            self.tape.note_copy(handle)
         return handle
 
     __copy__ = copy

@@ -188,7 +188,7 @@ class Tape:
     __slots__ = ("equations", "inputs", "constants", "output", "output_name", "result", "closed",
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
-                 "superseded", "zero_d_arrays", "_roots", "_rooted",
+                 "superseded", "zero_d_arrays", "_roots", "_rooted", "_copies",
                  "_line_mark", "_watched", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
@@ -219,6 +219,9 @@ class Tape:
         self.zero_d_arrays: set[int] = set()
         self._roots: dict[int, list[int]] = {}  # id of an array's memory -> equations
         self._rooted = 0  # equations indexed in _roots so far
+        # handles of x.copy() hold memory no equation has, and a view of it (y[0]) changed
+        # in place must supersede them too; kept alive so their ids are not reused
+        self._copies: dict[int, list[Var]] = {}
 
     # -- sequence of equations ----------------------------------------------------------
     def __len__(self) -> int:
@@ -414,8 +417,15 @@ class Tape:
             if type(value) is np.ndarray:
                 self._roots.setdefault(id(_memory_of(value)), []).append(index)
         self._rooted = len(equations)
-        return [equations[i] for i in self._roots.get(id(_memory_of(array)), ())
-                if np.may_share_memory(equations[i].value, array)]
+        memory = id(_memory_of(array))
+        return [equations[i] for i in self._roots.get(memory, ())
+                if np.may_share_memory(equations[i].value, array)] + [
+            handle for handle in self._copies.get(memory, ())
+            if np.may_share_memory(handle.value, array)]
+
+    def note_copy(self, handle: Var) -> None:
+        """``handle`` (from ``x.copy()``) owns an array of its own: :meth:`sharing` finds it."""
+        self._copies.setdefault(id(_memory_of(handle.value)), []).append(handle)
 
     def finish(self, output: int | None, name: str | None, result: Any = None) -> None:
         """Close the tape at equation ``output``; for a result that is not an equation
