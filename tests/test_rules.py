@@ -148,3 +148,76 @@ def test_unregister_removes_the_numpy_routes_too():
         tg.trace(lambda x: np.spacing(x), x=8.0)
     with pytest.raises(tg.UnsupportedOperationError, match="np.interp"):
         tg.trace(lambda x: np.interp(x, [0.0], [1.0]), x=8.0)
+
+
+def test_routing_a_numpy_function_another_rule_owns_needs_replace_and_is_given_back():
+    with pytest.raises(ValueError, match="np.exp already records the rule 'exp'"):
+        @tg.primitive(grads={"x": (lambda g, out, x: g, "1")}, numpy=(np.exp,),
+                      name="test_exp_taker")
+        def taker(x):
+            return np.exp(x)
+    assert "test_exp_taker" not in REGISTRY
+    assert tg.trace(lambda x: np.exp(x), x=1.0).grads["x"] == pytest.approx(math.e)
+
+    @tg.primitive(grads={"x": (lambda g, out, x: g * 2.0, "2")}, numpy=(np.exp,),
+                  name="test_exp_taker", replace=True)
+    def taker(x):
+        return np.exp(x)
+    try:
+        assert tg.trace(lambda x: np.exp(x), x=1.0).grads["x"] == 2.0
+    finally:
+        tg.unregister("test_exp_taker")
+    assert tg.trace(lambda x: np.exp(x), x=1.0).grads["x"] == pytest.approx(math.e)
+
+
+def test_pass_through_refuses_what_it_would_silently_ignore():
+    with pytest.raises(ValueError, match="np.exp records the rule 'exp'"):
+        tg.pass_through(np.exp)
+    with pytest.raises(TypeError, match="numpy callables"):
+        tg.pass_through("argmax")
+    assert tg.trace(lambda x: np.exp(x), x=0.0).grads["x"] == 1.0
+
+
+def test_a_rule_declaration_that_could_only_fail_later_is_refused_at_once():
+    cases = [
+        (dict(grads={"x": (lambda g, x: g, "1")}), "must take \\(g, out, x\\)"),
+        (dict(grads={"x": (lambda g, out, x: g, "2·{y}")}), "uses \\{y\\}"),
+        (dict(grads={"x": (lambda g, out, x: g, "1")}, display="f({x)"), "not a valid template"),
+        (dict(grads={"x": (lambda g, out, x: g, "1")}, domain={"z": (0.0, 1.0)}), "domain= names 'z'"),
+    ]
+    for options, message in cases:
+        with pytest.raises(ValueError, match=message):
+            tg.defprimitive("test_misdeclared", lambda x, k=1.0: x * k, **options)
+        assert "test_misdeclared" not in REGISTRY
+    fine = tg.defprimitive("test_misdeclared", lambda x, k=1.0: x * k,
+                           grads={"x": (lambda g, out, x, k=1.0: g * k, "{k}")})
+    try:
+        t = tg.trace(lambda x: fine(x, k=3.0), x=1.0)
+        assert t.grads["x"] == 3.0 and t.graph.edges["x", "output", 0]["formula"] == "3.0"
+    finally:
+        tg.unregister("test_misdeclared")
+
+
+def test_a_vjp_of_the_wrong_shape_is_named_instead_of_reshaped():
+    @tg.primitive(grads={"x": (lambda g, out, x: np.swapaxes(g, 0, 1), "1")},
+                  name="test_transposing_vjp")
+    def same(x):
+        return x * 1.0
+    try:
+        weights = np.arange(6.0).reshape(2, 3)
+        with pytest.raises(tg.TracegraphError, match="'test_transposing_vjp' for its input "
+                                                     "'x' returned an array of shape \\(3, 2\\)"):
+            tg.trace(lambda x: np.sum(same(x) * weights), x=np.ones((2, 3)))
+    finally:
+        tg.unregister("test_transposing_vjp")
+
+
+def test_a_decorated_rules_input_may_be_passed_by_keyword():
+    @tg.primitive(grads={"x": (lambda g, out, x, y: g * y, "{y}"),
+                         "y": (lambda g, out, x, y: g * x, "{x}")}, name="test_times")
+    def times(x, y):
+        return x * y
+    try:
+        assert tg.trace(lambda a, b: times(a, y=b), a=2.0, b=3.0).grads == {"a": 3.0, "b": 2.0}
+    finally:
+        tg.unregister("test_times")

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import string
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -119,6 +120,12 @@ def defprimitive(
         raise ValueError(f"primitive {label!r} is already declared; pass replace=True")
     routes = dict(numpy) if isinstance(numpy, Mapping) else {func: None for func in numpy}
     argnames = tuple(grads)
+    unknown = sorted(set(domain or ()) - set(argnames))
+    if unknown:
+        raise ValueError(f"primitive {label!r}: domain= names {', '.join(map(repr, unknown))}, "
+                         f"which is not an input (the inputs are {', '.join(argnames)})")
+    if not variadic:
+        _check_rule_text(label, impl, argnames, grads, display)
     prim.define(
         impl, argnames=argnames,
         vjps=tuple(None if spec is None else spec[0] for spec in grads.values()),
@@ -128,6 +135,55 @@ def defprimitive(
         doc=doc or (getattr(impl, "__doc__", None) or "").strip().split("\n")[0],
         category=category, twice=twice)
     return _registry.register(prim, routes, replace=replace)
+
+
+def _check_rule_text(label: str, impl: Callable[..., Any], argnames: tuple[str, ...],
+                     grads: Mapping[str, GradSpec], display: Formula | None) -> None:
+    """Refuse, at declaration, a VJP that cannot take ``(g, out, *inputs)`` and a template
+    field that names nothing: both would otherwise fail only at the first backward pass or
+    diagram, far from the rule (a TypeError from the lambda, a KeyError from str.format)."""
+    params = _keyword_names(impl)
+    known = set(argnames) | {"out"} | (params or set())
+    templates = [("display", display)] + [
+        (f"the formula of {name!r}", spec[1]) for name, spec in grads.items() if spec]
+    for where, template in templates:
+        if not isinstance(template, str):
+            continue
+        try:
+            fields = {field.split(".")[0].split("[")[0]
+                      for _, field, _, _ in string.Formatter().parse(template) if field}
+        except ValueError as err:
+            raise ValueError(f"primitive {label!r}: {where} {template!r} is not a valid "
+                             f"template ({err}); write a literal brace as {{{{ or }}}}") from None
+        missing = sorted(fields - known) if params is not None else \
+            sorted(f for f in fields if not f.isidentifier())
+        if missing:
+            raise ValueError(
+                f"primitive {label!r}: {where} {template!r} uses {{{missing[0]}}}, which is "
+                f"neither an input ({', '.join(argnames)}), {{out}} nor a keyword parameter")
+    for name, spec in grads.items():
+        if spec is None:
+            continue
+        try:
+            inspect.signature(spec[0]).bind_partial(*([None] * (2 + len(argnames))))
+        except TypeError:
+            raise ValueError(
+                f"primitive {label!r}: the VJP of {name!r} must take (g, out, "
+                f"{', '.join(argnames)}) and the keyword parameters; it takes "
+                f"{inspect.signature(spec[0])}") from None
+        except ValueError:
+            continue  # no signature to read (a builtin): left to the first call
+
+
+def _keyword_names(impl: Callable[..., Any]) -> set[str] | None:
+    """The keyword parameters of ``impl`` (its params), or None when it takes any."""
+    try:
+        parameters = inspect.signature(impl).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind is not p.VAR_POSITIONAL}
 
 
 def primitive(
@@ -175,6 +231,10 @@ def primitive(
 
         @functools.wraps(func)
         def traced(*args: Any, **params: Any) -> Any:
+            missing = argnames[len(args):]
+            if params and missing and all(name in params for name in missing):
+                # an input passed by keyword (f(a, y=b)) is still an input, not a param
+                args += tuple(params.pop(name) for name in missing)
             return apply(prim, *args, **params)
 
         traced.primitive = prim  # type: ignore[attr-defined]

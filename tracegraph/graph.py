@@ -507,7 +507,7 @@ def _vjp(eq: Var, position: int, upstream: Any, values: list[Any]) -> Any:
         except (ZeroDivisionError, OverflowError):
             pass  # the general path redoes it with numpy scalars (a flagged inf/nan)
         else:
-            return found if found is None or type(found) is float else fit(found, values[position])
+            return found if found is None or type(found) is float else fit(found, values[position], eq, position)
     return edge_contribution(eq, position, upstream, values)
 
 

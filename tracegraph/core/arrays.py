@@ -76,6 +76,10 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     if grad_shape == shape:
         return grad
     extra = len(grad_shape) - len(shape)
+    # Only a broadcast is undone: a (3, 2) gradient for a (2, 3) input would reshape
+    # without complaint, silently scrambling which element gets which number.
+    if not _broadcasts_to(shape, grad_shape) and not _broadcasts_to(grad_shape, shape):
+        raise ValueError(f"a gradient of shape {grad_shape} does not fit shape {shape}")
     if extra < 0:
         return broadcast_view(np.reshape(grad, (1,) * -extra + grad_shape), shape)
     axes = tuple(range(extra)) + tuple(
@@ -85,6 +89,12 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     if shape_of(grad) != shape:
         grad = np.reshape(grad, shape)
     return grad
+
+
+def _broadcasts_to(small: tuple[int, ...], big: tuple[int, ...]) -> bool:
+    if len(small) > len(big):
+        return False
+    return all(n == 1 or n == m for n, m in zip(small[::-1], big[::-1]))
 
 
 def broadcast_view(array: Any, shape: tuple[int, ...]) -> Any:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TracegraphError
 from .arrays import shape_of, unbroadcast
 
 # one number each: nothing to unbroadcast (np.tanh of a float gives numpy's float64)
@@ -78,7 +79,7 @@ class Scattered:
         return out
 
 
-def fit(contribution: Any, parent_value: Any) -> Any:
+def fit(contribution: Any, parent_value: Any, eq: Any = None, position: int = 0) -> Any:
     """Give a contribution its parent's shape (undo broadcasting).
 
     Example:
@@ -92,8 +93,29 @@ def fit(contribution: Any, parent_value: Any) -> Any:
         return contribution  # shaped like its parent by construction
     parent_shape = shape_of(parent_value)
     if shape_of(contribution) != parent_shape:
-        return unbroadcast(contribution, parent_shape)
+        try:
+            return unbroadcast(contribution, parent_shape)
+        except ValueError:
+            raise _misshapen(contribution, parent_shape, eq, position) from None
     return contribution
+
+
+def _misshapen(contribution: Any, shape: tuple[int, ...], eq: Any, position: int
+               ) -> TracegraphError:
+    """The error for a VJP whose result is not shaped like its input (nor broadcast to it)."""
+    if eq is None:
+        return TracegraphError(f"a gradient of shape {shape_of(contribution)} does not fit "
+                               f"an input of shape {shape}")
+    prim = eq.primitive
+    argname = prim.argnames[0 if prim.variadic else position]
+    source = eq.inputs[position]
+    node = getattr(source, "label", None)
+    return TracegraphError(
+        f"the VJP of {prim.name!r} for its input {argname!r} returned an array of shape "
+        f"{shape_of(contribution)}, which does not fit that input's shape {shape}"
+        + (f" (node {node!r})" if node else ""),
+        node=node, hint="a VJP returns upstream × local shaped like its input (or "
+                        "broadcast against it); see docs/extending.md")
 
 
 def contribution(eq: Any, position: int, g: Any, values: list[Any] | None = None) -> Any:
@@ -136,7 +158,7 @@ def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any],
         c = prim.vjps[position](g, out, *values, **params)
     if c is None or not fitted:
         return c
-    return fit(c, values[position])
+    return fit(c, values[position], eq, position)
 
 
 def strong_zero_pullback(eq: Any, g: Any, adjoints: list) -> None:
@@ -183,7 +205,7 @@ def strong_zero_contribution(eq: Any, position: int, g: Any, values: list[Any]) 
             c = np.where(zero, 0.0, c)
         elif not np.shape(zero) and zero:
             c = np.zeros_like(np.asarray(c, dtype=float))
-    c = fit(c, values[position])
+    c = fit(c, values[position], eq, position)
     return float(c) if type(values[position]) is float else c
 
 
@@ -243,7 +265,7 @@ def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]
         if c is None:
             return None
         if type(c) not in _SCALARS or type(xv) not in _SCALARS:
-            c = fit(c, xv)
+            c = fit(c, xv, eq, 0)
         j = x.index
         a = adjoints[j]
         adjoints[j] = c if a is None else a + c
@@ -270,13 +292,13 @@ def _binary_pullback(vjp_a: Callable[..., Any], vjp_b: Callable[..., Any]
             return _accumulate_all(eq, g, adjoints)
         if ca is not None:
             if type(ca) not in _SCALARS or type(av) not in _SCALARS:
-                ca = fit(ca, av)
+                ca = fit(ca, av, eq, 0)
             j = a.index
             acc = adjoints[j]
             adjoints[j] = ca if acc is None else acc + ca
         if cb is not None:
             if type(cb) not in _SCALARS or type(bv) not in _SCALARS:
-                cb = fit(cb, bv)
+                cb = fit(cb, bv, eq, 1)
             j = b.index
             acc = adjoints[j]
             adjoints[j] = cb if acc is None else acc + cb

@@ -72,6 +72,8 @@ def register(primitive: Primitive, routes: dict[Any, Callable[..., Any] | None],
     ``routes`` maps a ufunc or numpy function to ``None`` (positional
     arguments become the primitive's inputs) or to an adapter
     ``adapter(primitive, *args, **kwargs)`` written with numpy's signature.
+    A callable another rule already routes is taken over only with ``replace``
+    (and given back when this rule is unregistered).
 
     Example:
         >>> "sigmoid" in REGISTRY
@@ -83,6 +85,7 @@ def register(primitive: Primitive, routes: dict[Any, Callable[..., Any] | None],
             raise ValueError(
                 f"a primitive named {primitive.name!r} is already registered; "
                 "choose another name or pass replace=True")
+        routes = _free_routes(primitive, existing, routes, replace)
         if existing is not None and existing is not primitive:
             _drop_routes(existing)
         REGISTRY[primitive.name] = primitive
@@ -91,18 +94,49 @@ def register(primitive: Primitive, routes: dict[Any, Callable[..., Any] | None],
     return primitive
 
 
+def _free_routes(primitive: Primitive, existing: Primitive | None,
+                 routes: dict[Any, Callable[..., Any] | None], replace: bool
+                 ) -> dict[Any, Callable[..., Any] | None]:
+    """``routes`` without the callables a user's rule already routes, when ``primitive``
+    is a built-in loaded later (scipy.special's, on first use): the user's route stays.
+    Any other callable routed to a different rule is refused unless ``replace``: taking it
+    over silently would change every gradient through it (``numpy=(np.exp,)``)."""
+    free = {}
+    for func, adapter in routes.items():
+        owner = ROUTE_OWNERS.get(func)
+        if owner is None or owner is primitive or owner is existing or replace:
+            free[func] = adapter
+        elif primitive.category != "user" and owner.category == "user":
+            continue
+        else:
+            raise ValueError(
+                f"primitive {primitive.name!r}: {numpy_name(func)} already records the rule "
+                f"{owner.name!r}; pass replace=True to route it to {primitive.name!r} "
+                f"instead (tg.unregister({primitive.name!r}) gives it back)")
+    return free
+
+
 def _route(func: Any, primitive: Primitive, adapter: Callable[..., Any] | None) -> None:
+    if func in ROUTE_OWNERS and ROUTE_OWNERS[func] is not primitive:
+        _DISPLACED.setdefault(func, []).append(
+            (ROUTE_OWNERS[func], UFUNC_ROUTES.get(func), FUNCTION_ROUTES.get(func)))
     ROUTE_OWNERS[func] = primitive
     PASS_THROUGH.discard(func)
     if isinstance(func, np.ufunc) and adapter is None:
         UFUNC_ROUTES[func] = primitive
+        FUNCTION_ROUTES.pop(func, None)
         if func.nin == 2 and func.signature is None and (func, "outer") not in ROUTE_OWNERS:
             # np.multiply.outer(a, b): the same primitive on a reshaped against b
             ROUTE_OWNERS[(func, "outer")] = primitive
             FUNCTION_ROUTES[(func, "outer")] = functools.partial(_ufunc_outer, primitive)
         return
+    UFUNC_ROUTES.pop(func, None)
     # A partial (no Python frame of its own): these calls are on the hot path of array code.
     FUNCTION_ROUTES[func] = primitive if adapter is None else functools.partial(adapter, primitive)
+
+
+_DISPLACED: dict[Any, list[tuple[Primitive, Any, Any]]] = {}
+"""numpy callable -> the routes ``replace=True`` took over, restored on unregister."""
 
 
 def _ufunc_outer(primitive: Primitive, a: Any, b: Any, **kwargs: Any) -> Any:
@@ -119,6 +153,23 @@ def _drop_routes(primitive: Primitive) -> None:
             del ROUTE_OWNERS[func]
             UFUNC_ROUTES.pop(func, None)
             FUNCTION_ROUTES.pop(func, None)
+            _restore_route(func)
+
+
+def _restore_route(func: Any) -> None:
+    """Give ``func`` back to the rule it was taken from, if that rule is still registered."""
+    displaced = _DISPLACED.get(func, [])
+    while displaced:
+        owner, ufunc_route, function_route = displaced.pop()
+        if REGISTRY.get(owner.name) is owner:
+            ROUTE_OWNERS[func] = owner
+            if ufunc_route is not None:
+                UFUNC_ROUTES[func] = ufunc_route
+            if function_route is not None:
+                FUNCTION_ROUTES[func] = function_route
+            break
+    if not displaced:
+        _DISPLACED.pop(func, None)
 
 
 def unregister(name: str) -> Primitive:
@@ -143,6 +194,14 @@ def pass_through(*funcs: Any, static: bool = False) -> None:
         >>> np.argmax in PASS_THROUGH, np.shape in STATIC
         (True, True)
     """
+    for func in funcs:
+        if not callable(func):
+            raise TypeError(f"pass_through takes numpy callables, got {func!r}")
+        if func in ROUTE_OWNERS:
+            # the route would win and the declaration be silently ignored
+            raise ValueError(
+                f"{numpy_name(func)} records the rule {ROUTE_OWNERS[func].name!r}, so it "
+                f"cannot also pass through; tg.unregister({ROUTE_OWNERS[func].name!r}) first")
     with _lock:
         PASS_THROUGH.update(funcs)
         if static:
