@@ -3,6 +3,8 @@ options that change what a rule reads (each case was once wrong)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -236,3 +238,40 @@ def test_an_empty_list_index_selects_nothing_as_in_numpy():
     t = tg.trace(lambda m: np.sum(m[:, []]) + np.sum(m[[[]]]) + m[1, 2], m=m)
     assert t.value == 5.0 and t.grads["m"].tolist() == [[0.0] * 3, [0.0, 0.0, 1.0]]
     assert t.graph.number_of_nodes() and t.to_dot()
+
+
+# --------------------------------------------------------------------------- empty arrays
+
+EMPTY_REDUCTIONS = {
+    "var": np.var, "std": np.std, "median": np.median, "diff": np.diff, "mean": np.mean,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY_REDUCTIONS))
+@pytest.mark.parametrize("shape, axis", [((0,), 0), ((3, 0), -1), ((0, 3), 0), ((3, 0), None)],
+                         ids=["(0,)", "(3,0) axis -1", "(0,3) axis 0", "(3,0) all"])
+def test_a_rule_on_an_empty_array_gives_numpys_value_and_an_empty_gradient(name, shape, axis):
+    # var/std divided by a zero count in Python (ZeroDivisionError), median indexed the
+    # missing middle element, diff sent back one element too many
+    f = EMPTY_REDUCTIONS[name]
+    kwargs = {} if name == "diff" and axis is None else {"axis": axis}
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = f(np.ones(shape), **kwargs)
+        t = tg.trace(lambda x: f(x, **kwargs), x=np.ones(shape))
+        t.backward(np.ones(np.shape(expected)) if np.ndim(expected) else 1.0)
+    np.testing.assert_array_equal(t.value, expected)
+    assert t.grads["x"].shape == shape
+
+
+def test_a_quantile_along_an_axis_of_length_3_of_an_empty_array_is_empty():
+    t = tg.trace(lambda x: np.quantile(x, 0.3, axis=0, keepdims=True), x=np.ones((3, 0)))
+    assert t.value.shape == (1, 0) and t.backward(np.ones((1, 0))).grads["x"].shape == (3, 0)
+
+
+def test_diff_of_a_higher_order_than_the_length_is_empty_and_constant():
+    x = np.array([1.0, 4.0])
+    t = tg.trace(lambda x: np.sum(np.diff(x, n=3)) + np.sum(x), x=x)
+    assert t.value == 5.0 and np.diff(x, n=3).shape == (0,)
+    assert t.grads["x"].tolist() == numeric_gradient(lambda v: np.sum(np.diff(v, n=3)) + np.sum(v),
+                                                     x).round(6).tolist()

@@ -96,8 +96,14 @@ def fit(contribution: Any, parent_value: Any, eq: Any = None, position: int = 0)
         try:
             return unbroadcast(contribution, parent_shape)
         except ValueError:
+            if _is_empty(parent_value):
+                return np.zeros(parent_shape)
             raise _misshapen(contribution, parent_shape, eq, position) from None
     return contribution
+
+
+def _is_empty(value: Any) -> bool:
+    return type(value) is np.ndarray and value.size == 0
 
 
 def _misshapen(contribution: Any, shape: tuple[int, ...], eq: Any, position: int
@@ -152,10 +158,17 @@ def _call_vjp(eq: Any, position: int, g: Any, out: Any, values: list[Any],
               fitted: bool = True) -> Any:
     prim = eq.primitive
     params = eq.params or {}
-    if prim.variadic:
-        c = prim.vjps[0](g, out, *values, position=position, **params)
-    else:
-        c = prim.vjps[position](g, out, *values, **params)
+    try:
+        if prim.variadic:
+            c = prim.vjps[0](g, out, *values, position=position, **params)
+        else:
+            c = prim.vjps[position](g, out, *values, **params)
+    except Exception:
+        if _is_empty(values[position]):
+            # the gradient of an empty array has no numbers to get wrong; rules need not
+            # divide by its zero size (np.var) or index its missing elements (np.median)
+            return np.zeros(shape_of(values[position]))
+        raise
     if c is None or not fitted:
         return c
     return fit(c, values[position], eq, position)
@@ -262,6 +275,10 @@ def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]
             c = vjp(g, eq.value, xv, **params) if params else vjp(g, eq.value, xv)
         except (ZeroDivisionError, OverflowError):
             return _accumulate_all(eq, g, adjoints)
+        except Exception:
+            if not _is_empty(xv):
+                raise
+            return _accumulate_all(eq, g, adjoints)
         if c is None:
             return None
         if type(c) not in _SCALARS or type(xv) not in _SCALARS:
@@ -289,6 +306,10 @@ def _binary_pullback(vjp_a: Callable[..., Any], vjp_b: Callable[..., Any]
             ca = vjp_a(g, out, av, bv) if a_traced else None
             cb = vjp_b(g, out, av, bv) if b_traced else None
         except (ZeroDivisionError, OverflowError):
+            return _accumulate_all(eq, g, adjoints)
+        except Exception:
+            if not (_is_empty(av) or _is_empty(bv)):
+                raise
             return _accumulate_all(eq, g, adjoints)
         if ca is not None:
             if type(ca) not in _SCALARS or type(av) not in _SCALARS:
