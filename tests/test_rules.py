@@ -161,7 +161,7 @@ def test_routing_a_numpy_function_another_rule_owns_needs_replace_and_is_given_b
 
     @tg.primitive(grads={"x": (lambda g, out, x: g * 2.0, "2")}, numpy=(np.exp,),
                   name="test_exp_taker", replace=True)
-    def taker(x):
+    def replacing_taker(x):
         return np.exp(x)
     try:
         assert tg.trace(lambda x: np.exp(x), x=1.0).grads["x"] == 2.0
