@@ -354,6 +354,32 @@ def test_float32_derivations_get_float32_tolerances(tmp_path):
     assert verdicts(check(t, {"dy_dw": claim})) == [("dy_dw", "wrong")]
 
 
+@pytest.mark.parametrize("claim, verdict", [
+    ("4 / (np.exp(x) + np.exp(-x)) ** 2", "exact"),   # the exact derivative, 6.09e-08
+    ("1 - y ** 2", "exact"),                           # the rule's own float32 rounding
+    ("2 * (1 - y ** 2)", "wrong"),
+    ("4 / (np.exp(x) + np.exp(-x)) ** 2 * 3", "wrong"),
+])
+def test_a_float32_claim_more_exact_than_the_rules_is_not_wrong(tmp_path, claim, verdict):
+    # float32's 1 - tanh(9)² cancels to one unit (1.19e-07, twice the derivative): a claim
+    # computed without that cancellation was graded wrong against tracegraph's rounding
+    result = load_script(write(tmp_path, f"""
+        import numpy as np
+        x = np.float32(9.0)
+        y = np.tanh(x)
+        dy_dx = {claim}
+    """))
+    report = check_script(result)
+    assert verdicts(report) == [("dy_dx", verdict)]
+    exact = 1 / np.cosh(9.0) ** 2
+    row = report.results[0]
+    if verdict == "exact" and "exp" in claim:
+        assert row.expected == pytest.approx(exact, rel=1e-6)
+        assert "computed in float64" in row.note
+    assert float(result.trace["y"].value) == float(np.tanh(np.float32(9.0)))  # restored
+    assert result.trace.grads["x"] == np.float32(1) - np.tanh(np.float32(9.0)) ** 2
+
+
 def test_right_values_in_another_shape_get_the_shape_verdict(tmp_path):
     path = write(tmp_path, """
         import numpy as np

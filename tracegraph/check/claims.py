@@ -45,7 +45,7 @@ from ..verdicts import (
 )
 from .chain import ChainAnalyst
 from .compare import Comparison, claim_value, compare, precision_of
-from .derivatives import Derivatives, ShapeProblem
+from .derivatives import Derivatives, ShapeProblem, in_float64
 from .names import Reading, claim_readings, derivative_text
 from .one_sided import MAX_PROBED, OneSided, slopes_together
 from .report import CheckReport
@@ -258,6 +258,18 @@ class Grader:
         comparison = compare(compared, expected, self.rtol, self.atol, self.accept_rounded,
                              precision, written)
         verdict, note = comparison.verdict, self._note(comparison, form, precision)
+        if verdict == WRONG and precision != "float64" and len(nodes) == 2:
+            widened = self._in_float64(nodes, true_shape if reshaped else claim_shape,
+                                       base["labels"])
+            again = None if widened is None else compare(
+                compared, widened, self.rtol, self.atol, self.accept_rounded, precision, written)
+            if again is not None and again.verdict != WRONG:
+                comparison, verdict = again, again.verdict
+                why = (f"{precision} rounding in the trace's rules gives "
+                       f"{value_summary(expected)}; computed in float64 it is "
+                       f"{value_summary(widened)}")
+                note = "; ".join(filter(None, (self._note(again, form, precision), why)))
+                expected = widened
         derivative = derivative_text(base["labels"][0], base["labels"][1:])
         if reshaped:
             shapes = (f"the claim has shape {claim_shape}, {derivative} has shape "
@@ -276,6 +288,18 @@ class Grader:
             holds=verdict in (EXACT, CLOSE, NOT_DIFFERENTIABLE),
             max_abs_diff=comparison.max_abs_diff, max_rel_diff=comparison.max_rel_diff,
             worst_index=comparison.worst_index, note=note, form=form, order=order)
+
+    def _in_float64(self, nodes: tuple[int, ...], shape: tuple[int, ...],
+                    labels: tuple[str, ...]) -> Any:
+        """d of/d wrt with the trace's low-precision inputs widened to float64 (``None``
+        when that cannot be had): a claim may be computed more carefully than the rules."""
+        with in_float64(self.tape) as wide:
+            if wide is None:
+                return None
+            try:
+                return wide.true_value(nodes[0], nodes[1], shape, labels[:2])[0]
+            except (ShapeProblem, TracegraphError):
+                return None
 
     def _at_kink(self, kink: str, nodes: tuple[int, ...], claimed: Any, expected: Any,
                  form: str, derivative: str, note: str) -> tuple[str, str]:

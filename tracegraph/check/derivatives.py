@@ -14,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -143,6 +145,48 @@ class Derivatives:
                 f"on several elements of {names[1]}); claim the full Jacobian, shape "
                 f"{shape + shape}")
         return sums
+
+
+@contextlib.contextmanager
+def in_float64(tape: Any) -> Iterator[Derivatives | None]:
+    """The record recomputed from its float32/float16 inputs widened to float64, read as
+    :class:`Derivatives` inside the block (``None`` when no input is of low precision, or
+    the widened run would take another branch); the record's own values come back after.
+
+    A rule's float32 derivative can lose every digit (``1 − tanh(x)²`` at x = 9 cancels to
+    one unit of float32), so a claim computed more carefully than the rule is not wrong
+    for differing from it: the grader compares it with this one too.
+
+    Example:
+        >>> import numpy as np, tracegraph as tg
+        >>> t = tg.trace(lambda x: np.tanh(x), x=np.float32(9.0))
+        >>> float(Derivatives(t.tape).scalar(t.tape.output, 0))            # float32's
+        1.1920928955078125e-07
+        >>> with in_float64(t.tape) as wide:
+        ...     print(f"{wide.scalar(t.tape.output, 0):.4g}")
+        6.092e-08
+        >>> float(t.tape.equations[t.tape.output].value) == float(np.tanh(np.float32(9.0)))
+        True
+    """
+    equations = tape.equations
+    widened = {eq.index: np.asarray(eq.value, dtype=np.float64) if np.ndim(eq.value)
+               else np.float64(eq.value)
+               for eq in equations if eq.primitive is None and _low_precision(eq.value)}
+    if not widened:
+        yield None
+        return
+    saved = [eq.value for eq in equations]
+    try:
+        same_branches = tape.replay(widened)
+        yield Derivatives(tape) if same_branches else None
+    finally:
+        for eq, value in zip(equations, saved):
+            eq.value = value
+
+
+def _low_precision(value: Any) -> bool:
+    dtype = getattr(value, "dtype", None)
+    return dtype is not None and dtype.kind == "f" and dtype.itemsize < 8
 
 
 def compatible_shapes(claim: tuple[int, ...], expected: tuple[int, ...]) -> bool:
