@@ -115,10 +115,15 @@ def test_the_loss_curve_of_a_short_run_has_whole_steps_on_its_axis():
 
 def test_a_diverged_run_still_draws(tmp_path):
     run = tg.descend(lambda x, y: x * x + y * y, x=1.0, y=1.0, lr=1.5, steps=100)
-    assert run.stopped.startswith("diverged")
+    assert run.stopped == "diverged at step 11" and len(run.losses) == 12
     run.plot(tmp_path / "d.png")
     run.animate(tmp_path / "d.gif")
     run.animate(tmp_path / "d.html")
+    with Image.open(tmp_path / "d.png") as picture:
+        assert min(picture.size) > 300
+    with Image.open(tmp_path / "d.gif") as animation:
+        assert animation.n_frames == len(run.losses)  # every step up to the divergence
+    assert "diverged at step 11" in (tmp_path / "d.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("start", [{"x": math.nan, "y": 1.0},
