@@ -387,6 +387,17 @@ def test_render_refuses_missing_folders_and_the_input_file(tmp_path):
     assert script.read_text() == NEURON.read_text()
 
 
+def test_render_and_export_never_write_into_a_python_file(tmp_path):
+    # `-o helper.py -f dot` once replaced helper.py with DOT source: a typo cost a file.
+    script = write(tmp_path, "n.py", NEURON.read_text())
+    helper = write(tmp_path, "helper.py", "SCALE = 2.0\n")
+    for command in ("render", "export"):
+        error = failed(run(command, script, "-o", helper, "-f", "dot"), 5)
+        assert f"-o {helper}: tracegraph does not write into Python files" in error
+    assert helper.read_text() == "SCALE = 2.0\n"
+    assert files_in(tmp_path) == ["helper.py", "n.py"]
+
+
 def test_render_format_errors(tmp_path):
     assert "cannot tell the format from the extension '.jpg'" in failed(
         run("render", NEURON, "-o", tmp_path / "x.jpg"), 2)

@@ -121,6 +121,18 @@ def test_render_needs_a_known_format_and_an_existing_folder(tmp_path):
     assert missing.exit_code == 5 and "does not exist" in missing.stderr
 
 
+def test_render_errors_name_the_render_flag(tmp_path):
+    script = tmp_path / "homework.py"
+    script.write_text(WRONG.read_text(), encoding="utf-8")
+    itself = run(script, "--render", script)
+    assert itself.exit_code == 5
+    assert f"--render {script}: this is the expression file itself" in itself.stderr
+    other = run(script, "--render", tmp_path / "notes.py")
+    assert other.exit_code == 5 and "does not write into Python files" in other.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["homework.py"]
+    assert script.read_text(encoding="utf-8") == WRONG.read_text()
+
+
 @pytest.mark.skipif(shutil.which("tracegraph") is None and not Path(sys.executable).with_name(
     "tracegraph").exists(), reason="console script not installed")
 def test_exit_codes_through_the_installed_command():

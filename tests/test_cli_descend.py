@@ -126,6 +126,18 @@ def test_usage_errors(tmp_path, monkeypatch, args, message):
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+def test_history_errors_name_the_history_flag(tmp_path):
+    source = write(tmp_path, "bowl.py", "x = 1.0\nloss = x * x\n")
+    itself = run(source, "--history", source)
+    assert itself.exit_code == 5
+    assert f"--history {source}: this is the expression file itself" in itself.stderr
+    folder = run(source, "--history", tmp_path)
+    assert folder.exit_code == 5 and f"--history {tmp_path}: this is a folder" in folder.stderr
+    assert f"e.g. --history {tmp_path / 'bowl.csv'}" in folder.stderr
+    assert "does not write into Python files" in run(source, "--history", tmp_path / "h.py").stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["bowl.py"]
+
+
 def test_a_file_whose_branch_flips_is_traced_again(tmp_path):
     source = write(tmp_path, "kink.py", """
         x = 2.0

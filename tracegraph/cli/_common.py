@@ -437,16 +437,29 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def check_output_path(path: Path, source: Path) -> None:
-    """Refuse, before any work, an output the command could not or should not write."""
+def check_output_path(path: Path, source: Path, flag: str = "-o",
+                      suffix: str = ".svg") -> None:
+    """Refuse, before any work, an output the command could not or should not write.
+
+    ``flag`` is the option that named ``path`` (``--render``, ``--history``), so the
+    message points at what the user typed; ``suffix`` is the example name's extension.
+    """
     if path.exists() and path.is_dir():
-        raise OutputError(f"-o {path}: this is a folder",
-                          hint=f"name the file to write, e.g. -o {path / (source.stem + '.svg')}")
+        raise OutputError(f"{flag} {path}: this is a folder",
+                          hint=f"name the file to write, e.g. {flag} "
+                          f"{path / (source.stem + suffix)}")
     folder = path.parent
     if not folder.is_dir():
-        raise OutputError(f"-o {path}: the folder {folder} does not exist",
+        raise OutputError(f"{flag} {path}: the folder {folder} does not exist",
                           hint=f"create it first (mkdir -p {folder}) or write somewhere else; "
                           "tracegraph does not create folders")
     if path.exists() and source.exists() and path.resolve() == source.resolve():
-        raise OutputError(f"-o {path}: this is the expression file itself; it is never "
+        raise OutputError(f"{flag} {path}: this is the expression file itself; it is never "
                           "overwritten", hint="choose another output name")
+    # No format tracegraph writes is Python: a .py target is a typo for another name
+    # (or a slip of --format), and writing there would replace someone's source file.
+    if path.suffix.lower() in (".py", ".pyw", ".ipynb"):
+        raise OutputError(f"{flag} {path}: tracegraph does not write into Python files "
+                          f"({path.suffix}), so as not to replace source code",
+                          hint="name the file after what it will hold (.svg, .png, .dot, "
+                          ".json, .csv ...)")

@@ -178,7 +178,7 @@ def command(
 
 
 def _check_render_target(render: Path, file: Path) -> None:
-    check_output_path(render, file)
+    check_output_path(render, file, "--render")
     suffix = render.suffix.lower()
     fmt = RENDER_SUFFIXES.get(suffix)
     if fmt is None:

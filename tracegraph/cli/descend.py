@@ -180,9 +180,9 @@ def command(
         if optimizer not in RULES:
             raise CommandError(f"--optimizer {optimizer}: unknown optimiser",
                                hint="choose from " + ", ".join(RULES))
-        for path in (out, history):
+        for path, flag, suffix in ((out, "-o", ".png"), (history, "--history", ".csv")):
             if path is not None:
-                check_output_path(path, file)
+                check_output_path(path, file, flag, suffix)
         _check_combination(out, history, compare, rates)
         result = load_with_gradients(file, sets=sets, output=output, function=function)
         overrides = dict(parse_override(text) for text in sets or ())

@@ -94,7 +94,7 @@ def command(
             out = None  # the usual spelling of stdout
         chosen = _format(data_format, out)
         if out is not None:
-            check_output_path(out, file)
+            check_output_path(out, file, suffix="." + chosen.value)
         result = load(file, sets=sets, output=output, function=function)
         limit = None if every_element else max_elements
         with progress(f"Writing {chosen.value}"):
