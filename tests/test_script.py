@@ -790,6 +790,25 @@ def test_numpy_meeting_an_array_of_traced_numbers_inside_a_call_says_how_to_buil
     assert t.grads["a"] == pytest.approx(2 * 2.5 + 1) and t.grads["b"] == pytest.approx(-3.0)
 
 
+def test_undecodable_first_lines_and_unknown_codings_name_their_line(tmp_path):
+    # Bytes on line 1 or 2 reach python's coding-line detection first; that once came
+    # out as "SyntaxError: invalid or missing encoding declaration" with no line and a
+    # hint to fix the syntax.
+    for lines, where in ((b"\xff\xfe\x01 = 1.0\n", 1), (b"x = 1.0\ny = x  # \xe9\n", 2)):
+        first = tmp_path / "first.py"
+        first.write_bytes(lines)
+        with pytest.raises(ScriptFileError) as caught:
+            load_script(first)
+        assert f"first.py:{where}: the file is not valid utf-8" in str(caught.value)
+        assert "SyntaxError" not in str(caught.value) and "coding: latin-1" in caught.value.hint
+    for lines, where in ((b"# coding: nope\nx = 1.0\n", 1),
+                         (b"#!/usr/bin/env python\n# -*- coding: nope -*-\nx = 1.0\n", 2)):
+        cookie = tmp_path / "cookie.py"
+        cookie.write_bytes(lines)
+        with pytest.raises(ScriptFileError, match=rf"cookie.py:{where}: unknown encoding: nope"):
+            load_script(cookie)
+
+
 def test_files_python_refuses_are_refused_clearly(tmp_path):
     latin = tmp_path / "latin.py"
     latin.write_bytes(b"x = 1.0\ny = x * 2.0  # caf\xe9\n")  # python latin.py: SyntaxError

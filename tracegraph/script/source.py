@@ -114,18 +114,40 @@ def _parse(path: Path, filename: str) -> ast.Module:
 def _check_encoding(path: Path, source: bytes) -> None:
     """Refuse what ``python FILE`` refuses: bytes that are not in the file's encoding
     (UTF-8 unless a ``# -*- coding: ... -*-`` line says otherwise), comments included."""
+    encoding = "utf-8"
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         source.decode(encoding)
-    except SyntaxError as err:  # an unknown encoding named in the coding line
-        raise _syntax_error(path, err) from err
+    except SyntaxError as err:
+        # detect_encoding reads the first two lines as UTF-8 to look for a coding line;
+        # bytes it cannot read there are a decoding problem, not a syntax one.
+        try:
+            source.decode(encoding)
+        except UnicodeDecodeError as undecodable:
+            raise _not_decodable(path, source, encoding, undecodable) from err
+        raise _coding_line_error(path, source, err) from err
     except UnicodeDecodeError as err:
-        line = source[:err.start].count(b"\n") + 1
-        raise ScriptFileError(
-            f"{display_path(path)}:{line}: the file is not valid {encoding} (byte "
-            f"{source[err.start:err.start + 1]!r}), so python refuses to run it",
-            hint="save the file as UTF-8, or declare its encoding on the first line: "
-            "# -*- coding: latin-1 -*-") from err
+        raise _not_decodable(path, source, encoding, err) from err
+
+
+def _not_decodable(path: Path, source: bytes, encoding: str,
+                   err: UnicodeDecodeError) -> ScriptFileError:
+    line = source[:err.start].count(b"\n") + 1
+    return ScriptFileError(
+        f"{display_path(path)}:{line}: the file is not valid {encoding} (byte "
+        f"{source[err.start:err.start + 1]!r}), so python refuses to run it",
+        hint="save the file as UTF-8, or declare its encoding on the first line: "
+        "# -*- coding: latin-1 -*-")
+
+
+def _coding_line_error(path: Path, source: bytes, err: SyntaxError) -> ScriptFileError:
+    """An unknown encoding in a ``# coding:`` line, located at that line (PEP 263: line 1 or 2)."""
+    first_two = source.splitlines()[:2]
+    line = next((n for n, text in enumerate(first_two, 1) if b"coding" in text), 1)
+    return ScriptFileError(
+        f"{display_path(path)}:{line}: {err.msg}",
+        hint="name an encoding python knows (# -*- coding: utf-8 -*-), or delete that line "
+        "and save the file as UTF-8")
 
 
 def _syntax_error(path: Path, err: SyntaxError) -> ScriptFileError:
