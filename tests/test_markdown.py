@@ -150,7 +150,9 @@ def test_failures_are_logged_warnings_and_shown_in_the_page(in_project, caplog):
 def test_a_bad_option_is_an_error_not_a_code_block(in_project, caplog):
     with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.tracegraph"):
         page = convert('```tracegraph path="examples/neuron.py" rankdir="RL"\n```\n')
-    assert "<pre>rankdir: 'RL' is not a direction" in page and "<svg" not in page
+    # The message wraps in its box: a long hint must not widen the page.
+    assert ('<pre style="white-space:pre-wrap">rankdir: \'RL\' is not a direction' in page
+            and "<svg" not in page)
     assert any("use one of LR, TB" in r.getMessage() for r in caplog.records)
 
 
@@ -161,5 +163,6 @@ def test_without_dot_the_dot_source_and_the_table(in_project, monkeypatch, tmp_p
     with caplog.at_level(logging.WARNING, logger="mkdocs.plugins.tracegraph"):
         page = convert('```tracegraph path="examples/neuron.py"\n```\n')
     assert "digraph tracegraph {" in page and "∂Loss/∂node" in page and "<svg" not in page
+    assert '<pre class="tracegraph-dot" style="overflow-x:auto">digraph' in page  # lines are long
     assert any("needs Graphviz's `dot`" in r.getMessage() for r in caplog.records)
     assert not any(".json" in r.getMessage() for r in caplog.records)  # the CLI's advice

@@ -196,9 +196,9 @@ def fence_format(source: str, language: str, class_name: str, options: dict[str,
     Example:
         >>> page = fence_format("x = 1.0\\n", "tracegraph", "tracegraph", {"show": "all-of-it"},
         ...                     None)
-        >>> print(page.replace("<pre>", "\\n<pre>"))
+        >>> print(page.replace("<pre ", "\\n<pre "))
         <div class="tracegraph tracegraph-error"><p>tracegraph could not draw this diagram:</p>
-        <pre>show: 'all-of-it' is not a display mode
+        <pre style="white-space:pre-wrap">show: 'all-of-it' is not a display mode
           how to fix: use one of all, values, grads, local, flow, tangent</pre></div>
     """
     given = {**options, **kwargs.get("attrs", {})}
@@ -216,15 +216,19 @@ def fence_format(source: str, language: str, class_name: str, options: dict[str,
         drawing = draw(drawing_source, parsed, cache=_cache(), image="svg")
     except (DrawingError, EmbedOptionError) as err:
         logger.warning("tracegraph: %s", err)
+        # Inline styles, as on the diagram's wrapper: the page's theme may not style a bare
+        # <pre>, and a long hint or DOT line must not widen the whole page.
         return (f'<div class="{class_name} tracegraph-error"><p>tracegraph could not draw this '
-                f"diagram:</p><pre>{html.escape(str(err), quote=False)}</pre></div>")
+                f'diagram:</p><pre style="white-space:pre-wrap">'
+                f"{html.escape(str(err), quote=False)}</pre></div>")
     for problem in drawing.problems:
         logger.warning("tracegraph: %s", problem.message)
     parts = []
     if drawing.svg is not None:
         parts.append(html_block(with_id_prefix(drawing.svg, _id_prefix(md))))
     else:  # no dot: the DOT source in place of the picture
-        parts.append(f'<pre class="tracegraph-dot">{html.escape(drawing.dot, quote=False)}</pre>')
+        parts.append(f'<pre class="tracegraph-dot" style="overflow-x:auto">'
+                     f"{html.escape(drawing.dot, quote=False)}</pre>")
     if parsed.table or drawing.svg is None:
         parts.append(drawing.table.html())
     if parsed.caption:
