@@ -43,8 +43,10 @@ def test_a_complex_input_is_refused_not_dropped():
 @pytest.mark.parametrize("fn", [lambda x: x * 1j, lambda x: np.abs(x * np.array([1j])),
                                 lambda x: np.array([1 + 1j]) + x])
 def test_complex_constants_meeting_a_traced_value_are_refused(fn):
-    with pytest.raises(tg.UnsupportedOperationError, match="complex"):
+    with pytest.raises(tg.UnsupportedOperationError, match="complex") as caught:
         tg.trace(fn, x=1.0)
+    # The message reads as a sentence ("complex numbers is not supported" did not).
+    assert caught.value.message.startswith("complex arithmetic is not supported on traced values")
 
 
 def test_moveaxis_moves_axes_like_numpy():

@@ -477,17 +477,17 @@ def complex_error(value: object) -> UnsupportedOperationError:
     Example:
         >>> import numpy as np
         >>> complex_error(1j).operation
-        'complex numbers'
+        'complex arithmetic'
         >>> print(complex_error(np.ones(2, dtype=complex)).message)
         ... # doctest: +NORMALIZE_WHITESPACE
-        complex numbers is not supported on traced values: a complex array of shape (2,)
+        complex arithmetic is not supported on traced values: a complex array of shape (2,)
         meets a traced value; tracegraph differentiates real values only, and mixing in
         complex ones would give wrong gradients
     """
     shape = getattr(value, "shape", ())
     what = f"a complex array of shape {shape}" if shape else f"the complex number {value!r}"
     return UnsupportedOperationError(
-        "complex numbers", reason=f"{what} meets a traced value; tracegraph differentiates "
+        "complex arithmetic", reason=f"{what} meets a traced value; tracegraph differentiates "
         "real values only, and mixing in complex ones would give wrong gradients",
         hint="split it into real and imaginary parts (two real inputs) and write the "
         "arithmetic out")
