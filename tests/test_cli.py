@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import math
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -91,6 +92,24 @@ def test_explain_markdown_is_a_table_to_paste():
     assert len(lines) == 2 + 14
     assert f"| S | σ(G) | {S:.3f} | ∂S/∂G = S·(1 − S) = {S * (1 - S):.3g} |" in result.stdout
     assert "| A | w1·x1 | 0.5 | ∂A/∂w1 = x1 = 1<br>∂A/∂x1 = w1 = 0.5 |" in result.stdout
+
+
+def test_explain_markdown_keeps_names_that_look_like_html(tmp_path):
+    # A node named "<b>" vanished into bold on GitHub, "&amp;" came out as "&".
+    markdown_it = pytest.importorskip("markdown_it")  # rich's dependency, also MyST's parser
+    script = write(tmp_path, "tags.py", """
+        import tracegraph as tg
+        x = 2.0
+        y = tg.name(x * 3.0, "<b>h&amp;")
+        loss = y - 1.0
+    """)
+    result = run("explain", script, "--markdown")
+    assert result.exit_code == 0, result.output
+    page = markdown_it.MarkdownIt("commonmark").enable("table").render(result.stdout)
+    cells = re.findall(r"<td>(.*?)</td>", page)
+    assert cells[5:7] == ["&lt;b&gt;h&amp;amp;", "x·3"], cells
+    assert "<b>" not in page
+    assert "&lt;b&gt;h&amp;amp; − 1" in page  # what the output computes, named the same way
 
 
 def test_explain_wrt_keeps_the_nodes_between_the_input_and_the_output():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -419,17 +420,28 @@ def _listing(names: Sequence[str], limit: int = 30) -> str:
 # --------------------------------------------------------------------------- formatting
 
 
+_MARKUP_START = re.compile(r"<(?=[A-Za-z/!?])|&(?=[A-Za-z#])")
+"""What GitHub markdown would read as raw HTML: a tag, comment or autolink, an entity."""
+
+
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A GitHub markdown table; ``|`` in cells is escaped and newlines become ``<br>``.
 
+    A ``<`` that would open an HTML tag and a ``&`` that would start an entity are
+    written as entities, which every markdown reads (a node named ``<b>`` would
+    otherwise vanish into bold), while ``x < 1`` stays as written.
+
     Example:
-        >>> print(markdown_table(["a", "b"], [["1", "x|y"]]))
+        >>> print(markdown_table(["a", "b"], [["1", "x|y"], ["<b>&amp;", "-1 < x < 1"]]))
         | a | b |
         |---|---|
         | 1 | x\\|y |
+        | &lt;b>&amp;amp; | -1 < x < 1 |
     """
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", "<br>")
+        text = _MARKUP_START.sub(lambda m: "&lt;" if m[0] == "<" else "&amp;",
+                                 text.replace("|", "\\|"))
+        return text.replace("\n", "<br>")
 
     lines = ["| " + " | ".join(cell(h) for h in header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
