@@ -64,6 +64,17 @@ def test_version_and_help():
         assert "Examples" in help_text.stdout and f"tracegraph {module}" in help_text.stdout
 
 
+def test_each_command_has_a_one_line_summary():
+    # `tracegraph --help` lists each command by its docstring's first paragraph with the
+    # source's line breaks kept: a two-line summary came out broken mid-sentence.
+    import importlib
+
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"tracegraph.cli.{name}")
+        summary = module.command.__doc__.strip().split("\n\n")[0]
+        assert "\n" not in summary, (name, summary)
+
+
 # --------------------------------------------------------------------------- explain
 
 

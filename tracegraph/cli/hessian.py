@@ -77,8 +77,10 @@ def command(
     precision: PrecisionOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Print the Hessian (the matrix of second derivatives), its eigenvalues and what kind of
-    point the inputs are: minimum, maximum, saddle point, inconclusive or not a critical point.
+    """Print the Hessian (the matrix of second derivatives), its eigenvalues and the kind of point.
+
+    The kind of point the inputs are: minimum, maximum, saddle point,
+    inconclusive or not a critical point.
 
     Rows and columns are the inputs in the file's order, arrays element by
     element (w[0], W[1,2]).  At a critical point (gradient 0) the eigenvalues
