@@ -428,6 +428,22 @@ def test_render_and_export_never_write_into_a_python_file(tmp_path):
     assert files_in(tmp_path) == ["helper.py", "n.py"]
 
 
+def test_render_writes_where_it_was_asked_when_the_file_changes_folder(tmp_path, monkeypatch):
+    # The output followed the file's os.chdir: `-o g.dot` landed in another folder.
+    (tmp_path / "elsewhere").mkdir()
+    write(tmp_path, "moves.py", """
+        import os
+        os.chdir("elsewhere")
+        x = 2.0
+        y = x * x
+    """)
+    monkeypatch.chdir(tmp_path)
+    result = run("render", "moves.py", "-o", "g.dot")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    assert files_in(tmp_path / "elsewhere") == []
+
+
 def test_render_format_errors(tmp_path):
     assert "cannot tell the format from the extension '.jpg'" in failed(
         run("render", NEURON, "-o", tmp_path / "x.jpg"), 2)

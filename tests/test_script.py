@@ -4,8 +4,10 @@ a claim; function mode and files that trace themselves; every error a user will 
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -788,6 +790,30 @@ def test_numpy_meeting_an_array_of_traced_numbers_inside_a_call_says_how_to_buil
     t = load_script(named).trace
     assert t.value == pytest.approx(2.5 * 3.5 - 1.5 ** 2)
     assert t.grads["a"] == pytest.approx(2 * 2.5 + 1) and t.grads["b"] == pytest.approx(-3.0)
+
+
+def test_a_file_that_changes_folder_runs_as_with_python_and_the_folder_comes_back(
+        tmp_path, monkeypatch):
+    # The idiom os.chdir(os.path.dirname(__file__)) failed for `hw.py` (a relative
+    # __file__ gives dirname ''), and a chdir stayed in effect after the run.
+    (tmp_path / "data").mkdir()
+    write(tmp_path / "data", "scale.txt", "3.0\n")
+    write(tmp_path, "helper.py", "OFFSET = 1.0\n")
+    write(tmp_path, "hw.py", """
+        import os
+        os.chdir(os.path.join(os.path.dirname(__file__), "data"))
+        from helper import OFFSET
+        x = 2.0
+        y = x * float(open("scale.txt").read()) + OFFSET
+        if __name__ == "__main__":
+            print(y, os.path.isabs(__file__))
+    """)
+    monkeypatch.chdir(tmp_path)
+    python = subprocess.run([sys.executable, "hw.py"], capture_output=True, text=True)
+    assert python.stdout.split() == ["7.0", "True"], python.stderr
+    result = load_script(Path("hw.py"))  # relative, as typed on a command line
+    assert result.trace.value == 7.0 and result.trace.grads["x"] == 3.0
+    assert Path.cwd() == tmp_path
 
 
 def test_undecodable_first_lines_and_unknown_codings_name_their_line(tmp_path):

@@ -74,10 +74,18 @@ def output_hidden() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _running_as_script(path: Path, module: types.ModuleType) -> Iterator[None]:
-    """sys.path[0], sys.argv and sys.modules as ``python FILE`` would set them; no .pyc files."""
+    """sys.path[0], sys.argv and sys.modules as ``python FILE`` would set them; no .pyc files.
+
+    The working folder is put back afterwards: a file may ``os.chdir`` (to read its data
+    next to it), and ``-o out.svg``, a Sphinx build or the next file must not follow it.
+    """
     saved = (list(sys.path), list(sys.argv), sys.dont_write_bytecode,
              sys.modules.get(MODULE_NAME))
-    sys.path.insert(0, str(path.parent))
+    try:
+        folder: str | None = os.getcwd()
+    except OSError:  # the folder was deleted under us: nothing to go back to
+        folder = None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # absolute, as python's
     sys.argv = [str(path)]
     sys.dont_write_bytecode = True
     sys.modules[MODULE_NAME] = module
@@ -85,6 +93,9 @@ def _running_as_script(path: Path, module: types.ModuleType) -> Iterator[None]:
         with _fresh_local_modules():
             yield
     finally:
+        if folder is not None:
+            with contextlib.suppress(OSError):  # the file deleted it
+                os.chdir(folder)
         sys.path[:], sys.argv[:] = saved[0], saved[1]
         sys.dont_write_bytecode = saved[2]
         if saved[3] is None:
@@ -205,7 +216,9 @@ def execute(code: types.CodeType, path: Path, filename: str, binder: Binder) -> 
     """
     module = types.ModuleType(MODULE_NAME)
     namespace = module.__dict__
-    namespace.update(__file__=str(path), __builtins__=file_builtins(_is_users_module),
+    # python FILE makes __main__'s __file__ absolute (3.9+), so os.path.dirname(__file__)
+    # names the file's folder even for a bare `hw.py`.
+    namespace.update(__file__=os.path.abspath(path), __builtins__=file_builtins(_is_users_module),
                      __cached__=None)
     namespace[BINDER] = binder
     binder.namespace = namespace  # claims read Python's meaning of their names from it
