@@ -314,6 +314,8 @@ def test_parse_override_lists_and_special_values():
     ("w1=abc", "must be a number or a list of numbers"),
     ("w1=True", "must be a number or a list of numbers"),
     ("w1=[1, 'a']", "must be a number or a list of numbers"),
+    ("w1=1e400", "too large for a float"),            # was inf, silently
+    ("w1=[2, -1e309]", "too large for a float"),
 ])
 def test_parse_override_errors(text, message):
     with pytest.raises(OverrideError, match=message) as err:

@@ -55,16 +55,26 @@ def _parse_value(name: str, raw: str, example: str) -> Any:
         except ValueError:
             value = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
+        return _finite_as_written(name, raw, value)
     if isinstance(value, (list, tuple)):
         try:
             array = np.asarray(value, dtype=float)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             array = None
         if array is not None and all_numbers(value):
-            return array
+            return _finite_as_written(name, raw, array)
     raise OverrideError(f"{mention('override', f'{name}={raw}')}: the value must be a number or "
                         f"a list of numbers ({example})")
+
+
+def _finite_as_written(name: str, raw: str, value: Any) -> Any:
+    """``value``, unless a number too large for a float turned into inf (``1e400``):
+    only a written ``inf`` means infinity."""
+    if "inf" not in raw.lower() and not np.all(np.isfinite(value)):
+        raise OverrideError(
+            f"{mention('override', f'{name}={raw}')}: a number is too large for a float "
+            f"(it would be inf); write inf to mean infinity, or a number below 1.8e308")
+    return value
 
 
 def all_numbers(value: Any) -> bool:
