@@ -412,7 +412,9 @@ def test_render_refuses_missing_folders_and_the_input_file(tmp_path):
     error = failed(run("render", script, "-o", script, "-f", "dot"), 5)
     assert "the expression file itself" in error
     error = failed(run("render", script, "-o", tmp_path), 5)
-    assert "this is a folder" in error
+    assert "this is a folder" in error and f"-o {tmp_path / 'n.svg'}" in error
+    error = failed(run("render", script, "-o", tmp_path, "-f", "png"), 5)
+    assert f"-o {tmp_path / 'n.png'}" in error  # the example name has the format asked for
     assert files_in(tmp_path) == ["n.py"]
     assert script.read_text() == NEURON.read_text()
 

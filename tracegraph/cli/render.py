@@ -169,7 +169,8 @@ def command(
                 "diagram to stdout", hint="name a file (-o neuron.svg), or print the DOT "
                 f"source with: tracegraph export {file} --format dot")
         if out is not None:
-            check_output_path(out, file)
+            check_output_path(out, file, suffix=f".{image_format.value}" if image_format
+                              else ".svg")
         fmt, target = _destination(file, out, image_format, "_backward" if backward else "")
         check_output_path(target, file)
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
