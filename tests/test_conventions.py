@@ -107,6 +107,10 @@ def test_identities_hold_at_the_kink():
     assert gradient(lambda x: np.abs(x) - np.maximum(x, -x), 0.0) == [[0.0]]
     assert gradient(lambda x, lo: np.clip(x, lo, 2.0), 1.0, 1.0) == [[0.5], [0.5]]
     assert gradient(lambda x, lo, hi: np.clip(x, lo, hi), 1.0, 0.0, 1.0) == [[0.5], [0.0], [0.5]]
+    # an array against number bounds (clip's fast path) shares a tie as a number does
+    assert gradient(lambda x: np.clip(x, 0.0, 1.0), [0.0, 0.5, 1.0, 2.0, -1.0]) == [
+        [0.5, 1.0, 0.5, 0.0, 0.0]]
+    assert gradient(lambda x: np.clip(x, 0.0, 1.0), [0.2, 0.5, 3.0]) == [[1.0, 1.0, 0.0]]
 
 
 def test_max_with_initial_shares_with_the_initial_value():
