@@ -447,6 +447,65 @@ def test_a_claim_is_computed_as_python_computes_it_never_traced(tmp_path):
     assert verdicts(check_script(result)) == [("d2L_dw2", "exact"), ("dL_dw", "exact")]
 
 
+def test_a_gradient_summed_term_by_term_is_one_claim_graded_at_its_last_line(tmp_path):
+    # dloss_dw = 0.0 starts a sum: it is no derivative of its own, so it is never graded
+    # (it used to be "wrong, the first wrong step" of a right derivation).
+    source = """
+        xs = [1.0, 0.2, -0.3]
+        ys = [1.0, 0.0, 2.0]
+        w = 0.4
+        loss = 0.0
+        for i in range(3):
+            loss += (xs[i] * w - ys[i]) ** 2
+        dloss_dw = 0.0
+        for i in range(3):
+            dloss_dw += 2 * (xs[i] * w - ys[i]) * xs[i]
+    """
+    report = check_script(load_script(write(tmp_path, source)))
+    by_hand = sum(2 * (x * 0.4 - y) * x for x, y in zip([1.0, 0.2, -0.3], [1.0, 0.0, 2.0]))
+    assert [(r.name, r.lineno, r.verdict) for r in report.results] == [("dloss_dw", 10, "exact")]
+    assert report.results[0].claimed == by_hand
+    halved = check_script(load_script(write(tmp_path, source.replace("+= 2 *", "+= 1 *"))))
+    assert verdicts(halved) == [("dloss_dw", "wrong")]
+    assert run("check", write(tmp_path, source)).exit_code == 0
+
+
+def test_an_array_gradient_summed_in_place_is_computed_on_plain_values(tmp_path):
+    # dloss_dw += traced stored into the plain np.zeros: refused as np.add(out=) before.
+    report = check_script(load_script(write(tmp_path, """
+        import numpy as np
+        xs = np.array([[1.0, 0.5], [0.2, -1.0], [-0.3, 0.8]])
+        ys = np.array([1.0, 0.0, 2.0])
+        w = np.array([0.4, 0.1])
+        loss = np.sum((xs @ w - ys) ** 2)
+        dloss_dw = np.zeros(2)
+        for i in range(3):
+            dloss_dw += 2 * (xs[i] @ w - ys[i]) * xs[i]
+    """)))
+    xs = np.array([[1.0, 0.5], [0.2, -1.0], [-0.3, 0.8]])
+    by_hand = 2 * xs.T @ (xs @ np.array([0.4, 0.1]) - np.array([1.0, 0.0, 2.0]))
+    assert [(r.lineno, r.verdict) for r in report.results] == [(9, "exact")]
+    np.testing.assert_allclose(report.results[0].claimed, by_hand)
+
+
+def test_a_claim_in_a_loop_written_on_two_lines_is_graded_once_per_line(tmp_path):
+    report = check_script(load_script(write(tmp_path, """
+        a = 3.0
+        for step in range(3):
+            loss = (a - 1) ** 2
+            dloss_da = 2 * (a - 1)
+            a = a - 0.1 * dloss_da
+            loss = (a - 1) ** 2
+            dloss_da = 2 * (a - 1)
+    """)))
+    a = 3.0
+    for _ in range(3):
+        before = 2 * (a - 1)
+        a = a - 0.1 * before
+    assert [(r.lineno, r.verdict) for r in report.results] == [(5, "exact"), (8, "exact")]
+    assert [r.claimed for r in report.results] == [before, 2 * (a - 1)]
+
+
 def test_any_unicode_identifier_names_a_claim(tmp_path):
     report = check_script(load_script(write(tmp_path, """
         θ = 0.5

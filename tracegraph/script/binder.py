@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import operator
 import re
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -264,6 +265,7 @@ class Binder:
         self._named_at_top: dict[int, Var] = {}
         self._auto_named: dict[int, Var] = {}
         self._in_claim = False
+        self._accumulating: set[tuple[str, int]] = set()  # claim lines that add to the name
         self._written: dict[tuple[str, int], tuple[str, ...]] = {}  # claim -> its numbers
 
     def __call__(self, name: str, value: Any, lineno: int, top_level: bool,
@@ -338,15 +340,19 @@ class Binder:
         return self.tracer.input(name, value)
 
     def claim(self, name: str, compute: Callable[[], Any], lineno: int,
-              written: tuple[str, ...] | None = None) -> Any:
+              written: tuple[str, ...] | None = None, accumulates: bool = False) -> Any:
         """The value of a top-level assignment to a claim-shaped name, ``compute()``.
 
         A claim (its names are traced values here) is computed on the plain values
         its names hold - as ``python FILE`` computes it, never traced, so it needs no
         derivative rule (``np.diag``) and makes no int an input; an ordinary value
-        (``dx_dt`` with no traced ``t``) is computed as any other.
+        (``dx_dt`` with no traced ``t``) is computed as any other.  ``accumulates``: the
+        line adds to the name's own value (``dloss_dw += ...``), so what the name held
+        before was a partial sum, not a claim of its own.
         """
         self._written[(name, lineno)] = () if written is None else written
+        if accumulates:
+            self._accumulating.add((name, lineno))
         if self.tracer is None or not any(
                 self._resolve_names(r.names) is not None
                 for r in claim_readings(name, strict=True)):
@@ -429,11 +435,22 @@ class Binder:
 
     def _record_claim(self, claim: ClaimSource) -> None:
         """Keep one claim per line: ``claims[name]`` is the last line claiming ``name`` (in a
-        loop, its last run); an earlier line's claim of the same name is ``name@line``."""
+        loop, its last run); an earlier line's claim of the same name is ``name@line``.
+        A line that accumulates into the name (``dloss_dw = 0.0`` then ``dloss_dw += ...``)
+        absorbs the claim it adds to: a partial sum is no derivative to grade."""
+        # In a loop, this line's earlier run may be kept as name@line: this run replaces it.
+        self.claims.pop(f"{claim.name}@{claim.lineno}", None)
         earlier = self.claims.get(claim.name)
-        if earlier is not None and earlier.lineno != claim.lineno:
+        if (earlier is not None and earlier.lineno != claim.lineno
+                and (claim.name, claim.lineno) not in self._accumulating):
             self.claims[f"{claim.name}@{earlier.lineno}"] = earlier
         self.claims[claim.name] = claim
+
+    @staticmethod
+    def augmented(operation: str, target: Any, value: Any) -> Any:
+        """``target op= value`` as an expression (``operation`` is ``"iadd"`` ...): a claim
+        summed term by term is computed in place, as Python does it."""
+        return getattr(operator, operation)(target, value)
 
     def _resolve_names(self, names: tuple[str, ...]) -> tuple[int, ...] | None:
         nodes = []

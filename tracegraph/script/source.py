@@ -337,43 +337,69 @@ class NamingTransformer(ast.NodeTransformer):
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
             if self.depth == 0 and is_claim_name(name):
-                node.value = self._claim_call(name, node.value, node.lineno)
+                node.value = self._claim_call(name, node.value, node.lineno,
+                                              written_numbers(node.value, self.source),
+                                              accumulates=name in reads)
             node.value = self._bind_call(name, node.value, node.lineno, reads)
             return node
         names = [n for target in node.targets for n in _assigned_names(target)]
         return [node, *self._rebind(list(dict.fromkeys(names)), node, reads)]
 
-    def _claim_call(self, name: str, value: ast.expr, lineno: int) -> ast.Call:
-        """``__tracegraph_bind__.claim("dS_dG", lambda: <value>, line)``: the binder
+    def _claim_call(self, name: str, value: ast.expr, lineno: int,
+                    written: tuple[str, ...] | None, accumulates: bool) -> ast.Call:
+        """``__tracegraph_bind__.claim("dS_dG", lambda: <value>, line, ...)``: the binder
         computes a claim on the plain values its names hold (a claim is never traced)."""
         no_arguments = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
                                      kw_defaults=[], kwarg=None, defaults=[])
-        written = written_numbers(value, self.source)
         thunk = ast.copy_location(ast.Lambda(args=no_arguments, body=value), value)
         call = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "claim", ast.Load()),
                         [ast.Constant(name), thunk, ast.Constant(lineno),
-                         ast.Constant(written)], [])
+                         ast.Constant(written), ast.Constant(accumulates)], [])
         return ast.copy_location(call, value)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
         self.generic_visit(node)
         if node.value is not None and isinstance(node.target, ast.Name):
-            node.value = self._bind_call(node.target.id, node.value, node.lineno,
-                                         names_read(node.value))
+            name = node.target.id
+            reads = names_read(node.value)
+            if self.depth == 0 and is_claim_name(name):
+                node.value = self._claim_call(name, node.value, node.lineno,
+                                              written_numbers(node.value, self.source),
+                                              accumulates=name in reads)
+            node.value = self._bind_call(name, node.value, node.lineno, reads)
         return node
 
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         self.generic_visit(node)
-        if isinstance(node.target, ast.Name):
-            reads = tuple(sorted({node.target.id, *names_read(node.value)}))
-            return [node, *self._rebind([node.target.id], node, reads)]
-        return node
+        if not isinstance(node.target, ast.Name):
+            return node
+        name = node.target.id
+        reads = tuple(sorted({name, *names_read(node.value)}))
+        if self.depth == 0 and is_claim_name(name):
+            # A hand-written gradient summed term by term (dloss_dw += ...) is a claim too:
+            # computed on plain values like any claim, and in place as Python does it.
+            step = ast.Call(ast.Attribute(ast.Name(BINDER, ast.Load()), "augmented", ast.Load()),
+                            [ast.Constant(AUGMENTED[type(node.op)]),
+                             ast.Name(name, ast.Load()), node.value], [])
+            claim = self._claim_call(name, ast.copy_location(step, node), node.lineno, None,
+                                     accumulates=True)
+            assign = ast.Assign(targets=[ast.Name(name, ast.Store())],
+                                value=self._bind_call(name, claim, node.lineno, reads))
+            return ast.copy_location(assign, node)
+        return [node, *self._rebind([name], node, reads)]
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> Any:
         self.generic_visit(node)
         node.value = self._bind_call(node.target.id, node.value, node.lineno,
                                      names_read(node.value))
         return node
+
+
+AUGMENTED = {ast.Add: "iadd", ast.Sub: "isub", ast.Mult: "imul", ast.Div: "itruediv",
+             ast.FloorDiv: "ifloordiv", ast.Mod: "imod", ast.Pow: "ipow",
+             ast.MatMult: "imatmul", ast.LShift: "ilshift", ast.RShift: "irshift",
+             ast.BitAnd: "iand", ast.BitOr: "ior", ast.BitXor: "ixor"}
+"""The :mod:`operator` function of each augmented assignment (``+=`` is ``iadd``)."""
 
 
 def _text_of(filename: str) -> str:
