@@ -3,6 +3,7 @@ a claim; function mode and files that trace themselves; every error a user will 
 
 from __future__ import annotations
 
+import builtins
 import math
 import subprocess
 import sys
@@ -592,6 +593,37 @@ def test_pythons_max_and_min_stay_pythons_where_nothing_is_traced_or_they_count(
     assert t.value == 2.0 * 3 + 1.0 - 1.0 + 2.0
     assert t.grads["x"] == pytest.approx(3.0 + 1.0)  # s = x·(0 + 1 + 2), y = x
     assert t.constants.get("word", "pear") == "pear"
+
+
+def _compensated_sum(monkeypatch):
+    """Python 3.12's sum of floats (compensated, ``sum([1e16, 1.0, -1e16])`` is 1.0) on any
+    Python: for exact floats and ints it is the exact sum, rounded once; anything else is
+    summed as before."""
+    original = builtins.sum
+
+    def compensated(items, /, start=0):
+        items = list(items)
+        if all(type(v) in (float, int) for v in (start, *items)) and \
+                any(type(v) is float for v in (start, *items)):
+            return math.fsum([start, *items])
+        return original(items, start)
+    monkeypatch.setattr(builtins, "sum", compensated)
+
+
+@pytest.mark.parametrize("terms", ["[a, 1.0, -a]", "(v * 1.0 for v in [a, 0.1, 0.2, 0.3])",
+                                   "[0.1, 0.2, 0.3, a * 1e-17]"])
+def test_pythons_sum_of_traced_numbers_has_pythons_value(tmp_path, monkeypatch, terms):
+    # Python 3.12 compensates sum() of floats; adding traced numbers one by one does not.
+    _compensated_sum(monkeypatch)
+    code = f"a = 1e16\ns = sum({terms})\nL = s * 2.0\n"
+    result = load_script(write(tmp_path, "sums.py", code))
+    namespace = {}
+    exec(code, namespace)
+    assert result.trace["s"].value == namespace["s"]
+    assert result.trace.value == namespace["L"]
+    a = 1e16
+    by_hand = {"[a, 1.0, -a]": 0.0, "[0.1, 0.2, 0.3, a * 1e-17]": 2e-17}
+    assert result.trace.grads["a"] == pytest.approx(by_hand.get(terms, 2.0))
 
 
 @pytest.mark.parametrize("code, message, hint", [

@@ -1,4 +1,4 @@
-"""Python's ``max``, ``min`` and ``math`` for expression files: traced as numpy's.
+"""Python's ``max``, ``min``, ``sum`` and ``math`` for expression files: traced as numpy's.
 
 Python's ``max(a, b)`` compares and returns one of its arguments, so a traced
 ``m = max(a, b)`` with ``a == b`` would send the whole gradient to ``a`` (and to a
@@ -85,6 +85,33 @@ def _traced_numbers(items: Any) -> bool:
 
 traced_max = _extremum(builtins.max, np.max)
 traced_min = _extremum(builtins.min, np.min)
+
+
+def traced_sum(iterable: Any, /, start: Any = 0) -> Any:
+    """Python's ``sum``, with Python's number when traced numbers are summed.
+
+    Since Python 3.12, ``sum`` of floats is compensated (``sum([1e16, 1.0, -1e16])`` is
+    1.0), which adding traced numbers one by one is not (0.0).  The terms are added as
+    traced values, and the last addition takes the number Python's ``sum`` gives for the
+    values the traced ones stand for: the same derivative (1 for every term), Python's value.
+
+    Example:
+        >>> import tracegraph as tg
+        >>> t = tg.trace(lambda a: traced_sum([a, 1.0, -a]), a=1e16)
+        >>> t.value == builtins.sum([1e16, 1.0, -1e16]), t.grads["a"]
+        (True, 0.0)
+    """
+    items = list(iterable)  # an iterable is read once
+    if not any(type(item) is Var for item in (start, *items)):
+        return builtins.sum(items, start)
+    partial, last = builtins.sum(items[:-1], start), items[-1]
+    plain = plain_value(partial), plain_value(last)
+    if not all(type(v) in (float, int) for v in plain):
+        return partial + last
+    python = builtins.sum([plain_value(item) for item in items], plain_value(start))
+    if type(python) is not float or python == plain[0] + plain[1] or math.isnan(python):
+        return partial + last
+    return apply_with_value(REGISTRY["add"], python, partial, last)
 
 
 class TracedMath(types.ModuleType):
@@ -219,6 +246,6 @@ def file_builtins(users_module: Callable[[Any], bool] = lambda module: False
         (3, True)
     """
     names = dict(vars(builtins))
-    names["max"], names["min"] = traced_max, traced_min
+    names["max"], names["min"], names["sum"] = traced_max, traced_min, traced_sum
     names["__import__"] = _traced_import(users_module)
     return names
