@@ -503,6 +503,22 @@ def test_numeric_check_agrees_on_the_neuron(trace):
     assert report.step == pytest.approx(np.finfo(float).eps ** (1 / 3))
 
 
+def test_numeric_check_of_float32_numbers_differences_in_float64(tmp_path):
+    # np.float32 numbers moved by a Python-float step computed in float32 (NEP 50): the
+    # rounding swamped the difference and a right gradient was reported wrong (exit 1).
+    path = tmp_path / "f32.py"
+    path.write_text("import numpy as np\na = np.float32(0.3)\nb = np.float64(1.7)\n"
+                    "e = a * np.float32(3.0) + a\nloss = (a * b) * e + np.exp(a)\n")
+    result = load_script(path)
+    a, b = float(np.float32(0.3)), 1.7
+    assert result.trace.grads["a"] == pytest.approx(8 * a * b + math.exp(a), rel=1e-6)
+    first = numeric_check(result.trace, edges=True)
+    second = numeric_check(result.trace, order=2)
+    assert first.outcome == "ok" and second.outcome == "ok", (first.results, second.results)
+    hessian = {(r.node, r.wrt): r.numeric for r in second.results}
+    assert hessian[("b", "a")] == pytest.approx(8 * a, rel=1e-7)  # ∂²loss/∂a∂b = 8a
+
+
 @pytest.mark.parametrize("fn, inputs, claim, holds", [
     # |x| + 2x at 0: the slopes from the two sides are 1 and 3
     (lambda x: np.abs(x) + 2 * x, {"x": 0.0}, 3.0, True),

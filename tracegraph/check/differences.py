@@ -36,6 +36,20 @@ DEFAULT_STEP = EPS ** (1.0 / 3.0)
 _SHIFTS = (-2, -1, 1, 2)
 
 
+def moved_number(value: Any, moved: float) -> Any:
+    """A number moved by a step, as the replay should see it: a numpy number (a float32
+    input is held as a 0-d array) stays a numpy number, in float64, because a Python float
+    next to float32 values computes in float32 (NEP 50) and its rounding would swamp the
+    difference.
+
+    Example:
+        >>> type(moved_number(np.float32(0.3), 0.3001)), type(moved_number(0.3, 0.3001))
+        (<class 'numpy.float64'>, <class 'float'>)
+    """
+    dtype = getattr(value, "dtype", None)
+    return np.float64(moved) if dtype is not None and dtype.kind == "f" else float(moved)
+
+
 @dataclass(frozen=True)
 class Probe:
     """A function around a point: f(x + k·h) for k = −2, −1, 0, 1, 2, and the node

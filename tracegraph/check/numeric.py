@@ -38,7 +38,15 @@ from ..core import (
     unwrap_constant,
 )
 from ..errors import TracegraphError, mention
-from .differences import DEFAULT_STEP, Replay, classify, probe, relative, sample_elements
+from .differences import (
+    DEFAULT_STEP,
+    Replay,
+    classify,
+    moved_number,
+    probe,
+    relative,
+    sample_elements,
+)
 from .report import NumericReport
 from .results import NumericResult
 from .second_numeric import SECOND_ORDER_ATOL, SECOND_ORDER_RTOL, second_order_check
@@ -188,7 +196,8 @@ def _input_checks(replay: Replay, name: str, leaf: int, adjoints: list[Any],
 
         def evaluate(shift: int) -> tuple[float, str | None]:
             if not shape:
-                return replay.run(leaf, float(value) + shift * h, downstream)
+                return replay.run(leaf, moved_number(value, float(value) + shift * h),
+                                  downstream)
             moved = base.copy()
             moved[index] += shift * h
             return replay.run(leaf, moved, downstream)
@@ -268,7 +277,7 @@ def _edge_check(replay: Replay, node: Var, position: int, values: list[Any], key
         args = list(values)
         args[position] = np.asarray(x, dtype=float) + shift * h * direction
         if not shape_of(x):
-            args[position] = float(args[position])
+            args[position] = moved_number(x, float(args[position]))
         with np.errstate(all="ignore"):
             out = np.asarray(prim.impl(*args, **params), dtype=float)
         crossed = replay.ids[node.index] if distance <= abs(shift) * reach else None

@@ -171,6 +171,10 @@ def _leaf_value(value: Any) -> Any:
     value = plain_value(value)
     if isinstance(value, np.ndarray):
         return value.astype(float) if value.dtype.kind != "f" else value
+    if isinstance(value, np.floating):
+        # a moved number in float64 (differences.moved_number): a Python float next to
+        # the float32 values of the file would compute in float32 again
+        return np.float64(value)
     return float(value)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from .. import autodiff
 from ..core import Tape, Var, activate, plain_value, shape_of
 from ..verdicts import NOT_DIFFERENTIABLE, OK, WRONG
-from .differences import EPS, Replay, classify, probe, relative, sample_elements
+from .differences import EPS, Replay, classify, moved_number, probe, relative, sample_elements
 from .report import NumericReport
 from .results import NumericResult
 from .second import nested_gradient, plain_gradient, replay
@@ -127,7 +127,7 @@ def _columns(nested: Any, function: Any, point: list[Any], names: list[str], k: 
                 moved[k] = base.copy()
                 moved[k][column] += shift * h
             else:
-                moved[k] = float(base) + shift * h
+                moved[k] = moved_number(point[k], float(base) + shift * h)
             with np.errstate(all="ignore"):
                 shifted[shift] = np.concatenate([np.ravel(np.asarray(g, dtype=float))
                                                  for g in plain_gradient(function, moved)])
