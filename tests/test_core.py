@@ -43,6 +43,20 @@ def test_python_and_numpy_scalars_mix_with_traced_values():
     assert t.grads["x"] == pytest.approx(2 + 3 - 0.25 - 2 + 2 * math.log(2))
 
 
+def test_the_power_operator_on_numpy_scalars_has_numpys_scalar_value():
+    # np.float64(b) ** 2 is numpy's scalar power (C's pow), np.power(b, 2) the ufunc, which
+    # squares: an ulp apart here, and the operator used to give the ufunc's number.
+    b = np.float64(1.1130600474378793)
+    assert b ** 2 != np.power(b, 2)  # the two numbers Python has
+    operator_form = tg.trace(lambda x: np.exp(x) ** 2, x=np.log(b))
+    assert operator_form.value == np.exp(np.log(b)) ** 2
+    ufunc_form = tg.trace(lambda x: np.power(np.exp(x), 2), x=np.log(b))
+    assert ufunc_form.value == np.power(np.exp(np.log(b)), 2)
+    assert operator_form.grads["x"] == pytest.approx(2 * np.exp(np.log(b)) ** 2)
+    reflected = tg.trace(lambda x: 3 ** np.exp(x) % 1.5, x=np.log(b))
+    assert reflected.value == 3 ** np.exp(np.log(b)) % 1.5
+
+
 def test_ndarray_on_the_left_dispatches_to_the_trace():
     t = tg.trace(lambda w: np.sum(np.array([1.0, 2.0]) * w + np.ones(2) @ w), w=np.ones(2))
     np.testing.assert_array_equal(t.grads["w"], [1.0 + 2.0, 2.0 + 2.0])

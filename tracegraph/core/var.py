@@ -355,9 +355,11 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False,
             raise finished_error()
         impl = prim.impl
         left, right = (other_value, self.value) if reflected else (self.value, other_value)
-        if python is not None and type(left) in _PYTHON_NUMBERS and \
-                type(right) in _PYTHON_NUMBERS:
-            value = python(left, right)  # Python's number, and Python's errors
+        if python is not None and type(left) in _SCALAR_NUMBERS and \
+                type(right) in _SCALAR_NUMBERS:
+            # Python's number, and Python's errors; on numpy scalars, numpy's scalar
+            # operator: np.float64(b) ** 2 is C's pow, np.power(b, 2) squares (an ulp apart)
+            value = python(left, right)
             if type(value) is complex:
                 raise complex_power_error(left, right)
         else:
@@ -370,7 +372,7 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False,
     return method
 
 
-_PYTHON_NUMBERS = (float, int)
+_SCALAR_NUMBERS = frozenset({float, int, np.float64, np.float32, np.float16, np.int64, np.int32})
 FILE_MODULE = "__tracegraph__"  # an expression file's __name__ while it is traced
 
 
