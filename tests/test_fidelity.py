@@ -752,6 +752,18 @@ def test_values_handed_out_are_read_only_views_of_the_record():
     assert t.value[0] == 2.0
 
 
+def test_operators_on_a_float32_number_input_take_the_scalars_path_as_python_does():
+    # The input was held as a 0-d array, so a ** 3 took the ufunc's path where Python's
+    # np.float32 takes the scalar's: 0.027000004 against Python's 0.027000003.
+    a = np.float32(0.3)
+    assert a ** 3 != np.power(np.asarray(a), 3)  # the two numbers numpy has
+    t = tg.trace(lambda a: a ** 3, a=a)
+    out = t.tape[t.tape.output].value
+    assert out == a ** 3 and type(out) is np.float32
+    assert type(t.grads["a"]) is np.float32
+    assert t.grads["a"] == pytest.approx(3 * 0.3 ** 2, rel=1e-6)
+
+
 def test_float32_scalars_are_computed_in_float32_as_python_does():
     def f(x, w):
         return np.exp(w * x) / (1 + x)

@@ -134,8 +134,10 @@ class Tracer:
             # float32 arrays it meets float64, as in Python
             leaf = tape.leaf(name, value)
         elif isinstance(value, np.floating) and value.dtype != np.float64:
-            # np.float32(0.1): computed in float32, as Python computes it (a 0-d array)
-            leaf = tape.leaf(name, read_only_copy(np.asarray(value)))
+            # np.float32(0.1): computed in float32, as Python computes it; kept a numpy
+            # scalar (immutable, nothing to copy), as a 0-d array would take the ufunc's
+            # path where Python takes the scalar's (a ** 3 is an ulp apart)
+            leaf = tape.leaf(name, value)
         elif _is_traceable_number(value):
             integer = isinstance(value, (int, np.integer))
             leaf = tape.leaf(name, float(value), integer=integer)
@@ -377,7 +379,8 @@ class Trace:
                     grad if type(grad) is float else _as_float(grad))
                 continue
             grad = np.zeros(np.shape(value)) if grad is None else np.asarray(grad)
-            if not grad.shape and isinstance(value, np.ndarray):
+            if not grad.shape and (isinstance(value, np.ndarray) or (
+                    isinstance(value, np.floating) and type(value) is not np.float64)):
                 # a numpy scalar input (np.float32(0.1)): a scalar of its type back
                 grads[name] = grad.astype(value.dtype)[()]
                 continue
