@@ -34,6 +34,7 @@ from tracegraph.script import load_script
 
 RECORD = "__differential_record__"
 SHIFT = "__differential_shift__"
+WALRUS = "__differential_walrus__"
 
 
 @dataclass
@@ -74,12 +75,20 @@ class _Recorder:
     def record(self, names: tuple[str, ...], line: int, scope: dict[str, Any],
                top: dict[str, Any]) -> None:
         for name in names:
-            if name in scope:
+            # a function's `global penalty` binds the module's name, not a local one
+            where = scope if name in scope else top if name in top else None
+            if where is not None:
                 self.run.values.setdefault((name, line), []).append(
-                    Seen(_copy(scope[name]), scope[name]))
+                    Seen(_copy(where[name]), where[name]))
         if line in self.claim_lines:
             self.run.at_claims[line] = {k: _copy(v) for k, v in top.items()
                                         if _copy(v) is not None}
+
+    def walrus(self, names: tuple[str, ...], line: int, value: Any, scope: dict[str, Any],
+               top: dict[str, Any]) -> Any:
+        """``(y := ...)`` is recorded where it happens, inside its expression."""
+        self.record(names, line, scope, top)
+        return value
 
     def move(self, name: str, value: Any) -> Any:
         """The first top-level binding of a shifted input, moved by its step."""
@@ -128,6 +137,13 @@ class _Instrument(ast.NodeTransformer):
             ast.copy_location(node.value, node)
         return self._after(node, names)
 
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> Any:
+        self.generic_visit(node)
+        call = ast.parse(f"{WALRUS}(({node.target.id!r},), {node.lineno}, None, locals(), "
+                         "globals())", mode="eval").body
+        call.args[2] = node
+        return ast.copy_location(call, node)
+
     def visit_AugAssign(self, node: ast.AugAssign) -> Any:
         self.generic_visit(node)
         if isinstance(node.target, ast.Name):
@@ -137,6 +153,10 @@ class _Instrument(ast.NodeTransformer):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> Any:
         self.generic_visit(node)
         if node.value is not None and isinstance(node.target, ast.Name):
+            if self.depth == 0:
+                node.value = ast.copy_location(ast.Call(
+                    ast.Name(SHIFT, ast.Load()), [ast.Constant(node.target.id), node.value], []),
+                    node)
             return self._after(node, [node.target.id])
         return node
 
@@ -151,6 +171,7 @@ def run_plain(path: Path, claim_lines: set[int] = frozenset(),
     module.__dict__.update(__file__=str(path), __builtins__=__builtins__)
     module.__dict__[RECORD] = recorder.record
     module.__dict__[SHIFT] = recorder.move
+    module.__dict__[WALRUS] = recorder.walrus
     saved = list(sys.path)
     sys.path.insert(0, str(path.parent))
     try:
