@@ -335,6 +335,26 @@ def test_function_mode_defaults_are_constants(tmp_path):
     assert load_script(path, overrides={"scale": 4.0}).trace.value == pytest.approx(1.001)
 
 
+def test_a_number_rounded_from_an_input_is_computed_not_a_new_input(tmp_path):
+    path = write(tmp_path, """
+        x = 2.6125
+        r = round(x, 2)
+        y = r * x
+    """)
+    result = load_script(path)
+    assert list(result.inputs) == ["x"]       # r was an input of its own, set and optimised
+    assert result.trace.value == round(2.6125, 2) * 2.6125
+    assert result.trace.grads["x"] == pytest.approx(2.61)  # round's slope is 0
+    history = tmp_path / "run.csv"
+    assert run("descend", path, "--lr", "0.1", "--steps", "3", "--history", history).exit_code == 0
+    rows = [line.split(",") for line in history.read_text().splitlines()]
+    assert rows[0][3:] == ["x"]              # r is not optimised on its own
+    plain = [2.6125]
+    for _ in range(3):                       # the gradient python's program has
+        plain.append(plain[-1] - 0.1 * round(plain[-1], 2))
+    np.testing.assert_allclose([float(row[3]) for row in rows[1:]], plain, rtol=1e-15)
+
+
 # --------------------------------------------------------------------------- claims
 
 

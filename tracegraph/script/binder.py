@@ -308,6 +308,10 @@ class Binder:
     def _declare(self, name: str, value: Any, lineno: int) -> Any:
         if is_constant(value):
             return self.tracer.constant(name, value) if self.tracer else value
+        if self.tracer is not None and self._stepped(value):
+            # r = round(x, 2): a number computed from the inputs (a step, slope 0, guarded
+            # for replays), not a new input to set or optimise
+            return self.tracer.constant(name, value)
         if type(value) is int or _is_float_input(value):
             value = self._overridden(name, value)
         if self.tracer is None:
@@ -327,6 +331,13 @@ class Binder:
             # Integer arrays, and float arrays the file fills in place, are data.
             return self.tracer.constant(name, value)
         return value
+
+    def _stepped(self, value: Any) -> bool:
+        """True for a float that a guarded step of a traced value just returned
+        (``round(x, 2)``), identified by the object itself."""
+        if not _is_float_input(value):
+            return False
+        return any(guard.result is value for guard in self.tracer.tape.guards[-4:])
 
     def _overridden(self, name: str, value: Any) -> Any:
         self.settable.append(name)
