@@ -355,6 +355,20 @@ def test_a_number_rounded_from_an_input_is_computed_not_a_new_input(tmp_path):
     np.testing.assert_allclose([float(row[3]) for row in rows[1:]], plain, rtol=1e-15)
 
 
+def test_a_number_computed_from_claims_is_not_a_new_input(tmp_path):
+    result = load_script(write(tmp_path, """
+        w = 0.5
+        x = 3.0
+        loss = (w * x - 1.0) ** 2
+        dloss_dw = 2 * (w * x - 1.0) * x
+        kept = dloss_dw
+        step = 0.1 * dloss_dw
+    """))
+    assert list(result.inputs) == ["w", "x"]  # kept and step were inputs (settable, drawn)
+    assert "step" not in result.trace.graph and "kept" not in result.trace.graph
+    assert verdicts(check_script(result)) == [("dloss_dw", "exact")]
+
+
 # --------------------------------------------------------------------------- claims
 
 

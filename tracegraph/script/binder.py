@@ -312,6 +312,8 @@ class Binder:
             # r = round(x, 2): a number computed from the inputs (a step, slope 0, guarded
             # for replays), not a new input to set or optimise
             return self.tracer.constant(name, value)
+        if name in self.claim_derived and _is_float_input(value):
+            return value  # kept = dloss_dw: a number computed from claims, not an input
         if type(value) is int or _is_float_input(value):
             value = self._overridden(name, value)
         if self.tracer is None:
