@@ -798,6 +798,14 @@ def test_operators_on_a_float32_number_input_take_the_scalars_path_as_python_doe
     assert t.grads["a"] == pytest.approx(3 * 0.3 ** 2, rel=1e-6)
 
 
+@pytest.mark.parametrize("value, kind", [
+    (2.0, float), (np.float64(2.0), np.float64), (np.float32(2.0), np.float32),
+    (np.float16(2.0), np.float16)])
+def test_a_number_inputs_gradient_is_a_number_of_its_type(value, kind):
+    grad = tg.trace(lambda x: x * x, x=value).grads["x"]
+    assert type(grad) is kind and grad == 4.0  # np.float64 gave a 0-d array
+
+
 def test_float32_scalars_are_computed_in_float32_as_python_does():
     def f(x, w):
         return np.exp(w * x) / (1 + x)

@@ -379,9 +379,8 @@ class Trace:
                     grad if type(grad) is float else _as_float(grad))
                 continue
             grad = np.zeros(np.shape(value)) if grad is None else np.asarray(grad)
-            if not grad.shape and (isinstance(value, np.ndarray) or (
-                    isinstance(value, np.floating) and type(value) is not np.float64)):
-                # a numpy scalar input (np.float32(0.1)): a scalar of its type back
+            if not grad.shape and isinstance(value, (np.ndarray, np.floating)):
+                # a numpy scalar input (np.float32(0.1), np.sqrt(3.0)): a scalar of its type
                 grads[name] = grad.astype(value.dtype)[()]
                 continue
             # Hand out arrays the user may modify without touching another gradient.
