@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import math
 import textwrap
+import warnings
 import re
 from pathlib import Path
 
@@ -969,3 +970,29 @@ def test_tied_numbers_claimed_one_by_one_must_add_up(tmp_path):
         dL_db = -0.25
     """)
     assert verdicts == {"dL_da": "not differentiable here", "dL_db": "not differentiable here"}
+
+
+@pytest.mark.parametrize("claim, true_is_inf, verdict", [
+    ("np.inf", False, "wrong"),       # y = x**2 at 1: dy/dx = 2
+    ("-np.inf", True, "wrong"),       # y = sqrt(x) at 0: dy/dx = +inf
+    ("2.0", True, "wrong"),
+    ("np.inf", True, "exact"),
+])
+def test_an_infinite_difference_is_never_within_tolerance(tmp_path, claim, true_is_inf,
+                                                           verdict):
+    body = "x = 0.0\ny = np.sqrt(x)\n" if true_is_inf else "x = 1.0\ny = x ** 2\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sqrt's slope at 0 is infinite: it warns, rightly
+        verdicts, report = _verdicts(tmp_path, f"import numpy as np\n{body}dy_dx = {claim}\n")
+    assert verdicts == {"dy_dx": verdict}
+    assert report.outcome == ("ok" if verdict == "exact" else "failed")
+
+
+def test_an_infinite_element_of_an_array_claim_is_wrong(tmp_path):
+    verdicts, _ = _verdicts(tmp_path, """
+        import numpy as np
+        x = np.array([1.0, 2.0])
+        L = np.sum(x ** 2)
+        dL_dx = np.array([2.0, np.inf])
+    """)
+    assert verdicts == {"dL_dx": "wrong"}

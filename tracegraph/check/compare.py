@@ -163,18 +163,23 @@ def compare(claimed: Any, expected: Any, rtol: float, atol: float, accept_rounde
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.where(both_nan | (c == e), 0.0, np.abs(c - e))
         diff = np.where(np.isnan(diff), np.inf, diff)
+        # An infinite difference (inf claimed for 2, 2 for a true inf, -inf for inf) is
+        # never within a tolerance, even one that is itself infinite.
+        finite_diff = np.isfinite(diff)
         magnitude = np.abs(e)
         rel = np.where(diff == 0.0, 0.0,
                        np.divide(diff, magnitude, out=np.full(e.shape, np.inf),
                                  where=magnitude > 0))
-        exact = np.asarray(diff <= _EXACT_ULPS * eps * np.maximum(np.abs(c), magnitude))
+        rel = np.where(finite_diff, rel, np.inf)
+        exact = np.asarray(finite_diff & (diff <= _EXACT_ULPS * eps *
+                                          np.maximum(np.abs(c), magnitude)))
         if eps > float(np.finfo(float).eps):
             rtol = max(rtol, LOW_PRECISION_ULPS * eps)
             finite = magnitude[np.isfinite(magnitude)]
             atol = max(atol, LOW_PRECISION_SPREAD_ULPS * eps *
                        float(np.max(finite, initial=0.0)))
         tolerance = atol + rtol * magnitude
-        close = np.asarray(exact | (diff <= tolerance))
+        close = np.asarray(exact | (finite_diff & (diff <= tolerance)))
         badness = diff / np.where(tolerance > 0, tolerance, 1.0)
     rounded_digits = None
     texts = _written_texts(written, c.shape)
