@@ -196,8 +196,13 @@ def test_fan_out_sums_over_paths():
     results = by_name(report)
     assert results["dL_dx"].verdict == "wrong" and results["dL_dx"].expected == 12.0
     assert len(results["dL_dx"].chain.paths) == 2
-    assert "sum over 2 paths" in results["dL_dx"].chain.explanation
+    # 6 = dL/da · da/dx: the path through b is missing
+    assert "only the path L ← a ← x; it misses L ← b ← x (6)" in \
+        results["dL_dx"].chain.explanation
     assert results["dL/dx#"].verdict == "unknown name"
+    other = by_name(check(t, {"dL_da": 3.0, "da_dx": 2.0, "dL_db": 2.0, "db_dx": 3.0,
+                              "dL_dx": 7.0}))["dL_dx"]
+    assert "sum over 2 paths" in other.chain.explanation
 
 
 # --------------------------------------------------------------------------- verdicts
@@ -996,3 +1001,63 @@ def test_an_infinite_element_of_an_array_claim_is_wrong(tmp_path):
         dL_dx = np.array([2.0, np.inf])
     """)
     assert verdicts == {"dL_dx": "wrong"}
+
+
+def test_a_partial_claimed_for_a_total_names_the_missing_path(tmp_path):
+    # c = a·sin(a): dc/da = sin a + a·cos a; the student's b is the edge c ← a alone, and
+    # their dL/da follows the route through b only, without using dc_da at all
+    _, report = _verdicts(tmp_path, """
+        import numpy as np
+        a = 0.7
+        b = np.sin(a)
+        c = a * b
+        L = c ** 2
+        dL_dc = 2 * c
+        dc_db = a
+        db_da = np.cos(a)
+        dc_da = b
+        dL_da = dL_dc * dc_db * db_da
+    """)
+    a = 0.7
+    c = a * math.sin(a)
+    results = by_name(report)
+    assert results["dc_da"].expected == pytest.approx(math.sin(a) + a * math.cos(a))
+    assert report.first_wrong.name == "dc_da"
+    assert "only the path c ← b ← a" not in results["dc_da"].chain.explanation
+    assert f"only the path c ← a; it misses c ← b ← a ({a * math.cos(a):.4g})" in \
+        results["dc_da"].chain.explanation
+    # not built on dc_da: a mistake of its own, with the path it leaves out
+    dL_da = results["dL_da"]
+    assert dL_da.chain.first_broken is None and dL_da not in report.inheriting(results["dc_da"])
+    assert f"it misses L ← c ← a ({2 * c * math.sin(a):.4g})" in dL_da.chain.explanation
+    # the claim of the total is not the factor of the direct edge
+    direct = next(p for p in dL_da.chain.paths if p.nodes == ("a", "c", "L"))
+    assert not next(s for s in direct.steps if s.of == "c").claimed
+
+
+def test_a_right_partial_locates_a_step_only_when_every_route_passes_it(tmp_path):
+    _, report = _verdicts(tmp_path, """
+        import numpy as np
+        a = 0.7
+        b = np.sin(a)
+        c = a * b
+        L = c ** 2
+        dL_dc = 2 * c
+        dc_db = a
+        db_da = np.cos(a)
+        dc_da = b
+        dL_da = dL_dc * dc_da
+    """)
+    chain = by_name(report)["dL_da"].chain
+    assert chain.first_broken.claim == "dc_da"   # built on it: inherits its error
+    assert "the step from b to a" not in chain.explanation   # db/da is claimed and right
+
+
+def test_unclaimed_factors_of_a_wrong_product_are_given_with_their_values(trace):
+    claims = derivation()
+    del claims["dG_dA"]
+    claims["dLoss_dw1"] = claims["dLoss_dS"] * claims["dA_dw1"]   # forgot dS/dG
+    text = by_name(check(trace, claims))["dLoss_dw1"].chain.explanation
+    true = -2 * (GOLD - S_VALUE) * S_VALUE * (1 - S_VALUE) * X1
+    assert f"dG/dA is not claimed (true: dG/dA = 1; with it the factors give {true:.4g})" \
+        in text

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,8 @@ LONG_CHAIN = 8
 
 _MAX_CHAIN_PATHS = 20
 _MAX_RAW_PATHS = 2000
+_MAX_SUBSET_PATHS = 6
+"""A claim with up to this many paths is compared with the sum over each subset of them."""
 PATH_WORK = 200_000
 """Steps a chain analysis may take looking for paths (a loop of 100,000 steps has paths
 that long); past it the analysis says the chain is too long instead of hanging."""
@@ -123,10 +126,64 @@ class ChainAnalyst:
         broken = [step for path in chain_paths for step in path.steps
                   if step.claimed and not self.by_pair[(step.of, step.wrt)].holds
                   and self.by_pair[(step.of, step.wrt)].verdict != SHAPE]
+        missing = None if truncated else self._missing_paths(result, chain_paths)
+        if missing is not None and broken and self._built_on_a_wrong_claim(result, chain_paths):
+            missing = None  # dL_dc * dc_da with dc_da the partial: it inherits that error
+        if missing is not None:
+            # The claim is some of the paths' sum: a path was left out, whatever else is
+            # wrong on the chain (the claim was not built on it).
+            return Chain(chain_paths, None, truncated, missing)
         first = min(broken, key=self._order) if broken else None
         own_error = self._own_error(result) if first is not None and first.factor else None
         return Chain(chain_paths, first, truncated,
                      self._explain(result, chain_paths, first, own_error), own_error)
+
+    def _missing_paths(self, result: ClaimResult, paths: tuple[ChainPath, ...]) -> str | None:
+        """When a number claimed for a derivative with several paths is the sum over
+        only some of them (the partial ∂c/∂a of the edge claimed for the total dc/da, or
+        a chain rule that follows one of a node's uses), which paths it leaves out."""
+        if not 1 < len(paths) <= _MAX_SUBSET_PATHS or result.claimed is None or \
+                np.ndim(result.claimed) or np.ndim(result.expected):
+            return None
+        values = []
+        for path in paths:
+            product = 1.0
+            for step in path.steps:
+                if step.factor:
+                    if step.expected is None:
+                        return None
+                    product *= step.expected
+            values.append(product)
+        grader = self.grader
+        for size in range(1, len(paths)):
+            for kept in itertools.combinations(range(len(paths)), size):
+                total = sum(values[i] for i in kept)
+                if compare(result.claimed, total, grader.rtol, grader.atol,
+                           grader.accept_rounded).verdict not in (EXACT, CLOSE):
+                    continue
+                left = [i for i in range(len(paths)) if i not in kept]
+                listed = ", ".join(
+                    f"{self._path_text(paths[i])} ({format_number(values[i])})" for i in left)
+                some = ", ".join(self._path_text(paths[i]) for i in kept)
+                return (f"the claim is only the path{'s' if size > 1 else ''} {some}; "
+                        f"{'it misses' if len(left) == 1 else 'they miss'} {listed}: "
+                        f"{self.text(result.of, result.wrt)} is the total derivative, the sum "
+                        "over every path")
+        return None
+
+    def _built_on_a_wrong_claim(self, result: ClaimResult, paths: tuple[ChainPath, ...]
+                                ) -> bool:
+        """True when the claim is what the user's claims give, a wrong one among them."""
+        grader = self.grader
+        for value, used in self._users_values(result, Chain(paths, None, False, "")):
+            if any(not claim.holds for claim in used) and compare(
+                    result.claimed, value, grader.rtol, grader.atol,
+                    grader.accept_rounded).verdict in (EXACT, CLOSE):
+                return True
+        return False
+
+    def _path_text(self, path: ChainPath) -> str:
+        return " ← ".join(self.label(node) for node in path.nodes[::-1])
 
     def regrade(self, result: ClaimResult) -> None:
         """Use ``result`` from now on for its pair (a claim found to carry rounding)."""
@@ -215,6 +272,9 @@ class ChainAnalyst:
             yield np.asarray(result.expected, dtype=float) * ratio, [claim]
 
     def _claims_on(self, wrt: str, node: str) -> list[ClaimResult]:
+        total = self.by_pair.get((node, wrt))
+        if total is not None and total.claimed is not None and not np.ndim(total.claimed):
+            return [total]  # what :meth:`_users_step` takes for the steps from wrt to node
         paths, _ = self._station_paths(wrt, node)
         return [claim for path in paths[:1] for low, high in zip(path, path[1:])
                 if (claim := self.by_pair.get((high, low))) is not None]
@@ -258,6 +318,10 @@ class ChainAnalyst:
     def _step(self, of: str, wrt: str, factor: bool, with_values: bool,
               claimed: bool = True) -> ChainStep:
         claim = self.by_pair.get((of, wrt)) if claimed else None
+        if claim is not None and factor and not self._one_step(wrt, of):
+            # ``dc_da`` with ``a`` reaching ``c`` directly and through ``b`` is the total
+            # over both routes; the factor of the direct one is another number.
+            claim = None
         if claim is not None and claim.expected is not None and not np.ndim(claim.expected):
             expected = float(claim.expected)
         else:
@@ -281,8 +345,30 @@ class ChainAnalyst:
             # Joined only by edges: the graph holds the local derivatives (one per edge).
             return float(sum(data["local"] for data in edges.values()))
         if not self._one_step(wrt, of):
-            return None  # another station is on a route: the total is not this factor
+            # another station is on a route: the total is not this factor
+            return self._route_value(wrt, of, between)
         return self.grader.derivatives.scalar(of_index, wrt_index)
+
+    def _route_value(self, wrt: str, of: str, between: list[int]) -> float | None:
+        """d of/d wrt along the routes that pass no other station: the sum over those
+        routes of the product of the edges' local derivatives (``None`` when a node or a
+        local derivative on them is not a number)."""
+        ids, nodes = self.grader.ids, self.grader.nodes
+        value = {wrt: 1.0}
+        for index in between:  # in the record's order, so parents come first
+            node = ids.get(index)
+            if node is None or node == wrt or (node in self.stations and node != of):
+                continue
+            total = 0.0
+            for parent, _, data in self.graph.in_edges(node, data=True):
+                if parent not in value:
+                    continue
+                local = data["local"]
+                if local is None or np.ndim(local) or shape_of(nodes[index].value):
+                    return None
+                total += value[parent] * float(local)
+            value[node] = total
+        return value.get(of)
 
     def _one_step(self, wrt: str, of: str) -> bool:
         """True when every route from ``wrt`` to ``of`` passes no other station, so the
@@ -303,6 +389,20 @@ class ChainAnalyst:
         if missing:
             listed = ", ".join(missing[:LONG_CHAIN]) + (
                 f" and {len(missing) - LONG_CHAIN:,} more" if len(missing) > LONG_CHAIN else "")
+            known = [step for step in factors if not step.claimed and step.expected is not None]
+            if len(known) == len([step for step in factors if not step.claimed]) and \
+                    len(missing) <= LONG_CHAIN and result.expected is not None and \
+                    not np.ndim(result.expected):
+                # With the true values of the unclaimed factors the chain gives the true
+                # derivative: the slip is in one of them or in putting the factors together.
+                values = ", ".join(dict.fromkeys(
+                    f"{self.text(s.of, s.wrt)} = {format_number(s.expected)}" for s in known))
+                return (f"no claimed step along the chain is wrong, but {listed} "
+                        f"{'is' if len(missing) == 1 else 'are'} not claimed (true: {values}; "
+                        f"with {'it' if len(missing) == 1 else 'them'} the factors give "
+                        f"{format_number(result.expected)}): compare with your "
+                        f"{'value' if len(missing) == 1 else 'values'}, or look for a factor "
+                        "left out or one too many")
             return (f"no claimed step along the chain is wrong, but {listed} "
                     f"{'is' if len(missing) == 1 else 'are'} not claimed: claim "
                     f"{'it' if len(missing) == 1 else 'them'} to find the wrong step")
@@ -365,6 +465,9 @@ class ChainAnalyst:
         """d node / d wrt along the one path of named nodes between them, each factor the
         user's claim where they made one, else the true value (None with several paths or
         an array on the way)."""
+        total = self.by_pair.get((node, wrt))
+        if total is not None and total.claimed is not None and not np.ndim(total.claimed):
+            return float(total.claimed)  # the user's own d node/d wrt, over every route
         paths, truncated = self._station_paths(wrt, node)
         if truncated or len(paths) != 1:
             return None
@@ -391,6 +494,7 @@ class ChainAnalyst:
         for (of, wrt), claim in self.by_pair.items():
             if of == step.of and wrt != step.wrt and claim.holds and claim.verdict != NO_PATH:
                 index = -claim.order[0]
-                if index > best_index and self.grader.influences(wrt, step.wrt):
+                if index > best_index and self.grader.influences(wrt, step.wrt) and \
+                        self._every_path_through(step.wrt, wrt, step.of):
                     best, best_index = wrt, index
         return best
