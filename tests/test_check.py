@@ -1061,3 +1061,35 @@ def test_unclaimed_factors_of_a_wrong_product_are_given_with_their_values(trace)
     true = -2 * (GOLD - S_VALUE) * S_VALUE * (1 - S_VALUE) * X1
     assert f"dG/dA is not claimed (true: dG/dA = 1; with it the factors give {true:.4g})" \
         in text
+
+
+_MLP = """
+    import numpy as np
+    x = np.array([0.5, -1.0, 2.0])
+    W1 = np.array([[0.1, 0.2, -0.3], [0.4, -0.5, 0.6]])
+    W2 = np.array([0.7, -0.8])
+    z = W1 @ x
+    h = np.tanh(z)
+    out = W2 @ h
+    L = 0.5 * (out - 1.0) ** 2
+    dL_dout = out - 1.0
+    dL_dh = dL_dout * W2
+    dh_dz = 1 + h ** 2
+    dL_dz = dL_dh * dh_dz
+    dL_dW1 = {factor}np.outer(dL_dz, x)
+"""
+
+
+@pytest.mark.parametrize("factor, own", [("", False), ("2 * ", True)])
+def test_an_array_claim_with_a_mistake_behind_an_inherited_one(tmp_path, factor, own):
+    _, report = _verdicts(tmp_path, _MLP.format(factor=factor))
+    results = by_name(report)
+    assert report.first_wrong.name == "dh_dz"
+    # dL_dz is dL_dh times the user's own dh_dz: it only inherits
+    assert results["dL_dz"].chain.first_broken.claim == "dh_dz"
+    assert results["dL_dz"].chain.own_error is None
+    dW1 = results["dL_dW1"].chain
+    assert dW1.first_broken.claim == "dh_dz"
+    assert (dW1.own_error is not None) == own
+    if own:
+        assert "does not follow from dL_dz (line 13)" in dW1.own_error

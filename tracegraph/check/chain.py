@@ -27,10 +27,10 @@ import networkx as nx
 import numpy as np
 
 from ..core import shape_of
-from ..numbers import format_number
+from ..numbers import format_number, value_summary
 from ..verdicts import CLOSE, EXACT, NO_PATH, SHAPE
 from .compare import compare
-from .results import Chain, ChainPath, ChainStep, ClaimResult
+from .results import Chain, ChainPath, ChainStep, ClaimResult, in_shape
 
 if TYPE_CHECKING:
     from .claims import Grader
@@ -435,8 +435,10 @@ class ChainAnalyst:
         Only for numbers, and a node every path from the input to the output passes
         through (otherwise the product is one term of the derivative, not all of it).
         """
-        if result.claimed is None or np.ndim(result.claimed):
+        if result.claimed is None:
             return None
+        if np.ndim(result.claimed) or np.ndim(result.expected):
+            return self._own_array_error(result)
         grader = self.grader
         partials = sorted(
             (grader.index(node), node, claim) for (of, node), claim in self.by_pair.items()
@@ -459,6 +461,48 @@ class ChainAnalyst:
                     f"{claim.claimed_text()} · {self.text(node, result.wrt)} "
                     f"= {format_number(follows)}, not {result.claimed_text()}, so the step from "
                     f"{self.label(node)} to {self.label(result.wrt)} is wrong too")
+        return None
+
+    def _own_array_error(self, result: ClaimResult) -> str | None:
+        """:meth:`_own_error` for the gradient of a scalar: the user's claimed gradient
+        with respect to the node nearest the input that every path passes, carried on to
+        the input by the true steps (a VJP seeded with it), against the claim."""
+        grader = self.grader
+        of_index = grader.index(result.of)
+        if of_index is None or shape_of(grader.nodes[of_index].value):
+            return None
+        partials = sorted(
+            (grader.index(node), node, claim) for (of, node), claim in self.by_pair.items()
+            if of == result.of and node != result.wrt and claim.claimed is not None
+            and claim.verdict != SHAPE and grader.influences(node, result.wrt)
+            and grader.influences(result.of, node))
+        wrt_index = grader.index(result.wrt)
+        for index, node, claim in partials:
+            if not self._every_path_through(result.wrt, node, result.of):
+                continue
+            segment = {grader.ids[i] for i in grader.tape.between(wrt_index, index)
+                       if i in grader.ids}
+            if any(low in segment and high in segment for high, low in self.by_pair
+                   if (high, low) != (result.of, result.wrt)):
+                continue  # the user has their own steps there (dh_dz): the true ones are not theirs
+            node_value = grader.nodes[index].value
+            if np.shape(claim.claimed) != shape_of(node_value):
+                return None
+            if shape_of(node_value):
+                follows = grader.derivatives.seeded(index, wrt_index,
+                                                    np.asarray(claim.claimed, dtype=float))
+            else:
+                follows = float(claim.claimed) * np.asarray(grader.derivatives.scalar(
+                    index, wrt_index))
+            if np.shape(follows) != np.shape(result.expected):
+                return None
+            if compare(in_shape(result.claimed, np.shape(follows)), follows, grader.rtol,
+                       grader.atol, grader.accept_rounded).verdict in (EXACT, CLOSE):
+                return None
+            return (f"besides, it does not follow from {claim.where}: carried to "
+                    f"{self.label(result.wrt)} through {self.text(node, result.wrt)} it gives "
+                    f"{value_summary(follows)}, not {value_summary(result.claimed)}, so the "
+                    f"step from {self.label(node)} to {self.label(result.wrt)} is wrong too")
         return None
 
     def _users_step(self, wrt: str, node: str) -> float | None:
