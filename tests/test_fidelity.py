@@ -291,6 +291,28 @@ def test_an_int_mixed_into_float_arithmetic_is_an_input(tmp_path):
     np.testing.assert_allclose(result.trace.grads["x"], [0.25] * 4)
 
 
+@pytest.mark.parametrize("source", [
+    "a = 2\nx = 0.5\ny = a * x + a ** 2\ndy_da = x + 2 * a\n",
+    "a = 2\nx = 0.5\nsq = a ** 2 - a % 3\nn = 3\nfor i in range(n - 1):\n"
+    "    x = x * 1.5\ny = sq * x + (1 - a) * 3\ndy_da = (2 * a - 1) * x - 3\n",
+])
+def test_int_arithmetic_of_an_int_input_is_differentiated(tmp_path, source):
+    # a ** 2 was Python's plain 4 before it met x: d/da missed that term, and a correct
+    # claim was graded wrong (4 for 4.5)
+    path = write(tmp_path, source)
+    result = load_script(path)
+    def plain(a):
+        names = {}
+        exec(source.replace("a = 2", f"a = {a!r}", 1), names)
+        return names["y"]
+    assert result.trace.value == plain(2)
+    h = 1e-6
+    assert result.trace.grads["a"] == pytest.approx((plain(2 + h) - plain(2 - h)) / (2 * h),
+                                                   rel=1e-7)
+    assert verdicts(check_script(result)) == [("dy_da", "exact")]
+    assert "n" not in result.inputs  # a count stays a count
+
+
 def test_an_int_exponent_stays_a_constant(tmp_path):
     result = load_script(write(tmp_path, "x = -2.0\np = 2\ny = x ** p\n"))
     assert list(result.inputs) == ["x"] and result.trace.grads == {"x": -4.0}

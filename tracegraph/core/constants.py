@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,3 +169,37 @@ class IntBinding(int):
 
     def __reduce__(self) -> Any:  # copies and pickles are plain ints
         return (int, (int(self),))
+
+
+def _traced_or_int(value: Any) -> Any:
+    if type(value) is IntBinding:
+        leaf = value.traced()
+        return int(value) if leaf is None else leaf
+    return value
+
+
+def _int_arithmetic(op: Callable[..., Any], reflected: bool = False) -> Callable[..., Any]:
+    """An IntBinding's operator with ints: Python's int, as an IntBinding computed from
+    the file's ints, so ``a ** 2 + x`` differentiates through ``a ** 2`` once it meets a
+    traced value (it was a plain 4, and d/da missed that term)."""
+    def method(self: IntBinding, *others: Any) -> Any:
+        if any(type(o) not in (int, IntBinding) for o in others):
+            return NotImplemented  # a float, an array, a traced value: theirs to compute
+        operands = (*others, self) if reflected else (self, *others)
+        result = op(*(int(o) for o in operands))
+        if type(result) is not int:
+            return result  # 2 ** -1
+
+        def traced(_: IntBinding) -> Any:
+            values = [_traced_or_int(o) for o in operands]
+            return op(*values) if any(type(v) is not int for v in values) else None
+        return IntBinding(result, self.name, traced)
+    method.__name__ = f"__{'r' if reflected else ''}{op.__name__.strip('_')}__"
+    return method
+
+
+for _op in (operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod, pow):
+    setattr(IntBinding, f"__{_op.__name__.strip('_')}__", _int_arithmetic(_op))
+    setattr(IntBinding, f"__r{_op.__name__.strip('_')}__", _int_arithmetic(_op, True))
+for _op in (operator.neg, operator.pos, operator.abs):
+    setattr(IntBinding, f"__{_op.__name__.strip('_')}__", _int_arithmetic(_op))
