@@ -99,7 +99,14 @@ class TracegraphExtension(Extension):
 
 
 def makeExtension(**kwargs: Any) -> TracegraphExtension:  # noqa: N802 (Python-Markdown's name)
-    """What ``markdown_extensions: [tracegraph.markdown]`` loads."""
+    """What ``markdown_extensions: [tracegraph.markdown]`` loads.
+
+    Example:
+        >>> import markdown
+        >>> md = markdown.Markdown(extensions=["tracegraph.markdown"])
+        >>> HEADER_READER in md.preprocessors
+        True
+    """
     return TracegraphExtension(**kwargs)
 
 

@@ -25,7 +25,7 @@ EPILOG = (
     "  tracegraph rules sigmoid\n\n"
     "  tracegraph rules --markdown > rules.md\n\n"
     "  tracegraph rules --page > docs/operations.md   [dim]# the generated docs page[/]\n\n"
-    "  tracegraph rules cbrt --file my_rules.py   [dim]# rules registered by a file[/]"
+    "  tracegraph rules --file my_rules.py   [dim]# also the rules my_rules.py registers[/]"
 )
 HEADER = ("op", "category", "called as", "local derivatives", "description")
 CATEGORY_ORDER = ("arithmetic", "elementwise", "piecewise", "reduction", "statistics",
