@@ -127,3 +127,13 @@ def test_render_tangent_as_an_image(tmp_path):
     out = tmp_path / "t.svg"
     assert run("render", NEURON, "--tangent", "w1", "-o", out).exit_code == 0
     assert "∂S/∂w1" in out.read_text(encoding="utf-8")
+
+
+def test_render_tangent_has_a_default_name_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("render", NEURON, "-f", "dot").exit_code == 0
+    plain = (tmp_path / "neuron.dot").read_text(encoding="utf-8")
+    result = run("render", NEURON, "--tangent", "w1", "-f", "dot")
+    assert result.exit_code == 0, result.output
+    assert "∂S/∂w1" in (tmp_path / "neuron_tangent.dot").read_text(encoding="utf-8")
+    assert (tmp_path / "neuron.dot").read_text(encoding="utf-8") == plain  # not replaced

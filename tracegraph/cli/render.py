@@ -171,7 +171,10 @@ def command(
         if out is not None:
             check_output_path(out, file, suffix=f".{image_format.value}" if image_format
                               else ".svg")
-        fmt, target = _destination(file, out, image_format, "_backward" if backward else "")
+        # a default name of its own, so a forward-mode or backward picture does not
+        # replace the plain render of the same file
+        fmt, target = _destination(file, out, image_format,
+                                   "_backward" if backward else "_tangent" if tangent else "")
         check_output_path(target, file)
         if fmt in NEEDS_DOT and shutil.which("dot") is None:
             article = "an" if fmt is ImageFormat.svg else "a"
