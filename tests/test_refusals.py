@@ -81,13 +81,15 @@ def _fill_rows(X):
     return np.sum(v)
 
 
-@pytest.mark.parametrize(("fn", "value", "target"), [(_fill, 2.0, "v[0]"),
-                                                     (_fill_rows, np.ones(2), "v[1, :]")])
-def test_storing_a_traced_value_into_a_plain_array_is_refused_at_its_line(fn, value, target):
+@pytest.mark.parametrize(("fn", "value", "target", "stored"), [
+    (_fill, 2.0, "v[0]", "a * 2.0"), (_fill_rows, np.ones(2), "v[1, :]", "X * 2.0")])
+def test_storing_a_traced_value_into_a_plain_array_is_refused_at_its_line(fn, value, target,
+                                                                          stored):
     with pytest.raises(tg.TracedValueLeakError) as caught:
         tg.trace(fn, **{fn.__code__.co_varnames[0]: value})
     err = caught.value
-    assert err.message.startswith(f"{target} = ... stores the traced value")
+    # an unnamed value is named by the code that computed it, not its node id 'multiply#2'
+    assert err.message.startswith(f"{target} = ... stores the traced value {stored} into")
     assert err.location is not None and err.location.line.strip().startswith(target)
     assert "np.array([" in err.hint
 

@@ -370,8 +370,11 @@ def item_assignment_error(var: Var) -> TracedValueLeakError:
     assigned = _ASSIGNED.match(location.line) if location and location.line else None
     target = assigned.group(1) if assigned else "v[i]"
     numbers = "number" if np.ndim(var.value) == 0 else "numbers"
+    stored = repr(var.label)
+    if var.name is None and assigned:  # an unnamed value ('multiply#2') by its source text
+        stored = location.line[assigned.end():].strip() or stored
     return TracedValueLeakError(
-        f"{target} = ... stores the traced value {var.label!r} into a plain numpy array, "
+        f"{target} = ... stores the traced value {stored} into a plain numpy array, "
         f"which keeps only its {numbers} and would drop it from the trace",
         location=location, node=var.label,
         hint="build the array from the traced values instead of filling a preallocated one: "
