@@ -595,6 +595,21 @@ def test_pythons_max_and_min_stay_pythons_where_nothing_is_traced_or_they_count(
     assert t.constants.get("word", "pear") == "pear"
 
 
+def test_pythons_max_and_min_give_the_winner_in_its_own_precision(tmp_path):
+    # Python returns the winning object: a float32 winner keeps the arithmetic after it in
+    # float32 (min(x0, x1, 0.3) + 0.25 * x1 rounds as float32 does, not as float64 does).
+    code = ("import numpy as np\nx0 = 1.06\nx1 = np.float32(-0.131)\n"
+            "m = min(x0, x1, 0.3)\ny = m + 0.25 * x1\nM = max(x1 * 2, -2.0)\nL = y * M\n")
+    result = load_script(write(tmp_path, "f32.py", code))
+    namespace = {}
+    exec(code, namespace)
+    values = {v.name: result.trace.tape.equations[v.index].value for v in result.versions}
+    for name in ("m", "y", "M", "L"):
+        assert type(values[name]) is np.float32 and values[name] == namespace[name], name
+    assert result.trace.grads["x0"] == 0.0
+    assert result.trace.grads["x1"] == pytest.approx(1.25 * -0.262 + -0.16375 * 2, rel=1e-6)
+
+
 def _compensated_sum(monkeypatch):
     """Python 3.12's sum of floats (compensated, ``sum([1e16, 1.0, -1e16])`` is 1.0) on any
     Python: for exact floats and ints it is the exact sum, rounded once; anything else is

@@ -37,6 +37,15 @@ _NOTHING = object()
 
 
 def _extremum(builtin: Callable[..., Any], reduce: Callable[..., Any]) -> Callable[..., Any]:
+    def traced(items: Any) -> Any:
+        # Python returns the winning object itself: a float32 winner stays a float32 (and
+        # the arithmetic after it float32), where numpy's reduction of the stack would be
+        # a float64; the node is numpy's, its number the winner's.
+        winner = builtin(plain_value(item) for item in items)
+        if isinstance(winner, (int, np.integer)):
+            winner = float(winner)
+        return apply_with_value(REGISTRY[reduce.__name__], winner, np.stack(items))
+
     def extremum(*args: Any, key: Any = _NOTHING, default: Any = _NOTHING) -> Any:
         options = {k: v for k, v in (("key", key), ("default", default)) if v is not _NOTHING}
         if len(args) == 1 and key is _NOTHING:
@@ -45,10 +54,10 @@ def _extremum(builtin: Callable[..., Any], reduce: Callable[..., Any]) -> Callab
             except TypeError:
                 return builtin(*args, **options)
             if _traced_numbers(items):
-                return reduce(np.stack(items))
+                return traced(items)
             return builtin(items, **options)
         if len(args) > 1 and not options and _traced_numbers(args):
-            return reduce(np.stack(args))
+            return traced(args)
         return builtin(*args, **options)
     extremum.__name__ = builtin.__name__
     extremum.__qualname__ = builtin.__qualname__
