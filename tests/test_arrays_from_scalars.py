@@ -111,3 +111,24 @@ def test_np_stack_keeps_one_node_through_plain_numpy_functions():
                  a=0.2, b=0.3, c=0.5)
     assert _ops(t) == ["input", "input", "input", "stack", "log", "multiply", "sum", "negative"]
     assert (t.grads["a"], t.grads["b"], t.grads["c"]) == pytest.approx((-1.0, -1.0, -1.0))
+
+
+
+def test_np_array_of_float32_numbers_is_a_float32_array_as_numpy_makes_it(tmp_path):
+    # numpy makes a float32 array of float32 numbers, so np.mean(z ** 2) rounds in float32;
+    # next to a Python float or a float64 it is float64, as in numpy.
+    from tracegraph.script import load_script
+
+    code = ("import numpy as np\na = np.float32(-0.309)\nb = np.float32(0.75)\nc = 0.5\n"
+            "z = np.array([a, b * 2, a * b])\nL = np.mean(z ** 2)\n"
+            "w = np.array([a * 2, c])\nK = np.sum(w ** 2)\n")
+    path = tmp_path / "f32.py"
+    path.write_text(code)
+    result = load_script(path, output="L")
+    namespace = {}
+    exec(code, namespace)
+    values = {v.name: result.trace.tape.equations[v.index].value for v in result.versions}
+    for name in "zLwK":
+        assert np.asarray(values[name]).dtype == np.asarray(namespace[name]).dtype, name
+        assert np.array_equal(values[name], namespace[name]), name
+    assert namespace["z"].dtype == np.float32 and namespace["w"].dtype == np.float64

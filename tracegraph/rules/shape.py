@@ -607,7 +607,11 @@ defprimitive(
 
 
 def _pack(*elements, shape=()):
-    values = np.asarray(elements, dtype=np.result_type(*elements, np.float64))
+    # numpy's own dtype for the list (float32 numbers make a float32 array, as in
+    # `python FILE`); only ints and bools, which a traced value cannot stay, become float64
+    values = np.asarray(elements)
+    if values.dtype.kind != "f":
+        values = values.astype(np.float64)
     return values.reshape(tuple(shape) + values.shape[1:])
 
 
