@@ -824,11 +824,20 @@ def test_numpy_meeting_an_array_of_traced_numbers_inside_a_call_says_how_to_buil
         import numpy as np
         a = 2.5
         b = 1.5
-        d = np.linalg.det(np.array([[a, b], [b, a + 1]]))
+        d = np.linalg.det([[a, b], [b, a + 1]])
     """)
     with pytest.raises(UserCodeError) as caught:
         load_script(path)
     assert "assign it to a name first" in caught.value.hint
+    inline = write(tmp_path, "inline_array.py", """
+        import numpy as np
+        a = 2.5
+        b = 1.5
+        d = np.linalg.det(np.array([[a, b], [b, a + 1]]))
+    """)
+    t = load_script(inline).trace
+    assert t.value == np.linalg.det(np.array([[2.5, 1.5], [1.5, 3.5]]))
+    assert t.grads["a"] == pytest.approx(2 * 2.5 + 1) and t.grads["b"] == pytest.approx(-3.0)
     named = write(tmp_path, "named.py", """
         import numpy as np
         a = 2.5
@@ -839,6 +848,30 @@ def test_numpy_meeting_an_array_of_traced_numbers_inside_a_call_says_how_to_buil
     t = load_script(named).trace
     assert t.value == pytest.approx(2.5 * 3.5 - 1.5 ** 2)
     assert t.grads["a"] == pytest.approx(2 * 2.5 + 1) and t.grads["b"] == pytest.approx(-3.0)
+
+
+def test_np_array_of_traced_numbers_inside_an_expression_computes_as_numpy_does(tmp_path):
+    # numpy keeps an object array there: np.cos ran number by number, an ulp off numpy's
+    # array loop at x = 0.3 (cos(1.37·0.3·i − 0.7) for i < 20), and float32 numbers
+    # rounded in float32 where numpy's array of them is float64.
+    code = """
+        import numpy as np
+        a = 0.3
+        b = 0.7
+        f = np.float32(1.466)
+        c = np.sum(np.cos(np.array([a * 1.37 * i - b for i in range(20)])))
+        s = np.sum(np.maximum(np.array([np.float64(-0.08), f ** 3, a]), 0.1)) / 2.0
+        L = c + s
+    """
+    result = load_script(write(tmp_path, "inline.py", code))
+    namespace = {}
+    exec(textwrap.dedent(code), namespace)
+    values = {v.name: result.trace.tape.equations[v.index].value for v in result.versions}
+    assert values["c"] == namespace["c"] and values["s"] == namespace["s"]
+    assert result.trace.value == namespace["L"]
+    assert result.trace.grads["a"] == pytest.approx(
+        -sum(1.37 * i * np.sin(1.37 * 0.3 * i - 0.7) for i in range(20)) + 0.5)
+    assert result.trace.grads["f"] == pytest.approx(1.5 * 1.466 ** 2, rel=1e-6)
 
 
 def test_a_file_that_changes_folder_runs_as_with_python_and_the_folder_comes_back(

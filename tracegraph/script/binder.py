@@ -460,6 +460,14 @@ class Binder:
         self.claims[claim.name] = claim
 
     @staticmethod
+    def packed(value: Any) -> Any:
+        """``np.array([a, b])`` of traced numbers inside an expression, one traced array as
+        at an assignment: numpy would keep an object array, whose arithmetic runs number by
+        number in each number's own type (a float32 one rounds in float32, ``np.cos`` of
+        the numbers can differ from numpy's array loop in the last bit)."""
+        return _packed(value)
+
+    @staticmethod
     def augmented(operation: str, target: Any, value: Any) -> Any:
         """``target op= value`` as an expression (``operation`` is ``"iadd"`` ...): a claim
         summed term by term is computed in place, as Python does it."""

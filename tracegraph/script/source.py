@@ -394,6 +394,20 @@ class NamingTransformer(ast.NodeTransformer):
                                      names_read(node.value))
         return node
 
+    def visit_Call(self, node: ast.Call) -> Any:
+        self.generic_visit(node)
+        function = node.func
+        if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) \
+                and function.attr in ARRAY_MAKERS:
+            packed = ast.Attribute(ast.Name(BINDER, ast.Load()), "packed", ast.Load())
+            return ast.copy_location(ast.Call(packed, [node], []), node)
+        return node
+
+
+ARRAY_MAKERS = frozenset({"array", "asarray", "asanyarray"})
+"""``np.array(...)`` and its kin, whose object array of traced numbers the binder packs
+into one traced array wherever the call is (``np.cos(np.array([a, b]))``)."""
+
 
 AUGMENTED = {ast.Add: "iadd", ast.Sub: "isub", ast.Mult: "imul", ast.Div: "itruediv",
              ast.FloorDiv: "ifloordiv", ast.Mod: "imod", ast.Pow: "ipow",
@@ -445,6 +459,10 @@ def written_numbers(expression: ast.expr, source: str) -> tuple[str, ...] | None
                 isinstance(node.func, ast.Attribute) and node.func.attr in ("array", "asarray")
                 or isinstance(node.func, ast.Name) and node.func.id in ("array", "asarray")):
             return walk(node.args[0])
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "packed" and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id == BINDER:
+            return walk(node.args[0])  # NamingTransformer's wrapping of np.array(...)
         return False
 
     return tuple(found) if walk(expression) else None
