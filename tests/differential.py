@@ -31,6 +31,7 @@ import numpy as np
 from tracegraph.check import check_script
 from tracegraph.core import plain_value
 from tracegraph.script import load_script
+from tracegraph.verdicts import WRONG
 
 RECORD = "__differential_record__"
 SHIFT = "__differential_shift__"
@@ -185,7 +186,10 @@ def run_plain(path: Path, claim_lines: set[int] = frozenset(),
 def _same(plain: Any, traced: Any) -> bool:
     """Equal to the last bit (NaN equals NaN): the traced run computes with the same
     functions on the same numbers, so any difference is a fidelity bug."""
-    plain, traced = np.asarray(plain, dtype=float), np.asarray(plain_value(traced), dtype=float)
+    plain, traced = np.asarray(plain), np.asarray(plain_value(traced))
+    if (plain.dtype == np.float32) != (traced.dtype == np.float32):
+        return False  # the same numbers now, but float32 arithmetic after them rounds apart
+    plain, traced = plain.astype(float), traced.astype(float)
     return plain.shape == traced.shape and bool(np.array_equal(plain, traced, equal_nan=True))
 
 
@@ -232,11 +236,12 @@ def _direction(value: Any, rng: np.random.Generator) -> Any:
 
 
 def finite_difference(path: Path, name: str, value: Any, direction: Any,
-                      read: Any, claim_lines: set[int] = frozenset()) -> float:
+                      read: Any, claim_lines: set[int] = frozenset(), *,
+                      step: float = 1e-4) -> float:
     """The directional derivative of ``read(PlainRun)`` along ``direction`` when input
     ``name`` is moved, by central differences of plain Python runs (Richardson-extrapolated)."""
     scale = max(1.0, float(np.max(np.abs(value), initial=0.0)))
-    h = 1e-4 * scale
+    h = step * scale
 
     def at(step: float) -> float:
         run = run_plain(path, claim_lines, {name: step * direction})
@@ -275,12 +280,55 @@ def output_version(result: Any) -> Any:
     return None
 
 
-def compare_gradients(path: Path, result: Any, *, seed: int = 0) -> list[str]:
+def _single_precision(plain: PlainRun) -> bool:
+    """True when the file computes in float32 somewhere: its finite differences carry
+    float32's rounding (about 1e-7 of each value), far above float64's."""
+    return any(np.asarray(seen.then).dtype == np.float32
+               for runs in plain.values.values() for seen in runs if seen.then is not None)
+
+
+class _Differences:
+    """Finite differences of one file, with steps and tolerances for its precision.
+
+    A disagreement is only reported when the differences are to be trusted there: at a
+    kink or a jump (``abs``, ``max``, ``%``, an ``if`` on a comparison, a boolean mask)
+    within a step of the point, differences over a step ten times smaller disagree with
+    the first ones, and neither is the derivative.  A wrong rule gives differences that
+    agree with each other and not with it.
+    """
+
+    def __init__(self, path: Path, plain: PlainRun) -> None:
+        self.path = path
+        single = _single_precision(plain)
+        self.step = 1e-2 if single else 1e-4
+        self.rtol, self.atol = (1e-3, 1e-4) if single else (1e-5, 1e-6)
+        self.unsmooth = 0
+
+    def close(self, a: float, b: float) -> bool:
+        return math.isclose(a, b, rel_tol=self.rtol, abs_tol=self.atol)
+
+    def disagrees(self, analytic: float, *args: Any, **kwargs: Any) -> float | None:
+        """Python's finite difference when it disagrees with ``analytic``, else None."""
+        numeric = finite_difference(self.path, *args, step=self.step, **kwargs)
+        if self.close(analytic, numeric):
+            return None
+        finer = finite_difference(self.path, *args, step=self.step / 10, **kwargs)
+        if self.close(analytic, finer):
+            return None
+        if not self.close(numeric, finer):
+            self.unsmooth += 1  # not differentiable within a step of here
+            return None
+        return numeric
+
+
+def compare_gradients(path: Path, result: Any, *, seed: int = 0,
+                      plain: PlainRun | None = None) -> list[str]:
     """Each float input's gradient, and each first-order claim's true derivative with
     respect to an input, against finite differences of the plain run."""
     problems = []
     rng = np.random.default_rng(seed)
     tape = result.trace.tape
+    differences = _Differences(path, plain if plain is not None else run_plain(path))
     out = output_version(result)
     if out is None or np.ndim(result.trace.value):
         return problems
@@ -290,10 +338,10 @@ def compare_gradients(path: Path, result: Any, *, seed: int = 0) -> list[str]:
     for name, value in floats.items():
         direction = _direction(value, rng)
         analytic = float(np.sum(np.asarray(result.trace.grads[name]) * direction))
-        numeric = finite_difference(
-            path, name, value, direction,
+        numeric = differences.disagrees(
+            analytic, name, value, direction,
             lambda run: run.values[(out.name, out.lineno)][out.count - 1].then)
-        if not math.isclose(analytic, numeric, rel_tol=1e-5, abs_tol=1e-6):
+        if numeric is not None:
             problems.append(f"d{out.ref}/d{name}: tracegraph {analytic!r}, Python's finite "
                             f"differences {numeric!r}")
     graded_by_line = {(r.name, r.lineno): r for r in (report.results if report else ())}
@@ -314,10 +362,10 @@ def compare_gradients(path: Path, result: Any, *, seed: int = 0) -> list[str]:
         analytic = float(np.sum(np.asarray(graded.expected) * direction))
         if np.ndim(tape.equations[claim.nodes[0]].value):
             continue
-        numeric = finite_difference(
-            path, wrt_name, floats[wrt_name], direction,
+        numeric = differences.disagrees(
+            analytic, wrt_name, floats[wrt_name], direction,
             lambda run, line=claim.lineno, of=of_name: run.at_claims[line][of], {claim.lineno})
-        if not math.isclose(analytic, numeric, rel_tol=1e-5, abs_tol=1e-6):
+        if numeric is not None:
             problems.append(f"the true value of claim {claim.name} (line {claim.lineno}): "
                             f"tracegraph {analytic!r}, Python's finite differences {numeric!r}")
     return problems
@@ -349,13 +397,35 @@ def _second_order(path: Path, claim: Any, graded: Any, floats: dict[str, Any], t
             f"{analytic!r}, Python's second differences {numeric!r}"]
 
 
+def compare_verdicts(path: Path, result: Any) -> list[str]:
+    """A claim whose line ends in ``# right`` must hold and one ending in ``# wrong`` must
+    be graded wrong: the file's author knows which derivative is which."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    marked = {number: line.rsplit("#", 1)[1].strip() for number, line in
+              enumerate(lines, 1) if line.rstrip().endswith(("# right", "# wrong"))}
+    if not marked:
+        return []
+    graded = {r.lineno: r for r in check_script(result).results}
+    problems = []
+    for number, meant in sorted(marked.items()):
+        verdict = graded.get(number)
+        if verdict is None:
+            problems.append(f"line {number} is a claim written {meant}, and was not graded")
+        elif verdict.holds != (meant == "right") or (meant == "wrong" and verdict.verdict
+                                                      != WRONG):
+            problems.append(f"{verdict.where}, written {meant}, graded {verdict.verdict}: "
+                            f"claimed {verdict.claimed!r}, true {verdict.expected!r}")
+    return problems
+
+
 def differential(path: Path, *, gradients: bool = True) -> list[str]:
     """Every disagreement between ``python FILE`` and tracegraph for one file."""
-    problems, result, _ = compare_values(path)
+    problems, result, plain = compare_values(path)
     if result.mode == "script" and not np.ndim(result.trace.value):
         out = output_version(result)
         if out is None:
             problems.append(f"the output {result.output} is no version of a name")
     if gradients and result.mode == "script":
-        problems.extend(compare_gradients(path, result))
+        problems.extend(compare_gradients(path, result, plain=plain))
+    problems.extend(compare_verdicts(path, result))
     return problems

@@ -10,6 +10,7 @@ counts, loops, aliases, claims) are run both ways by tests/differential.py.
 
 from __future__ import annotations
 
+import random
 import textwrap
 from pathlib import Path
 
@@ -22,6 +23,9 @@ import tracegraph as tg
 from tracegraph.core import REGISTRY
 
 from differential import PlainRun, differential, run_plain
+from programs import program
+from tracegraph.errors import UserCodeError
+from tracegraph.script import load_script
 
 HERE = Path(__file__).parent
 FILES = sorted((HERE.parent / "examples").glob("*.py")) + sorted((HERE / "corpus").glob("*.py"))
@@ -125,6 +129,13 @@ def programs(draw):
 def _run_generated(source, folder):
     path = folder / "generated.py"
     path.write_text(source, encoding="utf-8")
+    try:
+        run_plain(path)
+    except Exception as raised:  # noqa: BLE001 - whatever Python raises, tracing raises too
+        with pytest.raises(UserCodeError) as caught:
+            load_script(path)
+        assert type(caught.value.__cause__) is type(raised), source
+        return
     problems = differential(path)
     assert problems == [], source + "\n" + "\n".join(problems)
 
@@ -139,10 +150,25 @@ def test_generated_programs_trace_as_python_runs_them(source, tmp_path):
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None, suppress_health_check=QUIET)
+@settings(max_examples=80, deadline=None, suppress_health_check=QUIET)
 @given(source=programs())
 def test_many_generated_programs_trace_as_python_runs_them(source, tmp_path):
     _run_generated(source, tmp_path)
+
+
+# The vocabulary of tests/programs.py: numpy scalars of both precisions, 0-d arrays,
+# broadcasting, reductions, indexing, builtins, math, branches, helpers, claims right and wrong.
+@settings(max_examples=10, deadline=None, suppress_health_check=QUIET)
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_programs_as_people_write_them_trace_as_python_runs_them(seed, tmp_path):
+    _run_generated(program(random.Random(seed)), tmp_path)
+
+
+@pytest.mark.slow
+@settings(max_examples=35, deadline=None, suppress_health_check=QUIET)
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_many_programs_as_people_write_them_trace_as_python_runs_them(seed, tmp_path):
+    _run_generated(program(random.Random(seed)), tmp_path)
 
 
 def test_a_generated_program_by_hand(tmp_path):
