@@ -435,3 +435,21 @@ def test_second_derivatives_at_repeated_eigenvalues_are_refused_not_silently_wro
         numeric = (tg.trace(fn, A=apart + e.reshape(at.shape)).grads["A"]
                    - tg.trace(fn, A=apart - e.reshape(at.shape)).grads["A"]).ravel() / (2 * step)
         np.testing.assert_allclose(h[:, k], numeric, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_whole_array_norm_is_numpys_number_to_the_bit(dtype):
+    # np.linalg.norm(x) is sqrt(x·x) by BLAS dot, whose additions run in another order than
+    # np.sum's: an ulp apart for about a third of these vectors before.
+    rng = np.random.default_rng(3)
+    for size in range(2, 60):
+        x = rng.normal(size=size).astype(dtype)
+        M = rng.normal(size=(3, size)).astype(dtype)
+        for value, traced in [(np.linalg.norm(x), tg.trace(np.linalg.norm, x=x)),
+                              (np.linalg.norm(M), tg.trace(np.linalg.norm, x=M))]:
+            got = traced.tape.equations[traced.tape.output].value
+            assert type(got) is type(value) and got == value, size
+    t = tg.trace(lambda x: np.linalg.norm(x, keepdims=True) * 2.0, x=x)
+    assert np.array_equal(t.value, np.linalg.norm(x, keepdims=True) * 2.0)
+    assert np.allclose(tg.trace(np.linalg.norm, x=x.astype(float)).grads["x"],
+                       x / np.linalg.norm(x.astype(float)))

@@ -381,6 +381,10 @@ defprimitive(
 
 
 def _norm(x, axis=None, keepdims=False):
+    if axis is None:
+        # numpy's own: the whole-array norm is sqrt(x·x) by BLAS dot, whose order of
+        # additions differs from np.sum's (an ulp apart in a third of vectors)
+        return np.linalg.norm(x, keepdims=keepdims)
     return np.sqrt(np.sum(np.square(x), axis=axis, keepdims=keepdims))
 
 
