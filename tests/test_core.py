@@ -57,6 +57,29 @@ def test_the_power_operator_on_numpy_scalars_has_numpys_scalar_value():
     assert reflected.value == 3 ** np.exp(np.log(b)) % 1.5
 
 
+def test_the_power_operator_with_a_files_int_or_a_numpy_operand_is_the_scalar_operator(tmp_path):
+    # np.float32(1.321) ** 3 is numpy's scalar power (2.3051991); the ufunc gives 2.305199.
+    # Written x ** n with the file's n = 3, or x % np.float32(0.7), it took the ufunc.
+    from tracegraph.script import load_script
+
+    x = np.float32(1.321)
+    assert x ** 3 != np.power(x, 3)
+    code = ("import numpy as np\nx = np.float32(1.321)\nn = 3\ny = x ** n\n"
+            "z = (y * 1.5) % np.float32(0.7)\nw = 2.0 ** y\nL = (y + z + w) ** n\n")
+    path = tmp_path / "powers.py"
+    path.write_text(code)
+    result = load_script(path)
+    namespace = {}
+    exec(code, namespace)
+    values = {v.name: result.trace.tape.equations[v.index].value for v in result.versions}
+    for name in "yzwL":
+        assert type(values[name]) is type(namespace[name]) and values[name] == namespace[name]
+    assert "n" not in result.inputs  # an exponent stays a constant
+    t = tg.trace(lambda x: x ** np.float32(3.0), x=x)
+    assert t.tape.equations[t.tape.output].value == x ** np.float32(3.0)
+    assert t.grads["x"] == pytest.approx(3 * 1.321 ** 2, rel=1e-6)
+
+
 def test_ndarray_on_the_left_dispatches_to_the_trace():
     t = tg.trace(lambda w: np.sum(np.array([1.0, 2.0]) * w + np.ones(2) @ w), w=np.ones(2))
     np.testing.assert_array_equal(t.grads["w"], [1.0 + 2.0, 2.0 + 2.0])

@@ -340,11 +340,12 @@ def _binary_operator(prim: Primitive, *, reflected: bool = False,
             if other.tape is not tape:
                 return apply(prim, other, self) if reflected else apply(prim, self, other)
             other_value = other.value
-        elif kind is float or kind is int or kind is np.float64 or (
-                kind is np.ndarray and other.dtype.kind in "fiub"):
+        elif kind in _SCALAR_NUMBERS or (kind is np.ndarray and other.dtype.kind in "fiub") \
+                or (kind is IntBinding and prim is power and not reflected):
             if skip_zero and kind is int and other == 0:
                 return self
-            other_value = other
+            # x ** n: the file's int n stays a constant, and the scalar operator computes it
+            other = other_value = int(other) if kind is IntBinding else other
             if kind is np.ndarray:
                 other = tape.frozen(other)  # the user may change their array later
         elif isinstance(other, _OPERAND_TYPES):
