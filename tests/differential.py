@@ -280,11 +280,13 @@ def output_version(result: Any) -> Any:
     return None
 
 
-def _single_precision(plain: PlainRun) -> bool:
-    """True when the file computes in float32 somewhere: its finite differences carry
-    float32's rounding (about 1e-7 of each value), far above float64's."""
+def _single_precision(plain: PlainRun, tape: Any) -> bool:
+    """True when the file computes in float32 somewhere (in a value it names, or one it
+    does not: ``r * q`` in a helper's return): its finite differences carry float32's
+    rounding (about 1e-7 of each value), far above float64's."""
     return any(np.asarray(seen.then).dtype == np.float32
-               for runs in plain.values.values() for seen in runs if seen.then is not None)
+               for runs in plain.values.values() for seen in runs if seen.then is not None) \
+        or any(np.asarray(plain_value(e.value)).dtype == np.float32 for e in tape.equations)
 
 
 class _Differences:
@@ -297,9 +299,9 @@ class _Differences:
     agree with each other and not with it.
     """
 
-    def __init__(self, path: Path, plain: PlainRun) -> None:
+    def __init__(self, path: Path, plain: PlainRun, tape: Any) -> None:
         self.path = path
-        single = _single_precision(plain)
+        single = _single_precision(plain, tape)
         self.step = 1e-2 if single else 1e-4
         self.rtol, self.atol = (1e-3, 1e-4) if single else (1e-5, 1e-6)
         self.unsmooth = 0
@@ -328,7 +330,7 @@ def compare_gradients(path: Path, result: Any, *, seed: int = 0,
     problems = []
     rng = np.random.default_rng(seed)
     tape = result.trace.tape
-    differences = _Differences(path, plain if plain is not None else run_plain(path))
+    differences = _Differences(path, plain if plain is not None else run_plain(path), tape)
     out = output_version(result)
     if out is None or np.ndim(result.trace.value):
         return problems

@@ -151,7 +151,7 @@ class _Writer:
             f"({m()} * {v()})", f"({m()} + {v()})", f"({m()} * {a()})",
             f"({m()} - np.mean({m()}, axis=1, keepdims=True))", f"np.tanh({m()})",
             f"np.stack([{v()}, {v()}])", f"np.where({m()} > 0.0, {m()}, 0.1 * {m()})",
-            f"{m()}[::-1]", f"{m()}[:, [2, 1, 0]]", self.pick(ELEMENTWISE).format(m(), m()),
+            f"({m()})[::-1]", f"({m()})[:, [2, 1, 0]]", self.pick(ELEMENTWISE).format(m(), m()),
         ])
 
     # ----------------------------------------------------------------- statements
