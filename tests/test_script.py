@@ -187,6 +187,31 @@ def test_integer_arrays_and_tracegraph_constants_are_named_constants(tmp_path):
     np.testing.assert_allclose(result.trace.grads["w"], [10.0, 0.0, 1.0])
 
 
+def test_a_files_int_is_a_weak_python_int_for_numpy(tmp_path):
+    # numpy keeps np.float32(1.25) * 3 a float32 only for an int whose type is exactly
+    # int; the file's n = 3 (an int subclass while traced) made it float64.
+    code = """
+        import numpy as np
+        n = 3
+        k = 2
+        w = 0.7
+        c = np.float32(1.25) ** n
+        s = np.float32(0.5) * k + np.float16(1.5) / n
+        r = np.arange(4) * n
+        L = (c + s) * w + n * w
+    """
+    result = load_script(write(tmp_path, "weak.py", code))
+    namespace = {}
+    exec(textwrap.dedent(code), namespace)
+    values = {v.name: result.trace.tape.equations[v.index].value for v in result.versions}
+    values.update(result.trace.constants)
+    for name in ("c", "s", "L"):
+        assert type(values[name]) is type(namespace[name]) and values[name] == namespace[name]
+    assert type(namespace["c"]) is np.float32
+    assert result.trace.grads["w"] == pytest.approx(float(namespace["c"] + namespace["s"]) + 3)
+    assert result.trace.grads["n"] == pytest.approx(0.7)  # n met w: an input, as before
+
+
 def test_integer_inputs_still_count(tmp_path):
     result = load_script(write(tmp_path, "t.py", """
         n = 3

@@ -167,6 +167,18 @@ class IntBinding(int):
             self.leaf = self._declare(self)
         return self.leaf
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # numpy takes a Python int as a weak scalar (np.float32(1.25) * 3 stays float32)
+        # only when its type is exactly int: as a subclass the file's int made it float64.
+        # Traced values (and other array types) answer for themselves.
+        outputs = kwargs.get("out") or ()
+        for x in (*inputs, *(outputs if isinstance(outputs, tuple) else (outputs,))):
+            if hasattr(type(x), "__array_ufunc__") and \
+                    not isinstance(x, (np.ndarray, np.generic, IntBinding)):
+                return NotImplemented
+        plain = tuple(int(x) if isinstance(x, IntBinding) else x for x in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
     def __reduce__(self) -> Any:  # copies and pickles are plain ints
         return (int, (int(self),))
 
