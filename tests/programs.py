@@ -88,7 +88,8 @@ class _Writer:
         if kind < 8:
             return [f"({a()} + {a()})", f"({a()} - {a()})", f"({a()} * {a()})",
                     f"{a()} / (1.0 + {a()} ** 2)", f"({a()}) ** 2", f"-{a()}",
-                    f"({a()}) ** n", f"2 * {a()} - {a()} / 2"][kind]
+                    f"({a()}) ** n", self.pick([f"2 * {a()} - {a()} / 2", f"{a()} / n",
+                                                f"(k + 1) * {a()}", f"{a()} - k"])][kind]
         if kind < 12:
             return self.pick(ELEMENTWISE).format(a(), a()) if kind < 11 else \
                 self.pick(MATH).format(a())
@@ -172,7 +173,8 @@ class _Writer:
             self.scalars.append(name)
         values = [self.number() for _ in range(3)]
         rows = [[self.number() for _ in range(3)] for _ in range(2)]
-        self.lines += [f"V = np.array({values!r})", f"M = np.array({rows!r})",
+        single = ", dtype=np.float32" if r.random() < 0.15 else ""
+        self.lines += [f"V = np.array({values!r}{single})", f"M = np.array({rows!r})",
                        f"k = {r.randrange(3)}", "n = 3"]
         self.vectors.append("V")
         if r.random() < 0.4:
