@@ -189,8 +189,14 @@ def test_numpy_converting_an_array_of_traced_numbers_is_refused_with_tracegraphs
     from tracegraph.script import load_script
 
     path = tmp_path / "astype.py"
-    path.write_text("import numpy as np\nw = 0.8\nlosses = [w * 2, w ** 2]\n"
-                    "arr = np.array(losses).astype(np.float64)\nloss = np.sum(arr)\n")
+    path.write_text("import numpy as np\nfrom numpy import array\nw = 0.8\n"
+                    "losses = [w * 2, w ** 2]\n"
+                    "arr = array(losses).astype(np.float64)\nloss = np.sum(arr)\n")
     with pytest.raises(tg.TracedValueLeakError) as caught:  # numpy's words: "a sequence"
         load_script(path)
-    assert "np.array(losses).astype(np.float64) turns the traced value 'w·2'" in str(caught.value)
+    assert "array(losses).astype(np.float64) turns the traced value 'w·2'" in str(caught.value)
+    # np.array(...) of traced numbers is one traced float array wherever it is written
+    path.write_text(path.read_text().replace("array(losses)", "np.array(losses)"))
+    result = load_script(path)
+    assert result.trace.value == np.sum(np.array([0.8 * 2, 0.8 ** 2]).astype(np.float64))
+    assert result.trace.grads["w"] == pytest.approx(2 + 2 * 0.8)
