@@ -391,6 +391,27 @@ def test_a_number_computed_from_claims_is_not_a_new_input(tmp_path):
     assert verdicts(check_script(result)) == [("dloss_dw", "exact")]
 
 
+def test_a_ufunc_of_traced_python_floats_computes_as_numpy_does(tmp_path):
+    # np.divide(w, 0.0) raised ZeroDivisionError (the rule divided Python floats) where
+    # python FILE gives inf; np.multiply(3, w) gave a float, not numpy's np.float64, so a
+    # float32 it met stayed float32
+    source = """
+        import numpy as np
+        w = 2.0
+        q = np.divide(w, 0.0)
+        m = np.multiply(3, w) * np.float32(1.1)
+        loss = np.minimum(q, m) * w
+    """
+    names = {}
+    with np.errstate(divide="ignore"):
+        exec(textwrap.dedent(source), names)
+        result = load_script(write(tmp_path, source))
+    assert result.trace.value == names["loss"]
+    assert type(result.trace["m"].value) is type(names["m"]) is np.float64
+    assert np.isinf(result.trace["q"].value)
+    assert result.trace.grads["w"] == pytest.approx(2 * 3 * np.float64(np.float32(1.1)) * 2.0)
+
+
 # --------------------------------------------------------------------------- claims
 
 

@@ -156,3 +156,23 @@ def as_python_scalar(value: Any) -> Any:
     if isinstance(value, (int, np.floating, np.integer)) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def ufunc_operands(inputs: tuple, traced: type) -> tuple:
+    """The operands of a numpy ufunc call (``np.divide(w, 0.0)``) as numpy sees them: when
+    every ``traced`` operand holds a Python float, the plain Python numbers become
+    ``np.float64``, so the rule computes with numpy's scalars as ``python FILE`` does (inf
+    for a division by zero, a ``np.float64`` result) rather than with Python's floats
+    (a ZeroDivisionError, a float), which the operators ``w / 0.0`` keep.
+
+    Example:
+        >>> class Box:
+        ...     def __init__(self, value): self.value = value
+        >>> [type(x).__name__ for x in ufunc_operands((Box(2.0), 0.0, 3), Box)]
+        ['Box', 'float64', 'float64']
+        >>> [type(x).__name__ for x in ufunc_operands((Box(np.float32(2)), 0.0), Box)]
+        ['Box', 'float']
+    """
+    if not all(type(x.value) is float for x in inputs if type(x) is traced):
+        return inputs
+    return tuple(np.float64(x) if type(x) in (float, int) else x for x in inputs)

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..errors import TracegraphError, UnsupportedOperationError, user_location
 from ..formula import Label, symbols_for
+from .arrays import ufunc_operands
 from .constants import IntBinding
 from .leaks import (
     array_leak_error,
@@ -780,7 +781,7 @@ class Var(ArrayMethods):
             if prim is not None:
                 if len(inputs) == 1:
                     return _unary_call(prim, inputs[0])
-                return apply(prim, *inputs)
+                return apply(prim, *ufunc_operands(inputs, Var))
         return _ufunc_slow_path(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
