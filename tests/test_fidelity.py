@@ -313,6 +313,23 @@ def test_int_arithmetic_of_an_int_input_is_differentiated(tmp_path, source):
     assert "n" not in result.inputs  # a count stays a count
 
 
+def test_a_counter_stays_a_count(tmp_path):
+    # k += 1 is not a formula of k's start: it must not make k = 0 an input, nor recurse
+    # through 3,000 steps when the count meets a traced value
+    result = load_script(write(tmp_path, """
+        x = 0.5
+        k = 0
+        total = 0.0
+        for i in range(3000):
+            total = total + x * i
+            k += 1
+        mean = total / k
+    """))
+    assert list(result.inputs) == ["x", "total"] and result.output == "mean"
+    assert result.trace.value == sum(0.5 * i for i in range(3000)) / 3000
+    assert result.trace.grads["x"] == pytest.approx(sum(range(3000)) / 3000)
+
+
 def test_an_int_exponent_stays_a_constant(tmp_path):
     result = load_script(write(tmp_path, "x = -2.0\np = 2\ny = x ** p\n"))
     assert list(result.inputs) == ["x"] and result.trace.grads == {"x": -4.0}

@@ -153,11 +153,12 @@ class IntBinding(int):
     name: str
     leaf: Any
 
-    def __new__(cls, value: int, name: str, declare: Any) -> IntBinding:
+    def __new__(cls, value: int, name: str, declare: Any, depth: int = 0) -> IntBinding:
         binding = super().__new__(cls, value)
         binding.name = name
         binding.leaf = None
         binding._declare = declare
+        binding.depth = depth  # 0: the file's own int; n: computed from it by n operators
         return binding
 
     def traced(self) -> Any:
@@ -183,6 +184,11 @@ class IntBinding(int):
         return (int, (int(self),))
 
 
+MAX_INT_DERIVATION = 32
+"""Int arithmetic of a file's ints is followed this many operators deep (``a ** 2 - a % 3``
+is 2); beyond it the result is a plain int."""
+
+
 def _traced_or_int(value: Any) -> Any:
     if type(value) is IntBinding:
         leaf = value.traced()
@@ -199,13 +205,14 @@ def _int_arithmetic(op: Callable[..., Any], reflected: bool = False) -> Callable
             return NotImplemented  # a float, an array, a traced value: theirs to compute
         operands = (*others, self) if reflected else (self, *others)
         result = op(*(int(o) for o in operands))
-        if type(result) is not int:
-            return result  # 2 ** -1
+        depth = 1 + max(o.depth for o in operands if type(o) is IntBinding)
+        if type(result) is not int or depth > MAX_INT_DERIVATION:
+            return result  # 2 ** -1; a long chain of int steps is a count, not a formula
 
         def traced(_: IntBinding) -> Any:
             values = [_traced_or_int(o) for o in operands]
             return op(*values) if any(type(v) is not int for v in values) else None
-        return IntBinding(result, self.name, traced)
+        return IntBinding(result, self.name, traced, depth)
     method.__name__ = f"__{'r' if reflected else ''}{op.__name__.strip('_')}__"
     return method
 

@@ -275,6 +275,8 @@ class Binder:
         key = (name, lineno)
         self._line_counts[key] = self._line_counts.get(key, 0) + 1
         value = _packed(value)
+        if type(value) is IntBinding and value.depth and name in reads:
+            value = int(value)  # k += 1: a counter counts, it is not a formula of its start
         if top_level:
             if name in OUTPUT_DECLARATIONS and isinstance(value, str):
                 self.declared_output = (value, lineno)
