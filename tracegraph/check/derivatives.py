@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import autodiff
 from ..core import shape_of
+from .compare import precision_of
 
 MAX_JACOBIAN_ROWS = 4096
 """Jacobians (and second-derivative tensors) with more rows are not computed."""
@@ -170,8 +171,8 @@ def in_float64(tape: Any) -> Iterator[Derivatives | None]:
     """
     equations = tape.equations
     widened = {eq.index: np.asarray(eq.value, dtype=np.float64) if np.ndim(eq.value)
-               else np.float64(eq.value)
-               for eq in equations if eq.primitive is None and _low_precision(eq.value)}
+               else np.float64(eq.value) for eq in equations
+               if eq.primitive is None and precision_of(eq.value) != "float64"}
     if not widened:
         yield None
         return
@@ -182,11 +183,6 @@ def in_float64(tape: Any) -> Iterator[Derivatives | None]:
     finally:
         for eq, value in zip(equations, saved):
             eq.value = value
-
-
-def _low_precision(value: Any) -> bool:
-    dtype = getattr(value, "dtype", None)
-    return dtype is not None and dtype.kind == "f" and dtype.itemsize < 8
 
 
 def compatible_shapes(claim: tuple[int, ...], expected: tuple[int, ...]) -> bool:

@@ -38,9 +38,9 @@ _SHIFTS = (-2, -1, 1, 2)
 
 def moved_number(value: Any, moved: float) -> Any:
     """A number moved by a step, as the replay should see it: a numpy number (a float32
-    input is held as a 0-d array) stays a numpy number, in float64, because a Python float
-    next to float32 values computes in float32 (NEP 50) and its rounding would swamp the
-    difference.
+    input is held as ``np.float32``) stays a numpy number, in float64, because a Python
+    float next to float32 values computes in float32 (NEP 50) and its rounding would swamp
+    the difference.
 
     Example:
         >>> type(moved_number(np.float32(0.3), 0.3001)), type(moved_number(0.3, 0.3001))
