@@ -1003,21 +1003,15 @@ def test_an_infinite_element_of_an_array_claim_is_wrong(tmp_path):
     assert verdicts == {"dL_dx": "wrong"}
 
 
+_PARTIAL_FOR_TOTAL = (Path(__file__).resolve().parent / "corpus" / "partial_for_total.py"
+                      ).read_text(encoding="utf-8")
+"""c = a·sin(a) with b = sin(a): dc_da claims the edge c ← a alone, dL_da follows b only."""
+
+
 def test_a_partial_claimed_for_a_total_names_the_missing_path(tmp_path):
     # c = a·sin(a): dc/da = sin a + a·cos a; the student's b is the edge c ← a alone, and
     # their dL/da follows the route through b only, without using dc_da at all
-    _, report = _verdicts(tmp_path, """
-        import numpy as np
-        a = 0.7
-        b = np.sin(a)
-        c = a * b
-        L = c ** 2
-        dL_dc = 2 * c
-        dc_db = a
-        db_da = np.cos(a)
-        dc_da = b
-        dL_da = dL_dc * dc_db * db_da
-    """)
+    _, report = _verdicts(tmp_path, _PARTIAL_FOR_TOTAL)
     a = 0.7
     c = a * math.sin(a)
     results = by_name(report)
@@ -1036,18 +1030,10 @@ def test_a_partial_claimed_for_a_total_names_the_missing_path(tmp_path):
 
 
 def test_a_right_partial_locates_a_step_only_when_every_route_passes_it(tmp_path):
-    _, report = _verdicts(tmp_path, """
-        import numpy as np
-        a = 0.7
-        b = np.sin(a)
-        c = a * b
-        L = c ** 2
-        dL_dc = 2 * c
-        dc_db = a
-        db_da = np.cos(a)
-        dc_da = b
-        dL_da = dL_dc * dc_da
-    """)
+    built_on_dc_da = _PARTIAL_FOR_TOTAL.replace("dL_da = dL_dc * dc_db * db_da",
+                                                "dL_da = dL_dc * dc_da")
+    assert built_on_dc_da != _PARTIAL_FOR_TOTAL
+    _, report = _verdicts(tmp_path, built_on_dc_da)
     chain = by_name(report)["dL_da"].chain
     assert chain.first_broken.claim == "dc_da"   # built on it: inherits its error
     assert "the step from b to a" not in chain.explanation   # db/da is claimed and right
