@@ -275,3 +275,30 @@ def test_diff_of_a_higher_order_than_the_length_is_empty_and_constant():
     assert t.value == 5.0 and np.diff(x, n=3).shape == (0,)
     assert t.grads["x"].tolist() == numeric_gradient(lambda v: np.sum(np.diff(v, n=3)) + np.sum(v),
                                                      x).round(6).tolist()
+
+
+# --------------------------------------------------------------------------- sum over pairs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape, axis, keepdims", [
+    ((5, 2), 1, False), ((5, 2), -1, True), ((3, 4, 2), 2, False), ((3, 4, 2), -1, True),
+    ((2, 2), 0, False), ((0, 2), 1, False)])
+def test_a_sum_over_a_last_axis_of_length_2_has_numpys_bits_and_gradient(dtype, shape, axis,
+                                                                          keepdims):
+    # the fast path adds the two columns; the values must stay numpy's, -0.0 and NaN too
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=shape).astype(dtype) * dtype(1e3)
+    flat = x.reshape(-1)
+    if flat.size >= 4:
+        flat[:4] = [-0.0, -0.0, np.nan, 1.0]
+    t = tg.trace(lambda x: np.sum(x, axis=axis, keepdims=keepdims), x=x)
+    expected = np.sum(x, axis=axis, keepdims=keepdims)
+    assert t.value.dtype == expected.dtype and t.value.shape == expected.shape
+    np.testing.assert_array_equal(t.value, expected)
+    assert np.array_equal(np.signbit(t.value), np.signbit(expected))
+    weights = np.arange(1.0, expected.size + 1).reshape(expected.shape)
+    grad = tg.trace(lambda x: np.sum(np.sum(x, axis=axis, keepdims=keepdims) * weights),
+                    x=x).grads["x"]
+    np.testing.assert_array_equal(grad, np.broadcast_to(
+        weights if keepdims else np.expand_dims(weights, axis), shape))

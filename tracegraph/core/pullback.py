@@ -266,6 +266,15 @@ def make_pullback(prim: Any) -> Callable[[Any, Any, list], None]:
     return _accumulate_all
 
 
+def _same_shape(contribution: Any, value: Any) -> bool:
+    """Whether a contribution already fits its input without :func:`fit` (two Python/numpy
+    floats, or two plain arrays of one shape): the fast paths skip the call."""
+    kind = type(contribution)
+    if kind is np.ndarray:
+        return type(value) is np.ndarray and contribution.shape == value.shape
+    return kind in _SCALARS and type(value) in _SCALARS
+
+
 def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]:
     def pullback(eq: Any, g: Any, adjoints: list) -> None:
         x = eq.inputs[0]
@@ -277,7 +286,7 @@ def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]
             return _accumulate_all(eq, g, adjoints)
         if c is None:
             return None
-        if type(c) not in _SCALARS or type(xv) not in _SCALARS:
+        if not _same_shape(c, xv):
             c = fit(c, xv, eq, 0)
         j = x.index
         a = adjoints[j]
@@ -304,13 +313,13 @@ def _binary_pullback(vjp_a: Callable[..., Any], vjp_b: Callable[..., Any]
         except Exception:  # the general path retries (numpy's floats, an empty input) or raises
             return _accumulate_all(eq, g, adjoints)
         if ca is not None:
-            if type(ca) not in _SCALARS or type(av) not in _SCALARS:
+            if not _same_shape(ca, av):
                 ca = fit(ca, av, eq, 0)
             j = a.index
             acc = adjoints[j]
             adjoints[j] = ca if acc is None else acc + ca
         if cb is not None:
-            if type(cb) not in _SCALARS or type(bv) not in _SCALARS:
+            if not _same_shape(cb, bv):
                 cb = fit(cb, bv, eq, 1)
             j = b.index
             acc = adjoints[j]

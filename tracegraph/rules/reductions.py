@@ -84,11 +84,26 @@ def _mask_count(mask, x_shape, axis):
 
 def _np_sum(x, axis=None, keepdims=False, where=None, initial=None):
     if type(x) is np.ndarray and where is None and initial is None:
+        if _is_pair_axis(x, axis):
+            # numpy reduces a last axis of length 2 one row at a time, ~7x slower than
+            # adding the two columns; a0 + a1 is the only rounding either way, and numpy's
+            # reduction starts from +0.0, which turns a sum of two -0.0 into +0.0 (same bits)
+            pair = x[..., 0] + x[..., 1]
+            pair += 0.0
+            return pair[..., None] if keepdims else pair
         return np.add.reduce(x, axis=axis, keepdims=keepdims)  # what np.sum calls, directly
     options = {} if where is None else {"where": where}
     if initial is not None:
         options["initial"] = initial
     return np.sum(x, axis=axis, keepdims=keepdims, **options)
+
+
+def _is_pair_axis(x: np.ndarray, axis) -> bool:
+    """``axis`` is only the last axis of a float64/float32 array of 2 or more dimensions,
+    and that axis has length 2 (the x, y of 2-D points)."""
+    ndim = x.ndim
+    return ndim >= 2 and type(axis) is int and (axis == ndim - 1 or axis == -1) \
+        and x.shape[-1] == 2 and (x.dtype == np.float64 or x.dtype == np.float32)
 
 
 def _np_mean(x, axis=None, keepdims=False, where=None):
@@ -98,6 +113,8 @@ def _np_mean(x, axis=None, keepdims=False, where=None):
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     shape = shape_of(x)
+    if axis is None and where is None and shape and (type(g) is float or type(g) is np.float64):
+        return np.full(shape, g)  # a loss's seed spread over its terms, in one allocation
     spread = broadcast_view(restore_axes(g, shape, axis, keepdims), shape)
     return spread if where is None else spread * where
 
