@@ -69,7 +69,8 @@ class GradientDescent:
         self.lr = settings.lr
 
     def update(self, theta: np.ndarray, g: np.ndarray) -> np.ndarray:
-        return theta - self.lr * g
+        step = self.lr * g
+        return np.subtract(theta, step, out=step)  # θ − lr·g with one new array, not two
 
 
 class Momentum:

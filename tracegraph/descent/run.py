@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -75,9 +76,9 @@ class Descent:
         self.layout = layout
         self.losses = np.array(losses, dtype=float)
         self.grad_norms = np.array(grad_norms, dtype=float)
-        self.params = layout.stack(thetas)
-        self.final = {name: (float(values[-1]) if values.ndim == 1 else values[-1].copy())
-                      for name, values in self.params.items()}
+        self._thetas = thetas
+        self.final = {name: (value if isinstance(value, float) else value.copy())
+                      for name, value in layout.unflatten(thetas[-1]).items()}
         self.loss = float(self.losses[-1])
         self.steps = len(losses) - 1
         self.stopped = stopped
@@ -88,6 +89,14 @@ class Descent:
         self.lr = lr
         self.history = np.array(history, dtype=float)
         self.objective = objective
+
+    @functools.cached_property
+    def params(self) -> dict[str, np.ndarray]:
+        """``{name: ndarray of shape (steps + 1, *shape)}``, stacked when first read (a run
+        that only needs ``final`` and the losses, like a comparison, never copies them)."""
+        params = self.layout.stack(self._thetas)
+        self._thetas = []
+        return params
 
     @property
     def label(self) -> str:
