@@ -97,6 +97,17 @@ class Layout:
                 values[name] = theta[start:start + size].reshape(shape)
         return values
 
+    def copied(self, theta: np.ndarray) -> dict[str, Any]:
+        """:meth:`unflatten` with arrays of their own (what a caller may keep or change).
+
+        Example:
+            >>> layout = Layout.of({"W": np.zeros(2)}); theta = np.ones(2)
+            >>> values = layout.copied(theta); theta[0] = 5.0; values["W"].tolist()
+            [1.0, 1.0]
+        """
+        return {name: (value if isinstance(value, float) else value.copy())
+                for name, value in self.unflatten(theta).items()}
+
     def stack(self, thetas: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
         """``{name: array of shape (len(thetas), *shape)}`` from a list of vectors (one copy
         of each input's values: a run of a large model keeps every step)."""

@@ -77,8 +77,7 @@ class Descent:
         self.losses = np.array(losses, dtype=float)
         self.grad_norms = np.array(grad_norms, dtype=float)
         self._thetas = thetas
-        self.final = {name: (value if isinstance(value, float) else value.copy())
-                      for name, value in layout.unflatten(thetas[-1]).items()}
+        self.final = layout.copied(thetas[-1])
         self.loss = float(self.losses[-1])
         self.steps = len(losses) - 1
         self.stopped = stopped
@@ -406,8 +405,6 @@ class _Loop:
                 if self.since_best >= self.patience:
                     return f"no improvement for {self.patience} steps"
         if self.callback is not None:
-            params = {name: (value if isinstance(value, float) else value.copy())
-                      for name, value in self.objective.layout.unflatten(theta).items()}
-            if self.callback(k, params, loss):
+            if self.callback(k, self.objective.layout.copied(theta), loss):
                 return "stopped by callback"
         return None

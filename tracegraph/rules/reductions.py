@@ -113,8 +113,6 @@ def _np_mean(x, axis=None, keepdims=False, where=None):
 
 def _sum_vjp(g, out, x, axis=None, keepdims=False, where=None, initial=None):
     shape = shape_of(x)
-    if axis is None and where is None and shape and (type(g) is float or type(g) is np.float64):
-        return np.full(shape, g)  # a loss's seed spread over its terms, in one allocation
     spread = broadcast_view(restore_axes(g, shape, axis, keepdims), shape)
     return spread if where is None else spread * where
 
