@@ -16,7 +16,7 @@ import scipy.stats
 
 import tracegraph as tg
 from tracegraph.rules.scipy_names import MIRRORED
-from tracegraph.scipy import signal, special, stats
+from tracegraph.scipy import linalg, signal, special, stats
 from tracegraph.testing import assert_gradients_numeric
 
 X = np.array([0.4, 1.3, 2.2])
@@ -121,22 +121,19 @@ def test_second_derivatives_of_dirichlet_and_multivariate_normal():
     expected = scipy.special.polygamma(1, 6.0) - np.eye(3) * scipy.special.polygamma(1, 2.0)
     np.testing.assert_allclose(h, expected, rtol=1e-12)
     point, mean = np.array([0.3, -0.2]), np.array([0.1, 0.4])
-    cov = np.array([[2.0, 0.3], [0.25, 1.0]])       # not symmetric: the full matrix is read
-
-    def reference(c):
-        r = point - mean
-        return -0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(c))
-                       + r @ np.linalg.solve(c, r))
-    for method, real in (("logpdf", reference), ("pdf", lambda c: np.exp(reference(c)))):
+    # not symmetric: scipy reads the lower triangle, and so do the derivatives
+    cov = np.array([[2.0, 0.3], [0.25, 1.0]])
+    for method in ("logpdf", "pdf"):
+        real = getattr(scipy.stats.multivariate_normal, method)
         h = tg.hessian(lambda c: getattr(stats.multivariate_normal, method)(point, mean, c),
                        c=cov).matrix
-        np.testing.assert_allclose(h, _numeric_hessian(real, cov), atol=1e-6)
+        np.testing.assert_allclose(h, _numeric_hessian(lambda c: real(point, mean, c), cov),
+                                   atol=1e-6)
+        assert h[1].tolist() == [0.0] * 4 and h[:, 1].tolist() == [0.0] * 4  # cov[0, 1]
     h = tg.hessian(lambda x, c: stats.multivariate_normal.logpdf(x, mean, c), x=point,
                    c=cov).matrix
     joint = _numeric_hessian(
-        lambda v: -0.5 * (2 * np.log(2 * np.pi) + np.log(np.linalg.det(v[2:].reshape(2, 2)))
-                          + (v[:2] - mean) @ np.linalg.solve(v[2:].reshape(2, 2),
-                                                             v[:2] - mean)),
+        lambda v: scipy.stats.multivariate_normal.logpdf(v[:2], mean, v[2:].reshape(2, 2)),
         np.concatenate([point, cov.ravel()]))
     np.testing.assert_allclose(h, joint, atol=1e-6)
 
@@ -264,7 +261,7 @@ def test_an_unsupported_scipy_function_is_named_as_written():
 
 
 def test_every_mirrored_name_exists():
-    namespaces = {"special": special, "stats": stats, "signal": signal}
+    namespaces = {"special": special, "stats": stats, "signal": signal, "linalg": linalg}
     for real, mirror in MIRRORED.items():
         module, *path = mirror.removeprefix("tracegraph.scipy.").split(".")
         target = namespaces[module]
@@ -284,3 +281,68 @@ def test_poisson_at_mu_zero_differentiates_its_value_minus_mu():
     assert stats.poisson.logpmf(0, 0.0) == 0.0
     assert tg.trace(lambda mu: stats.poisson.logpmf(0, mu), mu=0.0).grads["mu"] == -1.0
     assert tg.trace(lambda mu: stats.poisson.pmf(0, mu), mu=0.0).grads["mu"] == -1.0
+
+
+# --------------------------------------------------------------------------- files as written
+
+
+@pytest.mark.parametrize("imports, call", [
+    ("from scipy.stats import norm", "norm.logpdf(x, mu, 2.0)"),
+    ("from scipy import stats", "stats.norm(mu, 2.0).logpdf(x)"),
+    ("import scipy.stats as st", "st.t.logpdf(x, 3.0, mu)"),
+    ("import scipy.stats", "scipy.stats.gamma.logpdf(x + 3.0, 2.0, mu)"),
+    ("import scipy", "scipy.special.logsumexp(x * mu)"),
+    ("from scipy.special import logsumexp, expit", "logsumexp(x * mu) + np.sum(expit(mu * x))"),
+    ("import scipy.signal", "np.sum(scipy.signal.convolve(x, np.ones(2) * mu) ** 2)"),
+    ("from scipy import linalg", "np.sum(linalg.sqrtm(np.diag(x * x + mu)))"),
+    ("from scipy.linalg import solve_triangular as st",
+     "np.sum(st(np.triu(np.outer(x, x)) + 3 * np.eye(2), x * mu))"),
+])
+def test_a_file_traces_scipy_as_it_imports_it(tmp_path, imports, call):
+    from tracegraph.script import load_script
+
+    path = tmp_path / "f.py"
+    path.write_text(f"import numpy as np\n{imports}\nmu = 0.5\nx = np.array([0.3, 1.2])\n"
+                    f"loss = np.sum({call})\n")
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # python FILE
+    result = load_script(path)
+    assert result.trace.value == namespace["loss"]
+    h = 1e-6
+    numeric = []
+    for shift in (h, -h):
+        shifted: dict = {}
+        exec(compile(path.read_text().replace("mu = 0.5", f"mu = {0.5 + shift!r}"), str(path),
+                     "exec"), shifted)
+        numeric.append(shifted["loss"])
+    assert result.trace.grads["mu"] == pytest.approx((numeric[0] - numeric[1]) / (2 * h),
+                                                     rel=1e-6, abs=1e-8)
+
+
+def test_a_files_other_scipy_is_scipys_own(tmp_path):
+    from tracegraph.script import load_script
+
+    path = tmp_path / "f.py"
+    path.write_text("import numpy as np\nfrom scipy.stats import *\nimport scipy.optimize\n"
+                    "from scipy import integrate\nmu = 0.5\n"
+                    "r = pearsonr([1.0, 2.0, 3.0], [1.0, 2.5, 2.9]).statistic\n"
+                    "q = norm.ppf(0.975)\nloss = norm.logpdf(mu) * r * q\n")
+    t = load_script(path).trace
+    assert t.value == pytest.approx(scipy.stats.norm.logpdf(0.5) * scipy.stats.pearsonr(
+        [1.0, 2.0, 3.0], [1.0, 2.5, 2.9]).statistic * scipy.stats.norm.ppf(0.975), rel=1e-15)
+    # d/dmu of ln φ(mu)·r·q is −mu·r·q
+    assert t.grads["mu"] == pytest.approx(-0.5 * t.value / scipy.stats.norm.logpdf(0.5),
+                                          rel=1e-12)
+
+
+def test_scipy_functions_without_a_rule_are_named_as_the_user_calls_them():
+    import scipy.linalg
+
+    a = np.array([[2.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(tg.TracedValueLeakError) as caught:  # it converts inside a decorator
+        tg.trace(lambda b: np.sum(scipy.linalg.solve_triangular(a, b)), b=np.ones(2))
+    assert caught.value.message.startswith("scipy.linalg.solve_triangular converts")
+    assert "tracegraph.scipy.linalg.solve_triangular" in caught.value.hint
+    with pytest.raises(tg.TracedValueLeakError) as caught:
+        tg.trace(lambda m: np.sum(scipy.linalg.inv(m)), m=a)
+    assert "np.linalg.inv(...)" in caught.value.hint

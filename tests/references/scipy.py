@@ -135,16 +135,21 @@ def _dirichlet_logpdf(x, alpha):
     return norm + anp.sum((a - 1.0) * anp.log(x), axis=0)
 
 
+def _lower_read(cov):
+    return anp.tril(cov) + anp.transpose(anp.tril(cov, -1))
+
+
 STATS = {
     **{key: f for name in STANDARD for key, f in _family(name).items()},
     "poisson.logpmf": _poisson_logpmf,
     "poisson.pmf": lambda k, mu, loc: anp.exp(_poisson_logpmf(k, mu, loc)),
     "poisson.cdf": lambda k, mu, loc: asp.gammaincc(np.floor(k - loc) + 1.0, mu),
     # scipy squeezes a stack of one point to a scalar; the rule keeps the stack's shape.
+    # scipy reads cov's lower triangle (autograd's reads the whole matrix).
     "multivariate_normal.logpdf": lambda x, mean, cov: anp.reshape(
-        amvn.logpdf(x, mean, cov), np.shape(_plain(x))[:-1]),
+        amvn.logpdf(x, mean, _lower_read(cov)), np.shape(_plain(x))[:-1]),
     "multivariate_normal.pdf": lambda x, mean, cov: anp.reshape(
-        amvn.pdf(x, mean, cov), np.shape(_plain(x))[:-1]),
+        amvn.pdf(x, mean, _lower_read(cov)), np.shape(_plain(x))[:-1]),
     "dirichlet.logpdf": _dirichlet_logpdf,
     "dirichlet.pdf": lambda x, alpha: anp.exp(_dirichlet_logpdf(x, alpha)),
 }

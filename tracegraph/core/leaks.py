@@ -83,9 +83,13 @@ LIBRARY_REPLACEMENTS = {
     "statistics.stdev": "np.std(..., ddof=1)", "statistics.pvariance": "np.var(...)",
     "statistics.variance": "np.var(..., ddof=1)", "statistics.geometric_mean":
     "np.exp(np.mean(np.log(...)))", "statistics.harmonic_mean": "1 / np.mean(1 / ...)",
+    **{f"scipy.linalg.{name}": f"np.linalg.{name}(...)"
+       for name in ("inv", "solve", "det", "pinv", "eigh", "eigvalsh", "svd", "norm", "qr")},
+    "scipy.linalg.cholesky": "np.linalg.cholesky(...) (the lower factor; scipy's default is "
+    "the upper one, its transpose)",
 }
-"""Standard-library functions that rebuild numbers exactly (a traced number cannot
-pass), and the numpy expression to write instead."""
+"""Library functions that cannot take traced values (standard-library ones rebuild
+numbers exactly; scipy.linalg's convert their arguments), and what to write instead."""
 
 
 def library_call() -> tuple[str, SourceLocation] | None:
@@ -98,7 +102,7 @@ def library_call() -> tuple[str, SourceLocation] | None:
         True
     """
     frame = sys._getframe(1)
-    entry = None
+    library: list[Any] = []  # the library's frames, innermost first
     while frame is not None:
         filename = frame.f_code.co_filename
         if filename.startswith(_TRACEGRAPH) or filename.startswith("<frozen"):
@@ -107,13 +111,41 @@ def library_call() -> tuple[str, SourceLocation] | None:
         if not any(part in filename for part in _INSTALLED) \
                 and not filename.startswith(_STANDARD_LIBRARY):
             break
-        entry = frame
+        library.append(frame)
         frame = frame.f_back
-    if entry is None or frame is None:
+    if not library or frame is None:
         return None
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return public_name(entry), SourceLocation(display_path(frame.f_code.co_filename),
-                                              frame.f_lineno, line)
+    return _entry_name(library), SourceLocation(display_path(frame.f_code.co_filename),
+                                                frame.f_lineno, line)
+
+
+_DECORATOR_NAMES = frozenset({"wrapper", "wrapped", "inner", "decorated", "<lambda>"})
+
+
+def _entry_name(library: list[Any]) -> str:
+    """The public name of the library function the user called, from its frames
+    (innermost first): the outermost one, unless it is a decorator's wrapper
+    (scipy.linalg.solve_triangular converts its arguments inside ``wrapper``), whose
+    wrapped function is in its closure."""
+    entry = library[-1]
+    if entry.f_code.co_name not in _DECORATOR_NAMES:
+        return public_name(entry)
+    for variable in entry.f_code.co_freevars:
+        wrapped = entry.f_locals.get(variable)
+        name = getattr(wrapped, "__name__", "_")
+        if callable(wrapped) and _called_by_users(name):
+            module = getattr(wrapped, "__module__", None) or ""
+            public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+            return f"{public}.{name}" if public else name
+    named = [frame for frame in library if _called_by_users(frame.f_code.co_name)]
+    return public_name(named[-1] if named else entry)
+
+
+def _called_by_users(function: str) -> bool:
+    """Whether a library function of this name is one a user calls by it: not private,
+    not a decorator's wrapper (scipy.linalg.solve_triangular runs inside ``wrapper``)."""
+    return not function.startswith("_") and function not in _DECORATOR_NAMES
 
 
 def scipy_is_converting() -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 SPECIAL_FUNCTIONS = ("logsumexp", "softmax", "log_softmax", "polygamma")
 SIGNAL_FUNCTIONS = ("convolve", "correlate")
+LINALG_FUNCTIONS = ("solve_triangular", "solve_sylvester", "sqrtm")
 DISTRIBUTIONS = {
     "norm": ("pdf", "logpdf", "cdf", "logcdf"),
     "t": ("pdf", "logpdf", "cdf", "logcdf"),
@@ -27,6 +28,7 @@ DISTRIBUTIONS = {
 MIRRORED: dict[str, str] = {
     **{f"scipy.special.{name}": f"tracegraph.scipy.special.{name}" for name in SPECIAL_FUNCTIONS},
     **{f"scipy.signal.{name}": f"tracegraph.scipy.signal.{name}" for name in SIGNAL_FUNCTIONS},
+    **{f"scipy.linalg.{name}": f"tracegraph.scipy.linalg.{name}" for name in LINALG_FUNCTIONS},
     **{f"scipy.stats.{dist}.{method}": f"tracegraph.scipy.stats.{dist}.{method}"
        for dist, methods in DISTRIBUTIONS.items() for method in methods},
 }
@@ -36,6 +38,7 @@ MIRROR_CALLS: dict[str, tuple[str, ...]] = {
     **{name: (f"tracegraph.scipy.special.{name}",) for name in SPECIAL_FUNCTIONS},
     "convolve": tuple(f"tracegraph.scipy.signal.{name}"
                       for name in ("convolve", "correlate", "fftconvolve")),
+    **{name: (f"tracegraph.scipy.linalg.{name}",) for name in LINALG_FUNCTIONS},
     **{f"{dist}.{method}": (f"tracegraph.scipy.stats.{dist}.{method}",)
        for dist, methods in DISTRIBUTIONS.items() for method in methods},
 }

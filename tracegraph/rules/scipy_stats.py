@@ -249,10 +249,17 @@ PRIMITIVES["poisson.cdf"] = defprimitive(
 # --------------------------------------------------------------------------- multivariate normal
 
 
+def _lower_read(cov):
+    """The symmetric matrix scipy reads from ``cov``: its lower triangle, mirrored (scipy
+    factors cov with eigh(lower=True), so an entry above the diagonal is never read)."""
+    return np.tril(cov) + np.swapaxes(np.tril(cov, -1), -1, -2)
+
+
 def _mvn_logpdf(x, mean, cov):
-    """ln N(x; mean, cov) along the last axis of x, from the full matrix (not scipy's lower
-    triangle), so a perturbation of any one entry of cov is seen."""
+    """ln N(x; mean, cov) along the last axis of x, for the matrix scipy reads (the lower
+    triangle of cov)."""
     x = np.asarray(x, dtype=float)
+    cov = _lower_read(cov)
     sign, logdet = np.linalg.slogdet(cov)
     if sign <= 0:
         raise ValueError("the input matrix must be positive semidefinite")
@@ -268,12 +275,11 @@ def _mvn_pdf(x, mean, cov):
     return np.exp(_mvn_logpdf(x, mean, cov))
 
 
-def _mvn_solved(x, mean, cov, transposed=False):
+def _mvn_solved(x, mean, cov):
     residual = x - mean
     d = np.shape(plain_value(cov))[0]
     flat = np.reshape(residual, (-1, d))
-    matrix = np.transpose(cov) if transposed else cov
-    return np.transpose(np.linalg.solve(matrix, np.transpose(flat))), flat
+    return np.transpose(np.linalg.solve(cov, np.transpose(flat)))
 
 
 def _mvn_upstream(g, out, times_out, x):
@@ -282,22 +288,20 @@ def _mvn_upstream(g, out, times_out, x):
 
 
 def _mvn_vjp(position: int, times_out: bool):
-    # The derivatives of the function the implementation computes from the full matrix Σ
-    # (Σ⁻ᵀ, (Σ⁻¹ + Σ⁻ᵀ)/2 rather than Σ⁻¹): equal where Σ is symmetric, and their own
-    # derivatives (second order, where Σ is traced) are those of ln N too.
+    # Σ = the lower triangle of cov, mirrored (what scipy reads): ∂/∂Σ is symmetric,
+    # G = ½(Σ wₙ Σ⁻¹rₙrₙᵀΣ⁻¹ − Σ wₙ · Σ⁻¹), and an entry below the diagonal of cov stands
+    # for both Σᵢⱼ and Σⱼᵢ (2G there), one above it for nothing (0).  Written with traced
+    # operations, so its own derivatives (second order) are those of ln N too.
     def vjp(g, out, x, mean, cov):
         weight = _mvn_upstream(g, out, times_out, x)
-        plain_cov = np.asarray(plain_value(cov))
-        symmetric = not is_traced(cov) and np.array_equal(plain_cov, plain_cov.T)
-        solved, _ = _mvn_solved(x, mean, cov)                              # rows Σ⁻¹r
-        solved_t = solved if symmetric else _mvn_solved(x, mean, cov, True)[0]  # Σ⁻ᵀr
+        sigma = _lower_read(cov)
+        solved = _mvn_solved(x, mean, sigma)                              # rows Σ⁻¹r
         if position < 2:
-            both = solved if symmetric else 0.5 * (solved + solved_t)
-            grad = (-weight if position == 0 else weight) * both
+            grad = (-weight if position == 0 else weight) * solved
             return np.reshape(grad, np.shape(plain_value(x)))
-        inverse_t = np.transpose(np.linalg.inv(cov))
-        outer = np.transpose(solved_t) @ (weight * solved)           # Σ wₙ (Σ⁻ᵀrₙ)(Σ⁻¹rₙ)ᵀ
-        return 0.5 * (outer - np.sum(weight) * inverse_t)
+        outer = np.transpose(solved) @ (weight * solved)           # Σ wₙ (Σ⁻¹rₙ)(Σ⁻¹rₙ)ᵀ
+        half = 0.5 * (outer - np.sum(weight) * np.linalg.inv(sigma))
+        return np.tril(half + np.transpose(half), -1) + half * np.eye(np.shape(half)[0])
     return vjp
 
 
@@ -319,7 +323,8 @@ for _method, _times_out, _impl in (("logpdf", False, _mvn_logpdf), ("pdf", True,
         grads={"x": (_mvn_vjp(0, _times_out), _prefix + "−{cov}⁻¹({x} − {mean})"),
                "mean": (_mvn_vjp(1, _times_out), _prefix + "{cov}⁻¹({x} − {mean})"),
                "cov": (_mvn_vjp(2, _times_out),
-                       _prefix + "½(Σ⁻ᵀrrᵀΣ⁻ᵀ − Σ⁻ᵀ), Σ = {cov}, r = {x} − {mean}")},
+                       _prefix + "½(Σ⁻¹rrᵀΣ⁻¹ − Σ⁻¹) on the lower triangle (doubled below "
+                       "the diagonal), Σ = {cov}'s lower triangle, r = {x} − {mean}")},
         sample=_sample_mvn,
         doc=f"scipy.stats.multivariate_normal.{_method}(x, mean, cov)",
     )

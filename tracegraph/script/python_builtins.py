@@ -210,6 +210,8 @@ def _traced_import(users_module: Callable[[Any], bool]) -> Callable[..., Any]:
         module = builtins.__import__(name, globals, locals, fromlist, level)
         if name == "math" and level == 0:
             return _MATH
+        if level == 0 and name.partition(".")[0] == "scipy":
+            return traced_scipy(name, module, fromlist)
         for imported in list(sys.modules.values()):
             if users_module(imported) and not getattr(imported, _MATH_TRACED, False):
                 trace_math_in(imported)
@@ -219,6 +221,66 @@ def _traced_import(users_module: Callable[[Any], bool]) -> Callable[..., Any]:
 
 _MATH = TracedMath()
 _MATH_TRACED = "__tracegraph_math__"
+
+_SCIPY_MIRRORS = ("special", "stats", "signal", "linalg")
+
+
+class MirroredModule(types.ModuleType):
+    """A scipy module as an expression file sees it: the names :mod:`tracegraph.scipy`
+    mirrors (``stats.norm``, ``special.logsumexp``, ``linalg.sqrtm`` ...), which trace,
+    and the real module's for everything else (and for ``import *``).
+
+    Example:
+        >>> import scipy.stats, tracegraph.scipy.stats as mirror
+        >>> stats = MirroredModule(scipy.stats, mirror)
+        >>> stats.norm is mirror.norm, stats.pearsonr is scipy.stats.pearsonr
+        (True, True)
+    """
+
+    def __init__(self, real: types.ModuleType, mirror: types.ModuleType) -> None:
+        super().__init__(real.__name__, real.__doc__)
+        self._real, self._mirror = real, mirror
+        self.__all__ = list(getattr(real, "__all__", [n for n in dir(real) if n[:1] != "_"]))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._mirror.__all__:
+            return getattr(self._mirror, name)
+        if self._real.__name__ == "scipy" and name in _SCIPY_MIRRORS:
+            return _mirrored(f"scipy.{name}")
+        return getattr(self._real, name)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._real)
+
+
+def _mirrored(name: str) -> types.ModuleType:
+    import importlib
+
+    real = importlib.import_module(name)
+    sub = name.removeprefix("scipy").lstrip(".")
+    mirror = importlib.import_module(f"tracegraph.scipy{'.' + sub if sub else ''}")
+    if sub:
+        mirror_names = mirror
+    else:
+        mirror_names = types.SimpleNamespace(__all__=[])  # scipy itself: its submodules
+    return MirroredModule(real, mirror_names)
+
+
+def traced_scipy(name: str, module: types.ModuleType, fromlist: Any) -> types.ModuleType:
+    """What the file's ``import scipy...`` gives it: the package or module it asked for,
+    with :mod:`tracegraph.scipy`'s mirrors in place of scipy.special, .stats, .signal and
+    .linalg, so ``from scipy.stats import norm`` or ``import scipy.linalg as la`` trace as
+    written.  Other scipy modules are the real ones.
+
+    Example:
+        >>> import scipy.stats
+        >>> traced_scipy("scipy.stats", scipy.stats, ("norm",)).norm
+        <tracegraph.scipy.stats.norm>
+    """
+    asked = name if fromlist else "scipy"  # `import scipy.stats` binds the name scipy
+    if asked != "scipy" and asked.removeprefix("scipy.") not in _SCIPY_MIRRORS:
+        return module
+    return _mirrored(asked)
 
 
 def trace_math_in(module: types.ModuleType) -> None:
