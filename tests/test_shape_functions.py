@@ -334,6 +334,33 @@ def case_einsum(draw):
     return _array(draw, shape), lambda x: np.einsum(spec, x, operand)
 
 
+def case_index_tricks(draw):
+    # np.r_ / np.c_ with their string directives ("axis", "axis,ndmin", "axis,ndmin,trans1d"):
+    # every piece is x-shaped, so any directive joins them
+    shape = _shape(draw, max_dims=3)
+    trick = draw(st.sampled_from(["r_", "c_"]))
+    ndmin = draw(st.integers(max(1, len(shape)), len(shape) + 2))
+    axis = _axis(draw, ndmin)
+    trans1d = draw(st.integers(-1, ndmin - 1))
+    alone = _axis(draw, max(len(shape), 1 if trick == "r_" else 2))  # default ndmin
+    directive = draw(st.sampled_from([None, f"{alone}", f"{axis},{ndmin}",
+                                      f"{axis},{ndmin},{trans1d}"]))
+    plain = np.arange(float(np.prod(shape))).reshape(shape) - 2.0
+    pieces = draw(st.lists(st.sampled_from(["x", "2x", "plain"]), min_size=1, max_size=3))
+
+    def joined(x):
+        parts = tuple({"x": x, "2x": 2.0 * x, "plain": plain}[p] for p in pieces)
+        concatenator = getattr(np, trick)
+        return concatenator[(directive, *parts) if directive else parts]
+    return _array(draw, shape), joined
+
+
+def case_index_tricks_with_numbers_and_slices(draw):
+    x = _array(draw, (draw(st.integers(1, 4)),))
+    stop = draw(st.integers(0, 3))
+    return x, lambda x: np.r_[x[0], x, 0:stop, 1.5, 2.0 * x[::-1]]
+
+
 CASES = {name[len("case_"):]: function for name, function in globals().items()
          if name.startswith("case_")}
 

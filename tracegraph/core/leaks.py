@@ -87,6 +87,9 @@ LIBRARY_REPLACEMENTS = {
        for name in ("inv", "solve", "det", "pinv", "eigh", "eigvalsh", "svd", "norm", "qr")},
     "scipy.linalg.cholesky": "np.linalg.cholesky(...) (the lower factor; scipy's default is "
     "the upper one, its transpose)",
+    # np.r_["r", ...] / np.c_["c", ...] build an np.matrix from the joined traced array
+    **{f"np.{kind}_[...]": f"np.{kind}_[...] without the 'r'/'c' directive (an np.matrix "
+       "holds plain numbers)" for kind in "rc"},
 }
 """Library functions that cannot take traced values (standard-library ones rebuild
 numbers exactly; scipy.linalg's convert their arguments), and what to write instead."""
@@ -183,6 +186,8 @@ def public_name(frame: Any) -> str:
     owner = frame.f_locals.get("self") if "." in qualname else None
     if owner is None:
         return f"{public}.{function}"
+    if function == "__getitem__" and (owner is np.r_ or owner is np.c_):
+        return f"np.{'r' if owner is np.r_ else 'c'}_[...]"
     frozen = getattr(owner, "dist", None) or getattr(owner, "_dist", None)
     source = frozen if frozen is not None else owner
     name = getattr(source, "name", None) or type(source).__name__.removesuffix("_gen")
@@ -326,9 +331,8 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     """
     location = user_location()
     expression = location.expression if location else ""
-    index_trick = next((name for name in ("r_", "c_") if f"{name}[" in expression), None)
     entry = library_call()
-    if entry is not None and not index_trick:
+    if entry is not None:
         return _library_leak(var, entry, "a plain numpy array")
     function, argument = call_parts(expression)
     via = f"{function}(...)" if function else "np.array / np.asarray"
@@ -336,13 +340,7 @@ def array_leak_error(var: Var, dtype: object = None) -> TracedValueLeakError:
     hint = ("build arrays of traced values with np.stack([...]) or np.concatenate([...]) "
             "(np.array([a, b]) works for traced numbers); use .value if you only need the "
             "numbers")
-    if index_trick:
-        # np.r_[...] converts each piece with np.array before joining: numpy gives a
-        # traced array no way in.
-        via = f"np.{index_trick}[...]"
-        hint = (f"use {'np.concatenate([...])' if index_trick == 'r_' else 'np.column_stack([...])'}"
-                f" for traced arrays (np.{index_trick}[a, b] of traced numbers works)")
-    elif np.ndim(var.value) > 0 and argument.isidentifier():
+    if np.ndim(var.value) > 0 and argument.isidentifier():
         # np.array(w) of a traced array: the user wants a copy or a view, not new values.
         hint = (f"{argument} is already a traced array: use {argument} itself, "
                 f"{argument}.copy() for a copy, or {argument}.astype(...) for another "

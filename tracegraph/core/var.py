@@ -42,6 +42,7 @@ from ..errors import TracegraphError, UnsupportedOperationError, user_location
 from ..formula import Label, symbols_for
 from .arrays import ufunc_operands
 from .constants import IntBinding
+from .index_tricks import asked_by_concatenator, concatenator_piece
 from .leaks import (
     array_leak_error,
     complex_error,
@@ -679,6 +680,8 @@ class Var(ArrayMethods):
         # error with "setting an array element with a sequence": refuse at once there.
         if storing_item(sys._getframe(1)):
             raise item_assignment_error(self)  # v[i] = traced, v a plain array
+        if asked_by_concatenator() and dtype is None:
+            return concatenator_piece(self, plain_value(self.value))
         if (dtype is None or np.dtype(dtype) is _OBJECT) and np.ndim(self.value) == 0 \
                 and not scipy_is_converting():
             holder = np.empty((), dtype=object)
