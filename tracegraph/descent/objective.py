@@ -73,12 +73,17 @@ class Layout:
             total += int(np.prod(shape, dtype=int))
         return cls(names, shapes, tuple(offsets), total)
 
-    def flatten(self, values: Mapping[str, Any]) -> np.ndarray:
-        """One float64 vector holding every input's value (or gradient), in order."""
+    def flatten(self, values: Mapping[str, Any], out: np.ndarray | None = None) -> np.ndarray:
+        """One float64 vector holding every input's value (or gradient), in order; written
+        into ``out`` when given (a run's gradient buffer: fresh memory costs page faults)."""
         if len(self.names) == 1 and self.shapes[0]:
             # One array input (the common case, e.g. MDS's X): a copy of it, raveled.
-            return np.array(plain_value(values[self.names[0]]), dtype=float).reshape(-1)
-        theta = np.empty(self.size)
+            value = plain_value(values[self.names[0]])
+            if out is None:
+                return np.array(value, dtype=float).reshape(-1)
+            out[:] = np.ravel(value)
+            return out
+        theta = np.empty(self.size) if out is None else out
         for name, shape, start in zip(self.names, self.shapes, self.offsets):
             size = int(np.prod(shape, dtype=int))
             theta[start:start + size] = np.ravel(plain_value(values[name]))
@@ -233,14 +238,16 @@ class Objective:
         value = tape.result if tape.output is None else tape.equations[tape.output].value
         return float(np.asarray(plain_value(value), dtype=float).reshape(()))
 
-    def gradient(self) -> np.ndarray:
-        """The gradient at the point evaluated last, as a flat vector; counted."""
+    def gradient(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The gradient at the point evaluated last, as a flat vector; counted.  With
+        ``out`` (a float64 vector of the layout's size) it is written there, for a caller
+        that is done with the previous gradient when it asks for the next."""
         self.gradient_evaluations += 1
         if self._undefined:
             return np.full(self.layout.size, math.nan)
         t = self._trace
         if self._fresh:
-            return self.layout.flatten(t.grads)
+            return self.layout.flatten(t.grads, out)
         tape = t.tape
         if tape.output is None:
             return np.zeros(self.layout.size)
@@ -248,7 +255,7 @@ class Objective:
         adjoints, _ = autodiff.gradients(tape.equations, tape.output, 1.0, keep=indices)
         grads = {name: 0.0 if adjoints[i] is None else adjoints[i]
                  for name, i in zip(self.layout.names, indices)}
-        return self.layout.flatten(grads)
+        return self.layout.flatten(grads, out)
 
 
 KEPT_RECORDS = 4

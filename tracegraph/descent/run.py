@@ -360,6 +360,9 @@ class _Loop:
         objective = self.objective
         theta = objective.start
         known_loss: float | None = None  # the accepted Armijo trial was evaluated already
+        # One gradient vector for the whole run: no rule keeps g past its step (momentum
+        # copies it), and new memory each step costs page faults on a large model.
+        gradient_buffer = np.empty(objective.layout.size)
         for k in range(steps + 1):
             if known_loss is None:
                 if self.out_of_budget():
@@ -368,7 +371,7 @@ class _Loop:
                 loss = objective.evaluate(theta, self.batch)
             else:
                 loss = known_loss
-            grad = objective.gradient()
+            grad = objective.gradient(out=gradient_buffer)
             self.thetas.append(theta)
             self.losses.append(loss)
             self.grad_norms.append(float(np.sqrt(grad @ grad)))
