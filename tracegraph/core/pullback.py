@@ -286,7 +286,7 @@ def _unary_pullback(vjp: Callable[..., Any]) -> Callable[[Any, Any, list], None]
             return _accumulate_all(eq, g, adjoints)
         if c is None:
             return None
-        if not _same_shape(c, xv):
+        if (type(c) not in _SCALARS or type(xv) not in _SCALARS) and not _same_shape(c, xv):
             c = fit(c, xv, eq, 0)
         j = x.index
         a = adjoints[j]
@@ -313,13 +313,15 @@ def _binary_pullback(vjp_a: Callable[..., Any], vjp_b: Callable[..., Any]
         except Exception:  # the general path retries (numpy's floats, an empty input) or raises
             return _accumulate_all(eq, g, adjoints)
         if ca is not None:
-            if not _same_shape(ca, av):
+            if (type(ca) not in _SCALARS or type(av) not in _SCALARS) and \
+                    not _same_shape(ca, av):  # scalars fit as they are: tested inline
                 ca = fit(ca, av, eq, 0)
             j = a.index
             acc = adjoints[j]
             adjoints[j] = ca if acc is None else acc + ca
         if cb is not None:
-            if not _same_shape(cb, bv):
+            if (type(cb) not in _SCALARS or type(bv) not in _SCALARS) and \
+                    not _same_shape(cb, bv):
                 cb = fit(cb, bv, eq, 1)
             j = b.index
             acc = adjoints[j]
