@@ -341,7 +341,7 @@ def case_index_tricks(draw):
     trick = draw(st.sampled_from(["r_", "c_"]))
     ndmin = draw(st.integers(max(1, len(shape)), len(shape) + 2))
     axis = _axis(draw, ndmin)
-    trans1d = draw(st.integers(-1, ndmin - 1))
+    trans1d = draw(st.integers(-1, ndmin - len(shape)))  # numpy's valid range (k1 <= k2)
     alone = _axis(draw, max(len(shape), 1 if trick == "r_" else 2))  # default ndmin
     directive = draw(st.sampled_from([None, f"{alone}", f"{axis},{ndmin}",
                                       f"{axis},{ndmin},{trans1d}"]))
