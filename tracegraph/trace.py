@@ -368,19 +368,15 @@ class Trace:
         seen: set[int] = set()
         equations = self.tape.equations
         adjoints = self._adjoints or []
-        known = len(adjoints)
         for name, index in self.tape.inputs.items():
-            value = equations[index].value
-            if type(value) is not float:
-                value = plain_value(value)
-            grad = adjoints[index] if index < known else None
+            value = plain_value(equations[index].value)
+            grad = adjoints[index] if index < len(adjoints) else None
             if type(grad) is Var:  # a nested trace: the gradient is itself traced
                 grads[name] = grad
                 continue
             if type(value) is float:
-                kind = type(grad)
-                grads[name] = 0.0 if grad is None else grad if kind is float else (
-                    float(grad) if kind is np.float64 else _as_float(grad))
+                grads[name] = 0.0 if grad is None else (
+                    grad if type(grad) is float else _as_float(grad))
                 continue
             grad = np.zeros(np.shape(value)) if grad is None else np.asarray(grad)
             if not grad.shape and isinstance(value, (np.ndarray, np.floating)):
@@ -567,6 +563,8 @@ class Trace:
 
 
 def _as_float(value: Any) -> float:
+    if type(value) is np.float64:  # the usual case (numpy's scalar rules): no array trip
+        return float(value)
     return float(np.asarray(value).reshape(()))
 
 

@@ -83,6 +83,6 @@ def _holding(piece: Any) -> np.ndarray:
 
 def concatenator_piece(traced: Any, numbers: Any) -> ConcatenatorPiece:
     """``numbers`` (the plain value of ``traced``) as a piece that remembers ``traced``."""
-    piece = np.array(numbers, dtype=np.result_type(numbers)).view(ConcatenatorPiece)
+    piece = np.asarray(numbers).view(ConcatenatorPiece)  # numpy only reads it: no copy
     piece.traced = traced
     return piece
