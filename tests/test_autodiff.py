@@ -228,7 +228,7 @@ def test_is_finite_agrees_with_numpy_on_nan_inf_and_overflowing_squares(values, 
         assert autodiff.is_finite(array) == bool(np.isfinite(array).all())
         strided = array.T if array.ndim != 1 else array[::-1]
         assert autodiff.is_finite(strided) == bool(np.isfinite(strided).all())
-        # past BLAS's threading threshold the test is numpy's own; tile to reach it
+        # past BLAS's threading threshold the fast test is numpy's sum; tile to reach it
         big = np.tile(array.reshape(-1), 20_001 // max(array.size, 1) + 1) if array.size else array
         assert autodiff.is_finite(big) == bool(np.isfinite(big).all())
 

@@ -292,8 +292,9 @@ class Tape:
             >>> tape.frozen(v) is tape.frozen(v), tape.frozen(2.0)
             (True, 2.0)
         """
-        if not isinstance(value, np.ndarray) or (value.base is None
-                                                 and not value.flags.writeable):
+        # type() first: isinstance() of a Var asks its __class__, which looks at the caller
+        if type(value) is Var or not isinstance(value, np.ndarray) or (
+                value.base is None and not value.flags.writeable):
             return value
         key = id(value)
         if value.nbytes >= WATCH_BYTES and value.dtype.kind in "fiu":
@@ -339,7 +340,7 @@ class Tape:
     def frozen_all(self, values: tuple) -> tuple:
         """``values`` with every constant array :meth:`frozen` (the tuple itself when none is)."""
         for value in values:
-            if isinstance(value, np.ndarray):  # tg.constant's arrays too
+            if type(value) is not Var and isinstance(value, np.ndarray):  # tg.constant's too
                 return tuple(self.frozen(v) for v in values)
         return values
 
