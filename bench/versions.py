@@ -1,16 +1,19 @@
 """This checkout against an earlier commit of tracegraph, on the workloads of bench/run.py.
 
     python bench/versions.py 93e3029                  # against 0.1.0
-    python bench/versions.py 93e3029 --only A1 --rounds 7
+    python bench/versions.py 93e3029 --only A1,'A2 n=34'
     python bench/versions.py 93e3029 --without input-copies,constant-fingerprints
 
 The earlier commit's package is unpacked with ``git archive`` into a temporary
-folder under another name, so both versions import side by side.  Each round
-runs every workload once per version, each version in a fresh process (two
+folder under another name.  Each version runs in a process of its own (two
 tracegraphs in one process disturb each other's heap: one's copies change
-where the other's temporaries land), alternating which goes first; the
-report is the median over rounds and every round's ratio, since absolute
-times on a shared machine drift between rounds while a round's ratio holds.
+where the other's temporaries land), and the two take turns sample by sample,
+alternating which goes first, so both see the same drift of a shared machine.
+BLAS runs one thread in each (see ``ONE_BLAS_THREAD``).
+The report is the median time of each and the median ratio of the pairs taken
+together, with the middle half of those ratios for the noise.
+
+    python bench/versions.py 93e3029 --rounds 5     # more samples: 5 × bench/run.py's
 
 Each sample is one run after ``gc.collect()``, as bench/run.py times; the
 collection leaves the caches cold, which on a sub-millisecond workload (A2
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,6 +55,10 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 PREVIOUS = "tracegraph_previous"
+ONE_BLAS_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                          "MKL_NUM_THREADS")}
+"""Each worker's BLAS runs one thread: OpenBLAS's threads spin for a while after a call,
+and an idle worker's would take the cores from the one being timed."""
 WARM_SAMPLE = 0.005
 """With ``--warm``, each sample runs a workload back to back for about this many seconds."""
 SWITCHES = ("input-copies", "constant-fingerprints", "constant-copies", "numpy-scalars")
@@ -113,8 +121,8 @@ def _switch_off(names: list[str]) -> None:
         REGISTRY["tanh"].impl = lambda x: math.tanh(x) if type(x) is float else tanh(x)
 
 
-def _child(version: str, folder: str, only: list[str], without: list[str],
-           warm: bool) -> None:
+def _worker(version: str, folder: str, without: list[str], warm: bool) -> None:
+    """Answer each workload name read from stdin with the seconds one sample of it took."""
     if version == "previous":
         sys.path.insert(0, folder)
         tg = __import__(PREVIOUS)
@@ -122,23 +130,45 @@ def _child(version: str, folder: str, only: list[str], without: list[str],
         sys.path.insert(0, str(HERE.parent))
         import tracegraph as tg
         _switch_off(without)
-    medians = {}
-    for name, (make, repeats) in _workloads(tg).items():
-        if only and name not in only:
-            continue
-        run = make()
-        start = time.perf_counter()
-        run()
-        batch = max(1, round(WARM_SAMPLE / (time.perf_counter() - start))) if warm else 1
-        times = []
-        for _ in range(repeats if batch == 1 else max(7, repeats // batch)):
-            gc.collect()
-            start = time.perf_counter()
-            for _ in range(batch):
-                run()
-            times.append((time.perf_counter() - start) / batch)
-        medians[name] = statistics.median(times)
-    print(json.dumps(medians))
+    workloads = _workloads(tg)
+    runs: dict[str, tuple] = {}
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in runs:
+            run = workloads[name][0]()
+            started = time.perf_counter()
+            run()  # warm-up, and the size of a warm batch
+            batch = max(1, round(WARM_SAMPLE / (time.perf_counter() - started))) if warm else 1
+            runs[name] = (run, batch)
+        run, batch = runs[name]
+        gc.collect()
+        started = time.perf_counter()
+        for _ in range(batch):
+            run()
+        print((time.perf_counter() - started) / batch, flush=True)
+
+
+class _Worker:
+    """A worker process for one version, asked for one sample at a time."""
+
+    def __init__(self, version: str, folder: str, without: str, warm: bool) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--worker", version, "--folder", folder,
+             "--without", without] + (["--warm"] if warm else []),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            env={**os.environ, **ONE_BLAS_THREAD})
+
+    def sample(self, name: str) -> float:
+        self.process.stdin.write(name + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        if not answer:
+            sys.exit(f"versions.py: the worker stopped while running {name}")
+        return float(answer)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
 
 
 def _unpack(revision: str, folder: Path) -> None:
@@ -160,12 +190,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision", nargs="?", help="the earlier commit (e.g. 93e3029)")
     parser.add_argument("--only", default="", help="comma-separated workload names")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="samples per workload, in multiples of bench/run.py's repeats")
     parser.add_argument("--without", default="", help=f"comma-separated, of {', '.join(SWITCHES)}")
     parser.add_argument("--warm", action="store_true",
                         help="time back-to-back runs (about 5 ms per sample), not one run after "
                              "gc.collect() as bench/run.py does")
-    parser.add_argument("--child", choices=["previous", "current"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["previous", "current"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     only = [name for name in args.only.split(",") if name]
@@ -173,34 +204,36 @@ def main() -> None:
     unknown = sorted(set(without) - set(SWITCHES))
     if unknown:
         parser.error(f"unknown --without {', '.join(unknown)}; choose from {', '.join(SWITCHES)}")
-    if args.child:
-        _child(args.child, args.folder, only, without, args.warm)
+    if args.worker:
+        _worker(args.worker, args.folder, without, args.warm)
         return
     if not args.revision:
         parser.error("name the earlier commit to compare with, e.g. 93e3029")
     with tempfile.TemporaryDirectory() as folder:
         _unpack(args.revision, Path(folder))
-        results: dict[str, list[dict[str, float]]] = {"previous": [], "current": []}
-        for round_number in range(args.rounds):
-            order = ["previous", "current"] if round_number % 2 == 0 else ["current", "previous"]
-            for version in order:
-                output = subprocess.run(
-                    [sys.executable, __file__, "--child", version, "--folder", folder,
-                     "--only", args.only, "--without", args.without]
-                    + (["--warm"] if args.warm else []),
-                    check=True, capture_output=True, text=True).stdout
-                results[version].append(json.loads(output.strip().splitlines()[-1]))
-    print(f"current checkout vs {args.revision}, {args.rounds} rounds"
-          + (", back-to-back runs" if args.warm else ", one run after gc.collect()")
-          + (f", current without {', '.join(without)}" if without else ""))
-    for name in results["current"][0]:
-        before = statistics.median(r[name] for r in results["previous"])
-        after = statistics.median(r[name] for r in results["current"])
-        rounds = " ".join(f"{c[name] / p[name]:.2f}"
-                          for p, c in zip(results["previous"], results["current"]))
-        print(f"  {name:<11} {before * 1e3:9.2f} ms -> {after * 1e3:9.2f} ms   "
-              f"current/previous {after / before:.2f}   (rounds: {rounds})")
-
+        workers = {version: _Worker(version, folder, args.without, args.warm)
+                   for version in ("previous", "current")}
+        print(f"current checkout vs {args.revision}, samples taken in turn"
+              + (", back-to-back runs" if args.warm else ", one run after gc.collect()")
+              + (f", current without {', '.join(without)}" if without else ""))
+        try:
+            for name, (_, repeats) in _workloads(None).items():
+                if only and name not in only:
+                    continue
+                times: dict[str, list[float]] = {"previous": [], "current": []}
+                for sample in range(repeats * args.rounds):
+                    order = ("previous", "current") if sample % 2 == 0 else ("current", "previous")
+                    for version in order:
+                        times[version].append(workers[version].sample(name))
+                ratios = sorted(c / p for p, c in zip(times["previous"], times["current"]))
+                quarter = len(ratios) // 4
+                print(f"  {name:<11} {statistics.median(times['previous']) * 1e3:9.2f} ms -> "
+                      f"{statistics.median(times['current']) * 1e3:9.2f} ms   current/previous "
+                      f"{statistics.median(ratios):.2f} (middle half of {len(ratios)} pairs: "
+                      f"{ratios[quarter]:.2f}–{ratios[-1 - quarter]:.2f})", flush=True)
+        finally:
+            for worker in workers.values():
+                worker.close()
 
 if __name__ == "__main__":
     main()
