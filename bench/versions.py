@@ -100,6 +100,7 @@ def _workloads(tg):
         return lambda: tg.trace(a2_stress, X=X, **consts).grads
 
     return {"S1 n=1000": (lambda: s1(1000), 21), "S1 n=10000": (lambda: s1(10_000), 7),
+            "S1 n=100000": (lambda: s1(100_000), 3),
             "A1": (a1, 21), "A2 n=34": (lambda: a2(34), 301), "A2 n=1000": (lambda: a2(1000), 11)}
 
 

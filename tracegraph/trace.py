@@ -34,6 +34,7 @@ from .core import (
     shape_of,
     unwrap_constant,
 )
+from .bulk import collections_spaced
 from .core.leaks import explained
 from .core.scope import activate, active_tape
 from .diagram import mimebundle, render, to_dot
@@ -63,6 +64,9 @@ class Node:
     expr: str
 
 
+SPACED = collections_spaced()
+
+
 class Tracer:
     """Trace a script-style computation without wrapping it in a function.
 
@@ -86,10 +90,12 @@ class Tracer:
     def __enter__(self) -> Tracer:
         block = activate(self.tape)
         block.__enter__()
+        SPACED.__enter__()
         self._blocks.append(block)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        SPACED.__exit__(*exc_info)
         self._blocks.pop().__exit__(*exc_info)
         refusal = explained(exc_info[1])  # numpy's words for v[i] = traced; ours are clearer
         if refusal is not None:
