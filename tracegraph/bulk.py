@@ -53,11 +53,12 @@ def collector_paused() -> Iterator[None]:
 
 class collections_spaced:
     """Inside the block the collector looks at young objects every 50,000 allocations
-    (Python's default is 700) and at older ones a hundred times more rarely.
+    (Python's default is 700) and at older ones every 1,000 of those (default 10).
 
     Tracing records two objects per operation and frees none of them: at the default
-    thresholds the collector's walks over them took 40% of tracing a 100,000-step
-    scalar chain (``bench/run.py``).  Spacing the collections out, rather than pausing
+    thresholds the collector's walks over them took 60% of tracing a scalar chain of
+    100,000 or 1,000,000 steps (``bench/run.py``'s S1); spaced out, tracing takes what
+    it takes with the collector off.  Spacing the collections out, rather than pausing
     the collector, keeps it collecting the cyclic garbage the traced code itself makes.
     Blocks nest; the thresholds go back when the outermost block ends, unless the code
     inside set its own.  A class rather than a generator: every trace enters one.
@@ -74,7 +75,7 @@ class collections_spaced:
 
     __slots__ = ()
     YOUNG = 50_000
-    OLDER = 100
+    OLDER = 1000
     _depth = 0
     _saved: tuple[int, ...] = ()
     _spaced: tuple[int, ...] = ()
