@@ -171,9 +171,9 @@ def test_any_rule_parameter_given_a_traced_value_is_refused():
 
 
 def test_an_endless_loop_stops_with_an_error_instead_of_filling_the_memory(monkeypatch):
-    from tracegraph.core import var
+    from tracegraph.core import record
 
-    monkeypatch.setattr(var, "MAX_OPERATIONS", 65536 * 2)
+    monkeypatch.setattr(record, "MAX_OPERATIONS", 65536 * 2)
 
     def endless(x):
         while True:

@@ -5,9 +5,9 @@ Python's collector runs every few hundred allocations and, every so often, walks
 every live object; while tracegraph builds a graph, a diagram or an export of
 a 100,000-node trace it only allocates (nothing cyclic is freed), so those
 walks are wasted: they were half the time of building a graph and two thirds
-of walking one (measured with ``bench/cli_bench.py``).  While a trace records,
-the user's own code runs too, so the collector is not paused there but runs
-less often (:class:`collections_spaced`).
+of walking one (measured with ``bench/cli_bench.py``).  While a long trace
+records, the user's own code runs too, so the collector is not paused there but
+runs less often (:class:`collections_spaced`).
 
 Example:
     >>> import gc
@@ -61,7 +61,8 @@ class collections_spaced:
     it takes with the collector off.  Spacing the collections out, rather than pausing
     the collector, keeps it collecting the cyclic garbage the traced code itself makes.
     Blocks nest; the thresholds go back when the outermost block ends, unless the code
-    inside set its own.  A class rather than a generator: every trace enters one.
+    inside set its own.  A trace enters the block once it has recorded 4,096 operations:
+    for a short one, the collector's walks cost less than changing the thresholds.
 
     Example:
         >>> import gc

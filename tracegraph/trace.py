@@ -86,20 +86,32 @@ class Tracer:
         # trace, so values of the enclosing trace can be used inside it.
         self.tape = Tape(parent=active_tape() if nested else None)
         self._blocks: list[Any] = []
+        self._spaced = False
 
     def __enter__(self) -> Tracer:
         block = activate(self.tape)
         block.__enter__()
-        SPACED.__enter__()
         self._blocks.append(block)
+        self.tape.growth_hook = self._space_collections
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        SPACED.__exit__(*exc_info)
         self._blocks.pop().__exit__(*exc_info)
+        if not self._blocks:
+            self.tape.growth_hook = None
+            if self._spaced:
+                self._spaced = False
+                SPACED.__exit__(*exc_info)
         refusal = explained(exc_info[1])  # numpy's words for v[i] = traced; ours are clearer
         if refusal is not None:
             raise refusal from exc_info[1]
+
+    def _space_collections(self, count: int) -> None:
+        # a long trace: the collector's walks over its record would cost more than the
+        # work (see tracegraph.bulk); a short one does not pay for changing the thresholds
+        if not self._spaced:
+            self._spaced = True
+            SPACED.__enter__()
 
     def input(self, name: str, value: Any) -> Any:
         """Declare a named input and return the value to compute with.

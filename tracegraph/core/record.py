@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConstantChangedError, UnsupportedOperationError
+from ..errors import ConstantChangedError, TracegraphError, UnsupportedOperationError, user_location
 from ..numbers import format_number, shape_text
 from .leaks import finished_error
 from .arrays import read_only_copy
@@ -163,6 +164,20 @@ def fingerprint(array: np.ndarray) -> float:
     return float(np.dot(flat if flat.dtype == np.float64 else flat.astype(float), weights))
 
 
+MAX_OPERATIONS = int(os.environ.get("TRACEGRAPH_MAX_OPERATIONS", "10000000"))
+"""A trace stops with an error past this many operations (about 5 GB of record): a file in
+an endless loop would otherwise fill the memory.  The environment variable of the same
+name raises it."""
+
+
+def too_many_operations(count: int) -> TracegraphError:
+    return TracegraphError(
+        f"the trace has recorded {count:,} operations (about {count * 470 / 1e9:.0f} GB): "
+        "is the code in an endless loop?", location=user_location(),
+        hint="if it really computes this much, set TRACEGRAPH_MAX_OPERATIONS to a larger "
+        "number; for a diagram or a check, a smaller problem (fewer steps) reads better")
+
+
 class Tape:
     """The record of one trace: equations in the order they were computed.
 
@@ -176,6 +191,9 @@ class Tape:
         closed: True once finished; recording on a closed tape is an error.
         parent: the enclosing tape of a nested trace (``tg.grad`` inside a trace).
         guards: gradient-free results the code depended on (see :class:`Guard`).
+        growth_hook: ``None`` or a function called with the number of equations each
+            time another 4,096 have been recorded (the trace facade spaces out the
+            garbage collector's walks once a trace is long).
 
     Example:
         >>> tape = Tape()
@@ -189,7 +207,7 @@ class Tape:
                  "parent", "guards", "scope_path", "scope_spans", "_scope_starts",
                  "constant_names", "integer_leaves", "_lifted", "lifted", "_lines",
                  "superseded", "zero_d_arrays", "_roots", "_rooted", "_copies",
-                 "_line_mark", "_watched", "__weakref__")
+                 "_line_mark", "_watched", "growth_hook", "__weakref__")
 
     def __init__(self, parent: Tape | None = None) -> None:
         self.equations: list[Var] = []
@@ -222,6 +240,15 @@ class Tape:
         # handles of x.copy() hold memory no equation has, and a view of it (y[0]) changed
         # in place must supersede them too; kept alive so their ids are not reused
         self._copies: dict[int, list[Var]] = {}
+        self.growth_hook: Callable[[int], None] | None = None
+
+    def grown(self, count: int) -> None:
+        """Called by the recording every 4,096 equations: refuses a trace past
+        :data:`MAX_OPERATIONS` and calls :attr:`growth_hook`."""
+        if count >= MAX_OPERATIONS:
+            raise too_many_operations(count)
+        if self.growth_hook is not None:
+            self.growth_hook(count)
 
     # -- sequence of equations ----------------------------------------------------------
     def __len__(self) -> int:

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import numbers
 import operator
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ..errors import TracegraphError, UnsupportedOperationError, user_location
+from ..errors import UnsupportedOperationError
 from ..formula import Label, symbols_for
 from .arrays import ufunc_operands
 from .constants import IntBinding
@@ -114,8 +113,8 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
                 raise in_place_error(tape, x)
     equations = tape.equations
     index = len(equations)
-    if not index & 0xFFFF and index >= MAX_OPERATIONS:  # looked at once per 65,536
-        raise too_many_operations(index)
+    if not index & 0xFFF and index:  # looked at once per 4,096
+        tape.grown(index)
     var = _new(Var)
     var.tape = tape
     var.index = index
@@ -128,18 +127,6 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
     return var
 
 
-MAX_OPERATIONS = int(os.environ.get("TRACEGRAPH_MAX_OPERATIONS", "10000000"))
-"""A trace stops with an error past this many operations (about 5 GB of record): a file in
-an endless loop would otherwise fill the memory.  The environment variable of the same
-name raises it."""
-
-
-def too_many_operations(count: int) -> TracegraphError:
-    return TracegraphError(
-        f"the trace has recorded {count:,} operations (about {count * 470 / 1e9:.0f} GB): "
-        "is the code in an endless loop?", location=user_location(),
-        hint="if it really computes this much, set TRACEGRAPH_MAX_OPERATIONS to a larger "
-        "number; for a diagram or a check, a smaller problem (fewer steps) reads better")
 
 
 def _common_tape(args: tuple) -> Any:
