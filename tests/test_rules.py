@@ -185,9 +185,11 @@ def test_a_rule_declaration_that_could_only_fail_later_is_refused_at_once():
         (dict(grads={"x": (lambda g, out, x: g, "1")}, display="f({x)"), "not a valid template"),
         (dict(grads={"x": (lambda g, out, x: g, "1")}, domain={"z": (0.0, 1.0)}), "domain= names 'z'"),
     ]
+    cases.append((dict(grads={"x": 3}), "must be \\(vjp, formula\\), a vjp or None"))
     for options, message in cases:
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(tg.RuleDeclarationError, match=message) as refused:
             tg.defprimitive("test_misdeclared", lambda x, k=1.0: x * k, **options)
+        assert refused.value.location.lineno == _line_of("x * k, **options)")
         assert "test_misdeclared" not in REGISTRY
     fine = tg.defprimitive("test_misdeclared", lambda x, k=1.0: x * k,
                            grads={"x": (lambda g, out, x, k=1.0: g * k, "{k}")})
@@ -221,3 +223,44 @@ def test_a_decorated_rules_input_may_be_passed_by_keyword():
         assert tg.trace(lambda a, b: times(a, y=b), a=2.0, b=3.0).grads == {"a": 3.0, "b": 2.0}
     finally:
         tg.unregister("test_times")
+
+
+def _line_of(text: str) -> int:
+    """The line of this file holding ``text`` (where a refusal should point)."""
+    lines = open(__file__, encoding="utf-8").read().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+def test_a_bare_vjp_is_a_rule_whose_edges_name_the_derivative():
+    @tg.primitive(grads={"x": lambda g, out, x, y: g * y, "y": None}, name="test_bare_vjp")
+    def scaled(x, y):
+        return x * y
+
+    try:
+        t = tg.trace(lambda x, y: scaled(x, y) + x, x=2.0, y=3.0)
+        assert t.grads == {"x": 4.0, "y": 0.0}
+        node = next(n for n, op in t.graph.nodes(data="op") if op == "test_bare_vjp")
+        formulas = {u: d["formula"] for u, _, d in t.graph.in_edges(node, data=True)}
+        assert formulas == {"x": "∂test_bare_vjp/∂x", "y": "no gradient"}
+    finally:
+        tg.unregister("test_bare_vjp")
+
+
+def test_a_file_whose_rule_cannot_work_is_told_where(tmp_path):
+    from typer.testing import CliRunner
+
+    from tracegraph.cli import app
+
+    path = tmp_path / "rule.py"
+    path.write_text(
+        "import tracegraph as tg\n"
+        "@tg.primitive(grads={'x': lambda g, out, x, y: g * y, 'y': 3}, name='test_bad_file')\n"
+        "def scaled(x, y):\n"
+        "    return x * y\n"
+        "x = 2.0\n"
+        "z = scaled(x, 3.0)\n")
+    result = CliRunner().invoke(app, ["explain", str(path)])
+    assert result.exit_code == 3, result.output
+    assert "grads['y'] must be (vjp, formula), a vjp or None, got 3" in result.output
+    assert "rule.py:2" in result.output
+    assert "test_bad_file" not in REGISTRY

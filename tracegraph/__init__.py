@@ -28,6 +28,7 @@ from .errors import (
     GraphvizNotFoundError,
     NonFiniteWarning,
     NotDifferentiatedError,
+    RuleDeclarationError,
     ScriptError,
     TracedValueLeakError,
     TracegraphError,
@@ -53,7 +54,7 @@ __version__ = "0.2.0"
 __all__ = [
     "Comparison", "ConstantChangedError", "Descent", "Diagram", "DiagramOptions",
     "ForeignTraceError", "GraphvizNotFoundError", "Hessian", "Node", "NonFiniteWarning",
-    "NotDifferentiatedError", "ScriptError", "Trace", "TracedValueLeakError", "TracegraphError",
+    "NotDifferentiatedError", "RuleDeclarationError", "ScriptError", "Trace", "TracedValueLeakError", "TracegraphError",
     "Tracer", "UnsupportedOperationError", "Var", "binary_cross_entropy", "build_diagram", "check",
     "compare", "constant", "cross_entropy", "defprimitive", "descend", "grad", "hessian", "hvp",
     "is_traced", "jvp", "kl_divergence", "log_softmax", "logsumexp", "mse", "name",

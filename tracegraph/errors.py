@@ -205,6 +205,17 @@ class NotDifferentiatedError(TracegraphError, ValueError):
     """
 
 
+class RuleDeclarationError(TracegraphError, ValueError):
+    """A derivative rule declared with ``tg.defprimitive`` / ``@tg.primitive`` that cannot
+    work (a malformed ``grads=`` entry, a VJP of the wrong arity, a formula naming
+    nothing), refused at the declaration's line rather than at the first backward pass.
+
+    Example:
+        >>> issubclass(RuleDeclarationError, ValueError)
+        True
+    """
+
+
 class NonFiniteWarning(UserWarning):
     """A NaN or infinity appeared in the forward values or the gradients.
 

@@ -14,8 +14,9 @@ One row::
         numpy=(np.tanh,), scalar_impl=math.tanh,
     )
 
-``grads`` maps each input, in order, to ``(vjp, formula)`` or ``None`` when
-the input gets no gradient.  A VJP is called as ``vjp(g, out, *inputs,
+``grads`` maps each input, in order, to ``(vjp, formula)``, to a bare ``vjp``
+(its edges then read ``∂name/∂input``), or to ``None`` when the input gets no
+gradient.  A VJP is called as ``vjp(g, out, *inputs,
 **params)`` and returns upstream × local for that input (broadcasting is
 undone by the backward pass); keyword arguments of ``impl`` are *params*,
 passed to the VJPs but not differentiated.  ``numpy`` routes numpy callables
@@ -48,10 +49,10 @@ import numpy as np
 
 from .core import REGISTRY, Primitive, apply, is_traced, numpy_name
 from .core import registry as _registry
-from .errors import UnsupportedOperationError
+from .errors import RuleDeclarationError, UnsupportedOperationError, user_location
 from .formula import Formula
 
-GradSpec = tuple[Callable[..., Any], Formula] | None
+GradSpec = tuple[Callable[..., Any], Formula] | Callable[..., Any] | None
 Routes = tuple | Mapping[Any, Callable[..., Any] | None]
 
 
@@ -78,7 +79,7 @@ def defprimitive(
         name: the registry name, or an existing undeclared :class:`Primitive`
             (the operators' own primitives are created by the core).
         impl: the implementation on plain numbers/arrays.
-        grads: ``{argname: (vjp, formula) | None}`` for every input, in order
+        grads: ``{argname: (vjp, formula) | vjp | None}`` for every input, in order
             (variadic primitives: one entry shared by all inputs, called with
             ``position=``).
         display: how the node reads, e.g. ``"{x} + {y}"`` (default ``name(args)``).
@@ -107,22 +108,20 @@ def defprimitive(
     prim = name if isinstance(name, Primitive) else Primitive(name)
     label = prim.name
     if not grads:
-        raise ValueError(f"primitive {label!r} needs at least one input in grads=")
-    for argname, spec in grads.items():
-        if spec is not None and (not isinstance(spec, tuple) or len(spec) != 2
-                                 or not callable(spec[0])):
-            raise ValueError(f"primitive {label!r}: grads[{argname!r}] must be (vjp, formula) "
-                             f"or None, got {spec!r}")
+        raise _refused(f"primitive {label!r} needs at least one input in grads=",
+                       'name each input: grads={"x": (vjp, formula)}')
+    grads = {argname: _with_formula(label, argname, spec, tuple(grads))
+             for argname, spec in grads.items()}
     if variadic and len(grads) != 1:
-        raise ValueError(f"variadic primitive {label!r} takes one grads entry shared by all "
+        raise _refused(f"variadic primitive {label!r} takes one grads entry shared by all "
                          "inputs")
     if prim.defined and not replace:
-        raise ValueError(f"primitive {label!r} is already declared; pass replace=True")
+        raise _refused(f"primitive {label!r} is already declared; pass replace=True")
     routes = dict(numpy) if isinstance(numpy, Mapping) else {func: None for func in numpy}
     argnames = tuple(grads)
     unknown = sorted(set(domain or ()) - set(argnames))
     if unknown:
-        raise ValueError(f"primitive {label!r}: domain= names {', '.join(map(repr, unknown))}, "
+        raise _refused(f"primitive {label!r}: domain= names {', '.join(map(repr, unknown))}, "
                          f"which is not an input (the inputs are {', '.join(argnames)})")
     if not variadic:
         _check_rule_text(label, impl, argnames, grads, display)
@@ -135,6 +134,28 @@ def defprimitive(
         doc=doc or (getattr(impl, "__doc__", None) or "").strip().split("\n")[0],
         category=category, twice=twice)
     return _registry.register(prim, routes, replace=replace)
+
+
+def _refused(message: str, hint: str | None = None) -> RuleDeclarationError:
+    """The error for a declaration that cannot work, placed at the user's declaring line."""
+    return RuleDeclarationError(message, location=user_location(), hint=hint)
+
+
+def _with_formula(label: str, argname: str, spec: Any, argnames: tuple[str, ...]
+                  ) -> tuple[Callable[..., Any], Formula] | None:
+    """A ``grads=`` entry as ``(vjp, formula)``: a bare VJP gets the formula ``∂label/∂arg``."""
+    if spec is None:
+        return None
+    if callable(spec):
+        plain = f"∂{label}/∂{argname}".replace("{", "{{").replace("}", "}}")
+        return spec, plain
+    if isinstance(spec, tuple) and len(spec) == 2 and callable(spec[0]):
+        return spec
+    raise _refused(
+        f"primitive {label!r}: grads[{argname!r}] must be (vjp, formula), a vjp or None, "
+        f"got {spec!r}",
+        f"write grads={{{argname!r}: (lambda g, out, {', '.join(argnames)}: g * ..., "
+        "\"formula text\")}; None when the input gets no gradient")
 
 
 def _check_rule_text(label: str, impl: Callable[..., Any], argnames: tuple[str, ...],
@@ -153,12 +174,12 @@ def _check_rule_text(label: str, impl: Callable[..., Any], argnames: tuple[str, 
             fields = {field.split(".")[0].split("[")[0]
                       for _, field, _, _ in string.Formatter().parse(template) if field}
         except ValueError as err:
-            raise ValueError(f"primitive {label!r}: {where} {template!r} is not a valid "
+            raise _refused(f"primitive {label!r}: {where} {template!r} is not a valid "
                              f"template ({err}); write a literal brace as {{{{ or }}}}") from None
         missing = sorted(fields - known) if params is not None else \
             sorted(f for f in fields if not f.isidentifier())
         if missing:
-            raise ValueError(
+            raise _refused(
                 f"primitive {label!r}: {where} {template!r} uses {{{missing[0]}}}, which is "
                 f"neither an input ({', '.join(argnames)}), {{out}} nor a keyword parameter")
     for name, spec in grads.items():
@@ -167,7 +188,7 @@ def _check_rule_text(label: str, impl: Callable[..., Any], argnames: tuple[str, 
         try:
             inspect.signature(spec[0]).bind_partial(*([None] * (2 + len(argnames))))
         except TypeError:
-            raise ValueError(
+            raise _refused(
                 f"primitive {label!r}: the VJP of {name!r} must take (g, out, "
                 f"{', '.join(argnames)}) and the keyword parameters; it takes "
                 f"{inspect.signature(spec[0])}") from None
@@ -221,7 +242,7 @@ def primitive(
         prim_name = name or func.__name__
         argnames = _positional_names(func)
         if list(grads) != argnames:
-            raise ValueError(
+            raise _refused(
                 f"primitive {prim_name!r}: grads= must list every positional argument of "
                 f"{func.__name__}{inspect.signature(func)} in order, i.e. keys {argnames}; "
                 f"got {list(grads)}")

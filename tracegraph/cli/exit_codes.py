@@ -21,6 +21,7 @@ from ..errors import (
     NoGradientError,
     NothingToTraceError,
     OverrideError,
+    RuleDeclarationError,
     ScriptChoiceError,
     ScriptError,
     ScriptFileError,
@@ -63,6 +64,7 @@ class OutputError(CommandError):
 BY_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     # Subclasses before their bases: the first kind that matches decides.
     (UserCodeError, USER_CODE),
+    (RuleDeclarationError, USER_CODE),  # the file's @tg.primitive needs fixing
     (NothingToTraceError, TRACE),
     (NoGradientError, TRACE),
     (ScriptFileError, USAGE),
