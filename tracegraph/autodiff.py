@@ -91,7 +91,7 @@ def backward(equations: Sequence[Var], output_index: int, seed: Any,
         if kept is not None and i not in kept:
             # Every consumer of equation i comes later on the tape and has been processed.
             adjoints[i] = None
-        if (type(g) is Var or type(eq.value) is Var) and not prim.twice:
+        if not prim.twice and (type(g) is Var or type(eq.value) is Var):
             raise _not_twice(eq)
         if strong_zero and prim in POINTWISE and is_plain(g):
             strong_zero_pullback(eq, g, adjoints)

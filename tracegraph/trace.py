@@ -386,9 +386,16 @@ class Trace:
         seen: set[int] = set()
         equations = self.tape.equations
         adjoints = self._adjoints or []
+        count = len(adjoints)
         for name, index in self.tape.inputs.items():
-            value = plain_value(equations[index].value)
-            grad = adjoints[index] if index < len(adjoints) else None
+            value = equations[index].value
+            grad = adjoints[index] if index < count else None
+            if type(value) is float:  # the common case first: a scalar chain has many
+                kind = type(grad)
+                if kind is float or kind is np.float64:
+                    grads[name] = float(grad)
+                    continue
+            value = plain_value(value)
             if type(grad) is Var:  # a nested trace: the gradient is itself traced
                 grads[name] = grad
                 continue
