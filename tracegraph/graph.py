@@ -115,12 +115,18 @@ def _constant_label(value: Any) -> str:
     return f"{array.dtype.name}[{'×'.join(map(str, array.shape))}]"
 
 
+_DTYPE_NAMES: dict[np.dtype, str] = {}  # numpy builds dtype.name anew each time: 1.5 µs
+
+
 def _dtype_of(value: Any) -> str:
     if type(value) is float:
         return "float64"
     dtype = getattr(value, "dtype", None)
     if dtype is not None:
-        return dtype.name
+        name = _DTYPE_NAMES.get(dtype)
+        if name is None:
+            name = _DTYPE_NAMES[dtype] = dtype.name
+        return name
     try:
         return np.result_type(value).name
     except TypeError:
