@@ -54,8 +54,9 @@ __version__ = "0.2.0"
 __all__ = [
     "Comparison", "ConstantChangedError", "Descent", "Diagram", "DiagramOptions",
     "ForeignTraceError", "GraphvizNotFoundError", "Hessian", "Node", "NonFiniteWarning",
-    "NotDifferentiatedError", "RuleDeclarationError", "ScriptError", "Trace", "TracedValueLeakError", "TracegraphError",
-    "Tracer", "UnsupportedOperationError", "Var", "binary_cross_entropy", "build_diagram", "check",
+    "NotDifferentiatedError", "RuleDeclarationError", "ScriptError", "Trace",
+    "TracedValueLeakError", "TracegraphError", "Tracer", "UnsupportedOperationError", "Var",
+    "binary_cross_entropy", "build_diagram", "check",
     "compare", "constant", "cross_entropy", "defprimitive", "descend", "grad", "hessian", "hvp",
     "is_traced", "jvp", "kl_divergence", "log_softmax", "logsumexp", "mse", "name",
     "numeric_check", "pass_through", "primitive", "primitives", "relu", "render", "scope",

@@ -23,8 +23,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from typing import Any
 from collections.abc import Iterator
+from typing import Any
 
 
 @contextlib.contextmanager

@@ -114,7 +114,7 @@ def defprimitive(
              for argname, spec in grads.items()}
     if variadic and len(grads) != 1:
         raise _refused(f"variadic primitive {label!r} takes one grads entry shared by all "
-                         "inputs")
+                       "inputs")
     if prim.defined and not replace:
         raise _refused(f"primitive {label!r} is already declared; pass replace=True")
     routes = dict(numpy) if isinstance(numpy, Mapping) else {func: None for func in numpy}
@@ -122,7 +122,7 @@ def defprimitive(
     unknown = sorted(set(domain or ()) - set(argnames))
     if unknown:
         raise _refused(f"primitive {label!r}: domain= names {', '.join(map(repr, unknown))}, "
-                         f"which is not an input (the inputs are {', '.join(argnames)})")
+                       f"which is not an input (the inputs are {', '.join(argnames)})")
     if not variadic:
         _check_rule_text(label, impl, argnames, grads, display)
     prim.define(
@@ -175,7 +175,7 @@ def _check_rule_text(label: str, impl: Callable[..., Any], argnames: tuple[str, 
                       for _, field, _, _ in string.Formatter().parse(template) if field}
         except ValueError as err:
             raise _refused(f"primitive {label!r}: {where} {template!r} is not a valid "
-                             f"template ({err}); write a literal brace as {{{{ or }}}}") from None
+                           f"template ({err}); write a literal brace as {{{{ or }}}}") from None
         missing = sorted(fields - known) if params is not None else \
             sorted(f for f in fields if not f.isidentifier())
         if missing:

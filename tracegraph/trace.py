@@ -24,6 +24,7 @@ import networkx as nx
 import numpy as np
 
 from . import autodiff
+from .bulk import collections_spaced
 from .core import (
     Tape,
     Var,
@@ -34,7 +35,6 @@ from .core import (
     shape_of,
     unwrap_constant,
 )
-from .bulk import collections_spaced
 from .core.leaks import explained
 from .core.scope import activate, active_tape
 from .diagram import mimebundle, render, to_dot
@@ -386,16 +386,9 @@ class Trace:
         seen: set[int] = set()
         equations = self.tape.equations
         adjoints = self._adjoints or []
-        count = len(adjoints)
         for name, index in self.tape.inputs.items():
-            value = equations[index].value
-            grad = adjoints[index] if index < count else None
-            if type(value) is float:  # the common case first: a scalar chain has many
-                kind = type(grad)
-                if kind is float or kind is np.float64:
-                    grads[name] = float(grad)
-                    continue
-            value = plain_value(value)
+            value = plain_value(equations[index].value)
+            grad = adjoints[index] if index < len(adjoints) else None
             if type(grad) is Var:  # a nested trace: the gradient is itself traced
                 grads[name] = grad
                 continue

@@ -127,8 +127,6 @@ def record_equation(tape: Any, prim: Primitive | None, inputs: tuple, value: Any
     return var
 
 
-
-
 def _common_tape(args: tuple) -> Any:
     """The tape an operation on ``args`` records on: the innermost of their tapes.
 
